@@ -3,6 +3,17 @@
 //! Data flow of a backup: `sources` read files and database snapshots → `engine` builds
 //! the archive stream (tar → parallel gzip → AES-256-GCM STREAM → SHA-256) → `storage`
 //! commits it atomically → `db` records it. Restore and verify run the same pipeline
-//! backwards. The CLI (`cli`) and, later, the web console only orchestrate these rooms.
+//! backwards. `jobs` glue those rooms together for one piece of work each; the CLI (`cli`)
+//! and, later, the web console only parse requests and call jobs.
 
-pub mod domain;
+pub mod app; // shared parts of a running Coffer: settings, db pool, storage, keyring
+pub mod auth; // password hashing
+pub mod cli; // the `coffer` command line, one file per command
+pub mod config; // TOML settings with environment overrides, validated
+pub mod db; // metadata in SQLite or PostgreSQL (diesel + r2d2)
+pub mod domain; // pure types: kinds, states, roles, scopes
+pub mod engine; // archive byte pipelines: tar, gzip, encryption, checksums, restore
+pub mod error; // the app's error type
+pub mod jobs; // backup, restore, verify, cleanup, export, recovery
+pub mod sources; // what each kind of source contributes to an archive
+pub mod storage; // where archives live: local folder (S3 later)

@@ -100,7 +100,10 @@ impl Role {
 impl SourceKind {
     /// Kinds whose data is read from the local filesystem (as opposed to a server URL).
     pub fn is_path_based(self) -> bool {
-        matches!(self, SourceKind::Directory | SourceKind::File | SourceKind::Sqlite)
+        matches!(
+            self,
+            SourceKind::Directory | SourceKind::File | SourceKind::Sqlite
+        )
     }
 }
 

@@ -50,7 +50,9 @@ impl FromStr for Scope {
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(Scope::Sources(names));
         }
-        Err(format!("`{s}` is not a scope: expected `all`, `service:NAME` or `sources:a,b`"))
+        Err(format!(
+            "`{s}` is not a scope: expected `all`, `service:NAME` or `sources:a,b`"
+        ))
     }
 }
 

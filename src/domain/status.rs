@@ -24,8 +24,12 @@ impl Status {
         use Status::*;
         matches!(
             (self, next),
-            (Pending, Running) | (Pending, Failed) | (Pending, Cancelled)
-                | (Running, Succeeded) | (Running, Failed) | (Running, Cancelled)
+            (Pending, Running)
+                | (Pending, Failed)
+                | (Pending, Cancelled)
+                | (Running, Succeeded)
+                | (Running, Failed)
+                | (Running, Cancelled)
         )
     }
 }

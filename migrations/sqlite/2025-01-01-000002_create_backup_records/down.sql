@@ -1,0 +1,2 @@
+DROP TABLE backup_manifests;
+DROP TABLE backup_records;

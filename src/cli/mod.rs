@@ -1,0 +1,81 @@
+//! The `coffer` command line: one file per command, each parsing its flags into a request
+//! and handing it to `jobs`. Output is plain text for people and JSON (`--json`) for scripts.
+
+mod backup;
+mod cleanup;
+mod export;
+mod key;
+mod list;
+mod migrate;
+mod output;
+mod restore;
+mod show;
+mod user;
+mod verify;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::Settings;
+use crate::error::Result;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coffer",
+    version,
+    about = "Backups you can trust for an application's data"
+)]
+pub struct Cli {
+    /// Configuration file (else $COFFER_CONFIG, else ./coffer.toml, else built-in defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Back up all sources, one service, or chosen sources.
+    Backup(backup::Args),
+    /// List backups, newest first.
+    List(list::Args),
+    /// Show one backup.
+    Show(show::Args),
+    /// Check that backups are intact (quick: stored checksum; --deep: every file).
+    Verify(verify::Args),
+    /// Restore a backup, whole or in part, to its original place or another folder.
+    Restore(restore::Args),
+    /// Delete backups older than N days (lists them first; deletes only with --confirm).
+    Cleanup(cleanup::Args),
+    /// Write a backup as a plain .tar.gz that GNU tar opens.
+    Export(export::Args),
+    /// Manage archive encryption keys.
+    Key(key::Args),
+    /// Manage console users.
+    User(user::Args),
+    /// Apply pending database migrations.
+    Migrate,
+}
+
+/// Runs a parsed command line; the error is printed by `main`.
+pub fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    if let Command::Migrate = cli.command {
+        return migrate::run(&settings);
+    }
+    let app = App::open(settings)?;
+    match cli.command {
+        Command::Backup(args) => backup::run(&app, args),
+        Command::List(args) => list::run(&app, args),
+        Command::Show(args) => show::run(&app, args),
+        Command::Verify(args) => verify::run(&app, args),
+        Command::Restore(args) => restore::run(&app, args),
+        Command::Cleanup(args) => cleanup::run(&app, args),
+        Command::Export(args) => export::run(&app, args),
+        Command::Key(args) => key::run(&app, args),
+        Command::User(args) => user::run(&app, args),
+        Command::Migrate => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,308 @@
+//! Configuration: a TOML file (`--config FILE`, else `COFFER_CONFIG`, else `./coffer.toml`
+//! when present, else built-in defaults) with environment overrides on top.
+//! Everything is checked here, so the rest of the program can trust a `Settings`:
+//! a bad file is reported with its path, the key and what is wrong.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::SourceKind;
+use crate::error::{Error, Result};
+
+pub const DEFAULT_CONFIG_FILE: &str = "coffer.toml";
+
+/// The validated settings the program runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the settings came from, for messages (`built-in defaults` or a file path).
+    pub origin: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub keys_dir: PathBuf,
+    pub storage_path: PathBuf,
+    pub archive: ArchiveSettings,
+    pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveSettings {
+    /// gzip level: 0 stores, 1–9 as gzip, 10–12 slower and smaller.
+    pub compression_level: u32,
+    /// Compression threads; 0 means one per core.
+    pub threads: usize,
+    /// Off writes plain `.tar.gz` archives. On, a missing key is an error, never a plain archive.
+    pub encryption: bool,
+}
+
+impl Default for ArchiveSettings {
+    fn default() -> Self {
+        ArchiveSettings {
+            compression_level: 6,
+            threads: 0,
+            encryption: true,
+        }
+    }
+}
+
+impl ArchiveSettings {
+    pub fn thread_count(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        }
+    }
+}
+
+/// One named thing to back up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    #[serde(default = "default_service")]
+    pub service: String,
+    pub kind: SourceKind,
+    /// For `directory`, `file` and `sqlite`.
+    pub path: Option<PathBuf>,
+    /// For database servers (`postgres`, `mysql`, `redis`).
+    pub url: Option<String>,
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+fn default_service() -> String {
+    "main_service".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    keys_dir: Option<PathBuf>,
+    #[serde(default)]
+    storage: StorageConfig,
+    #[serde(default)]
+    archive: ArchiveSettings,
+    #[serde(default)]
+    sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageConfig {
+    path: Option<PathBuf>,
+}
+
+/// Reads an environment variable, treating an empty value as unset.
+type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Settings {
+    /// Loads settings the way the CLI does: explicit file, `COFFER_CONFIG`, `./coffer.toml`, defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Settings> {
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        Self::load_with(explicit, &env)
+    }
+
+    pub fn load_with(explicit: Option<&Path>, env: EnvLookup) -> Result<Settings> {
+        let file = match explicit {
+            Some(path) => Some(path.to_path_buf()),
+            None => env("COFFER_CONFIG").map(PathBuf::from).or_else(|| {
+                let local = PathBuf::from(DEFAULT_CONFIG_FILE);
+                local.exists().then_some(local)
+            }),
+        };
+        match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::Config(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                Self::from_toml(&text, &path.display().to_string(), env)
+            }
+            None => Self::from_toml("", "built-in defaults", env),
+        }
+    }
+
+    /// Parses and validates a config text; `origin` names it in error messages.
+    pub fn from_toml(text: &str, origin: &str, env: EnvLookup) -> Result<Settings> {
+        let parsed: FileConfig = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("config {origin}: {}", e.to_string().trim_end())))?;
+        let bad =
+            |key: &str, msg: String| Error::Config(format!("config {origin}: `{key}`: {msg}"));
+
+        let data_dir = env("COFFER_DATA_DIR")
+            .map(PathBuf::from)
+            .or(parsed.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = env("COFFER_DATABASE_URL")
+            .or(parsed.database_url)
+            .unwrap_or_else(|| data_dir.join("coffer.db").display().to_string());
+        let keys_dir = parsed.keys_dir.unwrap_or_else(|| data_dir.join("keys"));
+        let storage_path = env("COFFER_STORAGE_PATH")
+            .map(PathBuf::from)
+            .or(parsed.storage.path)
+            .unwrap_or_else(|| PathBuf::from("./backups"));
+
+        if parsed.archive.compression_level > 12 {
+            return Err(bad(
+                "archive.compression_level",
+                format!(
+                    "{} is out of range 0..=12",
+                    parsed.archive.compression_level
+                ),
+            ));
+        }
+        let mut names = HashSet::new();
+        for (i, source) in parsed.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            validate_name(&source.name).map_err(|m| bad(&key("name"), m))?;
+            validate_name(&source.service).map_err(|m| bad(&key("service"), m))?;
+            if !names.insert(source.name.as_str()) {
+                return Err(bad(
+                    &key("name"),
+                    format!("`{}` is used by two sources", source.name),
+                ));
+            }
+            if source.kind.is_path_based() {
+                let Some(path) = &source.path else {
+                    return Err(bad(
+                        &key("path"),
+                        format!("a {} source needs a path", source.kind),
+                    ));
+                };
+                if path.as_os_str().is_empty() {
+                    return Err(bad(&key("path"), "is empty".into()));
+                }
+            } else if source.url.is_none() {
+                return Err(bad(
+                    &key("url"),
+                    format!("a {} source needs a url", source.kind),
+                ));
+            }
+            if source.kind != SourceKind::Directory
+                && !(source.include.is_empty() && source.exclude.is_empty())
+            {
+                return Err(bad(
+                    &key("include"),
+                    "include/exclude apply to directory sources only".into(),
+                ));
+            }
+            for (field, globs) in [("include", &source.include), ("exclude", &source.exclude)] {
+                for glob in globs {
+                    globset::Glob::new(glob)
+                        .map_err(|e| bad(&key(field), format!("`{glob}`: {e}")))?;
+                }
+            }
+        }
+        Ok(Settings {
+            origin: origin.to_string(),
+            data_dir,
+            database_url,
+            keys_dir,
+            storage_path,
+            archive: parsed.archive,
+            sources: parsed.sources,
+        })
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+/// Source and service names become archive path components and file names: keep them plain.
+fn validate_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name != "coffer"
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid name: use 1–64 letters, digits, `_`, `-` or `.`, not starting with `.` (and not `coffer`)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_follow_the_embedded_layout() {
+        let s = Settings::from_toml("", "built-in defaults", &no_env).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.database_url, "./data/coffer.db");
+        assert_eq!(s.keys_dir, PathBuf::from("./data/keys"));
+        assert_eq!(s.storage_path, PathBuf::from("./backups"));
+        assert_eq!(s.archive.compression_level, 6);
+        assert!(s.archive.encryption);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = |k: &str| match k {
+            "COFFER_DATA_DIR" => Some("/var/lib/coffer".to_string()),
+            "COFFER_STORAGE_PATH" => Some("/srv/backups".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_toml("data_dir = \"/elsewhere\"", "t.toml", &env).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/var/lib/coffer"));
+        assert_eq!(s.database_url, "/var/lib/coffer/coffer.db");
+        assert_eq!(s.storage_path, PathBuf::from("/srv/backups"));
+    }
+
+    #[test]
+    fn sources_parse_with_globs() {
+        let text = r#"
+            [[sources]]
+            name = "uploads"
+            service = "web"
+            kind = "directory"
+            path = "/srv/uploads"
+            exclude = ["cache/**"]
+        "#;
+        let s = Settings::from_toml(text, "t.toml", &no_env).unwrap();
+        assert_eq!(s.sources[0].kind, SourceKind::Directory);
+        assert_eq!(s.source("uploads").unwrap().service, "web");
+    }
+
+    #[test]
+    fn bad_configs_name_file_key_and_problem() {
+        let cases = [
+            ("[archive]\ncompression_level = 40", "archive.compression_level"),
+            ("[[sources]]\nname = \"a\"\nkind = \"directory\"", "sources[0].path"),
+            ("[[sources]]\nname = \"a b\"\nkind = \"file\"\npath = \"/x\"", "sources[0].name"),
+            ("[[sources]]\nname = \"a\"\nkind = \"tape\"\npath = \"/x\"", "tape"),
+            ("[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/x\"\npaht = 1", "paht"),
+            (
+                "[[sources]]\nname = \"a\"\nkind = \"directory\"\npath = \"/x\"\nexclude = [\"[\"]",
+                "sources[0].exclude",
+            ),
+            (
+                "[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/x\"\n[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/y\"",
+                "used by two sources",
+            ),
+        ];
+        for (text, needle) in cases {
+            let err = Settings::from_toml(text, "my.toml", &no_env)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("my.toml"), "{err}");
+            assert!(err.contains(needle), "expected `{needle}` in: {err}");
+        }
+    }
+}

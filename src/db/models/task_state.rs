@@ -1,0 +1,124 @@
+//! Status changes and progress of a task, guarded like those of a backup record: checked by
+//! `Status::can_become` and made by an UPDATE that names the status just read.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::task::{not_found, WHAT};
+use super::{now, Task, TaskProgress};
+use crate::db::schema::backup_tasks::{self, dsl};
+use crate::db::{DbConnection, DbError};
+use crate::domain::Status;
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = backup_tasks)]
+struct StatusChange {
+    status: String,
+    worker: Option<String>,
+    heartbeat_at: Option<NaiveDateTime>,
+    started_at: Option<NaiveDateTime>,
+    finished_at: Option<NaiveDateTime>,
+    error: Option<String>,
+}
+
+impl Task {
+    /// `pending → running` on `worker` (e.g. `host:pid`), stamping start and heartbeat.
+    pub fn mark_running(conn: &mut DbConnection, id: &str, worker: &str) -> Result<Task, DbError> {
+        let at = now();
+        let change = StatusChange {
+            worker: Some(worker.to_string()),
+            heartbeat_at: Some(at),
+            started_at: Some(at),
+            ..StatusChange::default()
+        };
+        transition(conn, id, Status::Running, change)
+    }
+
+    /// Ends the task as `status` (success, failed or cancelled), with an error message for
+    /// the latter two. Any other target status is an illegal transition.
+    pub fn mark_finished(
+        conn: &mut DbConnection,
+        id: &str,
+        status: Status,
+        error: Option<&str>,
+    ) -> Result<Task, DbError> {
+        let change = StatusChange {
+            finished_at: Some(now()),
+            error: error.map(str::to_string),
+            ..StatusChange::default()
+        };
+        if !status.is_finished() {
+            let current = Task::find_by_id(conn, id)?;
+            return Err(illegal(id, current.status(), status));
+        }
+        transition(conn, id, status, change)
+    }
+
+    /// Records progress and a heartbeat. Returns `false` when the task is no longer running
+    /// (for instance cancelled meanwhile): the worker should stop.
+    pub fn update_progress(
+        conn: &mut DbConnection,
+        id: &str,
+        progress: &TaskProgress,
+    ) -> Result<bool, DbError> {
+        let updated = diesel::update(backup_tasks::table.find(id))
+            .filter(dsl::status.eq(Status::Running.as_str()))
+            .set((progress, dsl::heartbeat_at.eq(now())))
+            .execute(conn)?;
+        if updated == 0 {
+            Task::find_by_id(conn, id)?;
+        }
+        Ok(updated > 0)
+    }
+
+    /// Running tasks whose last heartbeat is older than `before` (or that never beat):
+    /// left behind by a crashed worker.
+    pub fn list_stale(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+    ) -> Result<Vec<Task>, DbError> {
+        Ok(backup_tasks::table
+            .filter(dsl::status.eq(Status::Running.as_str()))
+            .filter(dsl::heartbeat_at.lt(before).or(dsl::heartbeat_at.is_null()))
+            .order((dsl::created_at.asc(), dsl::id.asc()))
+            .select(Task::as_select())
+            .load(conn)?)
+    }
+}
+
+fn transition(
+    conn: &mut DbConnection,
+    id: &str,
+    to: Status,
+    mut change: StatusChange,
+) -> Result<Task, DbError> {
+    let current = Task::find_by_id(conn, id)?;
+    let from = current.status();
+    if !from.can_become(to) {
+        return Err(illegal(id, from, to));
+    }
+    change.status = to.as_str().to_string();
+    let updated = diesel::update(backup_tasks::table.find(id))
+        .filter(dsl::status.eq(&current.status))
+        .set(&change)
+        .returning(backup_tasks::all_columns)
+        .get_result(conn)
+        .optional()?;
+    match updated {
+        Some(task) => Ok(task),
+        None => match Task::find_by_id(conn, id) {
+            Ok(now_stored) => Err(illegal(id, now_stored.status(), to)),
+            Err(DbError::NotFound { .. }) => Err(not_found(id)),
+            Err(other) => Err(other),
+        },
+    }
+}
+
+fn illegal(id: &str, from: Status, to: Status) -> DbError {
+    DbError::IllegalTransition {
+        what: WHAT,
+        id: id.to_string(),
+        from,
+        to,
+    }
+}

@@ -1,0 +1,120 @@
+//! The tables, written by hand once for both backends (see diesel.toml): only types SQLite and
+//! PostgreSQL share. Kinds, statuses and roles are Text holding the domain `as_str()` names;
+//! JSON documents are Text; timestamps are UTC without a zone.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled -> Bool,
+        must_change_password -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    backup_records (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        parent_id -> Nullable<Text>,
+        status -> Text,
+        scope -> Text,
+        sources -> Text,
+        storage_key -> Nullable<Text>,
+        size_bytes -> BigInt,
+        sha256 -> Nullable<Text>,
+        key_id -> Nullable<Text>,
+        file_count -> BigInt,
+        warnings -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        automatic -> Bool,
+        description -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        verify_state -> Text,
+        verified_at -> Nullable<Timestamp>,
+        restore_count -> BigInt,
+        last_restored_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    backup_manifests (backup_id) {
+        backup_id -> Text,
+        manifest -> Text,
+    }
+}
+
+diesel::table! {
+    backup_tasks (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        backup_id -> Nullable<Text>,
+        params -> Nullable<Text>,
+        percent -> Double,
+        phase -> Text,
+        bytes_done -> BigInt,
+        bytes_total -> BigInt,
+        files_done -> BigInt,
+        files_total -> BigInt,
+        eta_seconds -> Nullable<BigInt>,
+        heartbeat_at -> Nullable<Timestamp>,
+        worker -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    backup_logs (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        level -> Text,
+        operation -> Text,
+        username -> Nullable<Text>,
+        backup_id -> Nullable<Text>,
+        task_id -> Nullable<Text>,
+        message -> Text,
+        details -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    backup_schedules (id) {
+        id -> Text,
+        name -> Text,
+        enabled -> Bool,
+        cron -> Text,
+        timezone -> Text,
+        scope -> Text,
+        kind -> Text,
+        retention_days -> Nullable<BigInt>,
+        retention_policy -> Nullable<Text>,
+        last_run_at -> Nullable<Timestamp>,
+        next_run_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(backup_manifests -> backup_records (backup_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    backup_records,
+    backup_manifests,
+    backup_tasks,
+    backup_logs,
+    backup_schedules,
+);

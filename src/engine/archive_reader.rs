@@ -1,0 +1,278 @@
+//! Reads an archive back: SHA-256 of the stored bytes → (AES-256-GCM) → gzip → tar.
+//! Every entry path is checked before anyone sees it: absolute paths, `..`, entries outside a
+//! source folder and entry types Coffer never writes (hard links, devices) are refused.
+//! The stored-bytes digest is known only once the stream has been read to its very end.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Component, Path};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use super::compress::GzipReader;
+use super::crypt::{is_encrypted, DecryptingReader};
+use super::keyring::Keyring;
+use super::manifest::{EntryKind, Manifest, MANIFEST_ENTRY};
+use crate::error::{Error, IoContext, Result};
+
+/// What the stored bytes hashed to, once fully read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDigest {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// One entry of an archive, with its path already checked.
+pub struct EntryInfo {
+    /// `<source>/<relative path>` without a trailing slash.
+    pub path: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mode: u32,
+    pub link_target: Option<String>,
+}
+
+/// Opens the plain tar stream of a stored archive, decrypting when it is encrypted.
+pub fn open_tar_stream(
+    stored: Box<dyn Read + Send>,
+    keyring: &Keyring,
+) -> Result<(Box<dyn Read + Send>, DigestTap)> {
+    let (gzip, tap) = open_gzip_layer(stored, keyring)?;
+    Ok((Box::new(GzipReader::new(gzip)), tap))
+}
+
+/// The gzip stream inside a stored archive: decrypted when encrypted, passed through when
+/// plain. The tap yields the stored bytes' digest once the stream has been read to its end.
+pub fn open_gzip_layer(
+    stored: Box<dyn Read + Send>,
+    keyring: &Keyring,
+) -> Result<(Box<dyn Read + Send>, DigestTap)> {
+    let tap = DigestTap::default();
+    let mut buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored));
+    let head = buffered.fill_buf().ctx(|| "reading the archive".into())?;
+    let gzip: Box<dyn Read + Send> = if is_encrypted(head) {
+        Box::new(
+            DecryptingReader::new(buffered, keyring)
+                .ctx(|| "opening the encrypted archive".into())?,
+        )
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(buffered)
+    } else if head.is_empty() {
+        return Err(Error::Archive("the archive is empty".into()));
+    } else {
+        return Err(Error::Archive(
+            "not a Coffer archive (neither encrypted nor gzip)".into(),
+        ));
+    };
+    Ok((gzip, tap))
+}
+
+/// Walks every entry of an archive, handing file contents to `visit`, then reads the stream
+/// to its end (so truncation and the last encryption segment are checked) and returns the
+/// embedded manifest and the digest of the stored bytes.
+pub fn walk_archive(
+    stored: Box<dyn Read + Send>,
+    keyring: &Keyring,
+    mut visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
+) -> Result<(Manifest, StoredDigest)> {
+    let (stream, tap) = open_tar_stream(stored, keyring)?;
+    let mut archive = tar::Archive::new(stream);
+    let mut manifest = None;
+    let entries = archive.entries().ctx(|| "reading the archive".into())?;
+    for entry in entries {
+        let mut entry = entry.ctx(|| "reading the archive".into())?;
+        let raw_path = entry.path_bytes().into_owned();
+        let path = checked_path(&raw_path)?;
+        if manifest.is_some() {
+            return Err(Error::Archive(format!(
+                "entry `{path}` follows the manifest, which must come last"
+            )));
+        }
+        if path == MANIFEST_ENTRY {
+            let mut text = String::new();
+            entry
+                .read_to_string(&mut text)
+                .ctx(|| "reading the manifest".into())?;
+            manifest = Some(Manifest::from_json(&text).map_err(Error::Archive)?);
+            continue;
+        }
+        let header = entry.header();
+        let kind = match header.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            other => {
+                return Err(Error::Archive(format!(
+                    "entry `{path}` has a type Coffer never writes ({other:?}): refused"
+                )))
+            }
+        };
+        let link_target = match kind {
+            EntryKind::Symlink => {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default();
+                Some(checked_link(&path, &target)?)
+            }
+            _ => None,
+        };
+        let info = EntryInfo {
+            size: if kind == EntryKind::File {
+                entry.size()
+            } else {
+                0
+            },
+            mode: header
+                .mode()
+                .ctx(|| format!("reading the mode of `{path}`"))?
+                & 0o7777,
+            path,
+            kind,
+            link_target,
+        };
+        visit(&info, &mut entry)?;
+    }
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).ctx(|| "reading the end of the archive".into())?;
+    drop(rest);
+    let digest = tap
+        .result()
+        .ok_or_else(|| Error::Archive("the archive stream did not reach its end".into()))?;
+    let manifest = manifest.ok_or_else(|| {
+        Error::Archive(
+            "the archive has no manifest: it is truncated or not a Coffer archive".into(),
+        )
+    })?;
+    Ok((manifest, digest))
+}
+
+/// An archive path must be relative, without `..`, and inside a source folder.
+pub fn checked_path(raw: &[u8]) -> Result<String> {
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| Error::Archive("an entry path is not valid UTF-8: refused".into()))?;
+    let trimmed = text.trim_end_matches('/');
+    let refuse = |why: &str| Error::Archive(format!("entry `{text}` {why}: refused"));
+    if trimmed.is_empty() {
+        return Err(refuse("has an empty path"));
+    }
+    for component in Path::new(trimmed).components() {
+        match component {
+            Component::Normal(_) => {}
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(refuse("has an absolute path"))
+            }
+            Component::ParentDir => return Err(refuse("climbs out with `..`")),
+            Component::CurDir => return Err(refuse("contains `.`")),
+        }
+    }
+    if trimmed.split('/').any(|part| part.is_empty()) {
+        return Err(refuse("has an empty path component"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// A symlink may point anywhere inside its own source folder, never outside it.
+pub fn checked_link(path: &str, raw_target: &[u8]) -> Result<String> {
+    let target = std::str::from_utf8(raw_target).map_err(|_| {
+        Error::Archive(format!(
+            "link `{path}` has a target that is not UTF-8: refused"
+        ))
+    })?;
+    let refuse = || {
+        Error::Archive(format!(
+            "link `{path}` → `{target}` points outside the restore target: refused"
+        ))
+    };
+    if target.is_empty() || target.starts_with('/') {
+        return Err(refuse());
+    }
+    // Depth of the link's folder below the source root, then walk the target.
+    let mut depth = path.split('/').count() as i64 - 2;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return Err(refuse());
+        }
+    }
+    Ok(target.to_string())
+}
+
+/// Counts and hashes the stored bytes as they are read; the result is published at EOF.
+#[derive(Clone, Default)]
+pub struct DigestTap {
+    result: Arc<Mutex<Option<StoredDigest>>>,
+}
+
+impl DigestTap {
+    fn wrap(&self, inner: Box<dyn Read + Send>) -> TapReader {
+        TapReader {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+            result: self.result.clone(),
+        }
+    }
+
+    pub fn result(&self) -> Option<StoredDigest> {
+        self.result.lock().ok()?.clone()
+    }
+}
+
+struct TapReader {
+    inner: Box<dyn Read + Send>,
+    hasher: Sha256,
+    bytes: u64,
+    result: Arc<Mutex<Option<StoredDigest>>>,
+}
+
+impl Read for TapReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            if let Ok(mut slot) = self.result.lock() {
+                if slot.is_none() {
+                    let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
+                    *slot = Some(StoredDigest {
+                        sha256,
+                        bytes: self.bytes,
+                    });
+                }
+            }
+        } else {
+            self.hasher.update(&buf[..n]);
+            self.bytes += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        for bad in ["/etc/passwd", "../x", "src/../../x", "src/./x", "", "a//b"] {
+            assert!(checked_path(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert_eq!(checked_path(b"src/dir/").unwrap(), "src/dir");
+        assert_eq!(
+            checked_path("src/ünï cödé".as_bytes()).unwrap(),
+            "src/ünï cödé"
+        );
+    }
+
+    #[test]
+    fn links_must_stay_inside_their_source() {
+        assert!(checked_link("src/a/link", b"../b").is_ok());
+        assert!(checked_link("src/link", b"sub/file").is_ok());
+        assert!(checked_link("src/link", b"../other").is_err());
+        assert!(checked_link("src/a/link", b"../../x").is_err());
+        assert!(checked_link("src/link", b"/etc/passwd").is_err());
+    }
+}

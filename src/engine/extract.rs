@@ -1,0 +1,261 @@
+//! Extracts chosen entries of a backup into staging folders, checking everything on the way:
+//! each archive's stored SHA-256, each file's SHA-256 against the manifest, every path and
+//! link target. Content for an incremental comes from whichever archive of the chain holds
+//! it; each archive is read once. Nothing here touches the restore target itself.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::archive_reader::{checked_link, checked_path, walk_archive, StoredDigest};
+use super::keyring::Keyring;
+use super::manifest::{EntryKind, FileEntry, Manifest};
+use super::progress::{Progress, ProgressSink};
+use crate::error::{Error, IoContext, Result};
+
+/// One archive of the chain: how to open it and what its stored bytes must hash to.
+pub trait ArchiveSource {
+    fn open(&self, backup_id: &str) -> Result<(Box<dyn Read + Send>, StoredDigest)>;
+}
+
+/// Which entries of `manifest` to extract, and where each source's staging folder is.
+pub struct ExtractPlan<'a> {
+    pub manifest: &'a Manifest,
+    pub wanted: Vec<&'a FileEntry>,
+    pub staging: HashMap<String, PathBuf>,
+}
+
+impl<'a> ExtractPlan<'a> {
+    /// Entries of the chosen sources whose path matches `glob` (all when `None`), plus the
+    /// folders that lead to them. Every path and link target is checked here already.
+    pub fn select(
+        manifest: &'a Manifest,
+        sources: &[String],
+        glob: Option<&globset::GlobMatcher>,
+        staging: HashMap<String, PathBuf>,
+    ) -> Result<ExtractPlan<'a>> {
+        let mut wanted: Vec<&FileEntry> = Vec::new();
+        let mut folders: HashSet<&str> = HashSet::new();
+        for entry in manifest
+            .files
+            .iter()
+            .filter(|e| sources.iter().any(|s| s == e.source()))
+        {
+            checked_path(entry.path.as_bytes())?;
+            if let Some(target) = &entry.link_target {
+                checked_link(&entry.path, target.as_bytes())?;
+            }
+            if entry.kind == EntryKind::File && entry.sha256.is_none() {
+                return Err(Error::Archive(format!(
+                    "manifest lists `{}` without a checksum",
+                    entry.path
+                )));
+            }
+            let matches = glob.is_none_or(|g| g.is_match(&entry.path));
+            if matches {
+                wanted.push(entry);
+                let mut path = entry.path.as_str();
+                while let Some((parent, _)) = path.rsplit_once('/') {
+                    folders.insert(parent);
+                    path = parent;
+                }
+            }
+        }
+        // Folders on the way to a wanted entry keep their recorded modes and times too.
+        for entry in &manifest.files {
+            if entry.kind == EntryKind::Dir
+                && folders.contains(entry.path.as_str())
+                && !wanted.iter().any(|w| w.path == entry.path)
+            {
+                wanted.push(entry);
+            }
+        }
+        Ok(ExtractPlan {
+            manifest,
+            wanted,
+            staging,
+        })
+    }
+
+    fn staged_path(&self, entry_path: &str) -> Result<PathBuf> {
+        let (source, rest) = entry_path.split_once('/').unwrap_or((entry_path, ""));
+        let root = self.staging.get(source).ok_or_else(|| {
+            Error::Archive(format!(
+                "entry `{entry_path}` belongs to no selected source"
+            ))
+        })?;
+        Ok(if rest.is_empty() {
+            root.clone()
+        } else {
+            root.join(rest)
+        })
+    }
+
+    pub fn file_count(&self) -> u64 {
+        self.wanted
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .count() as u64
+    }
+}
+
+/// Writes every wanted entry under its staging folder. Folders are created first, files
+/// next (no link exists yet, so no write can be redirected), then links, then modes and
+/// times, deepest first, so read-only folders are sealed last.
+pub fn extract(
+    plan: &ExtractPlan,
+    archives: &dyn ArchiveSource,
+    keyring: &Keyring,
+    progress: &dyn ProgressSink,
+) -> Result<()> {
+    let mut state = Progress {
+        phase: "restoring".into(),
+        files_total: plan.file_count(),
+        bytes_total: plan.wanted.iter().map(|e| e.size).sum(),
+        ..Progress::default()
+    };
+    progress.report(&state);
+    for root in plan.staging.values() {
+        fs::create_dir_all(root).ctx(|| format!("creating staging folder {}", root.display()))?;
+    }
+    for entry in plan.wanted.iter().filter(|e| e.kind == EntryKind::Dir) {
+        let path = plan.staged_path(&entry.path)?;
+        fs::create_dir_all(&path).ctx(|| format!("creating {}", path.display()))?;
+    }
+
+    // Files grouped by the archive that holds their content.
+    let mut by_holder: HashMap<&str, HashMap<&str, &FileEntry>> = HashMap::new();
+    for entry in plan.wanted.iter().filter(|e| e.kind == EntryKind::File) {
+        by_holder
+            .entry(plan.manifest.holder_of(entry))
+            .or_default()
+            .insert(&entry.path, entry);
+    }
+    let mut holders: Vec<&str> = by_holder.keys().copied().collect();
+    holders.sort();
+    for holder in holders {
+        let mut pending = by_holder.remove(holder).unwrap_or_default();
+        let (stored, expected) = archives.open(holder)?;
+        let (embedded, digest) = walk_archive(stored, keyring, |info, content| {
+            if progress.should_stop() {
+                return Err(Error::Cancelled);
+            }
+            let Some(entry) = pending.remove(info.path.as_str()) else {
+                return Ok(()); // not wanted, or not a file: its content is skipped
+            };
+            let path = plan.staged_path(&entry.path)?;
+            write_checked(&path, entry, content)?;
+            state.files_done += 1;
+            state.bytes_done += entry.size;
+            progress.report(&state);
+            Ok(())
+        })?;
+        if embedded.backup_id != holder {
+            return Err(Error::Archive(format!(
+                "the archive stored for backup {holder} belongs to backup {}",
+                embedded.backup_id
+            )));
+        }
+        check_digest(holder, &digest, &expected)?;
+        if let Some(missing) = pending.keys().next() {
+            return Err(Error::Archive(format!(
+                "archive of backup {holder} lacks `{missing}`"
+            )));
+        }
+    }
+
+    for entry in plan.wanted.iter().filter(|e| e.kind == EntryKind::Symlink) {
+        let path = plan.staged_path(&entry.path)?;
+        let target = entry.link_target.as_deref().unwrap_or_default();
+        std::os::unix::fs::symlink(target, &path)
+            .ctx(|| format!("creating link {}", path.display()))?;
+    }
+    apply_metadata(plan)
+}
+
+/// Compares what was read with what the record says the stored object hashes to.
+pub fn check_digest(backup_id: &str, actual: &StoredDigest, expected: &StoredDigest) -> Result<()> {
+    if actual != expected {
+        return Err(Error::Archive(format!(
+            "archive of backup {backup_id} does not match its checksum (stored {} bytes, sha256 {}; expected {} bytes, sha256 {})",
+            actual.bytes, actual.sha256, expected.bytes, expected.sha256
+        )));
+    }
+    Ok(())
+}
+
+fn write_checked(path: &Path, entry: &FileEntry, content: &mut dyn Read) -> Result<()> {
+    let mut file = File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .ctx(|| format!("creating {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut written = 0u64;
+    loop {
+        let n = content
+            .read(&mut buf)
+            .ctx(|| format!("reading `{}` from the archive", entry.path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n])
+            .ctx(|| format!("writing {}", path.display()))?;
+        written += n as u64;
+    }
+    let sha = hex::encode(hasher.finalize());
+    if written != entry.size || Some(&sha) != entry.sha256.as_ref() {
+        return Err(Error::Archive(format!(
+            "`{}` does not match the manifest ({written} bytes, sha256 {sha})",
+            entry.path
+        )));
+    }
+    Ok(())
+}
+
+fn apply_metadata(plan: &ExtractPlan) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut ordered: Vec<&&FileEntry> = plan.wanted.iter().collect();
+    // Deepest first, so a folder's time is set after everything inside it was written.
+    ordered.sort_by_key(|e| std::cmp::Reverse(e.path.matches('/').count()));
+    for entry in ordered {
+        let path = plan.staged_path(&entry.path)?;
+        let mtime = filetime::FileTime::from_unix_time(
+            entry.mtime_ns.div_euclid(1_000_000_000),
+            entry.mtime_ns.rem_euclid(1_000_000_000) as u32,
+        );
+        if entry.kind == EntryKind::Symlink {
+            filetime::set_symlink_file_times(&path, mtime, mtime)
+                .ctx(|| format!("setting the time of {}", path.display()))?;
+            continue;
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(entry.mode))
+            .ctx(|| format!("setting the mode of {}", path.display()))?;
+        filetime::set_file_times(&path, mtime, mtime)
+            .ctx(|| format!("setting the time of {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Removes a staging folder even when it holds read-only folders.
+pub fn remove_tree(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(path).into_iter().flatten() {
+        if entry.file_type().is_dir() {
+            let _ = fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o700));
+        }
+    }
+    if fs::symlink_metadata(path)?.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}

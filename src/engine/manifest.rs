@@ -1,0 +1,129 @@
+//! The manifest (`coffer/manifest.json`, the archive's last entry, also stored beside the
+//! archive and in the database) describes the whole logical state a backup restores to:
+//! every entry with its size, mode, mtime and SHA-256, and — in an incremental — which
+//! backup holds each unchanged file. Paths are `<source>/<relative path>` with `/`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{BackupKind, SourceKind};
+
+pub const FORMAT_VERSION: u32 = 1;
+/// The archive path of the embedded manifest.
+pub const MANIFEST_ENTRY: &str = "coffer/manifest.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub backup_id: String,
+    pub kind: BackupKind,
+    pub parent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub scope: String,
+    pub sources: Vec<SourceEntry>,
+    pub files: Vec<FileEntry>,
+    /// Paths the parent had that are gone now (incremental only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<String>,
+}
+
+/// A source as it was when backed up; `origin` is where it came from (never a secret).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceEntry {
+    pub name: String,
+    pub service: String,
+    pub kind: SourceKind,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    pub path: String,
+    pub kind: EntryKind,
+    #[serde(default)]
+    pub size: u64,
+    pub mode: u32,
+    /// Modification time in nanoseconds since the epoch (tar headers keep whole seconds only).
+    pub mtime_ns: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    /// The backup whose archive holds this file's content; `None` means this backup's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_in: Option<String>,
+}
+
+impl FileEntry {
+    /// The source this entry belongs to (first path component).
+    pub fn source(&self) -> &str {
+        self.path.split('/').next().unwrap_or_default()
+    }
+
+    /// The path inside the source, empty for the source's root.
+    pub fn relative(&self) -> &str {
+        self.path.split_once('/').map_or("", |(_, rest)| rest)
+    }
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a manifest always serialises")
+    }
+
+    pub fn from_json(text: &str) -> Result<Manifest, String> {
+        let manifest: Manifest =
+            serde_json::from_str(text).map_err(|e| format!("manifest is not valid: {e}"))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(format!(
+                "manifest has format version {}, this Coffer reads version {FORMAT_VERSION}",
+                manifest.format_version
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Entries by path, for incremental comparison and restore planning.
+    pub fn by_path(&self) -> HashMap<&str, &FileEntry> {
+        self.files.iter().map(|f| (f.path.as_str(), f)).collect()
+    }
+
+    /// The backup id that holds the content of `entry`.
+    pub fn holder_of<'a>(&'a self, entry: &'a FileEntry) -> &'a str {
+        entry.stored_in.as_deref().unwrap_or(&self.backup_id)
+    }
+
+    /// Every backup (this one included) whose archive holds content this manifest needs.
+    pub fn chain(&self) -> Vec<String> {
+        let mut ids = vec![self.backup_id.clone()];
+        for entry in &self.files {
+            if let Some(id) = &entry.stored_in {
+                if !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        ids
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.kind == EntryKind::File)
+            .count()
+    }
+
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}

@@ -1,0 +1,17 @@
+//! The archive engine: byte pipelines, no HTTP and no SQL.
+//!
+//! Writing: `archive_writer` (tar + manifest) → `compress` (parallel gzip members) →
+//! `crypt` (AES-256-GCM STREAM, key from `keyring`) → `digest` (SHA-256 tee) → a sink.
+//! Reading: `archive_reader` undoes it and checks every path; `extract` stages a restore;
+//! `verify` reads an archive whole against its `manifest`.
+
+pub mod archive_reader;
+pub mod archive_writer;
+pub mod compress;
+pub mod crypt;
+pub mod digest;
+pub mod extract;
+pub mod keyring;
+pub mod manifest;
+pub mod progress;
+pub mod verify;

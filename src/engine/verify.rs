@@ -1,0 +1,98 @@
+//! Deep verification of one archive: decrypt, decompress and read every entry, hash every
+//! file and compare it with the manifest, and check the stored bytes' SHA-256. An
+//! incremental's whole chain is verified by calling this once per archive of the chain.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use sha2::{Digest, Sha256};
+
+use super::archive_reader::{walk_archive, StoredDigest};
+use super::extract::check_digest;
+use super::keyring::Keyring;
+use super::manifest::{EntryKind, FileEntry, Manifest};
+use super::progress::{Progress, ProgressSink};
+use crate::error::{Error, IoContext, Result};
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DeepReport {
+    pub files_checked: u64,
+    pub bytes_checked: u64,
+}
+
+/// Reads the archive of `manifest.backup_id` whole and checks it against `manifest` (the
+/// catalogue's copy) and `expected` (the stored bytes' size and SHA-256 on record).
+pub fn deep_verify(
+    stored: Box<dyn Read + Send>,
+    keyring: &Keyring,
+    manifest: &Manifest,
+    expected: &StoredDigest,
+    progress: &dyn ProgressSink,
+) -> Result<DeepReport> {
+    let own = manifest.backup_id.as_str();
+    let mut pending: HashMap<&str, &FileEntry> = manifest
+        .files
+        .iter()
+        .filter(|e| e.kind == EntryKind::File && manifest.holder_of(e) == own)
+        .map(|e| (e.path.as_str(), e))
+        .collect();
+    let mut state = Progress {
+        phase: "verifying".into(),
+        files_total: pending.len() as u64,
+        bytes_total: pending.values().map(|e| e.size).sum(),
+        ..Progress::default()
+    };
+    let mut report = DeepReport::default();
+    let mut buf = vec![0u8; 256 * 1024];
+    let (embedded, digest) = walk_archive(stored, keyring, |info, content| {
+        if progress.should_stop() {
+            return Err(Error::Cancelled);
+        }
+        if info.kind != EntryKind::File {
+            return Ok(());
+        }
+        let entry = pending.remove(info.path.as_str()).ok_or_else(|| {
+            Error::Archive(format!(
+                "archive holds `{}`, which its manifest does not list",
+                info.path
+            ))
+        })?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        loop {
+            let n = content
+                .read(&mut buf)
+                .ctx(|| format!("reading `{}`", info.path))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        let sha = hex::encode(hasher.finalize());
+        if size != entry.size || Some(&sha) != entry.sha256.as_ref() {
+            return Err(Error::Archive(format!(
+                "`{}` does not match its checksum in the manifest",
+                info.path
+            )));
+        }
+        report.files_checked += 1;
+        report.bytes_checked += size;
+        state.files_done += 1;
+        state.bytes_done += size;
+        progress.report(&state);
+        Ok(())
+    })?;
+    check_digest(own, &digest, expected)?;
+    if embedded != *manifest {
+        return Err(Error::Archive(format!(
+            "the manifest inside the archive of backup {own} differs from the catalogue's copy"
+        )));
+    }
+    if let Some(missing) = pending.keys().next() {
+        return Err(Error::Archive(format!(
+            "archive of backup {own} lacks `{missing}`"
+        )));
+    }
+    Ok(report)
+}

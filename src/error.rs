@@ -1,0 +1,60 @@
+//! One error type for the app. Each variant says what went wrong in words an operator can act
+//! on; `Io` always carries what Coffer was doing (reading which file, writing which object).
+
+use std::io;
+
+use crate::db::DbError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file or an environment override is wrong.
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{context}: {source}")]
+    Io { context: String, source: io::Error },
+    /// An archive is missing, corrupt, tampered with or cannot be read with the keys at hand.
+    #[error("{0}")]
+    Archive(String),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    /// The request is understood but refused to protect data (missing confirmation, busy source…).
+    #[error("{0}")]
+    Refused(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl Error {
+    pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            what,
+            id: id.into(),
+        }
+    }
+}
+
+/// Adds what Coffer was doing to an `io::Error`. Errors that already describe an archive
+/// problem (InvalidData from the decoders) become `Error::Archive` so callers can tell a
+/// damaged archive from a failing disk.
+pub trait IoContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| {
+            if source.kind() == io::ErrorKind::InvalidData {
+                Error::Archive(format!("{}: {source}", context()))
+            } else {
+                Error::Io {
+                    context: context(),
+                    source,
+                }
+            }
+        })
+    }
+}

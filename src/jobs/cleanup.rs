@@ -1,0 +1,95 @@
+//! Age-based cleanup (`coffer cleanup --days N`): backups older than N days go, except those
+//! a kept incremental still needs (its chain of parents). Planning and deleting are separate
+//! steps so the operator sees exactly what would go, and why the rest stays.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::app::App;
+use crate::db::{Backup, BackupFilter, NewLogEntry};
+use crate::domain::LogLevel;
+use crate::error::{Error, IoContext, Result};
+use crate::jobs::manifest_key;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CleanupPlan {
+    pub cutoff: NaiveDateTime,
+    pub remove: Vec<Backup>,
+    /// Old backups kept because a kept incremental needs them: (backup, id of the dependant).
+    pub kept_for_chain: Vec<(Backup, String)>,
+}
+
+pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
+    if days == 0 {
+        return Err(Error::Refused(
+            "--days must be at least 1: cleanup never deletes today's backups".into(),
+        ));
+    }
+    let cutoff = crate::db::now() - Duration::days(i64::from(days));
+    let mut conn = app.conn()?;
+    let old = Backup::list_older_than(&mut conn, cutoff)?;
+    let all = Backup::list(&mut conn, &BackupFilter::default())?;
+    let old_ids: HashSet<&str> = old.iter().map(|b| b.id.as_str()).collect();
+    let parent_of: HashMap<&str, &str> = all
+        .iter()
+        .filter_map(|b| b.parent_id.as_deref().map(|p| (b.id.as_str(), p)))
+        .collect();
+
+    // Every ancestor of a kept backup is needed; remember the first dependant for the reason.
+    let mut needed: HashMap<&str, &str> = HashMap::new();
+    for kept in all.iter().filter(|b| !old_ids.contains(b.id.as_str())) {
+        let mut current = kept.id.as_str();
+        while let Some(parent) = parent_of.get(current) {
+            needed.entry(parent).or_insert(kept.id.as_str());
+            current = parent;
+        }
+    }
+    let mut remove = Vec::new();
+    let mut kept_for_chain = Vec::new();
+    for backup in old {
+        match needed.get(backup.id.as_str()) {
+            Some(dependant) => {
+                let dependant = dependant.to_string();
+                kept_for_chain.push((backup, dependant));
+            }
+            None => remove.push(backup),
+        }
+    }
+    Ok(CleanupPlan {
+        cutoff,
+        remove,
+        kept_for_chain,
+    })
+}
+
+/// Deletes what the plan removes: objects first, then records. Children before parents,
+/// so an interruption never leaves an incremental without its parent.
+pub fn apply_cleanup(app: &App, plan: &CleanupPlan, by: Option<&str>) -> Result<usize> {
+    let mut ordered: Vec<&Backup> = plan.remove.iter().collect();
+    ordered.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    for backup in &ordered {
+        if let Some(key) = &backup.storage_key {
+            for object in [key.clone(), manifest_key(key)] {
+                app.storage
+                    .delete(&object)
+                    .ctx(|| format!("deleting {object}"))?;
+            }
+        }
+        Backup::delete(&mut *app.conn()?, &backup.id)?;
+        let mut entry = NewLogEntry::new(
+            LogLevel::Info,
+            "delete",
+            format!(
+                "cleanup deleted backup `{}` ({}, older than {})",
+                backup.name, backup.status, plan.cutoff
+            ),
+        )
+        .for_backup(&backup.id);
+        if let Some(by) = by {
+            entry = entry.by(by);
+        }
+        app.audit(entry);
+    }
+    Ok(ordered.len())
+}

@@ -1,0 +1,166 @@
+//! A task while it runs: the row in `backup_tasks`, a heartbeat thread that writes the latest
+//! progress (throttled to once a second) and notices cancellation, and an optional display
+//! callback (the CLI progress bar). The work itself runs on the caller's thread.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::app::App;
+use crate::db::{NewTask, Task, TaskProgress};
+use crate::domain::Status;
+use crate::engine::progress::{Progress, ProgressSink, SharedProgress};
+use crate::error::{Error, Result};
+
+const DISPLAY_EVERY: Duration = Duration::from_millis(200);
+const PERSIST_EVERY: Duration = Duration::from_secs(1);
+
+/// Called with the latest progress a few times a second (e.g. to draw a progress bar).
+pub type Display = Box<dyn Fn(&Progress) + Send>;
+
+pub struct TaskRun {
+    pub task_id: String,
+    shared: Arc<SharedProgress>,
+    stop: Option<mpsc::Sender<()>>,
+    beat: Option<JoinHandle<()>>,
+    app_pool: crate::db::Pool,
+}
+
+impl TaskRun {
+    /// Records a task and marks it running on this process.
+    pub fn start(app: &App, new: NewTask, display: Option<Display>) -> Result<TaskRun> {
+        let mut conn = app.conn()?;
+        let task = Task::insert(&mut conn, &new)?;
+        Task::mark_running(&mut conn, &task.id, &worker_name())?;
+        let shared = Arc::new(SharedProgress::default());
+        let (stop, stopped) = mpsc::channel();
+        let beat = std::thread::Builder::new()
+            .name("coffer-heartbeat".into())
+            .spawn({
+                let shared = shared.clone();
+                let pool = app.pool.clone();
+                let task_id = task.id.clone();
+                move || heartbeat(pool, task_id, shared, stopped, display)
+            })
+            .map_err(|e| Error::Io {
+                context: "starting the heartbeat thread".into(),
+                source: e,
+            })?;
+        Ok(TaskRun {
+            task_id: task.id,
+            shared,
+            stop: Some(stop),
+            beat: Some(beat),
+            app_pool: app.pool.clone(),
+        })
+    }
+
+    pub fn progress(&self) -> &dyn ProgressSink {
+        &*self.shared
+    }
+
+    /// Stops the heartbeat and records the outcome of `result`.
+    pub fn finish<T>(mut self, result: &Result<T>) -> Result<()> {
+        self.stop_heartbeat();
+        let final_progress = self.shared.snapshot();
+        let mut conn = crate::db::get(&self.app_pool)?;
+        let _ = Task::update_progress(
+            &mut conn,
+            &self.task_id,
+            &to_row(&final_progress, None, result.is_ok()),
+        );
+        let (status, message) = match result {
+            Ok(_) => (Status::Succeeded, None),
+            Err(Error::Cancelled) => (Status::Cancelled, Some("cancelled".to_string())),
+            Err(e) => (Status::Failed, Some(e.to_string())),
+        };
+        Task::mark_finished(&mut conn, &self.task_id, status, message.as_deref())?;
+        Ok(())
+    }
+
+    fn stop_heartbeat(&mut self) {
+        drop(self.stop.take());
+        if let Some(handle) = self.beat.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for TaskRun {
+    fn drop(&mut self) {
+        self.stop_heartbeat();
+    }
+}
+
+/// `host:pid`, how recovery tells whether the process that runs a task is still alive.
+pub fn worker_name() -> String {
+    format!("{}:{}", host_name(), std::process::id())
+}
+
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+fn heartbeat(
+    pool: crate::db::Pool,
+    task_id: String,
+    shared: Arc<SharedProgress>,
+    stopped: mpsc::Receiver<()>,
+    display: Option<Display>,
+) {
+    let started = Instant::now();
+    let mut last_persist = Instant::now();
+    loop {
+        match stopped.recv_timeout(DISPLAY_EVERY) {
+            Err(RecvTimeoutError::Timeout) => {}
+            _ => break,
+        }
+        let progress = shared.snapshot();
+        if let Some(show) = &display {
+            show(&progress);
+        }
+        if last_persist.elapsed() < PERSIST_EVERY {
+            continue;
+        }
+        last_persist = Instant::now();
+        let eta = eta_seconds(&progress, started.elapsed());
+        let still_running =
+            crate::db::get(&pool)
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| {
+                    Task::update_progress(&mut conn, &task_id, &to_row(&progress, eta, false))
+                        .map_err(|e| e.to_string())
+                });
+        match still_running {
+            Ok(true) => {}
+            Ok(false) => shared.request_stop(), // cancelled (or failed) from outside
+            Err(e) => tracing::warn!(task = %task_id, "cannot record progress: {e}"),
+        }
+    }
+}
+
+fn eta_seconds(progress: &Progress, elapsed: Duration) -> Option<i64> {
+    let done = progress.bytes_done as f64;
+    let left = progress.bytes_total.saturating_sub(progress.bytes_done) as f64;
+    (done > 0.0 && elapsed.as_secs_f64() > 0.5)
+        .then(|| (left * elapsed.as_secs_f64() / done).round() as i64)
+}
+
+fn to_row(progress: &Progress, eta_seconds: Option<i64>, complete: bool) -> TaskProgress {
+    TaskProgress {
+        percent: if complete { 100.0 } else { progress.percent() },
+        phase: if complete {
+            "done".into()
+        } else {
+            progress.phase.clone()
+        },
+        bytes_done: progress.bytes_done as i64,
+        bytes_total: progress.bytes_total as i64,
+        files_done: progress.files_done as i64,
+        files_total: progress.files_total as i64,
+        eta_seconds: if complete { Some(0) } else { eta_seconds },
+    }
+}

@@ -1,0 +1,212 @@
+//! The verify job. Quick: the object is there, its size and SHA-256 match the record.
+//! Deep: every archive of the chain is decrypted, decompressed and read whole, every file
+//! checked against the manifest. The outcome is kept on the backup and in the audit log;
+//! a failed verification is an outcome, not an error of the job.
+
+use std::io::Read;
+
+use crate::app::App;
+use crate::db::{Backup, BackupChanges, NewLogEntry, NewTask};
+use crate::domain::{LogLevel, Status, TaskKind, VerifyDepth, VerifyState};
+use crate::engine::archive_reader::StoredDigest;
+use crate::engine::extract::{check_digest, ArchiveSource};
+use crate::engine::verify::deep_verify;
+use crate::error::{Error, IoContext, Result};
+use crate::jobs::backup::load_manifest;
+use crate::jobs::task_run::{Display, TaskRun};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifyOutcome {
+    pub backup_id: String,
+    pub depth: VerifyDepth,
+    pub passed: bool,
+    pub message: String,
+    pub archives_checked: usize,
+    pub files_checked: u64,
+}
+
+/// Opens archives of recorded, successful backups from storage.
+pub struct StoredArchives<'a> {
+    app: &'a App,
+}
+
+impl<'a> StoredArchives<'a> {
+    pub fn new(app: &'a App) -> Self {
+        StoredArchives { app }
+    }
+
+    fn record(&self, backup_id: &str) -> Result<(Backup, String, StoredDigest)> {
+        let backup = Backup::find_by_id(&mut *self.app.conn()?, backup_id).map_err(|_| {
+            Error::Archive(format!(
+                "backup {backup_id}, needed by the chain, is not in the catalogue"
+            ))
+        })?;
+        let (Some(key), Some(sha256), Status::Succeeded) =
+            (&backup.storage_key, &backup.sha256, backup.status())
+        else {
+            return Err(Error::Archive(format!(
+                "backup {backup_id}, needed by the chain, is not a successful backup"
+            )));
+        };
+        let expected = StoredDigest {
+            sha256: sha256.clone(),
+            bytes: backup.size_bytes as u64,
+        };
+        let key = key.clone();
+        Ok((backup, key, expected))
+    }
+}
+
+impl ArchiveSource for StoredArchives<'_> {
+    fn open(&self, backup_id: &str) -> Result<(Box<dyn Read + Send>, StoredDigest)> {
+        let (_, key, expected) = self.record(backup_id)?;
+        let reader = self.app.storage.open(&key).map_err(|e| {
+            Error::Archive(format!(
+                "archive of backup {backup_id} ({key}) cannot be opened: {e}"
+            ))
+        })?;
+        Ok((reader, expected))
+    }
+}
+
+pub fn run_verify(
+    app: &App,
+    backup_id: &str,
+    depth: VerifyDepth,
+    requested_by: Option<&str>,
+    display: Option<Display>,
+) -> Result<VerifyOutcome> {
+    let backup = Backup::find_by_id(&mut *app.conn()?, backup_id)
+        .map_err(|_| Error::not_found("backup", backup_id))?;
+    if backup.status() != Status::Succeeded {
+        return Err(Error::Refused(format!(
+            "backup {} is {}: only successful backups can be verified",
+            backup.id,
+            backup.status()
+        )));
+    }
+    let mut task = NewTask::new(TaskKind::Verify)
+        .with_backup(&backup.id)
+        .with_params(&serde_json::json!({ "depth": depth }));
+    if let Some(by) = requested_by {
+        task = task.with_creator(by);
+    }
+    let run = TaskRun::start(app, task, display)?;
+    let checked = check_chain(app, &backup, depth, &run);
+    run.finish(&Ok::<(), Error>(()))?;
+    let (passed, message, archives_checked, files_checked) = match checked {
+        Ok((archives, files)) => (
+            true,
+            format!("{depth} verification passed ({archives} archive(s))"),
+            archives,
+            files,
+        ),
+        // An unreadable archive (corrupt bytes, truncated stream) fails verification.
+        Err(problem @ (Error::Archive(_) | Error::Io { .. })) => (false, problem.to_string(), 0, 0),
+        Err(other) => return Err(other),
+    };
+    let state = if passed {
+        VerifyState::Passed
+    } else {
+        VerifyState::Failed
+    };
+    Backup::update(
+        &mut *app.conn()?,
+        &backup.id,
+        &BackupChanges::verified(state, crate::db::now()),
+    )?;
+    let level = if passed {
+        LogLevel::Info
+    } else {
+        LogLevel::Error
+    };
+    let mut entry = NewLogEntry::new(
+        level,
+        "verify",
+        format!("{depth} verification of `{}`: {message}", backup.name),
+    )
+    .for_backup(&backup.id);
+    if let Some(by) = requested_by {
+        entry = entry.by(by);
+    }
+    app.audit(entry);
+    Ok(VerifyOutcome {
+        backup_id: backup.id,
+        depth,
+        passed,
+        message,
+        archives_checked,
+        files_checked,
+    })
+}
+
+/// Checks every archive the backup needs. `Err(Error::Archive)` means verification failed.
+fn check_chain(
+    app: &App,
+    backup: &Backup,
+    depth: VerifyDepth,
+    run: &TaskRun,
+) -> Result<(usize, u64)> {
+    let archives = StoredArchives::new(app);
+    let manifest = load_manifest(&mut *app.conn()?, &backup.id)?;
+    let mut files = 0;
+    let chain = manifest.chain();
+    for id in &chain {
+        let (record, key, expected) = archives.record(id)?;
+        let size = app
+            .storage
+            .size(&key)
+            .ctx(|| format!("looking for {key}"))?;
+        match size {
+            None => {
+                return Err(Error::Archive(format!(
+                    "archive of backup {id} is missing from storage ({key})"
+                )))
+            }
+            Some(size) if size != expected.bytes => {
+                return Err(Error::Archive(format!(
+                    "archive of backup {id} has {size} bytes, the record says {}",
+                    expected.bytes
+                )))
+            }
+            Some(_) => {}
+        }
+        let (stored, _) = archives.open(id)?;
+        match depth {
+            VerifyDepth::Quick => {
+                let actual = hash_stream(stored)
+                    .map_err(|e| Error::Archive(format!("reading archive of backup {id}: {e}")))?;
+                check_digest(id, &actual, &expected)?;
+            }
+            VerifyDepth::Deep => {
+                let own = if record.id == backup.id {
+                    manifest.clone()
+                } else {
+                    load_manifest(&mut *app.conn()?, id)?
+                };
+                let report = deep_verify(stored, &app.keyring(), &own, &expected, run.progress())?;
+                files += report.files_checked;
+            }
+        }
+    }
+    Ok((chain.len(), files))
+}
+
+fn hash_stream(mut stored: Box<dyn Read + Send>) -> std::io::Result<StoredDigest> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = stored.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok(StoredDigest {
+        sha256: hex::encode(hasher.finalize()),
+        bytes,
+    })
+}

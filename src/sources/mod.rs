@@ -1,0 +1,117 @@
+//! Sources turn a configured thing to back up into a `SourceSnapshot`: the list of entries
+//! to archive, with where to read each one. Database kinds first write a consistent
+//! snapshot into a scratch folder that lives as long as the snapshot.
+
+mod directory;
+mod file;
+mod sqlite;
+
+pub use sqlite::integrity_check as sqlite_integrity_check;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::SourceConfig;
+use crate::domain::SourceKind;
+use crate::engine::manifest::{EntryKind, SourceEntry};
+use crate::error::{Error, Result};
+
+/// One thing to put in the archive.
+#[derive(Debug, Clone)]
+pub struct PlannedEntry {
+    /// `<source>/<relative path>`; the source root itself is `<source>`.
+    pub archive_path: String,
+    pub kind: EntryKind,
+    /// Where the content or link is read from now.
+    pub disk_path: PathBuf,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime_ns: i64,
+    pub link_target: Option<String>,
+}
+
+/// What a source contributes to one backup.
+pub struct SourceSnapshot {
+    pub entry: SourceEntry,
+    pub entries: Vec<PlannedEntry>,
+    /// Scratch folder holding a database snapshot; removed when the snapshot is dropped.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+/// Reads a source's current state. Problems that lose no data (a file vanishing mid-walk,
+/// an unreadable name) are pushed to `warnings`; a missing source root is an error.
+pub fn snapshot(
+    source: &SourceConfig,
+    scratch_root: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<SourceSnapshot> {
+    let entry = SourceEntry {
+        name: source.name.clone(),
+        service: source.service.clone(),
+        kind: source.kind,
+        origin: source
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    };
+    let path = source.path.as_deref().ok_or_else(|| {
+        Error::Refused(format!(
+            "source `{}` of kind {} is not supported yet",
+            source.name, source.kind
+        ))
+    })?;
+    let (entries, scratch) = match source.kind {
+        SourceKind::Directory => (directory::walk(source, path, warnings)?, None),
+        SourceKind::File => (vec![file::plan(&source.name, path)?], None),
+        SourceKind::Sqlite => {
+            let (entry, dir) = sqlite::snapshot(&source.name, path, scratch_root)?;
+            (vec![entry], Some(dir))
+        }
+        other => {
+            return Err(Error::Refused(format!(
+                "source `{}`: kind {other} is not supported by this version",
+                source.name
+            )))
+        }
+    };
+    Ok(SourceSnapshot {
+        entry,
+        entries,
+        _scratch: scratch,
+    })
+}
+
+/// Builds a planned entry from a path's metadata (no following of symlinks).
+pub(crate) fn plan_entry(archive_path: String, disk_path: &Path) -> std::io::Result<PlannedEntry> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(disk_path)?;
+    let file_type = meta.file_type();
+    let (kind, size, link_target) = if file_type.is_symlink() {
+        let target = std::fs::read_link(disk_path)?;
+        let target = target.to_str().map(str::to_string).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "link target is not valid UTF-8",
+            )
+        })?;
+        (EntryKind::Symlink, 0, Some(target))
+    } else if file_type.is_dir() {
+        (EntryKind::Dir, 0, None)
+    } else if file_type.is_file() {
+        (EntryKind::File, meta.len(), None)
+    } else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "not a regular file, directory or symlink (socket, fifo or device): skipped",
+        ));
+    };
+    Ok(PlannedEntry {
+        archive_path,
+        kind,
+        disk_path: disk_path.to_path_buf(),
+        size,
+        mode: meta.mode() & 0o7777,
+        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        link_target,
+    })
+}

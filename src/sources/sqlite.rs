@@ -1,0 +1,76 @@
+//! A SQLite database file, copied consistently with `VACUUM INTO` while the application
+//! keeps writing: the copy is made inside one read transaction, so it holds exactly the
+//! rows committed before it began. A raw copy of a live file could tear mid-write.
+
+use std::path::Path;
+
+use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+use super::{file::file_name_of, plan_entry, PlannedEntry};
+use crate::error::{Error, IoContext, Result};
+
+pub fn snapshot(
+    name: &str,
+    path: &Path,
+    scratch_root: &Path,
+) -> Result<(PlannedEntry, tempfile::TempDir)> {
+    let file_name = file_name_of(name, path)?;
+    if !path.is_file() {
+        return Err(Error::Refused(format!(
+            "source `{name}`: {} is not a file",
+            path.display()
+        )));
+    }
+    std::fs::create_dir_all(scratch_root).ctx(|| format!("creating {}", scratch_root.display()))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("sqlite-snapshot-")
+        .tempdir_in(scratch_root)
+        .ctx(|| format!("creating a scratch folder in {}", scratch_root.display()))?;
+    let copy = scratch.path().join(&file_name);
+    vacuum_into(path, &copy).map_err(|e| {
+        Error::Refused(format!(
+            "source `{name}`: cannot snapshot SQLite database {}: {e}",
+            path.display()
+        ))
+    })?;
+    let mut entry = plan_entry(format!("{name}/{file_name}"), &copy)
+        .ctx(|| format!("reading snapshot {}", copy.display()))?;
+    // The restored file should carry the live file's mode and time, not the scratch copy's.
+    if let Ok(original) = plan_entry(String::new(), path) {
+        entry.mode = original.mode;
+        entry.mtime_ns = original.mtime_ns;
+    }
+    Ok((entry, scratch))
+}
+
+fn vacuum_into(source: &Path, copy: &Path) -> std::result::Result<(), String> {
+    let url = source.to_str().ok_or("path is not valid UTF-8")?;
+    let target = copy.to_str().ok_or("scratch path is not valid UTF-8")?;
+    let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
+    diesel::sql_query("PRAGMA busy_timeout = 30000")
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
+    diesel::sql_query(format!("VACUUM INTO '{}'", target.replace('\'', "''")))
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Checks a restored database file with `PRAGMA integrity_check` before it replaces anything.
+pub fn integrity_check(path: &Path) -> std::result::Result<(), String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let url = path.to_str().ok_or("path is not valid UTF-8")?;
+    let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
+    let rows: Vec<Row> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut conn)
+        .map_err(|e| e.to_string())?;
+    match rows.first() {
+        Some(row) if row.integrity_check == "ok" => Ok(()),
+        Some(row) => Err(format!("integrity check failed: {}", row.integrity_check)),
+        None => Err("integrity check returned nothing".into()),
+    }
+}

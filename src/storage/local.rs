@@ -1,0 +1,164 @@
+//! The local folder backend: `<root>/<key>`. Writes go to `<key>.partial-<uuid>` beside the
+//! final name, are fsynced, renamed into place, and the directory is fsynced, so after a
+//! crash an object either exists whole under its key or not at all.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::{validate_key, PendingObject, Storage};
+
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+impl LocalStorage {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalStorage { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, key: &str) -> io::Result<PathBuf> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+impl Storage for LocalStorage {
+    fn describe(&self) -> String {
+        format!("local folder {}", self.root.display())
+    }
+
+    fn create(&self, key: &str) -> io::Result<Box<dyn PendingObject>> {
+        let final_path = self.path_of(key)?;
+        let dir = final_path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir)?;
+        let file_name = final_path.file_name().unwrap_or_default().to_string_lossy();
+        let temp_path = dir.join(format!(
+            "{file_name}.partial-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp_path)?;
+        Ok(Box::new(LocalPending {
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            temp_path,
+            final_path,
+            dir,
+        }))
+    }
+
+    fn open(&self, key: &str) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(self.path_of(key)?)?))
+    }
+
+    fn size(&self, key: &str) -> io::Result<Option<u64>> {
+        match fs::metadata(self.path_of(key)?) {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn delete(&self, key: &str) -> io::Result<()> {
+        match fs::remove_file(self.path_of(key)?) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.root)?;
+        let probe = self
+            .root
+            .join(format!(".probe-{}", uuid::Uuid::new_v4().simple()));
+        fs::write(&probe, b"ok")?;
+        fs::remove_file(&probe)
+    }
+}
+
+struct LocalPending {
+    writer: Option<BufWriter<File>>,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    dir: PathBuf,
+}
+
+impl Write for LocalPending {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer
+            .as_mut()
+            .expect("written after commit")
+            .write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.as_mut().expect("flushed after commit").flush()
+    }
+}
+
+impl PendingObject for LocalPending {
+    fn commit(mut self: Box<Self>) -> io::Result<()> {
+        let writer = self.writer.take().expect("committed twice");
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&self.temp_path, &self.final_path)?;
+        File::open(&self.dir)?.sync_all()
+    }
+}
+
+impl Drop for LocalPending {
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            // Not committed: the object must not survive under any name.
+            let _ = fs::remove_file(&self.temp_path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_appears_only_after_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStorage::new(dir.path());
+        let mut obj = store.create("2026/11/a.bin").unwrap();
+        obj.write_all(b"hello").unwrap();
+        assert_eq!(store.size("2026/11/a.bin").unwrap(), None);
+        obj.commit().unwrap();
+        assert_eq!(store.size("2026/11/a.bin").unwrap(), Some(5));
+        let mut text = String::new();
+        store
+            .open("2026/11/a.bin")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "hello");
+    }
+
+    #[test]
+    fn dropped_object_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStorage::new(dir.path());
+        let mut obj = store.create("x/b.bin").unwrap();
+        obj.write_all(b"half").unwrap();
+        drop(obj);
+        assert_eq!(fs::read_dir(dir.path().join("x")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn keys_cannot_escape_the_root() {
+        let store = LocalStorage::new("/tmp/nowhere");
+        for key in ["../x", "/etc/passwd", "a/../../b", "", "a//b"] {
+            assert!(store.create(key).is_err(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Bad configuration and bad flags give clear errors and change nothing.
+
+use std::fs;
+
+use crate::helpers::*;
+
+#[test]
+fn a_bad_config_names_the_file_the_key_and_the_problem() {
+    let env = TestEnv::with_directory(&Backend::Sqlite);
+    let good = fs::read_to_string(&env.config).unwrap();
+    fs::write(
+        &env.config,
+        format!("{good}\n[[sources]]\nname = \"x\"\nkind = \"directory\"\n"),
+    )
+    .unwrap();
+    let err = env.fails(&["list"]);
+    assert!(err.contains(env.config.to_str().unwrap()), "{err}");
+    assert!(err.contains("sources[1].path"), "{err}");
+
+    fs::write(&env.config, format!("{good}\n[archive]\ncompresion = 3\n")).unwrap();
+    let err = env.fails(&["list"]);
+    assert!(
+        err.contains("compresion") || err.contains("archive"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_ids_and_bad_flags_fail_cleanly() {
+    let env = TestEnv::with_directory(&Backend::Sqlite);
+    assert!(env.fails(&["show", "no-such-id"]).contains("not found"));
+    assert!(env.fails(&["verify", "no-such-id"]).contains("not found"));
+    assert!(env
+        .fails(&["restore", "no-such-id", "--yes"])
+        .contains("not found"));
+    let bad_kind = env.fails(&["backup", "--kind", "differential"]);
+    assert!(bad_kind.contains("full, incremental"), "{bad_kind}");
+    let missing = env.path("files");
+    fs::remove_dir_all(&missing).unwrap();
+    let err = env.fails(&["backup"]);
+    assert!(err.contains("files"), "{err}");
+    let listed = env.json(&["list"]);
+    assert_eq!(
+        listed[0]["status"], "failed",
+        "a failed backup is recorded as failed"
+    );
+}

@@ -1,0 +1,207 @@
+//! The test harness: a scratch folder with its own config, data, storage and a fresh
+//! database (SQLite file or PostgreSQL database), and the real `coffer` binary.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use coffer::db::testing::TestDatabase;
+use serde_json::Value;
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const BOTH: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    /// Kept so the database lives (and is dropped) with the environment.
+    #[allow(dead_code)]
+    pub db: TestDatabase,
+    pub config: PathBuf,
+}
+
+impl TestEnv {
+    /// A scratch install whose config lists `sources` (TOML `[[sources]]` tables, with
+    /// `{root}` standing for the scratch folder).
+    pub fn new(backend: &Backend, sources: &str) -> TestEnv {
+        let db = match backend {
+            Backend::Sqlite => TestDatabase::sqlite(),
+            Backend::Postgres => TestDatabase::postgres(),
+        }
+        .expect("a fresh test database");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().display().to_string();
+        let config = dir.path().join("coffer.toml");
+        let text = format!(
+            "data_dir = \"{root}/data\"\ndatabase_url = \"{}\"\n[storage]\npath = \"{root}/backups\"\n[archive]\nthreads = 2\n\n{}",
+            db.url(),
+            sources.replace("{root}", &root)
+        );
+        fs::write(&config, text).unwrap();
+        TestEnv { dir, db, config }
+    }
+
+    /// One directory source `files` of service `app` at `<root>/files`.
+    pub fn with_directory(backend: &Backend) -> TestEnv {
+        let env = TestEnv::new(
+            backend,
+            "[[sources]]\nname = \"files\"\nservice = \"app\"\nkind = \"directory\"\npath = \"{root}/files\"\n",
+        );
+        fs::create_dir_all(env.path("files")).unwrap();
+        env
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd.env_remove("COFFER_DATA_DIR")
+            .env_remove("COFFER_DATABASE_URL")
+            .env_remove("COFFER_STORAGE_PATH");
+        cmd.env("COFFER_LOG", "warn");
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("coffer runs")
+    }
+
+    /// Runs coffer and returns stdout; panics with stderr when it fails.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "coffer {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs coffer expecting failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "coffer {args:?} should fail but succeeded:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).expect("JSON output")
+    }
+
+    /// Runs a backup and returns its JSON.
+    pub fn backup(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["backup"];
+        args.extend_from_slice(extra);
+        let value = self.json(&args);
+        assert_eq!(value["status"], "success", "{value}");
+        value
+    }
+
+    pub fn archive_path(&self, backup: &Value) -> PathBuf {
+        self.path("backups")
+            .join(backup["storage_key"].as_str().unwrap())
+    }
+
+    /// Opens the app the way the CLI does (for tests that inspect or edit the catalogue).
+    pub fn app(&self) -> coffer::app::App {
+        let settings = coffer::config::Settings::load(Some(&self.config)).unwrap();
+        coffer::app::App::open(settings).unwrap()
+    }
+}
+
+/// What a tree holds: per relative path, its type, content digest or link, mode and mtime.
+pub fn snapshot_tree(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+        let entry = entry.unwrap();
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let meta = fs::symlink_metadata(entry.path()).unwrap();
+        let what = if meta.file_type().is_symlink() {
+            format!("link:{}", fs::read_link(entry.path()).unwrap().display())
+        } else if meta.is_dir() {
+            format!(
+                "dir mode={:o} mtime={}.{}",
+                meta.permissions().mode() & 0o7777,
+                meta.mtime(),
+                meta.mtime_nsec()
+            )
+        } else {
+            let digest = sha256_hex(&fs::read(entry.path()).unwrap());
+            format!(
+                "file {digest} mode={:o} mtime={}.{}",
+                meta.permissions().mode() & 0o7777,
+                meta.mtime(),
+                meta.mtime_nsec()
+            )
+        };
+        out.insert(rel, what);
+    }
+    out
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Deterministic pseudo-random bytes (xorshift), incompressible like real binaries.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Text-like, compressible content.
+pub fn text_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let words = [
+        "backup", "restore", "coffer", "archive", "verify", "the", "of", "data", "and", "safe",
+    ];
+    let mut out = Vec::with_capacity(len + 16);
+    let mut i = seed as usize;
+    while out.len() < len {
+        out.extend_from_slice(words[i % words.len()].as_bytes());
+        out.push(if i % 13 == 0 { b'\n' } else { b' ' });
+        i = i.wrapping_mul(31).wrapping_add(7);
+    }
+    out.truncate(len);
+    out
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn tool(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed for this test: {e}"))
+}

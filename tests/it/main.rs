@@ -1,0 +1,13 @@
+//! One integration-test binary: real files, the real `coffer` binary, both metadata backends.
+
+mod helpers;
+
+mod cleanup;
+mod config_errors;
+mod crash;
+mod export;
+mod incremental;
+mod keys;
+mod round_trip;
+mod sqlite_source;
+mod tamper;
