@@ -66,7 +66,7 @@ cpu_busy_pct() {
     sleep "${1:-1}"
     b=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat)
     awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
-        busy = y[1] - x[1]; all = busy + y[2] - x[2]; printf "%d\n", all > 0 ? 100 * busy / all : 0 }'
+        busy = y[1] - x[1]; all = busy + y[2] - x[2]; printf "%d\n", (all > 0) ? 100 * busy / all : 0 }'
 }
 
 # Other work on the machine skews timings. Wait (up to QUIET_WAIT seconds, default 0) until
@@ -93,7 +93,9 @@ run_timed() {
     sync
     busy=$(wait_for_quiet)
     t0=$(date +%s%N)
-    /usr/bin/time -v -o "$tfile" bash -o pipefail -c "$cmd" >"${efile%.err}.out" 2>"$efile"
+    # timeout: a runaway command (it has happened) must not fill the disk or hang the run.
+    /usr/bin/time -v -o "$tfile" timeout --kill-after=10 "${CMD_TIMEOUT:-3600}" \
+        bash -o pipefail -c "$cmd" >"${efile%.err}.out" 2>"$efile"
     rc=$?
     t1=$(date +%s%N)
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
@@ -104,6 +106,7 @@ run_timed() {
     if [ "$rc" -eq 0 ]; then
         log "  $group/$tool run $rep: ${wall} s, max RSS $(awk -v k="${rss:-0}" 'BEGIN{printf "%.1f", k/1024}') MiB (machine busy before: ${busy}%)"
     else
+        [ "$rc" -eq 124 ] && printf 'timed out after %s s (CMD_TIMEOUT)\n' "${CMD_TIMEOUT:-3600}" >>"$efile"
         log "  $group/$tool run $rep: FAILED (exit $rc), see $efile"
         tail -n 5 "$efile" >&2
     fi

@@ -22,6 +22,7 @@ Environment:
   LEVEL=6           compression level for coffer and pigz
   QUIET_WAIT=0      before each timed run wait up to this many seconds for the CPU to be
   QUIET_PCT=20      less than QUIET_PCT% busy (other builds skew the figures; each run records it)
+  CMD_TIMEOUT=3600  seconds after which one timed command is killed and counted as failed
 EOF
 }
 
@@ -391,7 +392,8 @@ check_export() {
         return
     fi
     gzip -t "$out" 2>/dev/null || note_odd "gzip -t rejects the exported archive"
-    n=$(tar -tzf "$out" 2>/dev/null | grep -c '^corpus/.*[^/]$')
+    # regular files only (directory entries may be listed without a trailing slash)
+    n=$(tar -tvzf "$out" 2>/dev/null | awk '$1 ~ /^-/ && $6 ~ /^corpus\//' | wc -l)
     [ "$n" = "$(wc -l <"$CORPUS.files")" ] || note_odd "exported archive lists $n files under corpus/, the corpus has $(wc -l <"$CORPUS.files")"
     log "  check: export is a valid .tar.gz with $n corpus files ($(mib "$(file_size "$out")") MiB)"
     safe_rm "$out"
@@ -492,7 +494,7 @@ report() {
         --arg generated "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg cpu "$cpu" --argjson nproc "$NPROC" \
         --argjson busy_med "${busy_med:-null}" --argjson busy_max "${busy_max:-null}" \
         --arg commit "$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-        --arg coffer_version "$COFFER_VERSION" --argjson runs "$RUNS" --argjson level "$LEVEL" \
+        --arg coffer_version "$COFFER_VERSION" --arg coffer_sha "$COFFER_SHA" --argjson runs "$RUNS" --argjson level "$LEVEL" \
         --argjson corpus_mb "$CORPUS_MAIN_MB" --argjson corpus_bytes "$corpus_bytes" --argjson corpus_files "$corpus_files" \
         --arg fingerprint "$CORPUS_MAIN_FP" --argjson composition "$CORPUS_MAIN_COMP" \
         --argjson changed_files "${CHANGED_FILES:-null}" --argjson changed_bytes "${CHANGED_BYTES:-null}" \
@@ -506,7 +508,7 @@ report() {
         --argjson disk_peak "$disk_peak" --argjson samples "$samples_json" --argjson notes "$notes_json" '
         def check(v; lim; op): if v == null then null elif op == "lt" then v < lim else v <= lim end;
         {
-          generated: $generated, git_commit: $commit, coffer_version: $coffer_version,
+          generated: $generated, git_commit: $commit, coffer_version: $coffer_version, coffer_binary_sha256_16: $coffer_sha,
           machine: {cpu: $cpu, cores: $nproc, busy_pct_before_runs: {median: $busy_med, max: $busy_max}},
           settings: {runs: $runs, warmup_runs: 1, statistic: "median", level: $level, encryption: true},
           corpus: {size_mb: $corpus_mb, bytes: $corpus_bytes, files: $corpus_files, fingerprint: $fingerprint,
@@ -543,8 +545,16 @@ report() {
 # ---------------------------------------------------------------------------------------
 check_tools
 check_coffer
-COFFER_VERSION=none
-[ "$PEERS_ONLY" -eq 0 ] && COFFER_VERSION=$("$COFFER" --version 2>/dev/null | head -n 1)
+COFFER_VERSION=none COFFER_SHA=none
+if [ "$PEERS_ONLY" -eq 0 ]; then
+    # Run a private copy: a rebuild of target/release during the run must not mix two binaries.
+    mkdir -p "$BENCH_DIR/bin"
+    cp -- "$COFFER" "$BENCH_DIR/bin/coffer" || die "cannot copy $COFFER"
+    COFFER="$BENCH_DIR/bin/coffer"
+    COFFER_VERSION=$("$COFFER" --version 2>/dev/null | head -n 1)
+    COFFER_SHA=$(sha256sum "$COFFER" | cut -c1-16)
+    log "coffer: ${COFFER_VERSION:-unknown version}, binary sha256 $COFFER_SHA"
+fi
 : "${COFFER_VERSION:=unknown}"
 : >"$SAMPLES"
 safe_rm "$RESTORE_DIR" "$CSTATE" "$ARCH"/* "$DIRTY"

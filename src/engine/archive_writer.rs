@@ -81,9 +81,9 @@ pub fn write_archive<W: Write + Send + 'static>(
 
     let hashed = HashingWriter::new(sink);
     let cipher = match options.key {
-        Some((id, key)) => CipherSink::Encrypted(
+        Some((id, key)) => CipherSink::Encrypted(Box::new(
             EncryptingWriter::new(hashed, key, id).ctx(|| "starting encryption".into())?,
-        ),
+        )),
         None => CipherSink::Plain(hashed),
     };
     let gzip = ParallelGzipWriter::new(cipher, options.level, options.threads);
@@ -220,7 +220,7 @@ pub fn tar_header(kind: EntryKind, mode: u32, mtime_ns: i64, size: u64) -> tar::
 }
 
 /// Appends one file's content. Returns its SHA-256, or `None` when it vanished first.
-fn append_file<W: Write>(
+fn append_file<W>(
     tar: &mut tar::Builder<ParallelGzipWriter<W>>,
     header: &mut tar::Header,
     entry: &PlannedEntry,
@@ -313,7 +313,8 @@ impl Read for ExactSizeReader {
 /// The layer under gzip: encrypted or plain, then hashed.
 enum CipherSink<W: Write> {
     Plain(HashingWriter<W>),
-    Encrypted(EncryptingWriter<HashingWriter<W>>),
+    // Boxed: the encryptor carries its segment buffer inline.
+    Encrypted(Box<EncryptingWriter<HashingWriter<W>>>),
 }
 
 impl<W: Write> CipherSink<W> {

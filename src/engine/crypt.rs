@@ -331,7 +331,9 @@ impl<R: Read> DecryptingReader<R> {
 impl<R: Read> Read for DecryptingReader<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.failed {
-            return Err(invalid("archive failed authentication earlier".into()));
+            return Err(invalid(
+                "encrypted archive failed to read earlier; see the first error".into(),
+            ));
         }
         while self.pos == self.buf.len() {
             if self.done || out.is_empty() {

@@ -139,6 +139,12 @@ impl Keyring {
         Ok(info)
     }
 
+    /// Reads the directory again, to see keys another process added or rotated to.
+    pub fn reload(&mut self) -> io::Result<()> {
+        *self = Keyring::open(&self.dir)?;
+        Ok(())
+    }
+
     /// All keys, oldest first.
     pub fn list(&self) -> Vec<KeyInfo> {
         let mut infos: Vec<KeyInfo> = self
@@ -393,9 +399,14 @@ mod tests {
         assert_ne!(keyring.active().unwrap().1, &old_key);
         assert_eq!(keyring.get(&old_id), Some(&old_key));
 
-        let reopened = Keyring::open(tmp.path().join("keys")).unwrap();
+        let mut reopened = Keyring::open(tmp.path().join("keys")).unwrap();
+        let newest = keyring.rotate().unwrap();
+        assert_eq!(reopened.get(&newest.id), None);
+        reopened.reload().unwrap();
+        assert_eq!(reopened.active().unwrap().0, newest.id);
+        let info = newest;
         let list = reopened.list();
-        assert_eq!(list.len(), 2);
+        assert_eq!(list.len(), 3);
         assert_eq!(list.iter().filter(|k| k.active).count(), 1);
         assert_eq!(list.iter().find(|k| k.active).unwrap().id, info.id);
         assert_eq!(reopened.get(&old_id), Some(&old_key));

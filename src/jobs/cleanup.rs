@@ -67,7 +67,7 @@ pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
 /// so an interruption never leaves an incremental without its parent.
 pub fn apply_cleanup(app: &App, plan: &CleanupPlan, by: Option<&str>) -> Result<usize> {
     let mut ordered: Vec<&Backup> = plan.remove.iter().collect();
-    ordered.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    ordered.sort_by_key(|b| std::cmp::Reverse(b.created_at));
     for backup in &ordered {
         if let Some(key) = &backup.storage_key {
             for object in [key.clone(), manifest_key(key)] {

@@ -113,11 +113,8 @@ fn heartbeat(
 ) {
     let started = Instant::now();
     let mut last_persist = Instant::now();
-    loop {
-        match stopped.recv_timeout(DISPLAY_EVERY) {
-            Err(RecvTimeoutError::Timeout) => {}
-            _ => break,
-        }
+    // Ticks until the run ends (a message or a dropped sender).
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(DISPLAY_EVERY) {
         let progress = shared.snapshot();
         if let Some(show) = &display {
             show(&progress);

@@ -75,7 +75,7 @@ fn killed_backup_leaves_nothing_that_looks_finished_on_both_backends() {
             "{record}"
         );
         let app = env.app();
-        let tasks = coffer::db::Task::list_recent(&mut *app.conn().unwrap(), 10).unwrap();
+        let tasks = coffer::db::Task::list_recent(&mut app.conn().unwrap(), 10).unwrap();
         assert_eq!(tasks[0].status, "failed");
         assert!(tasks.iter().all(|t| t.status != "running"));
     }

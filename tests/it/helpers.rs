@@ -188,7 +188,7 @@ pub fn text_bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut i = seed as usize;
     while out.len() < len {
         out.extend_from_slice(words[i % words.len()].as_bytes());
-        out.push(if i % 13 == 0 { b'\n' } else { b' ' });
+        out.push(if i.is_multiple_of(13) { b'\n' } else { b' ' });
         i = i.wrapping_mul(31).wrapping_add(7);
     }
     out.truncate(len);

@@ -144,12 +144,12 @@ fn the_wrong_key_is_reported_clearly() {
 /// Replaces a backup's archive with one holding `entries` (raw tar names, link targets) plus
 /// the original manifest, encrypted with the real key and with a matching recorded checksum:
 /// what an attacker controlling both storage and catalogue could plant.
-fn plant_archive(env: &TestEnv, backup: &serde_json::Value, entries: &[(&str, Option<&str>)]) {
+fn plant_archive(env: &TestEnv, backup: &serde_json::Value, entries: Planted) {
     use diesel::prelude::*;
     use std::io::Write;
     let app = env.app();
     let id = backup["id"].as_str().unwrap();
-    let manifest = coffer::db::Manifest::load(&mut *app.conn().unwrap(), id)
+    let manifest = coffer::db::Manifest::load(&mut app.conn().unwrap(), id)
         .unwrap()
         .unwrap();
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
@@ -198,9 +198,12 @@ fn plant_archive(env: &TestEnv, backup: &serde_json::Value, entries: &[(&str, Op
         .unwrap();
 }
 
+/// Raw tar entries to plant: (name, symlink target).
+type Planted<'a> = &'a [(&'a str, Option<&'a str>)];
+
 #[test]
 fn path_traversal_and_escaping_links_are_refused() {
-    let cases: [(&[(&str, Option<&str>)], &str); 4] = [
+    let cases: [(Planted, &str); 4] = [
         (&[("files/../../evil.txt", None)], "climbs out"),
         (&[("/tmp/coffer-evil-absolute.txt", None)], "absolute"),
         (&[("files/escape", Some("/etc"))], "points outside"),
