@@ -45,3 +45,39 @@ fn unknown_ids_and_bad_flags_fail_cleanly() {
         "a failed backup is recorded as failed"
     );
 }
+
+#[test]
+fn users_are_added_with_a_password_from_stdin() {
+    use std::io::Write;
+    let env = TestEnv::with_directory(&Backend::Sqlite);
+    let add = |name: &str, password: &str| {
+        let mut child = env
+            .command(&["user", "add", name, "--role", "operator"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert!(add("alice", "a long enough password").status.success());
+    let again = add("alice", "another long password");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let short = add("bob", "short");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least"));
+    let app = env.app();
+    let alice = coffer::db::User::find_by_username(&mut app.conn().unwrap(), "alice")
+        .unwrap()
+        .unwrap();
+    assert!(alice.password_hash.starts_with("$argon2id$"));
+    assert!(coffer::auth::verify_password(
+        "a long enough password",
+        &alice.password_hash
+    ));
+}

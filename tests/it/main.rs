@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod changing_sources;
 mod cleanup;
 mod config_errors;
 mod crash;
