@@ -5,8 +5,8 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::config::Settings;
-use crate::db::{self, NewLogEntry, Pool, PooledConn};
-use crate::engine::keyring::Keyring;
+use crate::db::{self, Backup, NewLogEntry, Pool, PooledConn};
+use crate::engine::keyring::{is_blank_key_dir, Keyring};
 use crate::error::{Error, IoContext, Result};
 use crate::storage::{LocalStorage, Storage};
 
@@ -17,24 +17,25 @@ pub struct App {
     keyring: RwLock<Keyring>,
 }
 
+/// When Coffer may generate a new archive key by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPolicy {
+    /// Only on first run: with encrypted backups in the catalogue, a missing key directory
+    /// is an error (an unmounted volume must not silently start a new, unsaved key).
+    FirstRunOnly,
+    /// Start a new keyring if there is none (`coffer key rotate` after keys were lost).
+    Always,
+}
+
 impl App {
     pub fn open(settings: Settings) -> Result<App> {
+        Self::open_with(settings, KeyPolicy::FirstRunOnly)
+    }
+
+    pub fn open_with(settings: Settings, keys: KeyPolicy) -> Result<App> {
         let pool = db::open(&settings.database_url)?;
         let storage: Arc<dyn Storage> = Arc::new(LocalStorage::new(&settings.storage_path));
-        let (keyring, created) = Keyring::open_or_create(&settings.keys_dir)
-            .ctx(|| format!("opening the key directory {}", settings.keys_dir.display()))?;
-        if created {
-            let id = keyring
-                .active()
-                .map(|(id, _)| id.to_string())
-                .unwrap_or_default();
-            tracing::warn!(
-                key_id = %id,
-                dir = %settings.keys_dir.display(),
-                "generated a new archive encryption key: keep a copy of this directory somewhere safe, \
-                 away from the backups — without it no encrypted backup can be restored"
-            );
-        }
+        let keyring = open_keyring(&settings, &pool, keys)?;
         let app = App {
             settings,
             pool,
@@ -42,6 +43,7 @@ impl App {
             keyring: RwLock::new(keyring),
         };
         crate::jobs::recovery::fail_abandoned_tasks(&app)?;
+        crate::jobs::recovery::sweep_leftovers(&app);
         Ok(app)
     }
 
@@ -88,4 +90,35 @@ impl App {
         })?;
         Ok(Some((id.to_string(), *key)))
     }
+}
+
+fn open_keyring(settings: &Settings, pool: &Pool, policy: KeyPolicy) -> Result<Keyring> {
+    let dir = &settings.keys_dir;
+    let blank =
+        is_blank_key_dir(dir).ctx(|| format!("reading the key directory {}", dir.display()))?;
+    if blank && policy == KeyPolicy::FirstRunOnly {
+        let encrypted = Backup::count_encrypted(&mut *db::get(pool)?)?;
+        if encrypted > 0 {
+            return Err(Error::Refused(format!(
+                "the key directory {} is missing or empty, but the catalogue holds {encrypted} encrypted backup(s): \
+                 restore the key directory (or mount its volume). To start a new key anyway, run `coffer key rotate`.",
+                dir.display()
+            )));
+        }
+    }
+    let (keyring, created) = Keyring::open_or_create(dir)
+        .ctx(|| format!("opening the key directory {}", dir.display()))?;
+    if created {
+        let id = keyring
+            .active()
+            .map(|(id, _)| id.to_string())
+            .unwrap_or_default();
+        tracing::warn!(
+            key_id = %id,
+            dir = %dir.display(),
+            "generated a new archive encryption key: keep a copy of this directory somewhere safe, \
+             away from the backups — without it no encrypted backup can be restored"
+        );
+    }
+    Ok(keyring)
 }

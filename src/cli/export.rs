@@ -22,7 +22,11 @@ pub fn run(app: &App, args: Args) -> Result<()> {
     let mut temp_name = out.clone().into_os_string();
     temp_name.push(format!(".partial-{}", std::process::id()));
     let temp = PathBuf::from(temp_name);
-    let file = fs::File::create(&temp).ctx(|| format!("creating {}", temp.display()))?;
+    let file = fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .ctx(|| format!("creating {}", temp.display()))?;
     let result =
         export_backup(app, &args.id, BufWriter::new(file), Some(&cli_user())).and_then(|writer| {
             let file = writer

@@ -24,6 +24,12 @@ enum Action {
     },
 }
 
+impl Args {
+    pub fn is_rotation(&self) -> bool {
+        matches!(self.action, Action::Rotate)
+    }
+}
+
 pub fn run(app: &App, args: Args) -> Result<()> {
     match args.action {
         Action::Rotate => {

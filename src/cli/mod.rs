@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::App;
+use crate::app::{App, KeyPolicy};
 use crate::config::Settings;
 use crate::error::Result;
 
@@ -65,7 +65,12 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Command::Migrate = cli.command {
         return migrate::run(&settings);
     }
-    let app = App::open(settings)?;
+    // Only an explicit key rotation may start a new keyring when encrypted backups exist.
+    let keys = match &cli.command {
+        Command::Key(args) if args.is_rotation() => KeyPolicy::Always,
+        _ => KeyPolicy::FirstRunOnly,
+    };
+    let app = App::open_with(settings, keys)?;
     match cli.command {
         Command::Backup(args) => backup::run(&app, args),
         Command::List(args) => list::run(&app, args),

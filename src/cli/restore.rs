@@ -51,6 +51,9 @@ pub fn run(app: &App, args: Args) -> Result<()> {
     for placed in &outcome.restored {
         println!("restored {} to {}", placed.source, placed.path.display());
     }
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
     println!(
         "{} files restored from backup {}",
         outcome.files, outcome.backup_id

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use super::compress::{looks_compressed, ParallelGzipWriter};
 use super::crypt::EncryptingWriter;
 use super::digest::HashingWriter;
+use super::links::LinkMap;
 use super::manifest::{EntryKind, FileEntry, Manifest, MANIFEST_ENTRY};
 use super::progress::{Progress, ProgressSink};
 use crate::domain::BackupKind;
@@ -59,7 +60,8 @@ pub fn write_archive<W: Write + Send + 'static>(
     let parent_files = parent.map(Manifest::by_path).unwrap_or_default();
     let unchanged = |entry: &PlannedEntry| -> Option<&FileEntry> {
         let previous = parent_files.get(entry.archive_path.as_str())?;
-        let same = previous.kind == EntryKind::File
+        let same = !entry.always_archive
+            && previous.kind == EntryKind::File
             && entry.kind == EntryKind::File
             && previous.size == entry.size
             && previous.mtime_ns == entry.mtime_ns
@@ -167,6 +169,21 @@ pub fn write_archive<W: Write + Send + 'static>(
             .collect();
     }
 
+    let links = LinkMap::new(&manifest);
+    for entry in manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == EntryKind::Symlink)
+    {
+        let target = entry.link_target.as_deref().unwrap_or_default();
+        if links.escapes(&entry.path, target) {
+            warnings.push(format!(
+                "{}: link to `{target}` points outside its source; a restore will refuse it",
+                entry.path
+            ));
+        }
+    }
+
     state.phase = "finishing".into();
     progress.report(&state);
     let json = manifest.to_json();
@@ -231,13 +248,17 @@ fn append_file<W>(
 where
     W: Write + Send + 'static,
 {
-    let file = match File::open(&entry.disk_path) {
+    let file = match open_planned(entry) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             warnings.push(format!(
                 "{}: vanished before it could be read; not in this backup",
                 entry.archive_path
             ));
+            return Ok(None);
+        }
+        Err(e) if e.kind() == io::ErrorKind::Other => {
+            warnings.push(format!("{}: {e}; not in this backup", entry.archive_path));
             return Ok(None);
         }
         Err(e) => return Err(e).ctx(|| format!("opening {}", entry.disk_path.display())),
@@ -260,11 +281,32 @@ where
     Ok(Some(hex::encode(reader.hasher.finalize())))
 }
 
+/// Opens a planned file without following a symlink or blocking on a FIFO that replaced
+/// it since the walk, and checks it is still the same regular file (device and inode).
+fn open_planned(entry: &PlannedEntry) -> io::Result<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&entry.disk_path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => io::Error::other("was replaced by a symlink since it was listed"),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || (meta.dev(), meta.ino()) != entry.identity {
+        return Err(io::Error::other(
+            "was replaced by another file since it was listed",
+        ));
+    }
+    Ok(file)
+}
+
 /// A file that changed while being read is kept (its content as read) with a warning.
 fn changed_since(entry: &PlannedEntry) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(&entry.disk_path).ok()?;
-    let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+    let mtime_ns = crate::sources::mtime_ns(meta.mtime(), meta.mtime_nsec());
     (meta.len() != entry.size || mtime_ns != entry.mtime_ns)
         .then(|| "changed while being read; the archive holds the content as read".to_string())
 }

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::archive_reader::{checked_link, checked_path, walk_archive, StoredDigest};
+use super::archive_reader::{checked_path, walk_archive, StoredDigest};
 use super::keyring::Keyring;
+use super::links::LinkMap;
 use super::manifest::{EntryKind, FileEntry, Manifest};
 use super::progress::{Progress, ProgressSink};
 use crate::error::{Error, IoContext, Result};
@@ -37,7 +38,9 @@ impl<'a> ExtractPlan<'a> {
         glob: Option<&globset::GlobMatcher>,
         staging: HashMap<String, PathBuf>,
     ) -> Result<ExtractPlan<'a>> {
+        let links = LinkMap::new(manifest);
         let mut wanted: Vec<&FileEntry> = Vec::new();
+        let mut chosen: HashSet<&str> = HashSet::new();
         let mut folders: HashSet<&str> = HashSet::new();
         for entry in manifest
             .files
@@ -45,30 +48,34 @@ impl<'a> ExtractPlan<'a> {
             .filter(|e| sources.iter().any(|s| s == e.source()))
         {
             checked_path(entry.path.as_bytes())?;
-            if let Some(target) = &entry.link_target {
-                checked_link(&entry.path, target.as_bytes())?;
-            }
             if entry.kind == EntryKind::File && entry.sha256.is_none() {
                 return Err(Error::Archive(format!(
                     "manifest lists `{}` without a checksum",
                     entry.path
                 )));
             }
-            let matches = glob.is_none_or(|g| g.is_match(&entry.path));
-            if matches {
-                wanted.push(entry);
-                let mut path = entry.path.as_str();
-                while let Some((parent, _)) = path.rsplit_once('/') {
-                    folders.insert(parent);
-                    path = parent;
-                }
+            if !glob.is_none_or(|g| g.is_match(&entry.path)) {
+                continue;
+            }
+            if entry.kind == EntryKind::Symlink {
+                links.check(
+                    &entry.path,
+                    entry.link_target.as_deref().unwrap_or_default(),
+                )?;
+            }
+            wanted.push(entry);
+            chosen.insert(&entry.path);
+            let mut path = entry.path.as_str();
+            while let Some((parent, _)) = path.rsplit_once('/') {
+                folders.insert(parent);
+                path = parent;
             }
         }
         // Folders on the way to a wanted entry keep their recorded modes and times too.
         for entry in &manifest.files {
             if entry.kind == EntryKind::Dir
                 && folders.contains(entry.path.as_str())
-                && !wanted.iter().any(|w| w.path == entry.path)
+                && !chosen.contains(entry.path.as_str())
             {
                 wanted.push(entry);
             }

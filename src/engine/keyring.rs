@@ -226,7 +226,8 @@ fn new_key_id() -> io::Result<String> {
 }
 
 /// True when the directory is missing or holds neither key files nor an `active` file.
-fn is_blank_key_dir(dir: &Path) -> io::Result<bool> {
+/// True when the directory is missing or holds no key and no `active` file.
+pub fn is_blank_key_dir(dir: &Path) -> io::Result<bool> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),

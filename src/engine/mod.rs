@@ -12,6 +12,7 @@ pub mod crypt;
 pub mod digest;
 pub mod extract;
 pub mod keyring;
+pub mod links;
 pub mod manifest;
 pub mod progress;
 pub mod verify;

@@ -36,6 +36,11 @@ pub fn deep_verify(
         .filter(|e| e.kind == EntryKind::File && manifest.holder_of(e) == own)
         .map(|e| (e.path.as_str(), e))
         .collect();
+    let listed: HashMap<&str, EntryKind> = manifest
+        .files
+        .iter()
+        .map(|e| (e.path.as_str(), e.kind))
+        .collect();
     let mut state = Progress {
         phase: "verifying".into(),
         files_total: pending.len() as u64,
@@ -49,7 +54,13 @@ pub fn deep_verify(
             return Err(Error::Cancelled);
         }
         if info.kind != EntryKind::File {
-            return Ok(());
+            return match listed.get(info.path.as_str()) {
+                Some(kind) if *kind == info.kind => Ok(()),
+                _ => Err(Error::Archive(format!(
+                    "archive holds `{}`, which its manifest does not list",
+                    info.path
+                ))),
+            };
         }
         let entry = pending.remove(info.path.as_str()).ok_or_else(|| {
             Error::Archive(format!(

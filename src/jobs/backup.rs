@@ -134,7 +134,7 @@ pub fn run_backup_locked(
     drop(conn);
 
     let result = write_and_commit(app, &record, chosen, parent_manifest.as_ref(), &run, notes);
-    run.finish(&result)?;
+    let task_recorded = run.finish(&result);
     let mut conn = app.conn()?;
     let log = |level, message: String| {
         let mut entry = NewLogEntry::new(level, "backup", message).for_backup(&record.id);
@@ -157,7 +157,16 @@ pub fn run_backup_locked(
                     done.kind, done.name, done.file_count, done.size_bytes
                 ),
             );
+            task_recorded?;
             Ok(done)
+        }
+        Err(Error::Cancelled) => {
+            Backup::mark_cancelled(&mut conn, &record.id, "cancelled before it finished")?;
+            log(
+                LogLevel::Warning,
+                format!("backup `{}` was cancelled", record.name),
+            );
+            Err(Error::Cancelled)
         }
         Err(e) => {
             Backup::mark_failed(&mut conn, &record.id, &e.to_string())?;
@@ -218,9 +227,21 @@ fn write_and_commit(
         .ctx(|| format!("committing {storage_key}"))?;
 
     let json = summary.manifest.to_json();
-    write_sidecar(app, &manifest_key(&storage_key), &json, key.as_ref())?;
-    let mut conn = app.conn()?;
-    db::Manifest::store(&mut conn, &record.id, &json)?;
+    let sidecar = manifest_key(&storage_key);
+    let recorded = write_sidecar(app, &sidecar, &json, key.as_ref())
+        .and_then(|()| Ok(db::Manifest::store(&mut *app.conn()?, &record.id, &json)?));
+    if let Err(e) = recorded {
+        // The record will say `failed`: leave no archive behind that nothing points to.
+        for orphan in [&storage_key, &sidecar] {
+            if let Err(delete) = app.storage.delete(orphan) {
+                tracing::error!(
+                    "cannot delete {orphan} of failed backup {}: {delete}",
+                    record.id
+                );
+            }
+        }
+        return Err(e);
+    }
     warnings.extend(summary.warnings);
     Ok(BackupOutcome {
         storage_key,

@@ -9,7 +9,8 @@ use chrono::{Duration, NaiveDateTime};
 use crate::app::App;
 use crate::db::{Backup, BackupFilter, NewLogEntry};
 use crate::domain::LogLevel;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
+use crate::jobs::locks::lock_sources;
 use crate::jobs::manifest_key;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -63,20 +64,40 @@ pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
     })
 }
 
-/// Deletes what the plan removes: objects first, then records. Children before parents,
-/// so an interruption never leaves an incremental without its parent.
+/// Deletes what the plan removes, newest first so children go before their parents.
+/// Each backup's sources are locked while it goes (no incremental can pick it as a parent
+/// meanwhile) and its record is deleted before its objects: the database refuses to delete a
+/// parent that gained a child since the plan was made, and then nothing is touched.
 pub fn apply_cleanup(app: &App, plan: &CleanupPlan, by: Option<&str>) -> Result<usize> {
     let mut ordered: Vec<&Backup> = plan.remove.iter().collect();
     ordered.sort_by_key(|b| std::cmp::Reverse(b.created_at));
-    for backup in &ordered {
+    let mut deleted = 0;
+    for backup in ordered {
+        let _locks = lock_sources(
+            &app.settings.data_dir,
+            &backup.sources().unwrap_or_default(),
+        )?;
+        match Backup::delete(&mut *app.conn()?, &backup.id) {
+            Ok(()) => {}
+            Err(e) if e.is_foreign_key_violation() => {
+                tracing::warn!(
+                    "kept backup {}: an incremental now depends on it",
+                    backup.id
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
         if let Some(key) = &backup.storage_key {
             for object in [key.clone(), manifest_key(key)] {
-                app.storage
-                    .delete(&object)
-                    .ctx(|| format!("deleting {object}"))?;
+                if let Err(e) = app.storage.delete(&object) {
+                    tracing::error!(
+                        "backup {} deleted, but its object {object} could not be: {e}",
+                        backup.id
+                    );
+                }
             }
         }
-        Backup::delete(&mut *app.conn()?, &backup.id)?;
         let mut entry = NewLogEntry::new(
             LogLevel::Info,
             "delete",
@@ -90,6 +111,7 @@ pub fn apply_cleanup(app: &App, plan: &CleanupPlan, by: Option<&str>) -> Result<
             entry = entry.by(by);
         }
         app.audit(entry);
+        deleted += 1;
     }
-    Ok(ordered.len())
+    Ok(deleted)
 }

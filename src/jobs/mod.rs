@@ -10,6 +10,7 @@ pub mod locks;
 pub mod recovery;
 pub mod restore;
 mod storage_keys;
+pub mod switch_over;
 pub mod task_run;
 pub mod verify;
 

@@ -13,6 +13,36 @@ use crate::jobs::task_run::host_name;
 /// A task whose heartbeat is older than this is dead even if its process looks alive.
 const STALE_AFTER_MINUTES: i64 = 10;
 
+/// Temporary objects and snapshot folders older than this belong to no running backup
+/// (a running one keeps writing, so its files stay fresh).
+const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Removes what dead processes left: partial objects in storage, database snapshot folders.
+pub fn sweep_leftovers(app: &App) {
+    match app.storage.sweep_abandoned(LEFTOVER_AGE) {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!("removed {n} unfinished object(s) left in storage by a stopped process")
+        }
+        Err(e) => tracing::warn!(
+            "cannot sweep unfinished objects in {}: {e}",
+            app.storage.describe()
+        ),
+    }
+    let scratch = app.settings.data_dir.join("tmp");
+    for entry in std::fs::read_dir(&scratch).into_iter().flatten().flatten() {
+        let old = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > LEFTOVER_AGE);
+        if old {
+            let _ = crate::engine::extract::remove_tree(&entry.path());
+        }
+    }
+}
+
 pub fn fail_abandoned_tasks(app: &App) -> Result<usize> {
     let mut conn = app.conn()?;
     let host = host_name();

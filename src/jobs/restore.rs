@@ -11,6 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::app::App;
+use crate::config::SourceConfig;
 use crate::db::{Backup, NewLogEntry, NewTask};
 use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, Status, TaskKind};
 use crate::engine::extract::{extract, remove_tree, ExtractPlan};
@@ -18,9 +19,10 @@ use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::backup::{load_manifest, run_backup_locked, BackupRequest};
 use crate::jobs::locks::lock_sources;
+use crate::jobs::switch_over::{switch_over, Switch};
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::verify::StoredArchives;
-use crate::sources::sqlite_integrity_check;
+use crate::sources::{real_root, sqlite_integrity_check, Filters};
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreRequest {
@@ -43,6 +45,7 @@ pub struct RestoreOutcome {
     pub restored: Vec<RestoredSource>,
     pub files: u64,
     pub safety_backup: Option<String>,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -58,8 +61,10 @@ struct Placement {
     target: PathBuf,
     /// The staging root handed to the extractor (a folder; see `staged_item`).
     staging: PathBuf,
-    /// What a failed or finished restore must clean up.
+    /// Receives what was there during the switch.
     aside: PathBuf,
+    /// The source's config, when what its filters leave out must survive the switch.
+    carry_over: Option<SourceConfig>,
 }
 
 impl Placement {
@@ -107,7 +112,7 @@ pub fn run_restore(
     };
     let placements = chosen
         .iter()
-        .map(|s| place(s, &manifest, request.target.as_deref()))
+        .map(|s| place(app, s, &manifest, request.target.as_deref()))
         .collect::<Result<Vec<_>>>()?;
 
     let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
@@ -152,7 +157,7 @@ pub fn run_restore(
     run.finish(&result)?;
     drop(locks);
     let mut entry_text = match &result {
-        Ok(files) => format!(
+        Ok((files, _)) => format!(
             "restored {files} files of backup `{}` ({})",
             backup.name,
             names.join(", ")
@@ -175,7 +180,7 @@ pub fn run_restore(
         entry = entry.by(by);
     }
     app.audit(entry);
-    let files = result?;
+    let (files, warnings) = result?;
     Backup::mark_restored(&mut *app.conn()?, &backup.id)?;
     Ok(RestoreOutcome {
         backup_id: backup.id,
@@ -188,6 +193,7 @@ pub fn run_restore(
             .collect(),
         files,
         safety_backup,
+        warnings,
     })
 }
 
@@ -218,6 +224,7 @@ fn choose_sources(manifest: &Manifest, request: &RestoreRequest) -> Result<Vec<S
 }
 
 fn place(
+    app: &App,
     source: &SourceEntry,
     manifest: &Manifest,
     target_dir: Option<&Path>,
@@ -236,8 +243,26 @@ fn place(
         (Some(dir), _) => dir
             .join(&source.name)
             .join(file_name.clone().unwrap_or_default()),
-        (None, _) => PathBuf::from(&source.origin),
+        // A source path that is a symlink (`current → releases/42`) is restored into the
+        // folder or file it points to; the link itself stays.
+        (None, _) => real_root(Path::new(&source.origin)),
     };
+    // The safety backup covers the configured place: it must be the place being overwritten.
+    let configured = app.settings.source(&source.name);
+    if target_dir.is_none() {
+        let configured_path = configured
+            .and_then(|c| c.path.as_ref())
+            .map(|p| p.display().to_string());
+        if configured_path.as_deref() != Some(source.origin.as_str()) {
+            return Err(Error::Refused(format!(
+                "source `{}` was backed up from {} but is configured as {}: no safety backup could cover \
+                 the place being overwritten, so restore it with --target",
+                source.name,
+                source.origin,
+                configured_path.unwrap_or_else(|| "nothing (no longer configured)".into())
+            )));
+        }
+    }
     if !target.is_absolute() && target_dir.is_none() && source.origin.is_empty() {
         return Err(Error::Refused(format!(
             "source `{}` has no original place to restore to: use --target",
@@ -256,8 +281,13 @@ fn place(
         .unwrap_or(Path::new("."));
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let tag = &tag[..12];
+    let carry_over = match (target_dir, source.kind, configured) {
+        (None, SourceKind::Directory, Some(config)) => Some(config.clone()),
+        _ => None,
+    };
     Ok(Placement {
         source: source.clone(),
+        carry_over,
         staging: parent.join(format!(".coffer-staging-{tag}-{}", source.name)),
         aside: parent.join(format!(".coffer-previous-{tag}-{}", source.name)),
         target,
@@ -281,7 +311,7 @@ fn restore_into_place(
     chosen: &[SourceEntry],
     glob: Option<&globset::GlobMatcher>,
     run: &TaskRun,
-) -> Result<u64> {
+) -> Result<(u64, Vec<String>)> {
     let cleanup = || {
         for p in placements {
             let _ = remove_tree(&p.staging);
@@ -316,116 +346,25 @@ fn restore_into_place(
                 })?;
             }
         }
-        switch_over(placements, glob.is_some())?;
-        Ok(files)
+        let switches: Vec<Switch> = placements
+            .iter()
+            .map(|p| Switch {
+                source: p.source.name.clone(),
+                kind: p.source.kind,
+                target: p.target.clone(),
+                staged: if glob.is_some() {
+                    p.staging.clone()
+                } else {
+                    p.staged_item()
+                },
+                aside: p.aside.clone(),
+                partial: glob.is_some() && p.source.kind == SourceKind::Directory,
+                carry_over: p.carry_over.as_ref().and_then(|s| Filters::of(s).ok()),
+            })
+            .collect();
+        let warnings = switch_over(&switches)?;
+        Ok((files, warnings))
     })();
     cleanup();
     result
-}
-
-/// A rename done during switch-over, undone in reverse if a later one fails.
-struct Moved {
-    from: PathBuf,
-    to: PathBuf,
-}
-
-fn switch_over(placements: &[Placement], partial: bool) -> Result<()> {
-    let mut done: Vec<Moved> = Vec::new();
-    let result = (|| {
-        for p in placements {
-            fs::create_dir_all(&p.aside).ctx(|| format!("creating {}", p.aside.display()))?;
-            for (staged, target) in items_to_switch(p, partial)? {
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
-                }
-                let mut moving_aside = vec![target.clone()];
-                if p.source.kind == SourceKind::Sqlite {
-                    // A stale WAL beside a replaced database would be replayed into it.
-                    for suffix in ["-wal", "-shm", "-journal"] {
-                        let mut side = target.clone().into_os_string();
-                        side.push(suffix);
-                        moving_aside.push(PathBuf::from(side));
-                    }
-                }
-                for existing in moving_aside
-                    .into_iter()
-                    .filter(|t| fs::symlink_metadata(t).is_ok())
-                {
-                    let aside = p.aside.join(done.len().to_string());
-                    rename(&existing, &aside)?;
-                    done.push(Moved {
-                        from: existing,
-                        to: aside,
-                    });
-                }
-                rename(&staged, &target)?;
-                done.push(Moved {
-                    from: staged,
-                    to: target,
-                });
-            }
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => {
-            for p in placements {
-                if let Err(e) = remove_tree(&p.aside) {
-                    tracing::warn!(
-                        "restore succeeded but {} could not be removed: {e}",
-                        p.aside.display()
-                    );
-                }
-            }
-            Ok(())
-        }
-        Err(e) => {
-            for moved in done.iter().rev() {
-                if let Err(undo) = fs::rename(&moved.to, &moved.from) {
-                    tracing::error!(
-                        "could not put {} back to {}: {undo}; it is kept at the first path",
-                        moved.to.display(),
-                        moved.from.display()
-                    );
-                }
-            }
-            for p in placements {
-                let _ = fs::remove_dir(&p.aside);
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Pairs of (staged item, final path) to rename. A whole source switches as one item; a
-/// path-filtered restore switches each restored file or link on its own.
-fn items_to_switch(p: &Placement, partial: bool) -> Result<Vec<(PathBuf, PathBuf)>> {
-    if !(partial && p.source.kind == SourceKind::Directory) {
-        let staged = p.staged_item();
-        return Ok(if fs::symlink_metadata(&staged).is_ok() {
-            vec![(staged, p.target.clone())]
-        } else {
-            vec![]
-        });
-    }
-    let mut items = Vec::new();
-    for entry in walkdir::WalkDir::new(&p.staging).min_depth(1) {
-        let entry = entry.map_err(|e| Error::Io {
-            context: "listing staged files".into(),
-            source: e.into(),
-        })?;
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(&p.staging)
-            .unwrap_or(entry.path());
-        items.push((entry.path().to_path_buf(), p.target.join(rel)));
-    }
-    Ok(items)
-}
-
-fn rename(from: &Path, to: &Path) -> Result<()> {
-    fs::rename(from, to).ctx(|| format!("moving {} to {}", from.display(), to.display()))
 }

@@ -92,19 +92,22 @@ pub fn run_verify(
         task = task.with_creator(by);
     }
     let run = TaskRun::start(app, task, display)?;
-    let checked = check_chain(app, &backup, depth, &run);
-    run.finish(&Ok::<(), Error>(()))?;
-    let (passed, message, archives_checked, files_checked) = match checked {
-        Ok((archives, files)) => (
+    // A failed verification is an outcome of the task; cancellation or a database error is not.
+    let outcome = match check_chain(app, &backup, depth, &run) {
+        Ok((archives, files)) => Ok((
             true,
             format!("{depth} verification passed ({archives} archive(s))"),
             archives,
             files,
-        ),
+        )),
         // An unreadable archive (corrupt bytes, truncated stream) fails verification.
-        Err(problem @ (Error::Archive(_) | Error::Io { .. })) => (false, problem.to_string(), 0, 0),
-        Err(other) => return Err(other),
+        Err(problem @ (Error::Archive(_) | Error::Io { .. })) => {
+            Ok((false, problem.to_string(), 0, 0))
+        }
+        Err(other) => Err(other),
     };
+    run.finish(&outcome)?;
+    let (passed, message, archives_checked, files_checked) = outcome?;
     let state = if passed {
         VerifyState::Passed
     } else {

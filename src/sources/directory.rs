@@ -1,8 +1,9 @@
 //! A directory source: the tree below `path`, in a stable (sorted) order, with
 //! `include` / `exclude` globs matched against paths relative to the source root.
-//! Symlinks are stored as links, never followed.
+//! Symlinks are stored as links, never followed; a root that is itself a link (a
+//! `current → releases/42` layout) is followed once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -17,7 +18,8 @@ pub fn walk(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PlannedEntry>> {
     let name = &source.name;
-    let root_entry = plan_entry(name.clone(), root)
+    let root = real_root(root);
+    let root_entry = plan_entry(name.clone(), &root)
         .ctx(|| format!("source `{name}`: cannot read {}", root.display()))?;
     if root_entry.kind != EntryKind::Dir {
         return Err(Error::Refused(format!(
@@ -25,10 +27,9 @@ pub fn walk(
             root.display()
         )));
     }
-    let include = glob_set(&source.include)?;
-    let exclude = glob_set(&source.exclude)?;
+    let filters = Filters::of(source)?;
     let mut entries = vec![root_entry];
-    let mut walker = walkdir::WalkDir::new(root)
+    let mut walker = walkdir::WalkDir::new(&root)
         .min_depth(1)
         .sort_by_file_name()
         .into_iter();
@@ -42,7 +43,7 @@ pub fn walk(
         };
         let Some(rel) = dirent
             .path()
-            .strip_prefix(root)
+            .strip_prefix(&root)
             .ok()
             .and_then(|r| r.to_str())
         else {
@@ -53,14 +54,10 @@ pub fn walk(
             continue;
         };
         let is_dir = dirent.file_type().is_dir();
-        if exclude.as_ref().is_some_and(|set| set.is_match(rel)) {
+        if filters.leaves_out(rel, is_dir) {
             if is_dir {
                 walker.skip_current_dir();
             }
-            continue;
-        }
-        // Directories are always walked so included files below them are found.
-        if !is_dir && include.as_ref().is_some_and(|set| !set.is_match(rel)) {
             continue;
         }
         match plan_entry(format!("{name}/{rel}"), dirent.path()) {
@@ -69,6 +66,40 @@ pub fn walk(
         }
     }
     Ok(entries)
+}
+
+/// The folder a source path names, following it when it is itself a symlink.
+pub fn real_root(path: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// A directory source's include/exclude globs.
+pub struct Filters {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl Filters {
+    pub fn of(source: &SourceConfig) -> Result<Filters> {
+        Ok(Filters {
+            include: glob_set(&source.include)?,
+            exclude: glob_set(&source.exclude)?,
+        })
+    }
+
+    /// True when the path (relative to the source root) is not part of the source.
+    /// Folders are only left out by `exclude`: included files below them must be found.
+    pub fn leaves_out(&self, rel: &str, is_dir: bool) -> bool {
+        if self.exclude.as_ref().is_some_and(|set| set.is_match(rel)) {
+            return true;
+        }
+        !is_dir && self.include.as_ref().is_some_and(|set| !set.is_match(rel))
+    }
 }
 
 fn glob_set(patterns: &[String]) -> Result<Option<GlobSet>> {

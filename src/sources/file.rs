@@ -8,6 +8,7 @@ use crate::error::{Error, IoContext, Result};
 
 pub fn plan(name: &str, path: &Path) -> Result<PlannedEntry> {
     let file_name = file_name_of(name, path)?;
+    let path = &super::real_root(path);
     let entry = plan_entry(format!("{name}/{file_name}"), path)
         .ctx(|| format!("source `{name}`: cannot read {}", path.display()))?;
     if entry.kind != EntryKind::File {

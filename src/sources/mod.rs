@@ -6,6 +6,7 @@ mod directory;
 mod file;
 mod sqlite;
 
+pub use directory::{real_root, Filters};
 pub use sqlite::integrity_check as sqlite_integrity_check;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,11 @@ pub struct PlannedEntry {
     pub mode: u32,
     pub mtime_ns: i64,
     pub link_target: Option<String>,
+    /// Never taken from the parent in an incremental: a database snapshot's size and
+    /// mtime say nothing about its content (WAL mode leaves the main file's mtime alone).
+    pub always_archive: bool,
+    /// Device and inode when planned: a path swapped for another file is noticed.
+    pub identity: (u64, u64),
 }
 
 /// What a source contributes to one backup.
@@ -111,7 +117,15 @@ pub(crate) fn plan_entry(archive_path: String, disk_path: &Path) -> std::io::Res
         disk_path: disk_path.to_path_buf(),
         size,
         mode: meta.mode() & 0o7777,
-        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        mtime_ns: mtime_ns(meta.mtime(), meta.mtime_nsec()),
         link_target,
+        always_archive: false,
+        identity: (meta.dev(), meta.ino()),
     })
+}
+
+/// Nanoseconds since the epoch, saturating far in the past or future (past the year 2262)
+/// rather than overflowing.
+pub(crate) fn mtime_ns(seconds: i64, nanos: i64) -> i64 {
+    seconds.saturating_mul(1_000_000_000).saturating_add(nanos)
 }

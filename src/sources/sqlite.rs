@@ -35,6 +35,7 @@ pub fn snapshot(
     })?;
     let mut entry = plan_entry(format!("{name}/{file_name}"), &copy)
         .ctx(|| format!("reading snapshot {}", copy.display()))?;
+    entry.always_archive = true;
     // The restored file should carry the live file's mode and time, not the scratch copy's.
     if let Ok(original) = plan_entry(String::new(), path) {
         entry.mode = original.mode;

@@ -72,6 +72,24 @@ impl Storage for LocalStorage {
         }
     }
 
+    fn sweep_abandoned(&self, older_than: std::time::Duration) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in walkdir::WalkDir::new(&self.root).into_iter().flatten() {
+            let is_partial = entry.file_type().is_file()
+                && entry.file_name().to_string_lossy().contains(".partial-");
+            let old = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > older_than);
+            if is_partial && old && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn check(&self) -> io::Result<()> {
         fs::create_dir_all(&self.root)?;
         let probe = self
@@ -105,10 +123,16 @@ impl Write for LocalPending {
 impl PendingObject for LocalPending {
     fn commit(mut self: Box<Self>) -> io::Result<()> {
         let writer = self.writer.take().expect("committed twice");
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.temp_path, &self.final_path)?;
+        let published = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| fs::rename(&self.temp_path, &self.final_path));
+        if published.is_err() {
+            // Disk full at the last flush, say: the temporary object must not stay behind.
+            let _ = fs::remove_file(&self.temp_path);
+        }
+        published?;
         File::open(&self.dir)?.sync_all()
     }
 }
@@ -152,6 +176,21 @@ mod tests {
         obj.write_all(b"half").unwrap();
         drop(obj);
         assert_eq!(fs::read_dir(dir.path().join("x")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn only_old_partial_objects_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStorage::new(dir.path());
+        let mut obj = store.create("a/b.bin").unwrap();
+        obj.write_all(b"in progress").unwrap();
+        assert_eq!(
+            store
+                .sweep_abandoned(std::time::Duration::from_secs(3600))
+                .unwrap(),
+            0
+        );
+        assert_eq!(store.sweep_abandoned(std::time::Duration::ZERO).unwrap(), 1);
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub trait Storage: Send + Sync {
     fn size(&self, key: &str) -> io::Result<Option<u64>>;
     /// Removes the object; removing a missing object is not an error.
     fn delete(&self, key: &str) -> io::Result<()>;
+    /// Removes temporary objects older than `older_than`, left by a process that died while
+    /// writing (younger ones may belong to a backup running right now). Returns how many.
+    fn sweep_abandoned(&self, older_than: std::time::Duration) -> io::Result<usize>;
     /// True when the storage can be written now (for `/ready` and start-up checks).
     fn check(&self) -> io::Result<()>;
 }

@@ -106,3 +106,23 @@ fn encryption_off_writes_plain_tar_gz() {
     assert!(String::from_utf8(list.stdout).unwrap().contains("files/a"));
     env.ok(&["verify", backup["id"].as_str().unwrap(), "--deep"]);
 }
+
+#[test]
+fn a_lost_key_directory_is_an_error_not_a_new_key() {
+    let env = TestEnv::with_directory(&Backend::Sqlite);
+    fs::write(env.path("files/a"), b"data").unwrap();
+    env.backup(&[]);
+    fs::rename(env.path("data/keys"), env.path("keys-elsewhere")).unwrap();
+    let err = env.fails(&["backup"]);
+    assert!(
+        err.contains("missing or empty") && err.contains("coffer key rotate"),
+        "{err}"
+    );
+    assert!(
+        !env.path("data/keys").exists(),
+        "no new key was made behind the operator's back"
+    );
+    // The operator decides to start over with a new key.
+    env.ok(&["key", "rotate"]);
+    env.backup(&[]);
+}

@@ -149,9 +149,20 @@ fn plant_archive(env: &TestEnv, backup: &serde_json::Value, entries: Planted) {
     use std::io::Write;
     let app = env.app();
     let id = backup["id"].as_str().unwrap();
-    let manifest = coffer::db::Manifest::load(&mut app.conn().unwrap(), id)
+    let stored = coffer::db::Manifest::load(&mut app.conn().unwrap(), id)
         .unwrap()
         .unwrap();
+    // Planted links are listed in the manifest too, as a forged backup would have them.
+    let mut listed: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    for (name, link) in entries {
+        if let Some(target) = link {
+            listed["files"].as_array_mut().unwrap().push(serde_json::json!({
+                "path": name, "kind": "symlink", "size": 0, "mode": 511, "mtime_ns": 0, "link_target": target
+            }));
+        }
+    }
+    let manifest = listed.to_string();
+    coffer::db::Manifest::store(&mut app.conn().unwrap(), id, &manifest).unwrap();
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
         Vec::new(),
         flate2::Compression::fast(),
@@ -203,11 +214,16 @@ type Planted<'a> = &'a [(&'a str, Option<&'a str>)];
 
 #[test]
 fn path_traversal_and_escaping_links_are_refused() {
-    let cases: [(Planted, &str); 4] = [
+    let cases: [(Planted, &str); 5] = [
         (&[("files/../../evil.txt", None)], "climbs out"),
         (&[("/tmp/coffer-evil-absolute.txt", None)], "absolute"),
         (&[("files/escape", Some("/etc"))], "points outside"),
         (&[("files/up", Some("../../.."))], "points outside"),
+        // Each harmless alone, escaping together.
+        (
+            &[("files/d/up", Some("..")), ("files/esc", Some("d/up/.."))],
+            "points outside",
+        ),
     ];
     for (entries, expected) in cases {
         let (env, backup) = setup();
@@ -219,10 +235,14 @@ fn path_traversal_and_escaping_links_are_refused() {
             err.contains(expected) && err.contains("refused"),
             "{entries:?}: {err}"
         );
+        assert!(!env.dir.path().join("evil.txt").exists());
         assert!(!env.dir.path().parent().unwrap().join("evil.txt").exists());
         assert!(!std::path::Path::new("/tmp/coffer-evil-absolute.txt").exists());
         assert!(!out.join("files").exists(), "nothing is left behind");
-        let verify = env.fails(&["verify", id, "--deep"]);
-        assert!(verify.contains("refused"), "{verify}");
+        if expected != "points outside" {
+            // A forged path is damage; a listed link is data that only a restore refuses.
+            let verify = env.fails(&["verify", id, "--deep"]);
+            assert!(verify.contains("refused"), "{verify}");
+        }
     }
 }

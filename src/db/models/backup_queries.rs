@@ -47,6 +47,15 @@ impl Backup {
         Ok(filtered(filter).count().get_result(conn)?)
     }
 
+    /// How many successful backups are encrypted (they need the keys that wrote them).
+    pub fn count_encrypted(conn: &mut DbConnection) -> Result<i64, DbError> {
+        Ok(backup_records::table
+            .filter(dsl::key_id.is_not_null())
+            .filter(dsl::status.eq(Status::Succeeded.as_str()))
+            .count()
+            .get_result(conn)?)
+    }
+
     /// The newest successful backup of exactly this scope text: the parent of the next
     /// incremental.
     pub fn latest_succeeded_with_scope(
