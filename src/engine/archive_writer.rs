@@ -42,6 +42,8 @@ pub struct ArchiveIdentity<'a> {
 
 pub struct ArchiveSummary {
     pub manifest: Manifest,
+    /// The manifest as written into the archive (serialised once, stored as it is).
+    pub manifest_json: String,
     pub stored_bytes: u64,
     pub sha256: String,
     pub warnings: Vec<String>,
@@ -192,6 +194,8 @@ pub fn write_archive<W: Write + Send + 'static>(
     header.set_mode(0o644);
     header.set_mtime(identity.created_at.timestamp().max(0) as u64);
     header.set_entry_type(tar::EntryType::Regular);
+    // Tens of MiB for a large tree, on every backup's critical path: compress it quickly.
+    tar.get_mut().set_fast(true);
     tar.append_data(&mut header, MANIFEST_ENTRY, json.as_bytes())
         .ctx(|| "writing the manifest into the archive".into())?;
 
@@ -203,6 +207,7 @@ pub fn write_archive<W: Write + Send + 'static>(
         sink,
         ArchiveSummary {
             manifest,
+            manifest_json: json,
             stored_bytes,
             sha256,
             warnings,

@@ -15,7 +15,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::jobs::locks::{lock_sources, SourceLocks};
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::{archive_key, manifest_key};
-use crate::sources;
+use crate::sources::{self, SourceSnapshot};
 
 #[derive(Debug, Clone)]
 pub struct BackupRequest {
@@ -84,6 +84,28 @@ pub fn run_backup_locked(
     _locks: &SourceLocks,
     display: Option<Display>,
 ) -> Result<Backup> {
+    // Reading the sources (a stat of every file: most of a small incremental's time)
+    // overlaps with loading the parent's manifest and recording the backup.
+    std::thread::scope(|scope| {
+        let snapshotting = scope.spawn(|| take_snapshots(app, chosen));
+        let joined = || {
+            snapshotting.join().unwrap_or_else(|_| {
+                Err(Error::Refused(
+                    "reading the sources failed unexpectedly".into(),
+                ))
+            })
+        };
+        record_and_write(app, request, chosen, joined, display)
+    })
+}
+
+fn record_and_write(
+    app: &App,
+    request: &BackupRequest,
+    chosen: &[&SourceConfig],
+    snapshots: impl FnOnce() -> Result<Snapshots>,
+    display: Option<Display>,
+) -> Result<Backup> {
     let mut conn = app.conn()?;
     let scope_text = request.scope.to_string();
     let names: Vec<&str> = chosen.iter().map(|s| s.name.as_str()).collect();
@@ -133,7 +155,17 @@ pub fn run_backup_locked(
     Backup::mark_running(&mut conn, &record.id)?;
     drop(conn);
 
-    let result = write_and_commit(app, &record, chosen, parent_manifest.as_ref(), &run, notes);
+    let result = snapshots().and_then(|(snapshots, mut warnings)| {
+        warnings.splice(0..0, notes);
+        write_and_commit(
+            app,
+            &record,
+            snapshots,
+            parent_manifest.as_ref(),
+            &run,
+            warnings,
+        )
+    });
     let task_recorded = run.finish(&result);
     let mut conn = app.conn()?;
     let log = |level, message: String| {
@@ -179,20 +211,28 @@ pub fn run_backup_locked(
     }
 }
 
+/// The sources' current state and what reading them warned about.
+type Snapshots = (Vec<SourceSnapshot>, Vec<String>);
+
+fn take_snapshots(app: &App, chosen: &[&SourceConfig]) -> Result<Snapshots> {
+    let scratch = app.settings.data_dir.join("tmp");
+    let mut warnings = Vec::new();
+    let mut snapshots = Vec::with_capacity(chosen.len());
+    for source in chosen {
+        snapshots.push(sources::snapshot(source, &scratch, &mut warnings)?);
+    }
+    Ok((snapshots, warnings))
+}
+
 fn write_and_commit(
     app: &App,
     record: &Backup,
-    chosen: &[&SourceConfig],
+    snapshots: Vec<SourceSnapshot>,
     parent: Option<&Manifest>,
     run: &TaskRun,
     mut warnings: Vec<String>,
 ) -> Result<BackupOutcome> {
     let key = app.archive_key()?;
-    let scratch = app.settings.data_dir.join("tmp");
-    let mut snapshots = Vec::with_capacity(chosen.len());
-    for source in chosen {
-        snapshots.push(sources::snapshot(source, &scratch, &mut warnings)?);
-    }
     let storage_key = archive_key(&record.id, record.created_at, key.is_some());
     let object = app
         .storage
@@ -226,7 +266,7 @@ fn write_and_commit(
         .commit()
         .ctx(|| format!("committing {storage_key}"))?;
 
-    let json = summary.manifest.to_json();
+    let json = &summary.manifest_json;
     let sidecar = manifest_key(&storage_key);
     let recorded = write_sidecar(app, &sidecar, &json, key.as_ref())
         .and_then(|()| Ok(db::Manifest::store(&mut *app.conn()?, &record.id, &json)?));

@@ -89,11 +89,20 @@ pub fn snapshot(
 
 /// Builds a planned entry from a path's metadata (no following of symlinks).
 pub(crate) fn plan_entry(archive_path: String, disk_path: &Path) -> std::io::Result<PlannedEntry> {
-    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(disk_path)?;
+    entry_from(archive_path, disk_path.to_path_buf(), &meta)
+}
+
+/// Builds a planned entry from metadata already read (`lstat`-style).
+pub(crate) fn entry_from(
+    archive_path: String,
+    disk_path: PathBuf,
+    meta: &std::fs::Metadata,
+) -> std::io::Result<PlannedEntry> {
+    use std::os::unix::fs::MetadataExt;
     let file_type = meta.file_type();
     let (kind, size, link_target) = if file_type.is_symlink() {
-        let target = std::fs::read_link(disk_path)?;
+        let target = std::fs::read_link(&disk_path)?;
         let target = target.to_str().map(str::to_string).ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -114,7 +123,7 @@ pub(crate) fn plan_entry(archive_path: String, disk_path: &Path) -> std::io::Res
     Ok(PlannedEntry {
         archive_path,
         kind,
-        disk_path: disk_path.to_path_buf(),
+        disk_path,
         size,
         mode: meta.mode() & 0o7777,
         mtime_ns: mtime_ns(meta.mtime(), meta.mtime_nsec()),

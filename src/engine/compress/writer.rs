@@ -9,7 +9,8 @@ use super::{BLOCK_SIZE, HEADER_LEN, SUBFIELD_ID, TRAILER_LEN};
 /// One block to compress; `out` is a recycled buffer for the member.
 struct Block {
     data: Vec<u8>,
-    store_only: bool,
+    /// The level this block is compressed at (0 stores).
+    level: u32,
     out: Vec<u8>,
 }
 
@@ -32,8 +33,9 @@ pub struct ParallelGzipWriter<W: Write> {
     /// Started with the first block, so creating a writer cannot fail.
     pool: Option<OrderedPool<Block, Member>>,
     block: Vec<u8>,
-    block_store_only: bool,
-    wanted_store_only: bool,
+    /// Level of the block being filled, and the level asked for by the latest hint.
+    block_level: u32,
+    wanted_level: u32,
     spare_blocks: Vec<Vec<u8>>,
     spare_members: Vec<Vec<u8>>,
     blocks_sent: u64,
@@ -51,8 +53,8 @@ impl<W: Write> ParallelGzipWriter<W> {
             threads: threads.max(1),
             pool: None,
             block: Vec::with_capacity(BLOCK_SIZE),
-            block_store_only: false,
-            wanted_store_only: false,
+            block_level: level.min(12),
+            wanted_level: level.min(12),
             spare_blocks: Vec::new(),
             spare_members: Vec::new(),
             blocks_sent: 0,
@@ -65,7 +67,13 @@ impl<W: Write> ParallelGzipWriter<W> {
     /// are not any more). The current block is cut where the hint changes and the following
     /// blocks are stored without deflating, which costs little more than a copy.
     pub fn set_store_only(&mut self, on: bool) {
-        self.wanted_store_only = on;
+        self.wanted_level = if on { 0 } else { self.level };
+    }
+
+    /// Hint that the bytes written next are worth compressing only quickly (level 1): large
+    /// metadata such as the manifest, written once per backup on the critical path.
+    pub fn set_fast(&mut self, on: bool) {
+        self.wanted_level = if on { self.level.min(1) } else { self.level };
     }
 
     /// Compressed bytes written to `inner` so far.
@@ -88,10 +96,7 @@ impl<W: Write> ParallelGzipWriter<W> {
     fn send_block(&mut self) -> io::Result<()> {
         self.failed = true;
         if self.pool.is_none() {
-            let level = self.level;
-            self.pool = Some(OrderedPool::new(self.threads, "gzip", || {
-                compress_worker(level)
-            })?);
+            self.pool = Some(OrderedPool::new(self.threads, "gzip", compress_worker)?);
         }
         while self.pool.as_ref().is_some_and(|pool| pool.is_full()) {
             let oldest = self.pool.as_mut().and_then(|pool| pool.take_oldest());
@@ -103,7 +108,7 @@ impl<W: Write> ParallelGzipWriter<W> {
             .unwrap_or_else(|| Vec::with_capacity(BLOCK_SIZE));
         let block = Block {
             data: mem::replace(&mut self.block, fresh),
-            store_only: self.block_store_only || self.level == 0,
+            level: self.block_level,
             out: self.spare_members.pop().unwrap_or_default(),
         };
         if let Some(pool) = self.pool.as_mut() {
@@ -154,11 +159,11 @@ impl<W: Write> Write for ParallelGzipWriter<W> {
         self.check_healthy()?;
         let mut rest = buf;
         while !rest.is_empty() {
-            if self.wanted_store_only != self.block_store_only {
+            if self.wanted_level != self.block_level {
                 if !self.block.is_empty() {
                     self.send_block()?;
                 }
-                self.block_store_only = self.wanted_store_only;
+                self.block_level = self.wanted_level;
             }
             if self.block.len() == BLOCK_SIZE {
                 self.send_block()?;
@@ -180,16 +185,11 @@ impl<W: Write> Write for ParallelGzipWriter<W> {
 }
 
 /// A worker's compressing closure; it keeps one compressor per level it meets.
-fn compress_worker(level: u32) -> impl FnMut(Block) -> io::Result<Member> + Send + 'static {
-    let mut deflating: Option<Compressor> = None;
-    let mut storing: Option<Compressor> = None;
+fn compress_worker() -> impl FnMut(Block) -> io::Result<Member> + Send + 'static {
+    let mut compressors: [Option<Compressor>; 13] = Default::default();
     move |block: Block| {
-        let (slot, level) = if block.store_only {
-            (&mut storing, 0)
-        } else {
-            (&mut deflating, level)
-        };
-        let compressor = slot.get_or_insert_with(|| {
+        let level = block.level.min(12);
+        let compressor = compressors[level as usize].get_or_insert_with(|| {
             Compressor::new(CompressionLvl::new(level as i32).unwrap_or_default())
         });
         let bytes = encode_member(compressor, &block.data, block.out)?;
