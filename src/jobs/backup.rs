@@ -268,8 +268,8 @@ fn write_and_commit(
 
     let json = &summary.manifest_json;
     let sidecar = manifest_key(&storage_key);
-    let recorded = write_sidecar(app, &sidecar, &json, key.as_ref())
-        .and_then(|()| Ok(db::Manifest::store(&mut *app.conn()?, &record.id, &json)?));
+    let recorded = write_sidecar(app, &sidecar, json, key.as_ref())
+        .and_then(|()| Ok(db::Manifest::store(&mut *app.conn()?, &record.id, json)?));
     if let Err(e) = recorded {
         // The record will say `failed`: leave no archive behind that nothing points to.
         for orphan in [&storage_key, &sidecar] {
