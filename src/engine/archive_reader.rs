@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 
 use super::compress::GzipReader;
 use super::crypt::{is_encrypted, DecryptingReader};
+use super::digest::HashingReader;
 use super::keyring::Keyring;
-use super::manifest::{EntryKind, Manifest, MANIFEST_ENTRY};
+use super::manifest::{EntryKind, FORMAT_VERSION, MANIFEST_ENTRY};
 use crate::error::{Error, IoContext, Result};
 
 /// What the stored bytes hashed to, once fully read.
@@ -66,14 +67,29 @@ pub fn open_gzip_layer(
     Ok((gzip, tap))
 }
 
+/// What an archive's embedded manifest says about itself, and the SHA-256 of its bytes
+/// (compared with the catalogue's copy, which holds the very same bytes). It is streamed,
+/// never held whole: a manifest of a large tree is tens of MiB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddedManifest {
+    pub backup_id: String,
+    pub sha256: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestHead {
+    format_version: u32,
+    backup_id: String,
+}
+
 /// Walks every entry of an archive, handing file contents to `visit`, then reads the stream
-/// to its end (so truncation and the last encryption segment are checked) and returns the
-/// embedded manifest and the digest of the stored bytes.
+/// to its end (so truncation and the last encryption segment are checked) and returns what
+/// the embedded manifest says and the digest of the stored bytes.
 pub fn walk_archive(
     stored: Box<dyn Read + Send>,
     keyring: &Keyring,
     mut visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
-) -> Result<(Manifest, StoredDigest)> {
+) -> Result<(EmbeddedManifest, StoredDigest)> {
     let (stream, tap) = open_tar_stream(stored, keyring)?;
     let mut archive = tar::Archive::new(stream);
     let mut manifest = None;
@@ -88,11 +104,7 @@ pub fn walk_archive(
             )));
         }
         if path == MANIFEST_ENTRY {
-            let mut text = String::new();
-            entry
-                .read_to_string(&mut text)
-                .ctx(|| "reading the manifest".into())?;
-            manifest = Some(Manifest::from_json(&text).map_err(Error::Archive)?);
+            manifest = Some(read_embedded_manifest(&mut entry)?);
             continue;
         }
         let header = entry.header();
@@ -141,6 +153,24 @@ pub fn walk_archive(
         )
     })?;
     Ok((manifest, digest))
+}
+
+fn read_embedded_manifest(entry: &mut dyn Read) -> Result<EmbeddedManifest> {
+    let mut hashing = HashingReader::new(entry);
+    let head: ManifestHead = serde_json::from_reader(&mut hashing)
+        .map_err(|e| Error::Archive(format!("the embedded manifest is not valid: {e}")))?;
+    io::copy(&mut hashing, &mut io::sink()).ctx(|| "reading the manifest".into())?;
+    if head.format_version != FORMAT_VERSION {
+        return Err(Error::Archive(format!(
+            "the archive has manifest format version {}, this Coffer reads version {FORMAT_VERSION}",
+            head.format_version
+        )));
+    }
+    let (_, sha256, _) = hashing.finish();
+    Ok(EmbeddedManifest {
+        backup_id: head.backup_id,
+        sha256,
+    })
 }
 
 /// An archive path must be relative, without `..` or `.`, and inside a source folder.

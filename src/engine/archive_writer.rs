@@ -54,7 +54,7 @@ pub struct ArchiveSummary {
 pub fn write_archive<W: Write + Send + 'static>(
     sink: W,
     identity: ArchiveIdentity,
-    sources: &[SourceSnapshot],
+    sources: Vec<SourceSnapshot>,
     parent: Option<&Manifest>,
     options: &ArchiveOptions,
     progress: &dyn ProgressSink,
@@ -107,62 +107,68 @@ pub fn write_archive<W: Write + Send + 'static>(
     };
     let mut warnings = Vec::new();
 
-    for entry in sources.iter().flat_map(|s| &s.entries) {
-        if progress.should_stop() {
-            return Err(Error::Cancelled);
-        }
-        let mut record = FileEntry {
-            path: entry.archive_path.clone(),
-            kind: entry.kind,
-            size: entry.size,
-            mode: entry.mode,
-            mtime_ns: entry.mtime_ns,
-            sha256: None,
-            link_target: entry.link_target.clone(),
-            stored_in: None,
-        };
-        let mut header = header_for(entry);
-        let written = match entry.kind {
-            EntryKind::Dir => tar.append_data(&mut header, &entry.archive_path, io::empty()),
-            EntryKind::Symlink => {
-                let target = entry.link_target.as_deref().unwrap_or_default();
-                tar.append_link(&mut header, &entry.archive_path, target)
+    // Planned entries are consumed as they are archived, so a large tree's plan and its
+    // manifest are never both whole in memory.
+    let covered: HashSet<String> = sources.iter().map(|s| s.entry.name.clone()).collect();
+    for mut snapshot in sources {
+        // The snapshot (and a database copy's scratch folder) lives until its entries are in.
+        for entry in std::mem::take(&mut snapshot.entries) {
+            let entry = &entry;
+            if progress.should_stop() {
+                return Err(Error::Cancelled);
             }
-            EntryKind::File => {
-                if let Some(previous) = unchanged(entry) {
-                    record.sha256.clone_from(&previous.sha256);
-                    record.stored_in = Some(parent_holder(parent, previous));
-                    Ok(())
-                } else {
-                    match append_file(
-                        &mut tar,
-                        &mut header,
-                        entry,
-                        &mut warnings,
-                        &mut state,
-                        progress,
-                    )? {
-                        Some(sha) => {
-                            record.sha256 = Some(sha);
-                            Ok(())
-                        }
-                        None => {
-                            state.files_done += 1;
-                            continue; // vanished before it could be read
+            let mut record = FileEntry {
+                path: entry.archive_path.clone(),
+                kind: entry.kind,
+                size: entry.size,
+                mode: entry.mode,
+                mtime_ns: entry.mtime_ns,
+                sha256: None,
+                link_target: entry.link_target.clone(),
+                stored_in: None,
+            };
+            let mut header = header_for(entry);
+            let written = match entry.kind {
+                EntryKind::Dir => tar.append_data(&mut header, &entry.archive_path, io::empty()),
+                EntryKind::Symlink => {
+                    let target = entry.link_target.as_deref().unwrap_or_default();
+                    tar.append_link(&mut header, &entry.archive_path, target)
+                }
+                EntryKind::File => {
+                    if let Some(previous) = unchanged(entry) {
+                        record.sha256.clone_from(&previous.sha256);
+                        record.stored_in = Some(parent_holder(parent, previous));
+                        Ok(())
+                    } else {
+                        match append_file(
+                            &mut tar,
+                            &mut header,
+                            entry,
+                            &mut warnings,
+                            &mut state,
+                            progress,
+                        )? {
+                            Some(sha) => {
+                                record.sha256 = Some(sha);
+                                Ok(())
+                            }
+                            None => {
+                                state.files_done += 1;
+                                continue; // vanished before it could be read
+                            }
                         }
                     }
                 }
-            }
-        };
-        written.ctx(|| format!("writing {} into the archive", entry.archive_path))?;
-        manifest.files.push(record);
-        state.files_done += 1;
-        progress.report(&state);
+            };
+            written.ctx(|| format!("writing {} into the archive", entry.archive_path))?;
+            manifest.files.push(record);
+            state.files_done += 1;
+            progress.report(&state);
+        }
     }
 
     if let Some(parent) = parent {
         let present: HashSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
-        let covered: HashSet<&str> = sources.iter().map(|s| s.entry.name.as_str()).collect();
         manifest.deleted = parent
             .files
             .iter()
@@ -188,7 +194,7 @@ pub fn write_archive<W: Write + Send + 'static>(
 
     state.phase = "finishing".into();
     progress.report(&state);
-    let json = manifest.to_json();
+    let json = manifest.to_json_sized();
     let mut header = tar::Header::new_gnu();
     header.set_size(json.len() as u64);
     header.set_mode(0o644);

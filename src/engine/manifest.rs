@@ -81,6 +81,14 @@ impl Manifest {
         serde_json::to_string(self).expect("a manifest always serialises")
     }
 
+    /// The JSON text, written into a buffer sized up front: growing a buffer of tens of MiB
+    /// by doubling would briefly need twice that.
+    pub fn to_json_sized(&self) -> String {
+        let mut buffer = Vec::with_capacity(self.files.len() * 256 + 4096);
+        serde_json::to_writer(&mut buffer, self).expect("a manifest always serialises");
+        String::from_utf8(buffer).expect("serde_json writes UTF-8")
+    }
+
     pub fn from_json(text: &str) -> Result<Manifest, String> {
         let manifest: Manifest =
             serde_json::from_str(text).map_err(|e| format!("manifest is not valid: {e}"))?;

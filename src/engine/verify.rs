@@ -21,11 +21,12 @@ pub struct DeepReport {
 }
 
 /// Reads the archive of `manifest.backup_id` whole and checks it against `manifest` (the
-/// catalogue's copy) and `expected` (the stored bytes' size and SHA-256 on record).
+/// catalogue's copy, whose text hashes to `manifest_sha256`) and `expected` (the stored bytes' size and SHA-256 on record).
 pub fn deep_verify(
     stored: Box<dyn Read + Send>,
     keyring: &Keyring,
     manifest: &Manifest,
+    manifest_sha256: &str,
     expected: &StoredDigest,
     progress: &dyn ProgressSink,
 ) -> Result<DeepReport> {
@@ -95,7 +96,7 @@ pub fn deep_verify(
         Ok(())
     })?;
     check_digest(own, &digest, expected)?;
-    if embedded != *manifest {
+    if embedded.backup_id != own || embedded.sha256 != manifest_sha256 {
         return Err(Error::Archive(format!(
             "the manifest inside the archive of backup {own} differs from the catalogue's copy"
         )));

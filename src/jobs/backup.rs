@@ -8,7 +8,9 @@ use crate::app::App;
 use crate::config::SourceConfig;
 use crate::db::{self, Backup, BackupOutcome, NewBackup, NewLogEntry, NewTask};
 use crate::domain::{BackupKind, LogLevel, Scope, TaskKind};
-use crate::engine::archive_writer::{write_archive, ArchiveIdentity, ArchiveOptions};
+use crate::engine::archive_writer::{
+    write_archive, ArchiveIdentity, ArchiveOptions, ArchiveSummary,
+};
 use crate::engine::crypt::EncryptingWriter;
 use crate::engine::manifest::Manifest;
 use crate::error::{Error, IoContext, Result};
@@ -256,17 +258,26 @@ fn write_and_commit(
     let (object, summary) = write_archive(
         object,
         identity,
-        &snapshots,
+        snapshots,
         parent,
         &options,
         run.progress(),
     )?;
-    drop(snapshots); // removes database snapshot scratch folders
     object
         .commit()
         .ctx(|| format!("committing {storage_key}"))?;
 
-    let json = &summary.manifest_json;
+    let file_count = summary.manifest.file_count() as i64;
+    // From here on only the text is needed; the parsed form of a large tree is tens of MiB.
+    let ArchiveSummary {
+        manifest,
+        manifest_json,
+        stored_bytes,
+        sha256,
+        warnings: archive_warnings,
+    } = summary;
+    drop(manifest);
+    let json = &manifest_json;
     let sidecar = manifest_key(&storage_key);
     let recorded = write_sidecar(app, &sidecar, json, key.as_ref())
         .and_then(|()| Ok(db::Manifest::store(&mut *app.conn()?, &record.id, json)?));
@@ -282,13 +293,13 @@ fn write_and_commit(
         }
         return Err(e);
     }
-    warnings.extend(summary.warnings);
+    warnings.extend(archive_warnings);
     Ok(BackupOutcome {
         storage_key,
-        size_bytes: summary.stored_bytes as i64,
-        sha256: summary.sha256,
+        size_bytes: stored_bytes as i64,
+        sha256,
         key_id: key.map(|(id, _)| id),
-        file_count: summary.manifest.file_count() as i64,
+        file_count,
         warnings,
     })
 }
@@ -314,12 +325,23 @@ fn write_sidecar(
 }
 
 pub fn load_manifest(conn: &mut db::DbConnection, backup_id: &str) -> Result<Manifest> {
+    load_manifest_with_digest(conn, backup_id).map(|(manifest, _)| manifest)
+}
+
+/// The catalogue's manifest and the SHA-256 of its text (the very bytes in the archive).
+pub fn load_manifest_with_digest(
+    conn: &mut db::DbConnection,
+    backup_id: &str,
+) -> Result<(Manifest, String)> {
+    use sha2::{Digest, Sha256};
     let text = db::Manifest::load(conn, backup_id)?.ok_or_else(|| {
         Error::Archive(format!(
             "backup {backup_id} has no manifest in the catalogue"
         ))
     })?;
-    Manifest::from_json(&text).map_err(|e| Error::Archive(format!("backup {backup_id}: {e}")))
+    let manifest = Manifest::from_json(&text)
+        .map_err(|e| Error::Archive(format!("backup {backup_id}: {e}")))?;
+    Ok((manifest, hex::encode(Sha256::digest(text.as_bytes()))))
 }
 
 fn default_name(scope: &Scope) -> String {

@@ -12,7 +12,7 @@ use crate::engine::archive_reader::StoredDigest;
 use crate::engine::extract::{check_digest, ArchiveSource};
 use crate::engine::verify::deep_verify;
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::backup::load_manifest;
+use crate::jobs::backup::{load_manifest, load_manifest_with_digest};
 use crate::jobs::task_run::{Display, TaskRun};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -151,11 +151,10 @@ fn check_chain(
     run: &TaskRun,
 ) -> Result<(usize, u64)> {
     let archives = StoredArchives::new(app);
-    let manifest = load_manifest(&mut *app.conn()?, &backup.id)?;
     let mut files = 0;
-    let chain = manifest.chain();
+    let chain = load_manifest(&mut *app.conn()?, &backup.id)?.chain();
     for id in &chain {
-        let (record, key, expected) = archives.record(id)?;
+        let (_, key, expected) = archives.record(id)?;
         let size = app
             .storage
             .size(&key)
@@ -182,12 +181,16 @@ fn check_chain(
                 check_digest(id, &actual, &expected)?;
             }
             VerifyDepth::Deep => {
-                let own = if record.id == backup.id {
-                    manifest.clone()
-                } else {
-                    load_manifest(&mut *app.conn()?, id)?
-                };
-                let report = deep_verify(stored, &app.keyring(), &own, &expected, run.progress())?;
+                // One manifest in memory at a time: a large tree's is tens of MiB.
+                let (own, own_sha256) = load_manifest_with_digest(&mut *app.conn()?, id)?;
+                let report = deep_verify(
+                    stored,
+                    &app.keyring(),
+                    &own,
+                    &own_sha256,
+                    &expected,
+                    run.progress(),
+                )?;
                 files += report.files_checked;
             }
         }

@@ -45,8 +45,15 @@ fn files_changing_under_the_backup_are_warnings() {
         threads: 2,
         key: None,
     };
-    let (bytes, summary) =
-        write_archive(Vec::new(), identity, &[snapshot], None, &options, &Silent).unwrap();
+    let (bytes, summary) = write_archive(
+        Vec::new(),
+        identity,
+        vec![snapshot],
+        None,
+        &options,
+        &Silent,
+    )
+    .unwrap();
     let text = summary.warnings.join("\n");
     assert!(text.contains("src/vanishes: vanished"), "{text}");
     assert!(text.contains("src/shrinks: shrank"), "{text}");
