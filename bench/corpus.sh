@@ -54,7 +54,7 @@ list_files() {
 # Keep only the lines of a list whose file is text (grep -I decides, as it does for humans).
 only_text() {
     local pool=$1
-    cut -f2 "$work/$pool.list" | (cd / && tr '\n' '\0' | xargs -0 -r grep -IlZ '' 2>/dev/null || true) \
+    cut -f2 "$work/$pool.list" | (cd / || exit 1; tr '\n' '\0' | xargs -0 -r grep -IlZ '' 2>/dev/null || true) \
         | tr '\0' '\n' >"$work/$pool.text"
     awk -F'\t' 'NR == FNR {keep[$0] = 1; next} ($2 in keep)' "$work/$pool.text" "$work/$pool.list" >"$work/$pool.tmp"
     mv "$work/$pool.tmp" "$work/$pool.list"
@@ -89,7 +89,7 @@ existing /usr/share/man | list_files man-gz -name '*.gz' -size -1024k
 : >"$work/man.list"
 if [ -s "$work/man-gz.list" ]; then
     # gzip -l prints "compressed uncompressed ratio name-without-.gz" per readable file.
-    cut -f2 "$work/man-gz.list" | (cd / && tr '\n' '\0' | xargs -0 -r gzip -lq 2>/dev/null || true) \
+    cut -f2 "$work/man-gz.list" | (cd / || exit 1; tr '\n' '\0' | xargs -0 -r gzip -lq 2>/dev/null || true) \
         | awk '{ name = $0; sub(/^ *[0-9]+ +[0-9]+ +[-0-9.]+% +/, "", name); sub(/^\//, "", name);
                  if ($2 > 0) printf "%s\t%s.gz\n", $2, name }' \
         >"$work/man.sized"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the Coffer benchmark scripts (sourced, not run).
 # Everything written goes under $BENCH_DIR; callers set it before sourcing.
 

@@ -12,7 +12,7 @@ Usage: bench/run.sh [--install] [--big] [--peers-only] [--rebuild-corpus] [--kee
   --big             after the main run, measure coffer's peak memory on a BIG_MB corpus (4096)
   --peers-only      time only tar|pigz, the naive pipeline and tar -xzf (no coffer binary needed)
   --rebuild-corpus  rebuild the corpus even if the existing one is intact
-  --keep            keep the last archives and restore targets in the work dir
+  --keep            keep the last tar.gz and coffer store (data dir + archives) in the work dir
   --no-check        skip the untimed correctness checks (restored tree == corpus, export readable)
 
 Environment:
@@ -23,12 +23,14 @@ Environment:
   QUIET_WAIT=0      before each timed run wait up to this many seconds for the CPU to be
   QUIET_PCT=20      less than QUIET_PCT% busy (other builds skew the figures; each run records it)
   CMD_TIMEOUT=3600  seconds after which one timed command is killed and counted as failed
+  RESTORE_FS=auto   loop: restore into a fresh ext4 image (inside the work dir) each run;
+                    dir: into a plain directory; auto: loop when root and loop devices work
 EOF
 }
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd -P)
-# shellcheck source=bench/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$SCRIPT_DIR/lib.sh"
 
 INSTALL=0 BIG=0 PEERS_ONLY=0 REBUILD=0 KEEP=0 CHECK=1
@@ -67,6 +69,8 @@ CORPUS="$BENCH_DIR/corpus"
 SAMPLES="$BENCH_DIR/samples.tsv"
 ARCH="$BENCH_DIR/archives"
 RESTORE_DIR="$BENCH_DIR/restore"
+RESTORE_TARGET="$RESTORE_DIR/target"
+RESTORE_IMG="$BENCH_DIR/restore.img"
 CSTATE="$BENCH_DIR/coffer"
 mkdir -p "$TMPDIR" "$BENCH_DIR/logs" "$ARCH"
 
@@ -256,75 +260,180 @@ compare_trees() {
 disk_peak=0
 track_disk() {
     local used
-    used=$(du -sb "$BENCH_DIR" 2>/dev/null | cut -f1)
+    # allocated bytes (a sparse image counts what it holds); -x: not the mounted image twice
+    used=$(du -sx -B1 "$BENCH_DIR" 2>/dev/null | cut -f1)
     [ "${used:-0}" -gt "$disk_peak" ] && disk_peak=$used
+}
+
+# ---------------------------------------------------------------------------------------
+# Restore targets. On ext4, creating ~30k files right after deleting ~30k others gets several
+# times slower (the inode allocator steps over recently deleted inodes), so repeated restores
+# into one directory drift from 9 s to 35 s of mostly kernel time. With RESTORE_FS=loop (the
+# default when we are root and loop devices work) every restore gets a freshly made ext4,
+# from an image file inside the work dir, so each run starts from the same state.
+# ---------------------------------------------------------------------------------------
+RESTORE_FS=${RESTORE_FS:-auto}
+choose_restore_fs() {
+    case "$RESTORE_FS" in
+        dir) ;;
+        loop | auto)
+            if [ "$(id -u)" -eq 0 ] && command -v mkfs.ext4 >/dev/null && make_restore_fs 64; then
+                unmount_restore_fs
+                RESTORE_FS=loop
+            elif [ "$RESTORE_FS" = loop ]; then
+                die "RESTORE_FS=loop needs root, mkfs.ext4 and a free loop device"
+            else
+                RESTORE_FS=dir
+                note_odd "restore targets are plain directories (no loop mount possible): on ext4 repeated restores drift slower; compare tools within the same run only"
+            fi
+            ;;
+        *) die "RESTORE_FS must be auto, loop or dir" ;;
+    esac
+    log "restore targets: $RESTORE_FS"
+}
+
+# make_restore_fs SIZE_MB: a fresh ext4 image mounted at RESTORE_DIR.
+make_restore_fs() {
+    unmount_restore_fs
+    safe_rm "$RESTORE_IMG"
+    fresh_dir "$RESTORE_DIR"
+    truncate -s "${1}M" "$RESTORE_IMG" &&
+        mkfs.ext4 -q -F -i 8192 -E lazy_itable_init=0,lazy_journal_init=0 "$RESTORE_IMG" >/dev/null 2>&1 &&
+        mount -o loop "$RESTORE_IMG" "$RESTORE_DIR" 2>/dev/null
+}
+
+unmount_restore_fs() {
+    if mountpoint -q "$RESTORE_DIR" 2>/dev/null; then
+        umount "$RESTORE_DIR" || umount -l "$RESTORE_DIR"
+    fi
+    return 0
+}
+
+fresh_restore_target() {
+    if [ "$RESTORE_FS" = loop ]; then
+        local mb
+        mb=$(awk -F'\t' '{s += $1} END {printf "%d", s * 1.3 / 1048576 + 512}' "$CORPUS.files")
+        make_restore_fs "$mb" || die "cannot make the restore filesystem"
+        mkdir -p "$RESTORE_TARGET"
+    else
+        fresh_dir "$RESTORE_TARGET"
+    fi
+    sync
+}
+
+drop_restore_target() {
+    unmount_restore_fs
+    safe_rm "$RESTORE_DIR" "$RESTORE_IMG"
 }
 
 # ---------------------------------------------------------------------------------------
 # Phases (rep 0 is the untimed-in-results warm-up)
 # ---------------------------------------------------------------------------------------
 PIGZ_SIZE=null
-phase_peer_backups() {
-    local rep
-    log "full backup: tar | pigz -$LEVEL -p $NPROC and tar -czf | openssl enc | sha256sum"
-    for rep in $(seq 0 "$RUNS"); do
-        run_timed full pigz "$rep" "tar -C '$BENCH_DIR' -cf - corpus | pigz -$LEVEL -p $NPROC > '$ARCH/out.tgz'" ||
-            die "tar | pigz failed"
-        PIGZ_SIZE=$(file_size "$ARCH/out.tgz")
-        run_timed full naive "$rep" "tar -C '$BENCH_DIR' -czf - corpus | openssl enc -aes-256-cbc -pbkdf2 -pass pass:x | sha256sum" ||
-            die "the naive pipeline failed"
-    done
-    log "  tar | pigz archive: $(mib "$PIGZ_SIZE") MiB"
+peer_backup_rep() {
+    local rep=$1
+    run_timed full pigz "$rep" "tar -C '$BENCH_DIR' -cf - corpus | pigz -$LEVEL -p $NPROC > '$ARCH/out.tgz'" ||
+        die "tar | pigz failed"
+    PIGZ_SIZE=$(file_size "$ARCH/out.tgz")
+    run_timed full naive "$rep" "tar -C '$BENCH_DIR' -czf - corpus | openssl enc -aes-256-cbc -pbkdf2 -pass pass:x | sha256sum" ||
+        die "the naive pipeline failed"
 }
 
-phase_peer_restore() {
-    local rep
-    log "restore: tar -xzf out.tgz"
-    for rep in $(seq 0 "$RUNS"); do
-        fresh_dir "$RESTORE_DIR"
-        run_timed restore tar "$rep" "tar -xzf '$ARCH/out.tgz' -C '$RESTORE_DIR'" || die "tar -xzf failed"
-        if [ "$rep" -eq 0 ]; then
-            track_disk
-            [ "$CHECK" -eq 1 ] && compare_trees "$CORPUS" "$RESTORE_DIR/corpus" "tar -xzf output"
+COFFER_SIZE=null COFFER_STORED=null INCR_SIZE=null FULL_ID="" INCR_ID="" RUN_DIR=""
+# coffer_backup_rep GROUP_FULL GROUP_INCR REP FIRST: a full backup in a fresh data dir and store,
+# then the 1% change, the incremental, and the change undone. The state of the last rep is kept
+# (in RUN_DIR) for restore and verify. FIRST=1 adds the untimed checks.
+coffer_backup_rep() {
+    local group_full=$1 group_incr=$2 rep=$3 first=$4 dir="$CSTATE/run"
+    new_coffer_state "$dir"
+    RUN_DIR=$dir
+    if ! run_timed "$group_full" coffer "$rep" "'$COFFER' --config '$dir/coffer.toml' backup --kind full --json > '$dir/full.json'"; then
+        note_odd "coffer backup --kind full failed (run $rep): $(tail -n 3 "$BENCH_DIR/logs/$group_full-coffer-$rep.err" | tr '\n' ' ')"
+        return 1
+    fi
+    save_coffer_keys "$dir"
+    FULL_ID=$(json_field "$dir/full.json" .id)
+    [ -n "$FULL_ID" ] || { note_odd "coffer backup --json printed no id: $(head -c 300 "$dir/full.json")"; return 1; }
+    COFFER_SIZE=$(archive_size "$dir" "$dir/full.json")
+    # everything the full backup put in the store (the archive and the manifest copy beside it)
+    COFFER_STORED=$(find "$dir/backups" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+    [ "$first" -eq 1 ] && check_backup_json "$dir/full.json" full
+
+    apply_change
+    if run_timed "$group_incr" coffer "$rep" "'$COFFER' --config '$dir/coffer.toml' backup --kind incremental --json > '$dir/incr.json'"; then
+        INCR_ID=$(json_field "$dir/incr.json" .id)
+        INCR_SIZE=$(archive_size "$dir" "$dir/incr.json")
+        if [ "$first" -eq 1 ]; then
+            check_backup_json "$dir/incr.json" incremental
+            [ "$CHECK" -eq 1 ] && check_incremental_restore "$dir"
         fi
-    done
-    safe_rm "$RESTORE_DIR"
-    [ "$KEEP" -eq 1 ] || safe_rm "$ARCH/out.tgz"
+    else
+        note_odd "coffer backup --kind incremental failed (run $rep): $(tail -n 3 "$BENCH_DIR/logs/$group_incr-coffer-$rep.err" | tr '\n' ' ')"
+    fi
+    revert_change
+    return 0
 }
 
-COFFER_SIZE=null INCR_SIZE=null FULL_ID="" INCR_ID="" RUN_DIR=""
-phase_coffer_backups() {
-    local group_full=$1 group_incr=$2 first=$3 last=$4 rep dir
-    log "coffer backup (full, then incremental after the 1% change), fresh data dir and store each run"
-    for rep in $(seq "$first" "$last"); do
-        dir="$CSTATE/run"
-        new_coffer_state "$dir"
-        RUN_DIR=$dir
-        if ! run_timed "$group_full" coffer "$rep" "'$COFFER' --config '$dir/coffer.toml' backup --kind full --json > '$dir/full.json'"; then
-            note_odd "coffer backup --kind full failed (run $rep): $(tail -n 3 "$BENCH_DIR/logs/$group_full-coffer-$rep.err" | tr '\n' ' ')"
-            return 1
+# All full backups, interleaved (pigz, naive, coffer in each rep) so that drift in the
+# machine's state hits every tool alike. Rep 0 is the warm-up.
+phase_backups() {
+    local rep what=""
+    [ "$COFFER_OK" -eq 1 ] && what=", coffer backup (+ incremental after the 1% change)"
+    log "full backups: tar | pigz -$LEVEL -p $NPROC, tar -czf | openssl enc | sha256sum$what"
+    for rep in $(seq 0 "$RUNS"); do
+        peer_backup_rep "$rep"
+        if [ "$COFFER_OK" -eq 1 ]; then
+            coffer_backup_rep full incr "$rep" $((rep == 0 ? 1 : 0)) || COFFER_OK=0
         fi
-        save_coffer_keys "$dir"
-        FULL_ID=$(json_field "$dir/full.json" .id)
-        [ -n "$FULL_ID" ] || { note_odd "coffer backup --json printed no id: $(head -c 300 "$dir/full.json")"; return 1; }
-        COFFER_SIZE=$(archive_size "$dir" "$dir/full.json")
-        [ "$rep" -eq "$first" ] && check_backup_json "$dir/full.json" full
-
-        apply_change
-        if run_timed "$group_incr" coffer "$rep" "'$COFFER' --config '$dir/coffer.toml' backup --kind incremental --json > '$dir/incr.json'"; then
-            INCR_ID=$(json_field "$dir/incr.json" .id)
-            INCR_SIZE=$(archive_size "$dir" "$dir/incr.json")
-            if [ "$rep" -eq "$first" ]; then
-                check_backup_json "$dir/incr.json" incremental
-                [ "$CHECK" -eq 1 ] && check_incremental_restore "$dir"
-            fi
-        else
-            note_odd "coffer backup --kind incremental failed (run $rep): $(tail -n 3 "$BENCH_DIR/logs/$group_incr-coffer-$rep.err" | tr '\n' ' ')"
-        fi
-        revert_change
         track_disk
     done
-    log "  coffer full archive: $(mib "$COFFER_SIZE") MiB, incremental: $(mib "$INCR_SIZE") MiB"
+    log "  tar | pigz archive: $(mib "$PIGZ_SIZE") MiB"
+    [ "$COFFER_OK" -eq 1 ] && log "  coffer full archive: $(mib "$COFFER_SIZE") MiB, incremental: $(mib "$INCR_SIZE") MiB"
+    return 0
+}
+
+peer_restore_rep() {
+    local rep=$1
+    fresh_restore_target
+    run_timed restore tar "$rep" "tar -xzf '$ARCH/out.tgz' -C '$RESTORE_TARGET'" || die "tar -xzf failed"
+    if [ "$rep" -eq 0 ]; then
+        track_disk
+        [ "$CHECK" -eq 1 ] && compare_trees "$CORPUS" "$RESTORE_TARGET/corpus" "tar -xzf output"
+    fi
+    drop_restore_target
+}
+
+coffer_restore_rep() {
+    local group=$1 rep=$2 first=$3
+    fresh_restore_target
+    if ! run_timed "$group" coffer "$rep" "'$COFFER' --config '$RUN_DIR/coffer.toml' restore '$FULL_ID' --target '$RESTORE_TARGET' --yes > /dev/null"; then
+        note_odd "coffer restore failed (run $rep): $(tail -n 3 "$BENCH_DIR/logs/$group-coffer-$rep.err" | tr '\n' ' ')"
+        drop_restore_target
+        return 1
+    fi
+    if [ "$first" -eq 1 ]; then
+        track_disk
+        [ "$CHECK" -eq 1 ] && compare_trees "$CORPUS" "$RESTORE_TARGET/corpus" "coffer restore output"
+    fi
+    drop_restore_target
+}
+
+# Restores alternate which tool goes first: on ext4, creating files gets slower as recently
+# deleted inodes pile up, and alternating spreads that drift evenly over both tools.
+phase_restores() {
+    local rep coffer_ok=$COFFER_OK what=""
+    [ "$coffer_ok" -eq 1 ] && what=" and coffer restore $FULL_ID"
+    log "restore: tar -xzf out.tgz$what, a fresh target each run"
+    for rep in $(seq 0 "$RUNS"); do
+        if [ $((rep % 2)) -eq 0 ]; then
+            peer_restore_rep "$rep"
+            if [ "$coffer_ok" -eq 1 ]; then coffer_restore_rep restore "$rep" $((rep == 0 ? 1 : 0)) || coffer_ok=0; fi
+        else
+            if [ "$coffer_ok" -eq 1 ]; then coffer_restore_rep restore "$rep" 0 || coffer_ok=0; fi
+            peer_restore_rep "$rep"
+        fi
+    done
+    [ "$KEEP" -eq 1 ] || safe_rm "$ARCH/out.tgz"
 }
 
 # Sanity of what coffer reports about a backup it just made.
@@ -346,31 +455,14 @@ check_backup_json() {
 # Restoring the incremental must give the changed corpus back (needs its parent full).
 check_incremental_restore() {
     local dir=$1
-    fresh_dir "$RESTORE_DIR"
-    if "$COFFER" --config "$dir/coffer.toml" restore "$INCR_ID" --target "$RESTORE_DIR" --yes \
+    fresh_restore_target
+    if "$COFFER" --config "$dir/coffer.toml" restore "$INCR_ID" --target "$RESTORE_TARGET" --yes \
         >"$BENCH_DIR/logs/check-incr-restore.out" 2>&1; then
-        compare_trees "$CORPUS" "$RESTORE_DIR/corpus" "restore of the incremental backup"
+        compare_trees "$CORPUS" "$RESTORE_TARGET/corpus" "restore of the incremental backup"
     else
         note_odd "restore of the incremental backup failed: $(tail -n 3 "$BENCH_DIR/logs/check-incr-restore.out" | tr '\n' ' ')"
     fi
-    safe_rm "$RESTORE_DIR"
-}
-
-phase_coffer_restore() {
-    local group=$1 first=$2 last=$3 rep cfg="$RUN_DIR/coffer.toml"
-    log "coffer restore $FULL_ID"
-    for rep in $(seq "$first" "$last"); do
-        fresh_dir "$RESTORE_DIR"
-        if ! run_timed "$group" coffer "$rep" "'$COFFER' --config '$cfg' restore '$FULL_ID' --target '$RESTORE_DIR' --yes > /dev/null"; then
-            note_odd "coffer restore failed (run $rep): $(tail -n 3 "$BENCH_DIR/logs/$group-coffer-$rep.err" | tr '\n' ' ')"
-            break
-        fi
-        if [ "$rep" -eq "$first" ]; then
-            track_disk
-            [ "$CHECK" -eq 1 ] && compare_trees "$CORPUS" "$RESTORE_DIR/corpus" "coffer restore output"
-        fi
-    done
-    safe_rm "$RESTORE_DIR"
+    drop_restore_target
 }
 
 phase_coffer_verify() {
@@ -429,6 +521,8 @@ report() {
     m_ver=$(sample_median verify coffer)
     local r_full r_size r_naive r_incr r_rest r_ver
     r_full=$(ratio "$m_full" "$m_pigz"); r_size=$(ratio "$COFFER_SIZE" "$PIGZ_SIZE"); r_naive=$(ratio "$m_full" "$m_naive")
+    local r_stored
+    r_stored=$(ratio "$COFFER_STORED" "$PIGZ_SIZE")
     r_incr=$(ratio "$m_incr" "$m_full"); r_rest=$(ratio "$m_rc" "$m_rt"); r_ver=$(ratio "$m_ver" "$m_full")
     local rss_b rss_r rss_v big_b big_r big_v limit=$((150 * 1048576))
     rss_b=$(peak_rss full incr); rss_r=$(peak_rss restore); rss_v=$(peak_rss verify)
@@ -442,6 +536,7 @@ report() {
     rows+=("Full backup wall (median)|$(fmt_s "$m_full")|tar\\|pigz -$LEVEL: $(fmt_s "$m_pigz")|$(fmt_x "$r_full")|≤ 0.70|$(verdict "$r_full" 0.7)")
     rows+=("  vs naive tar -czf\\|openssl\\|sha256sum|$(fmt_s "$m_full")|$(fmt_s "$m_naive")|$(fmt_x "$r_naive")|-|info")
     rows+=("Archive size|$(fmt_mib "$COFFER_SIZE")|pigz: $(fmt_mib "$PIGZ_SIZE")|$(fmt_x "$r_size")|≤ 1.05|$(verdict "$r_size" 1.05)")
+    rows+=("  stored in all (+ manifest copy)|$(fmt_mib "$COFFER_STORED")|pigz: $(fmt_mib "$PIGZ_SIZE")|$(fmt_x "$r_stored")|-|info")
     rows+=("Incremental (1% changed) wall|$(fmt_s "$m_incr")|coffer full: $(fmt_s "$m_full")|$(fmt_x "$r_incr")|≤ 0.10|$(verdict "$r_incr" 0.10)")
     rows+=("Restore wall|$(fmt_s "$m_rc")|tar -xzf: $(fmt_s "$m_rt")|$(fmt_x "$r_rest")|≤ 1.00|$(verdict "$r_rest" 1.0)")
     rows+=("Deep verify wall|$(fmt_s "$m_ver")|coffer full: $(fmt_s "$m_full")|$(fmt_x "$r_ver")|≤ 0.50|$(verdict "$r_ver" 0.5)")
@@ -456,7 +551,7 @@ report() {
 
     local header cpu busy_med busy_max
     cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
-    busy_med=$(awk -F'\t' '$3 > 0 {print $9}' "$SAMPLES" | median)
+    busy_med=$(awk -F'\t' '$3 > 0 {print $9}' "$SAMPLES" | median | awk '{printf "%.0f", $1}')
     busy_max=$(awk -F'\t' '$3 > 0 {print $9}' "$SAMPLES" | maximum)
     if [ -n "$busy_max" ] && [ "$busy_max" -ge "${QUIET_PCT:-20}" ]; then
         NOTES+=("other work kept the machine busy before some timed runs (CPU busy in the second before a run: median ${busy_med}%, max ${busy_max}%); figures are noisy, rerun on an idle machine or set QUIET_WAIT=300")
@@ -500,7 +595,7 @@ report() {
         --argjson changed_files "${CHANGED_FILES:-null}" --argjson changed_bytes "${CHANGED_BYTES:-null}" \
         --argjson m_full "$m_full" --argjson m_pigz "$m_pigz" --argjson m_naive "$m_naive" --argjson m_incr "$m_incr" \
         --argjson m_rt "$m_rt" --argjson m_rc "$m_rc" --argjson m_ver "$m_ver" \
-        --argjson s_coffer "$COFFER_SIZE" --argjson s_pigz "$PIGZ_SIZE" --argjson s_incr "$INCR_SIZE" \
+        --argjson s_coffer "$COFFER_SIZE" --argjson s_stored "$COFFER_STORED" --argjson r_stored "$r_stored" --argjson s_pigz "$PIGZ_SIZE" --argjson s_incr "$INCR_SIZE" \
         --argjson r_full "$r_full" --argjson r_size "$r_size" --argjson r_naive "$r_naive" --argjson r_incr "$r_incr" \
         --argjson r_rest "$r_rest" --argjson r_ver "$r_ver" \
         --argjson rss_b "$rss_b" --argjson rss_r "$rss_r" --argjson rss_v "$rss_v" \
@@ -515,7 +610,7 @@ report() {
                    composition: $composition, incremental_change: {files: $changed_files, bytes: $changed_bytes}},
           wall_s: {coffer_full: $m_full, pigz_full: $m_pigz, naive_full: $m_naive, coffer_incremental: $m_incr,
                    coffer_restore: $m_rc, tar_restore: $m_rt, coffer_verify_deep: $m_ver},
-          archive_bytes: {coffer_full: $s_coffer, pigz: $s_pigz, coffer_incremental: $s_incr},
+          archive_bytes: {coffer_full: $s_coffer, coffer_full_stored_total: $s_stored, pigz: $s_pigz, coffer_incremental: $s_incr},
           peak_rss_bytes: ({backup: $rss_b, restore: $rss_r, verify_deep: $rss_v}
                            + (if $big == 1 then {big_corpus_mb: $big_mb, big_backup: $big_b, big_restore: $big_r, big_verify_deep: $big_v} else {} end)),
           checks: ([
@@ -532,7 +627,7 @@ report() {
             {name: "peak_rss_restore_big", bytes: $big_r, target_bytes: 157286400, pass: check($big_r; 157286400; "lt")},
             {name: "peak_rss_verify_deep_big", bytes: $big_v, target_bytes: 157286400, pass: check($big_v; 157286400; "lt")}
           ] else [] end)),
-          ratios_info: {coffer_full_vs_naive_wall: $r_naive},
+          ratios_info: {coffer_full_vs_naive_wall: $r_naive, coffer_stored_total_vs_pigz_size: $r_stored},
           work_dir_peak_bytes: $disk_peak,
           notes: $notes,
           samples: $samples
@@ -557,7 +652,11 @@ if [ "$PEERS_ONLY" -eq 0 ]; then
 fi
 : "${COFFER_VERSION:=unknown}"
 : >"$SAMPLES"
-safe_rm "$RESTORE_DIR" "$CSTATE" "$ARCH"/* "$DIRTY"
+unmount_restore_fs
+safe_rm "$RESTORE_DIR" "$RESTORE_IMG" "$CSTATE" "$ARCH"/* "$DIRTY"
+trap unmount_restore_fs EXIT
+trap 'exit 130' INT TERM
+choose_restore_fs
 mkdir -p "$CSTATE"
 
 ensure_corpus "$CORPUS_MB"
@@ -570,30 +669,28 @@ CORPUS_MAIN_FILES="$BENCH_DIR/corpus-main.files"
 prepare_change_set
 track_disk
 
-phase_peer_backups
-phase_peer_restore
-if [ "$PEERS_ONLY" -eq 0 ]; then
-    if phase_coffer_backups full incr 0 "$RUNS"; then
-        phase_coffer_restore restore 0 "$RUNS"
-        phase_coffer_verify verify 0 "$RUNS"
-        [ "$CHECK" -eq 1 ] && check_export
-    fi
-    cleanup_coffer_state
+COFFER_OK=$((1 - PEERS_ONLY))
+phase_backups
+phase_restores
+if [ "$COFFER_OK" -eq 1 ]; then
+    phase_coffer_verify verify 0 "$RUNS"
+    [ "$CHECK" -eq 1 ] && check_export
 fi
+cleanup_coffer_state
 
 if [ "$BIG" -eq 1 ] && [ "$PEERS_ONLY" -eq 0 ]; then
     log "memory check on a $BIG_MB MiB corpus (one run each, no warm-up)"
     ensure_corpus "$BIG_MB"
     print_composition | tee "$BENCH_DIR/corpus-big.txt"
     prepare_change_set
-    saved_sizes=("$COFFER_SIZE" "$INCR_SIZE" "$CHANGED_FILES" "$CHANGED_BYTES")
-    if phase_coffer_backups big-full big-incr 1 1; then
-        phase_coffer_restore big-restore 1 1
+    saved_sizes=("$COFFER_SIZE" "$INCR_SIZE" "$CHANGED_FILES" "$CHANGED_BYTES" "$COFFER_STORED")
+    if coffer_backup_rep big-full big-incr 1 0; then
+        coffer_restore_rep big-restore 1 0
         phase_coffer_verify big-verify 1 1
     fi
     log "  $BIG_MB MiB: full $(sample_median big-full coffer) s, incremental $(sample_median big-incr coffer) s, restore $(sample_median big-restore coffer) s, verify $(sample_median big-verify coffer) s"
     COFFER_SIZE=${saved_sizes[0]} INCR_SIZE=${saved_sizes[1]}
-    CHANGED_FILES=${saved_sizes[2]} CHANGED_BYTES=${saved_sizes[3]}
+    CHANGED_FILES=${saved_sizes[2]} CHANGED_BYTES=${saved_sizes[3]} COFFER_STORED=${saved_sizes[4]}
     cleanup_coffer_state
 fi
 

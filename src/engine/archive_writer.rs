@@ -55,10 +55,11 @@ pub fn write_archive<W: Write + Send + 'static>(
     sink: W,
     identity: ArchiveIdentity,
     sources: Vec<SourceSnapshot>,
-    parent: Option<&Manifest>,
+    parent_manifest: Option<Manifest>,
     options: &ArchiveOptions,
     progress: &dyn ProgressSink,
 ) -> Result<(W, ArchiveSummary)> {
+    let parent = parent_manifest.as_ref();
     let parent_files = parent.map(Manifest::by_path).unwrap_or_default();
     let unchanged = |entry: &PlannedEntry| -> Option<&FileEntry> {
         let previous = parent_files.get(entry.archive_path.as_str())?;
@@ -176,6 +177,11 @@ pub fn write_archive<W: Write + Send + 'static>(
             .map(|f| f.path.clone())
             .collect();
     }
+
+    // The parent's manifest is not needed past this point; free it before the new one is
+    // serialised (both are tens of MiB for a large tree).
+    drop(parent_files);
+    drop(parent_manifest);
 
     let links = LinkMap::new(&manifest);
     for entry in manifest

@@ -81,10 +81,12 @@ impl Manifest {
         serde_json::to_string(self).expect("a manifest always serialises")
     }
 
-    /// The JSON text, written into a buffer sized up front: growing a buffer of tens of MiB
-    /// by doubling would briefly need twice that.
+    /// The JSON text, written into a buffer of exactly the right size (counted in a first
+    /// pass): growing a buffer of tens of MiB by doubling would briefly need three times that.
     pub fn to_json_sized(&self) -> String {
-        let mut buffer = Vec::with_capacity(self.files.len() * 256 + 4096);
+        let mut counter = ByteCounter(0);
+        serde_json::to_writer(&mut counter, self).expect("a manifest always serialises");
+        let mut buffer = Vec::with_capacity(counter.0);
         serde_json::to_writer(&mut buffer, self).expect("a manifest always serialises");
         String::from_utf8(buffer).expect("serde_json writes UTF-8")
     }
@@ -133,5 +135,19 @@ impl Manifest {
 
     pub fn total_size(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// Counts what would be written.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

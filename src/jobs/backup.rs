@@ -159,14 +159,7 @@ fn record_and_write(
 
     let result = snapshots().and_then(|(snapshots, mut warnings)| {
         warnings.splice(0..0, notes);
-        write_and_commit(
-            app,
-            &record,
-            snapshots,
-            parent_manifest.as_ref(),
-            &run,
-            warnings,
-        )
+        write_and_commit(app, &record, snapshots, parent_manifest, &run, warnings)
     });
     let task_recorded = run.finish(&result);
     let mut conn = app.conn()?;
@@ -230,7 +223,7 @@ fn write_and_commit(
     app: &App,
     record: &Backup,
     snapshots: Vec<SourceSnapshot>,
-    parent: Option<&Manifest>,
+    parent: Option<Manifest>,
     run: &TaskRun,
     mut warnings: Vec<String>,
 ) -> Result<BackupOutcome> {
