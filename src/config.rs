@@ -23,8 +23,27 @@ pub struct Settings {
     pub keys_dir: PathBuf,
     pub storage_path: PathBuf,
     pub archive: ArchiveSettings,
+    pub web: WebSettings,
     pub sources: Vec<SourceConfig>,
 }
+
+/// The console (`coffer serve`).
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Address to listen on (`[web] bind`, `COFFER_BIND`, `--bind`).
+    pub bind: std::net::SocketAddr,
+    /// A session ends after this long without a request.
+    pub session_idle: chrono::Duration,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebConfig {
+    bind: Option<String>,
+    session_idle_minutes: Option<u32>,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -89,6 +108,8 @@ struct FileConfig {
     storage: StorageConfig,
     #[serde(default)]
     archive: ArchiveSettings,
+    #[serde(default)]
+    web: WebConfig,
     #[serde(default)]
     sources: Vec<SourceConfig>,
 }
@@ -157,6 +178,23 @@ impl Settings {
                 ),
             ));
         }
+        let bind_text = env("COFFER_BIND")
+            .map(|v| (v, "COFFER_BIND".to_string()))
+            .or(parsed.web.bind.map(|v| (v, "web.bind".to_string())))
+            .unwrap_or_else(|| (DEFAULT_BIND.to_string(), "web.bind".to_string()));
+        let bind = parse_bind(&bind_text.0).map_err(|m| bad(&bind_text.1, m))?;
+        let idle_minutes = parsed.web.session_idle_minutes.unwrap_or(12 * 60);
+        if !(5..=30 * 24 * 60).contains(&idle_minutes) {
+            return Err(bad(
+                "web.session_idle_minutes",
+                format!("{idle_minutes} is out of range 5..=43200 (30 days)"),
+            ));
+        }
+        let web = WebSettings {
+            bind,
+            session_idle: chrono::Duration::minutes(idle_minutes.into()),
+        };
+
         let mut names = HashSet::new();
         for (i, source) in parsed.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
@@ -206,6 +244,7 @@ impl Settings {
             keys_dir,
             storage_path,
             archive: parsed.archive,
+            web,
             sources: parsed.sources,
         })
     }
@@ -213,6 +252,13 @@ impl Settings {
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
     }
+}
+
+/// `HOST:PORT` with an IP address, e.g. `127.0.0.1:8080` or `[::]:8080` (port 0 picks one).
+pub fn parse_bind(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not an address and port such as {DEFAULT_BIND}"))
 }
 
 /// Source and service names become archive path components and file names: keep them plain.

@@ -4,10 +4,10 @@
 //! the archive stream (tar → parallel gzip → AES-256-GCM STREAM → SHA-256) → `storage`
 //! commits it atomically → `db` records it. Restore and verify run the same pipeline
 //! backwards. `jobs` glue those rooms together for one piece of work each; the CLI (`cli`)
-//! and, later, the web console only parse requests and call jobs.
+//! and the web console (`web`) only parse requests and call jobs.
 
 pub mod app; // shared parts of a running Coffer: settings, db pool, storage, keyring
-pub mod auth; // password hashing
+pub mod auth; // password hashing, random tokens
 pub mod cli; // the `coffer` command line, one file per command
 pub mod config; // TOML settings with environment overrides, validated
 pub mod db; // metadata in SQLite or PostgreSQL (diesel + r2d2)
@@ -17,3 +17,4 @@ pub mod error; // the app's error type
 pub mod jobs; // backup, restore, verify, cleanup, export, recovery
 pub mod sources; // what each kind of source contributes to an archive
 pub mod storage; // where archives live: local folder (S3 later)
+pub mod web; // the browser console and JSON API

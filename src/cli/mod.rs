@@ -9,6 +9,7 @@ mod list;
 mod migrate;
 mod output;
 mod restore;
+mod serve;
 mod show;
 mod user;
 mod verify;
@@ -57,6 +58,8 @@ pub enum Command {
     User(user::Args),
     /// Apply pending database migrations.
     Migrate,
+    /// Run the web console.
+    Serve(serve::Args),
 }
 
 /// Runs a parsed command line; the error is printed by `main`.
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&app, args),
         Command::Key(args) => key::run(&app, args),
         Command::User(args) => user::run(&app, args),
+        Command::Serve(args) => serve::run(app, args),
         Command::Migrate => unreachable!("handled above"),
     }
 }

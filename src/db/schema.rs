@@ -108,7 +108,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        remote_addr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_throttle (subject) {
+        subject -> Text,
+        failures -> BigInt,
+        last_failure_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(backup_manifests -> backup_records (backup_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -117,4 +152,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     backup_tasks,
     backup_logs,
     backup_schedules,
+    sessions,
+    api_tokens,
+    login_throttle,
 );

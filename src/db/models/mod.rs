@@ -8,20 +8,26 @@
 //! [`DbError::BadValue`]. CHECK constraints in the migrations keep such values out, so these
 //! paths only matter for hand-edited rows.
 
+mod api_token;
 mod backup;
 mod backup_queries;
 mod backup_state;
 mod log_entry;
+mod login_throttle;
 mod manifest;
 mod schedule;
+mod session;
 mod task;
 mod task_state;
 mod user;
 
+pub use api_token::ApiToken;
 pub use backup::{Backup, BackupChanges, BackupFilter, BackupOutcome, NewBackup};
 pub use log_entry::{LogEntry, LogFilter, NewLogEntry};
+pub use login_throttle::LoginThrottle;
 pub use manifest::Manifest;
 pub use schedule::{NewSchedule, Schedule, ScheduleChanges};
+pub use session::Session;
 pub use task::{NewTask, Task, TaskProgress};
 pub use user::{NewUser, User, UserChanges};
 

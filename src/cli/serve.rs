@@ -1,0 +1,66 @@
+//! `coffer serve [--bind ADDR:PORT]`: the web console (and, with the job queue, the workers).
+
+use std::sync::Arc;
+
+use clap::Parser;
+
+use crate::app::App;
+use crate::config::parse_bind;
+use crate::error::{Error, Result};
+use crate::web::first_admin::{ensure_first_admin, ADMIN_PASSWORD_ENV};
+use crate::web::{Console, WebState};
+
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Address to listen on (else $COFFER_BIND, else `[web] bind`, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_bind)]
+    pub bind: Option<std::net::SocketAddr>,
+}
+
+pub fn run(app: App, args: Args) -> Result<()> {
+    let admin_password = std::env::var(ADMIN_PASSWORD_ENV)
+        .ok()
+        .filter(|p| !p.is_empty());
+    ensure_first_admin(&app, admin_password)?;
+    let bind = args.bind.unwrap_or(app.settings.web.bind);
+    let app = Arc::new(app);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "starting the async runtime".into(),
+            source: e,
+        })?;
+    runtime.block_on(async move {
+        let console = Console::build(WebState::new(app), bind).map_err(|e| Error::Io {
+            context: format!("listening on {bind}"),
+            source: e,
+        })?;
+        let address = console.address();
+        tracing::info!("Coffer console on http://{address}/");
+        println!("Coffer console on http://{address}/");
+        let handle = console.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping the console");
+            handle.stop(true).await;
+        });
+        console.run().await.map_err(|e| Error::Io {
+            context: "serving the console".into(),
+            source: e,
+        })
+    })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (service managers, containers).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

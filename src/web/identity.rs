@@ -1,0 +1,192 @@
+//! Who is asking. A middleware resolves every request's session cookie or bearer token to
+//! an [`Identity`] (or none) once, and checks the CSRF token of every state-changing request
+//! made with a session cookie — before any handler runs, so no handler can forget it.
+//! Requests with a bearer token carry no ambient credential and need no CSRF token.
+//! Role checks happen in the extractors of [`super::auth`].
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+
+use crate::auth::{same_secret, token_hash};
+use crate::db::{ApiToken, Session, User};
+use crate::web::error::WebError;
+use crate::web::state::WebState;
+
+pub const SESSION_COOKIE: &str = "coffer_session";
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+pub const CSRF_FIELD: &str = "csrf_token";
+/// Forms are small; a larger body is not a form this console sent.
+const MAX_FORM_BYTES: usize = 256 * 1024;
+/// `last_seen_at` is written at most this often per session.
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// The signed-in user of a request and how they proved it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user: User,
+    pub via: Credential,
+}
+
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session {
+        token_hash: String,
+        csrf_token: String,
+    },
+    ApiToken {
+        token_id: String,
+    },
+}
+
+impl Identity {
+    /// The CSRF token pages must embed in their forms (empty for API tokens).
+    pub fn csrf_token(&self) -> &str {
+        match &self.via {
+            Credential::Session { csrf_token, .. } => csrf_token,
+            Credential::ApiToken { .. } => "",
+        }
+    }
+}
+
+/// The identity the middleware found, if any.
+pub fn identity_of(req: &actix_web::HttpRequest) -> Option<Identity> {
+    req.extensions()
+        .get::<Option<Identity>>()
+        .cloned()
+        .flatten()
+}
+
+pub async fn identify(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<WebState>>()
+        .cloned()
+        .ok_or_else(|| WebError::Internal("console state missing".into()))?;
+    let identity = resolve(&state, &req).await?;
+    if let Some(Identity {
+        via: Credential::Session { csrf_token, .. },
+        ..
+    }) = &identity
+    {
+        if changes_state(req.method()) {
+            check_csrf(&mut req, csrf_token).await?;
+        }
+    }
+    req.extensions_mut().insert(identity);
+    next.call(req).await
+}
+
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identity>, WebError> {
+    if let Some(token) = bearer_token(req) {
+        let hash = token_hash(&token);
+        let found = state
+            .db(move |conn| ApiToken::find_usable(conn, &hash))
+            .await?;
+        return match found {
+            Some((token, user)) => Ok(Some(Identity {
+                user,
+                via: Credential::ApiToken { token_id: token.id },
+            })),
+            // A wrong token is an error, not an anonymous request.
+            None => Err(WebError::Unauthenticated),
+        };
+    }
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = token_hash(cookie.value());
+    let idle = state.app.settings.web.session_idle;
+    state
+        .db(move |conn| {
+            let Some((session, user)) = Session::find_live(conn, &hash)? else {
+                return Ok::<_, WebError>(None);
+            };
+            let since = crate::db::now() - session.last_seen_at;
+            if since.num_seconds() >= TOUCH_EVERY_SECONDS {
+                Session::touch(conn, &hash, idle)?;
+            }
+            Ok(Some(Identity {
+                user,
+                via: Credential::Session {
+                    token_hash: session.token_hash,
+                    csrf_token: session.csrf_token,
+                },
+            }))
+        })
+        .await
+}
+
+fn bearer_token(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// The token comes in the `X-CSRF-Token` header (htmx, scripts) or the `csrf_token` field
+/// of a urlencoded form; the body is read and put back for the handler.
+async fn check_csrf(req: &mut ServiceRequest, expected: &str) -> Result<(), WebError> {
+    let refused = || {
+        WebError::Forbidden(
+            "This form has expired or did not come from this console (CSRF token missing or \
+             wrong). Reload the page and try again."
+                .into(),
+        )
+    };
+    if let Some(sent) = req.headers().get(CSRF_HEADER) {
+        let sent = sent.to_str().unwrap_or_default();
+        return if same_secret(sent, expected) {
+            Ok(())
+        } else {
+            Err(refused())
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(refused());
+    }
+    let body = read_body(req).await?;
+    let sent = form_urlencoded::parse(&body)
+        .find(|(key, _)| key == CSRF_FIELD)
+        .map(|(_, value)| value.into_owned());
+    req.set_payload(payload_of(body));
+    match sent {
+        Some(sent) if same_secret(&sent, expected) => Ok(()),
+        _ => Err(refused()),
+    }
+}
+
+async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, WebError> {
+    use futures_util::StreamExt;
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| WebError::bad_request(format!("cannot read the form: {e}")))?;
+        if body.len() + chunk.len() > MAX_FORM_BYTES {
+            return Err(WebError::bad_request(format!(
+                "the form is larger than {MAX_FORM_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn payload_of(body: web::Bytes) -> Payload {
+    let (_, mut stream) = actix_http::h1::Payload::create(true);
+    stream.unread_data(body);
+    Payload::from(stream)
+}

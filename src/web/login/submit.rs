@@ -1,0 +1,216 @@
+//! `POST /login` and `POST /logout`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::page::render_form;
+use super::throttle::{self, addr_subject, user_subject};
+use super::{cookie, removal, safe_next, LOGIN_CSRF_COOKIE};
+use crate::auth::{new_token, same_secret, token_hash, verify_password};
+use crate::db::{NewLogEntry, Session, User, UserChanges};
+use crate::domain::LogLevel;
+use crate::web::auth::Viewer;
+use crate::web::error::{see_other, WebError, WebResult};
+use crate::web::identity::{Credential, SESSION_COOKIE};
+use crate::web::state::WebState;
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf_token: String,
+    next: Option<String>,
+}
+
+/// A real hash checked for unknown user names too, so timing does not tell which exist.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        crate::auth::hash_password(&crate::auth::new_password()).unwrap_or_default()
+    })
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    form: web::Form<LoginForm>,
+) -> WebResult<HttpResponse> {
+    let form = form.into_inner();
+    let cookie_token = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string());
+    if !cookie_token.is_some_and(|t| same_secret(&t, &form.csrf_token)) {
+        return Err(WebError::Forbidden(
+            "The sign-in form has expired (or cookies are off). Reload the page and try again."
+                .into(),
+        ));
+    }
+    let next = safe_next(form.next.as_deref());
+    let username = form.username.trim().to_string();
+    let addr = req
+        .connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .to_string();
+    let subjects = vec![user_subject(&username), addr_subject(&addr)];
+    let retry = |message: String, status| {
+        render_form(
+            &req,
+            new_token(),
+            next.clone(),
+            username.clone(),
+            Some(message),
+            status,
+        )
+    };
+    if username.is_empty() || form.password.is_empty() {
+        return retry(
+            "Enter a user name and a password.".into(),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+
+    let locked = state
+        .db({
+            let subjects = subjects.clone();
+            move |conn| throttle::locked_minutes(conn, &subjects)
+        })
+        .await?;
+    if let Some(minutes) = locked {
+        audit(
+            &state,
+            LogLevel::Warning,
+            &username,
+            format!("sign-in refused for `{username}` from {addr}: locked after repeated failures"),
+        )
+        .await;
+        return retry(
+            format!("Too many failed sign-ins. Try again in {minutes} minute(s)."),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let delay = state
+        .db({
+            let subjects = subjects.clone();
+            move |conn| throttle::delay_before(conn, &subjects)
+        })
+        .await?;
+    tokio::time::sleep(delay).await;
+
+    let password = form.password;
+    let found = state
+        .db({
+            let username = username.clone();
+            move |conn| User::find_by_username(conn, &username)
+        })
+        .await?;
+    let (user, valid) = web::block(move || {
+        let hash = found
+            .as_ref()
+            .map_or(decoy_hash(), |u| u.password_hash.as_str());
+        let valid = verify_password(&password, hash);
+        (found, valid)
+    })
+    .await?;
+    let user = match user {
+        Some(user) if valid && !user.disabled => user,
+        other => {
+            let why = match other {
+                Some(u) if u.disabled && valid => "account disabled",
+                Some(_) => "wrong password",
+                None => "unknown user",
+            };
+            let now_locked = state
+                .db({
+                    let subjects = subjects.clone();
+                    move |conn| throttle::record_failure(conn, &subjects[0], &subjects[1])
+                })
+                .await?;
+            audit(
+                &state,
+                LogLevel::Warning,
+                &username,
+                format!("sign-in failed for `{username}` from {addr}: {why}"),
+            )
+            .await;
+            let message = if now_locked {
+                "Too many failed sign-ins: locked for a while.".to_string()
+            } else {
+                "Wrong user name or password.".to_string()
+            };
+            return retry(message, StatusCode::UNAUTHORIZED);
+        }
+    };
+
+    // A new session id at every sign-in; the one the browser came with is ended.
+    let old = req.cookie(SESSION_COOKIE).map(|c| token_hash(c.value()));
+    let token = new_token();
+    let session = Session::new(
+        token_hash(&token),
+        &user.id,
+        new_token(),
+        state.app.settings.web.session_idle,
+        Some(addr.clone()),
+    );
+    let must_change = user.must_change_password;
+    state
+        .db({
+            let user_id = user.id.clone();
+            move |conn| {
+                if let Some(old) = old {
+                    Session::delete(conn, &old)?;
+                }
+                throttle::clear(conn, &subjects)?;
+                Session::insert(conn, &session)?;
+                User::update(conn, &user_id, &UserChanges::logged_in(crate::db::now()))?;
+                Ok::<_, WebError>(())
+            }
+        })
+        .await?;
+    audit(
+        &state,
+        LogLevel::Info,
+        &user.username,
+        format!("`{}` signed in from {addr}", user.username),
+    )
+    .await;
+    let target = if must_change {
+        "/account/password".to_string()
+    } else {
+        next
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, target))
+        .cookie(cookie(&req, SESSION_COOKIE, token))
+        .cookie(removal(&req, LOGIN_CSRF_COOKIE))
+        .finish())
+}
+
+/// `POST /logout`: ends the session (its CSRF token was checked by the middleware).
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    user: Viewer,
+) -> WebResult<HttpResponse> {
+    if let Credential::Session { token_hash, .. } = &user.identity.via {
+        let hash = token_hash.clone();
+        state.db(move |conn| Session::delete(conn, &hash)).await?;
+    }
+    audit(
+        &state,
+        LogLevel::Info,
+        user.username(),
+        format!("`{}` signed out", user.username()),
+    )
+    .await;
+    let mut response = see_other("/login");
+    response
+        .add_removal_cookie(&removal(&req, SESSION_COOKIE))
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(response)
+}
+
+async fn audit(state: &WebState, level: LogLevel, username: &str, message: String) {
+    let entry = NewLogEntry::new(level, "login", message).by(username);
+    let app = state.app.clone();
+    let _ = web::block(move || app.audit(entry)).await;
+}

@@ -1,0 +1,25 @@
+//! The browser console and JSON API (actix-web, askama, htmx). The web layer knows HTTP
+//! only: handlers parse requests into domain types, call `jobs` and `db` on the blocking
+//! pool (see [`state::WebState`]), and render templates from `templates/`.
+//!
+//! Every request passes the identity middleware ([`identity`]: session cookie or bearer
+//! token, CSRF check on state changes); every handler names the role it needs in its
+//! signature ([`auth`]). One folder per resource, one file per page or action.
+
+pub mod account; // the signed-in user's own password
+pub mod assets; // embedded static files
+pub mod auth; // role extractors: Viewer, Operator, Admin
+pub mod dashboard; // GET /
+pub mod error; // WebError → status and page; ApiError → JSON
+pub mod first_admin; // the `admin` user of a fresh install
+pub mod health; // /health and /ready
+pub mod identity; // session / token → Identity, CSRF
+pub mod layout; // what the page frame needs
+pub mod login; // sign in and out, lock-out
+pub mod routes; // the route table
+pub mod server; // binding and serving
+pub mod state; // what handlers share; the blocking bridge
+pub mod view; // rows formatted for pages
+
+pub use server::Console;
+pub use state::WebState;

@@ -1,0 +1,70 @@
+//! Every route of the console in one list. Role checks live in each handler's extractor
+//! (`Viewer`, `Operator`, `Admin`); CSRF in the identity middleware.
+
+use actix_web::web;
+
+use crate::web::error::{ApiError, WebError};
+use crate::web::{account, assets, dashboard, health, login};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(page_query_config())
+        .app_data(page_form_config())
+        .app_data(page_path_config())
+        .route("/health", web::get().to(health::health))
+        .route("/ready", web::get().to(health::ready))
+        .route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/login", web::get().to(login::show))
+        .route("/login", web::post().to(login::submit))
+        .route("/logout", web::post().to(login::logout))
+        .route("/account/password", web::get().to(account::password::show))
+        .route(
+            "/account/password",
+            web::post().to(account::password::submit),
+        )
+        .route("/", web::get().to(dashboard::show));
+}
+
+/// Malformed input gets a 400 page saying what is wrong, never actix's bare text.
+fn page_query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|e, _| WebError::bad_request(format!("bad query parameters: {e}")).into())
+}
+
+fn page_form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|e, _| WebError::bad_request(format!("bad form: {e}")).into())
+}
+
+fn page_path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|e, _| WebError::bad_request(format!("bad address: {e}")).into())
+}
+
+/// The same for the JSON API, answered as JSON.
+pub fn api_configs(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(256 * 1024)
+            .error_handler(|e, _| ApiError(WebError::bad_request(format!("bad JSON: {e}"))).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+        ApiError(WebError::bad_request(format!("bad query parameters: {e}"))).into()
+    }))
+    .app_data(
+        web::PathConfig::default().error_handler(|e, _| {
+            ApiError(WebError::bad_request(format!("bad address: {e}"))).into()
+        }),
+    );
+}
+
+/// Unknown addresses: a 404 page (or JSON under `/api/`).
+pub async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let error = WebError::NotFound(format!("There is no page at `{}`.", req.path()));
+    if crate::web::auth::is_api(&req) {
+        ApiError(error).error_response()
+    } else {
+        error.error_response()
+    }
+}

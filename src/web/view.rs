@@ -1,0 +1,90 @@
+//! Rows as pages show them: sizes, times and states already formatted, so templates stay
+//! free of logic. Everything here is plain text; askama escapes it on output.
+
+use chrono::NaiveDateTime;
+
+use crate::db::{Backup, Task};
+
+pub struct BackupRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub size: String,
+    pub files: i64,
+    pub created_at: String,
+    pub error: String,
+}
+
+impl From<&Backup> for BackupRow {
+    fn from(b: &Backup) -> BackupRow {
+        BackupRow {
+            id: b.id.clone(),
+            name: b.name.clone(),
+            kind: b.kind.clone(),
+            status: b.status.clone(),
+            size: human_bytes(b.size_bytes),
+            files: b.file_count,
+            created_at: timestamp(&b.created_at),
+            error: b.error_message.clone().unwrap_or_default(),
+        }
+    }
+}
+
+pub struct TaskRow {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub phase: String,
+    pub percent: f64,
+    pub backup_id: String,
+    pub created_at: String,
+}
+
+impl From<&Task> for TaskRow {
+    fn from(t: &Task) -> TaskRow {
+        TaskRow {
+            id: t.id.clone(),
+            kind: t.kind.clone(),
+            status: t.status.clone(),
+            phase: t.phase.clone(),
+            percent: t.percent,
+            backup_id: t.backup_id.clone().unwrap_or_default(),
+            created_at: timestamp(&t.created_at),
+        }
+    }
+}
+
+/// `2026-11-21 09:58 UTC`.
+pub fn timestamp(at: &NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `1.5 GiB`, `812 KiB`, `17 B`.
+pub fn human_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes.max(0) as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_bytes(17), "17 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(human_bytes(-5), "-5 B");
+    }
+}
