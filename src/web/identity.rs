@@ -73,7 +73,8 @@ pub async fn identify(
         ..
     }) = &identity
     {
-        if changes_state(req.method()) {
+        // The sign-in form carries its own double-submit token (see `login`).
+        if changes_state(req.method()) && req.path() != "/login" {
             check_csrf(&mut req, csrf_token).await?;
         }
     }

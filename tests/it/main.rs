@@ -13,3 +13,4 @@ mod restore_safety;
 mod round_trip;
 mod sqlite_source;
 mod tamper;
+mod web;

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use super::{cookie, LOGIN_CSRF_COOKIE};
 use crate::auth::new_token;
 use crate::web::error::WebResult;
-use crate::web::identity::identity_of;
 use crate::web::layout::Layout;
 
 #[derive(Template)]
@@ -26,11 +25,7 @@ pub struct LoginQuery {
 }
 
 pub async fn show(req: HttpRequest, query: web::Query<LoginQuery>) -> WebResult<HttpResponse> {
-    if identity_of(&req).is_some() {
-        return Ok(crate::web::error::see_other(&super::safe_next(
-            query.next.as_deref(),
-        )));
-    }
+    // Shown even with a session: signing in again (as someone else) replaces it.
     let token = new_token();
     render_form(
         &req,

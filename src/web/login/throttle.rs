@@ -17,7 +17,8 @@ const ADDR_LOCK_AFTER: i64 = 30;
 const LOCK_MINUTES: i64 = 15;
 /// Failures older than this are forgotten.
 const FORGET_AFTER_MINUTES: i64 = 30;
-const MAX_DELAY: Duration = Duration::from_secs(5);
+const MAX_DELAY: Duration = Duration::from_secs(2);
+const DELAY_STEP: Duration = Duration::from_millis(250);
 
 pub fn user_subject(username: &str) -> String {
     format!("user:{}", username.trim().to_lowercase())
@@ -56,7 +57,7 @@ pub fn delay_before(conn: &mut DbConnection, subjects: &[String]) -> Result<Dura
         }
     }
     let extra = (failures - FREE_ATTEMPTS + 1).max(0) as u64;
-    Ok((Duration::from_millis(500) * extra as u32).min(MAX_DELAY))
+    Ok((DELAY_STEP * extra as u32).min(MAX_DELAY))
 }
 
 /// Counts a failure for the user name and the address; returns true if either is now locked.

@@ -1,0 +1,199 @@
+//! The console under test: the real app on 127.0.0.1:0 with a fresh database (SQLite or
+//! PostgreSQL), its own data, storage and a directory source, served from a background
+//! thread; and a cookie-keeping HTTP client that acts like a signed-in browser.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use coffer::app::App;
+use coffer::auth::hash_password;
+use coffer::db::{NewUser, User};
+use coffer::domain::Role;
+use coffer::web::{Console, WebState};
+use reqwest::blocking::{Client, Response};
+use reqwest::redirect::Policy;
+
+use crate::helpers::{Backend, TestEnv};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[allow(dead_code)] // parts used as more pages get tests
+pub struct TestConsole {
+    pub env: TestEnv,
+    pub app: Arc<App>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[allow(dead_code)]
+impl TestConsole {
+    /// A console over one directory source `files` (service `app`) holding two small files.
+    pub fn start(backend: &Backend) -> TestConsole {
+        let env = TestEnv::with_directory(backend);
+        std::fs::write(env.path("files/hello.txt"), "hello from coffer\n").unwrap();
+        std::fs::create_dir_all(env.path("files/sub")).unwrap();
+        std::fs::write(env.path("files/sub/data.bin"), vec![7u8; 64 * 1024]).unwrap();
+        let settings = coffer::config::Settings::load(Some(&env.config)).unwrap();
+        let app = Arc::new(App::open(settings).unwrap());
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let state = WebState::new(app.clone());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let console = Console::build(state, "127.0.0.1:0".parse().unwrap()).unwrap();
+                sender.send((console.address(), console.handle())).unwrap();
+                console.run().await.unwrap();
+            });
+        });
+        let (address, handle) = receiver.recv().expect("the console starts");
+        TestConsole {
+            env,
+            app,
+            base: format!("http://{address}"),
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Records a user directly in the catalogue.
+    pub fn add_user(&self, username: &str, role: Role) -> User {
+        let mut conn = self.app.conn().unwrap();
+        let hash = hash_password(PASSWORD).unwrap();
+        User::insert(&mut conn, &NewUser::new(username, &hash, role)).unwrap()
+    }
+
+    /// A browser with no session.
+    pub fn anonymous(&self) -> Browser {
+        Browser {
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: self.base.clone(),
+            csrf: String::new(),
+        }
+    }
+
+    /// A new user with `role`, signed in.
+    pub fn login_as(&self, role: Role) -> Browser {
+        let username = format!(
+            "{}-{}",
+            role.as_str(),
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        self.add_user(&username, role);
+        let mut browser = self.anonymous();
+        let response = browser.login(&username, PASSWORD);
+        assert_eq!(response.status(), 303, "sign-in of {username} failed");
+        browser.refresh_csrf("/");
+        browser
+    }
+}
+
+impl Drop for TestConsole {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let stopped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(handle.stop(false));
+        });
+        let _ = stopped.join();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// An HTTP client that keeps cookies and knows its session's CSRF token.
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().unwrap()
+    }
+
+    /// A page's body, asserting a 200.
+    pub fn page(&self, path: &str) -> String {
+        let response = self.get(path);
+        let status = response.status();
+        let body = response.text().unwrap();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// Posts a form with this session's CSRF token added.
+    pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &self.csrf));
+        self.post_raw(path, &all)
+    }
+
+    /// Posts exactly `fields` (no CSRF token added).
+    pub fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .unwrap()
+    }
+
+    /// Fills in and sends the sign-in form.
+    pub fn login(&mut self, username: &str, password: &str) -> Response {
+        let form = self.page("/login");
+        let token = hidden_field(&form, "csrf_token").expect("sign-in form has a CSRF token");
+        self.post_raw(
+            "/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf_token", &token),
+                ("next", "/"),
+            ],
+        )
+    }
+
+    /// Reads the session's CSRF token from a page.
+    pub fn refresh_csrf(&mut self, path: &str) {
+        let page = self.page(path);
+        self.csrf = hidden_field(&page, "csrf_token").expect("page has a CSRF token");
+    }
+}
+
+/// The value of `<input type="hidden" name="NAME" value="…">` in a page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].to_string())
+}
+
+/// The `Location` header of a redirect.
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}

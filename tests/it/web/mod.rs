@@ -1,0 +1,5 @@
+//! The web console, driven over HTTP as a user would.
+
+pub mod harness;
+
+mod sign_in;
