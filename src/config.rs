@@ -23,7 +23,22 @@ pub struct Settings {
     pub keys_dir: PathBuf,
     pub storage_path: PathBuf,
     pub archive: ArchiveSettings,
+    pub workers: WorkerSettings,
     pub sources: Vec<SourceConfig>,
+}
+
+/// The worker pool that runs queued backups, verifications and restores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Jobs one process runs at once (at least 1).
+    pub concurrency: usize,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { concurrency: 2 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +104,8 @@ struct FileConfig {
     storage: StorageConfig,
     #[serde(default)]
     archive: ArchiveSettings,
+    #[serde(default)]
+    workers: WorkerSettings,
     #[serde(default)]
     sources: Vec<SourceConfig>,
 }
@@ -157,6 +174,12 @@ impl Settings {
                 ),
             ));
         }
+        if parsed.workers.concurrency == 0 || parsed.workers.concurrency > 64 {
+            return Err(bad(
+                "workers.concurrency",
+                format!("{} is out of range 1..=64", parsed.workers.concurrency),
+            ));
+        }
         let mut names = HashSet::new();
         for (i, source) in parsed.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
@@ -206,6 +229,7 @@ impl Settings {
             keys_dir,
             storage_path,
             archive: parsed.archive,
+            workers: parsed.workers,
             sources: parsed.sources,
         })
     }
@@ -250,6 +274,7 @@ mod tests {
         assert_eq!(s.storage_path, PathBuf::from("./backups"));
         assert_eq!(s.archive.compression_level, 6);
         assert!(s.archive.encryption);
+        assert_eq!(s.workers.concurrency, 2);
     }
 
     #[test]
@@ -284,6 +309,10 @@ mod tests {
     fn bad_configs_name_file_key_and_problem() {
         let cases = [
             ("[archive]\ncompression_level = 40", "archive.compression_level"),
+            ("[workers]\nconcurrency = 0", "workers.concurrency"),
+            ("[workers]\nconcurrency = \"two\"", "concurrency = \"two\""),
+            ("[workers]\nconcurrency = -1", "concurrency = -1"),
+            ("[workers]\nthreads = 2", "threads"),
             ("[[sources]]\nname = \"a\"\nkind = \"directory\"", "sources[0].path"),
             ("[[sources]]\nname = \"a b\"\nkind = \"file\"\npath = \"/x\"", "sources[0].name"),
             ("[[sources]]\nname = \"a\"\nkind = \"tape\"\npath = \"/x\"", "tape"),

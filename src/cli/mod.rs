@@ -12,6 +12,7 @@ mod restore;
 mod show;
 mod user;
 mod verify;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -57,6 +58,8 @@ pub enum Command {
     User(user::Args),
     /// Apply pending database migrations.
     Migrate,
+    /// Run queued backups, verifications and restores (workers only) until SIGINT/SIGTERM.
+    Worker(worker::Args),
 }
 
 /// Runs a parsed command line; the error is printed by `main`.
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&app, args),
         Command::Key(args) => key::run(&app, args),
         Command::User(args) => user::run(&app, args),
+        Command::Worker(args) => worker::run(app, args),
         Command::Migrate => unreachable!("handled above"),
     }
 }
