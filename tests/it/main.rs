@@ -14,3 +14,4 @@ mod restore_safety;
 mod round_trip;
 mod sqlite_source;
 mod tamper;
+mod worker;
