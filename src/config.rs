@@ -24,6 +24,7 @@ pub struct Settings {
     pub storage_path: PathBuf,
     pub archive: ArchiveSettings,
     pub web: WebSettings,
+    pub workers: WorkerSettings,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -44,6 +45,20 @@ struct WebConfig {
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// The worker pool that runs queued backups, verifications and restores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Jobs one process runs at once (at least 1).
+    pub concurrency: usize,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { concurrency: 2 }
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -110,6 +125,8 @@ struct FileConfig {
     archive: ArchiveSettings,
     #[serde(default)]
     web: WebConfig,
+    #[serde(default)]
+    workers: WorkerSettings,
     #[serde(default)]
     sources: Vec<SourceConfig>,
 }
@@ -195,6 +212,12 @@ impl Settings {
             session_idle: chrono::Duration::minutes(idle_minutes.into()),
         };
 
+        if parsed.workers.concurrency == 0 || parsed.workers.concurrency > 64 {
+            return Err(bad(
+                "workers.concurrency",
+                format!("{} is out of range 1..=64", parsed.workers.concurrency),
+            ));
+        }
         let mut names = HashSet::new();
         for (i, source) in parsed.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
@@ -245,6 +268,7 @@ impl Settings {
             storage_path,
             archive: parsed.archive,
             web,
+            workers: parsed.workers,
             sources: parsed.sources,
         })
     }
@@ -296,6 +320,7 @@ mod tests {
         assert_eq!(s.storage_path, PathBuf::from("./backups"));
         assert_eq!(s.archive.compression_level, 6);
         assert!(s.archive.encryption);
+        assert_eq!(s.workers.concurrency, 2);
     }
 
     #[test]
@@ -330,6 +355,10 @@ mod tests {
     fn bad_configs_name_file_key_and_problem() {
         let cases = [
             ("[archive]\ncompression_level = 40", "archive.compression_level"),
+            ("[workers]\nconcurrency = 0", "workers.concurrency"),
+            ("[workers]\nconcurrency = \"two\"", "concurrency = \"two\""),
+            ("[workers]\nconcurrency = -1", "concurrency = -1"),
+            ("[workers]\nthreads = 2", "threads"),
             ("[[sources]]\nname = \"a\"\nkind = \"directory\"", "sources[0].path"),
             ("[[sources]]\nname = \"a b\"\nkind = \"file\"\npath = \"/x\"", "sources[0].name"),
             ("[[sources]]\nname = \"a\"\nkind = \"tape\"\npath = \"/x\"", "tape"),

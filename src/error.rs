@@ -26,6 +26,9 @@ pub enum Error {
     Refused(String),
     #[error("cancelled")]
     Cancelled,
+    /// The job queue (apalis) could not be opened or written.
+    #[error("job queue: {0}")]
+    Queue(String),
 }
 
 impl Error {

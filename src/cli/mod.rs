@@ -13,6 +13,7 @@ mod serve;
 mod show;
 mod user;
 mod verify;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,8 @@ pub enum Command {
     Migrate,
     /// Run the web console.
     Serve(serve::Args),
+    /// Run queued backups, verifications and restores (workers only) until SIGINT/SIGTERM.
+    Worker(worker::Args),
 }
 
 /// Runs a parsed command line; the error is printed by `main`.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Key(args) => key::run(&app, args),
         Command::User(args) => user::run(&app, args),
         Command::Serve(args) => serve::run(app, args),
+        Command::Worker(args) => worker::run(app, args),
         Command::Migrate => unreachable!("handled above"),
     }
 }

@@ -1,4 +1,5 @@
-//! `coffer serve [--bind ADDR:PORT]`: the web console (and, with the job queue, the workers).
+//! `coffer serve [--bind ADDR:PORT]`: the web console and a worker pool in one process.
+//! SIGINT/SIGTERM stop taking new requests and jobs; running jobs finish first.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use clap::Parser;
 use crate::app::App;
 use crate::config::parse_bind;
 use crate::error::{Error, Result};
+use crate::jobs::live::LiveProgress;
+use crate::jobs::queue::{run_workers, JobQueue, WorkerControl};
 use crate::web::first_admin::{ensure_first_admin, ADMIN_PASSWORD_ENV};
 use crate::web::{Console, WebState};
 
@@ -32,7 +35,17 @@ pub fn run(app: App, args: Args) -> Result<()> {
             source: e,
         })?;
     runtime.block_on(async move {
-        let console = Console::build(WebState::new(app), bind).map_err(|e| Error::Io {
+        let queue = JobQueue::open(&app).await?;
+        let live = LiveProgress::new();
+        let control = WorkerControl::new();
+        let workers = tokio::spawn(run_workers(
+            app.clone(),
+            queue.clone(),
+            live.clone(),
+            control.clone(),
+        ));
+        let state = WebState::new(app, queue, live);
+        let console = Console::build(state, bind).map_err(|e| Error::Io {
             context: format!("listening on {bind}"),
             source: e,
         })?;
@@ -40,15 +53,26 @@ pub fn run(app: App, args: Args) -> Result<()> {
         tracing::info!("Coffer console on http://{address}/");
         println!("Coffer console on http://{address}/");
         let handle = console.handle();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            tracing::info!("stopping the console");
-            handle.stop(true).await;
+        tokio::spawn({
+            let control = control.clone();
+            async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: running jobs finish first");
+                control.stop();
+                handle.stop(true).await;
+            }
         });
-        console.run().await.map_err(|e| Error::Io {
+        let served = console.run().await.map_err(|e| Error::Io {
             context: "serving the console".into(),
             source: e,
-        })
+        });
+        control.stop();
+        match workers.await {
+            Ok(Err(e)) => tracing::error!("the worker pool stopped with an error: {e}"),
+            Err(e) => tracing::error!("the worker pool failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+        served
     })
 }
 

@@ -1,174 +1,154 @@
-//! The backup job: resolve the scope to sources, pick the parent of an incremental, snapshot
-//! the sources, stream the archive into storage, commit it, and only then mark the record
-//! `success`. Any failure marks the record `failed` and leaves no object under a final name.
+//! The backup job. Preparing (`backup_request.rs`) resolves the scope, picks the parent of an
+//! incremental and records the backup as `pending`; executing snapshots the sources, streams
+//! the archive into storage, commits it, and only then marks the record `success`. Any
+//! failure marks the record `failed` and leaves no object under a final name.
 
 use std::io::Write;
 
 use crate::app::App;
 use crate::config::SourceConfig;
-use crate::db::{self, Backup, BackupOutcome, NewBackup, NewLogEntry, NewTask};
-use crate::domain::{BackupKind, LogLevel, Scope, TaskKind};
+use crate::db::{self, Backup, BackupOutcome, NewLogEntry};
+use crate::domain::{BackupKind, LogLevel, Status, TaskKind};
 use crate::engine::archive_writer::{
     write_archive, ArchiveIdentity, ArchiveOptions, ArchiveSummary,
 };
 use crate::engine::crypt::EncryptingWriter;
 use crate::engine::manifest::Manifest;
 use crate::error::{Error, IoContext, Result};
+pub use crate::jobs::backup_request::{prepare_backup, sources_in_scope, BackupRequest};
+use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
 use crate::jobs::locks::{lock_sources, SourceLocks};
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::{archive_key, manifest_key};
 use crate::sources::{self, SourceSnapshot};
 
-#[derive(Debug, Clone)]
-pub struct BackupRequest {
-    pub scope: Scope,
-    pub kind: BackupKind,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub created_by: Option<String>,
-    pub automatic: bool,
-}
-
-impl BackupRequest {
-    pub fn new(scope: Scope, kind: BackupKind) -> Self {
-        BackupRequest {
-            scope,
-            kind,
-            name: None,
-            description: None,
-            created_by: None,
-            automatic: false,
-        }
-    }
-}
-
-/// The configured sources a scope covers; naming an unknown source is an error.
-pub fn sources_in_scope<'a>(app: &'a App, scope: &Scope) -> Result<Vec<&'a SourceConfig>> {
-    let all = &app.settings.sources;
-    if let Scope::Sources(names) = scope {
-        if let Some(unknown) = names.iter().find(|n| all.iter().all(|s| &s.name != *n)) {
-            return Err(Error::Refused(format!(
-                "no source named `{unknown}` in {} (configured: {})",
-                app.settings.origin,
-                all.iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-    }
-    let chosen: Vec<&SourceConfig> = all
-        .iter()
-        .filter(|s| scope.covers(&s.name, &s.service))
-        .collect();
-    if chosen.is_empty() {
-        return Err(Error::Refused(format!(
-            "scope `{scope}` covers no configured source in {}",
-            app.settings.origin
-        )));
-    }
-    Ok(chosen)
-}
-
-/// Runs a backup to the end; returns the finished record (status `success`).
+/// Checks a request, records it and runs it to the end in this process (the CLI): the
+/// sources are locked first, so a busy source is refused before anything is recorded.
 pub fn run_backup(app: &App, request: &BackupRequest, display: Option<Display>) -> Result<Backup> {
     let chosen = sources_in_scope(app, &request.scope)?;
     let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
     let locks = lock_sources(&app.settings.data_dir, &names)?;
-    run_backup_locked(app, request, &chosen, &locks, display)
+    let (_, task) = prepare_backup(app, request)?;
+    execute_backup(app, &task.id, Execution::with_locks(locks, display))?
+        .ok_or_else(|| Error::Refused(format!("backup task {} was run by another worker", task.id)))
+}
+
+/// Runs the prepared backup task `task_id`: waits for (or uses) the source locks, claims
+/// the task, snapshots the sources, writes and commits the archive, and records the outcome.
+/// `Ok(None)` when the task is no longer pending (it ran already): running twice is a no-op.
+pub fn execute_backup(app: &App, task_id: &str, how: Execution) -> Result<Option<Backup>> {
+    let Some(task) = load_pending(app, task_id, TaskKind::Backup)? else {
+        return Ok(None);
+    };
+    let (record, chosen, notes) = match what_to_back_up(app, &task) {
+        Ok(found) => found,
+        Err(e) => return Err(fail_before_start(app, &task, e)),
+    };
+    let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
+    let Some(locks) = acquire_locks(app, &task, &names, how.locking, &how.interrupt)? else {
+        return Ok(None);
+    };
+    let cancel = Some(how.interrupt.cancel.clone());
+    let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
+        return Ok(None);
+    };
+    run_claimed(app, &record, &chosen, notes, &locks, run).map(Some)
 }
 
 /// A backup of sources whose locks the caller already holds (a restore's safety backup).
-pub fn run_backup_locked(
+pub(crate) fn run_prepared_locked(
     app: &App,
-    request: &BackupRequest,
-    chosen: &[&SourceConfig],
-    _locks: &SourceLocks,
-    display: Option<Display>,
+    task: &crate::db::Task,
+    locks: &SourceLocks,
 ) -> Result<Backup> {
-    // Reading the sources (a stat of every file: most of a small incremental's time)
-    // overlaps with loading the parent's manifest and recording the backup.
-    std::thread::scope(|scope| {
-        let snapshotting = scope.spawn(|| take_snapshots(app, chosen));
-        let joined = || {
-            snapshotting.join().unwrap_or_else(|_| {
-                Err(Error::Refused(
-                    "reading the sources failed unexpectedly".into(),
-                ))
-            })
-        };
-        record_and_write(app, request, chosen, joined, display)
-    })
+    let (record, chosen, notes) =
+        what_to_back_up(app, task).map_err(|e| fail_before_start(app, task, e))?;
+    let run = TaskRun::take_over(app, &task.id, None, None)?.ok_or_else(|| {
+        Error::Refused(format!("backup task {} was run by another worker", task.id))
+    })?;
+    run_claimed(app, &record, &chosen, notes, locks, run)
 }
 
-fn record_and_write(
-    app: &App,
-    request: &BackupRequest,
-    chosen: &[&SourceConfig],
-    snapshots: impl FnOnce() -> Result<Snapshots>,
-    display: Option<Display>,
-) -> Result<Backup> {
-    let mut conn = app.conn()?;
-    let scope_text = request.scope.to_string();
-    let names: Vec<&str> = chosen.iter().map(|s| s.name.as_str()).collect();
-    let mut notes = Vec::new();
-    let parent = match request.kind {
-        BackupKind::Full => None,
-        BackupKind::Incremental => {
-            match Backup::latest_succeeded_with_scope(&mut conn, &scope_text)? {
-                Some(parent) => Some(parent),
-                None => {
-                    notes.push(
-                        "no earlier successful backup of this scope: made a full backup instead"
-                            .to_string(),
-                    );
-                    None
-                }
-            }
-        }
-    };
-    let parent_manifest = match &parent {
-        Some(p) => Some(load_manifest(&mut conn, &p.id)?),
-        None => None,
-    };
-    let name = request
-        .name
-        .clone()
-        .unwrap_or_else(|| default_name(&request.scope));
-    let mut new = match &parent {
-        Some(p) => NewBackup::incremental(&name, &p.id, &request.scope, &names),
-        None => NewBackup::full(&name, &request.scope, &names),
-    };
-    if let Some(by) = &request.created_by {
-        new = new.with_creator(by);
+/// The pending record of a backup task, its configured sources, and notes from preparing.
+fn what_to_back_up<'a>(
+    app: &'a App,
+    task: &crate::db::Task,
+) -> Result<(Backup, Vec<&'a SourceConfig>, Vec<String>)> {
+    let backup_id = task
+        .backup_id
+        .as_deref()
+        .ok_or_else(|| Error::Refused(format!("backup task {} names no backup", task.id)))?;
+    let record = Backup::find_by_id(&mut *app.conn()?, backup_id)
+        .map_err(|_| Error::not_found("backup", backup_id))?;
+    if record.status() != Status::Pending {
+        return Err(Error::Refused(format!(
+            "backup {backup_id} is {}, not pending",
+            record.status()
+        )));
     }
-    if let Some(text) = &request.description {
-        new = new.with_description(text);
+    let names: Vec<String> = param(task, "sources")?;
+    let notes: Vec<String> = param::<Option<Vec<String>>>(task, "notes")?.unwrap_or_default();
+    let chosen = names
+        .iter()
+        .map(|name| {
+            app.settings.source(name).ok_or_else(|| {
+                Error::Refused(format!(
+                    "source `{name}` is no longer configured in {}",
+                    app.settings.origin
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if chosen.is_empty() {
+        return Err(Error::Refused(format!(
+            "backup task {} names no source",
+            task.id
+        )));
     }
-    if request.automatic {
-        new = new.scheduled();
-    }
-    let record = Backup::insert(&mut conn, &new)?;
-    let mut task = NewTask::new(TaskKind::Backup).with_backup(&record.id);
-    if let Some(by) = &request.created_by {
-        task = task.with_creator(by);
-    }
-    let run = TaskRun::start(app, task, display)?;
-    Backup::mark_running(&mut conn, &record.id)?;
-    drop(conn);
+    Ok((record, chosen, notes))
+}
 
-    let result = snapshots().and_then(|(snapshots, mut warnings)| {
+/// Runs a claimed backup task to its end and records the outcome on the record.
+fn run_claimed(
+    app: &App,
+    record: &Backup,
+    chosen: &[&SourceConfig],
+    notes: Vec<String>,
+    _locks: &SourceLocks,
+    run: TaskRun,
+) -> Result<Backup> {
+    // Reading the sources (a stat of every file: most of a small incremental's time)
+    // overlaps with loading the parent's manifest.
+    let result = std::thread::scope(|scope| {
+        let snapshotting = scope.spawn(|| take_snapshots(app, chosen));
+        let parent_manifest = Backup::mark_running(&mut *app.conn()?, &record.id)
+            .map_err(Error::from)
+            .and_then(|_| match &record.parent_id {
+                Some(parent) => load_manifest(&mut *app.conn()?, parent).map(Some),
+                None => Ok(None),
+            });
+        let snapshots = snapshotting.join().unwrap_or_else(|_| {
+            Err(Error::Refused(
+                "reading the sources failed unexpectedly".into(),
+            ))
+        });
+        let parent_manifest = parent_manifest?;
+        let (snapshots, mut warnings) = snapshots?;
         warnings.splice(0..0, notes);
-        write_and_commit(app, &record, snapshots, parent_manifest, &run, warnings)
+        write_and_commit(app, record, snapshots, parent_manifest, &run, warnings)
     });
     let task_recorded = run.finish(&result);
     let mut conn = app.conn()?;
     let log = |level, message: String| {
         let mut entry = NewLogEntry::new(level, "backup", message).for_backup(&record.id);
-        if let Some(by) = &request.created_by {
+        if let Some(by) = &record.created_by {
             entry = entry.by(by);
         }
         app.audit(entry);
+    };
+    // The record may still be pending if marking it running failed.
+    let still_open = |conn: &mut db::DbConnection| {
+        Backup::find_by_id(conn, &record.id).is_ok_and(|b| !b.status().is_finished())
     };
     match result {
         Ok(outcome) => {
@@ -188,7 +168,9 @@ fn record_and_write(
             Ok(done)
         }
         Err(Error::Cancelled) => {
-            Backup::mark_cancelled(&mut conn, &record.id, "cancelled before it finished")?;
+            if still_open(&mut conn) {
+                Backup::mark_cancelled(&mut conn, &record.id, "cancelled before it finished")?;
+            }
             log(
                 LogLevel::Warning,
                 format!("backup `{}` was cancelled", record.name),
@@ -196,7 +178,9 @@ fn record_and_write(
             Err(Error::Cancelled)
         }
         Err(e) => {
-            Backup::mark_failed(&mut conn, &record.id, &e.to_string())?;
+            if still_open(&mut conn) {
+                Backup::mark_failed(&mut conn, &record.id, &e.to_string())?;
+            }
             log(
                 LogLevel::Error,
                 format!("backup `{}` failed: {e}", record.name),
@@ -335,13 +319,4 @@ pub fn load_manifest_with_digest(
     let manifest = Manifest::from_json(&text)
         .map_err(|e| Error::Archive(format!("backup {backup_id}: {e}")))?;
     Ok((manifest, hex::encode(Sha256::digest(text.as_bytes()))))
-}
-
-fn default_name(scope: &Scope) -> String {
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    match scope {
-        Scope::All => format!("all-{stamp}"),
-        Scope::Service(s) => format!("{s}-{stamp}"),
-        Scope::Sources(names) => format!("{}-{stamp}", names.join("+")),
-    }
 }

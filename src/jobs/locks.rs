@@ -12,7 +12,28 @@ pub struct SourceLocks {
     _files: Vec<File>,
 }
 
+impl SourceLocks {
+    /// No locks, for work that only reads archives (verify).
+    pub fn none() -> SourceLocks {
+        SourceLocks { _files: Vec::new() }
+    }
+}
+
+/// Locks every source in `names`, or refuses at once naming the busy one (the CLI's way).
 pub fn lock_sources(data_dir: &Path, names: &[String]) -> Result<SourceLocks> {
+    try_lock_sources(data_dir, names)?.map_err(|busy| {
+        Error::Refused(format!(
+            "source `{busy}` is busy: another backup or restore of it is running; try again when it has finished"
+        ))
+    })
+}
+
+/// Locks every source in `names`, or, when one is held by another job, releases what it
+/// took and returns that source's name (`Ok(Err(name))`) so the caller can wait and retry.
+pub fn try_lock_sources(
+    data_dir: &Path,
+    names: &[String],
+) -> Result<std::result::Result<SourceLocks, String>> {
     let dir = data_dir.join("locks");
     fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
     let mut files = Vec::with_capacity(names.len());
@@ -26,15 +47,13 @@ pub fn lock_sources(data_dir: &Path, names: &[String]) -> Result<SourceLocks> {
             .ctx(|| format!("opening lock {}", path.display()))?;
         match file.try_lock() {
             Ok(()) => files.push(file),
-            Err(TryLockError::WouldBlock) => {
-                return Err(Error::Refused(format!(
-                    "source `{name}` is busy: another backup or restore of it is running; try again when it has finished"
-                )))
+            Err(TryLockError::WouldBlock) => return Ok(Err(name.clone())),
+            Err(TryLockError::Error(e)) => {
+                return Err(e).ctx(|| format!("locking {}", path.display()))
             }
-            Err(TryLockError::Error(e)) => return Err(e).ctx(|| format!("locking {}", path.display())),
         }
     }
-    Ok(SourceLocks { _files: files })
+    Ok(Ok(SourceLocks { _files: files }))
 }
 
 #[cfg(test)]

@@ -1,14 +1,21 @@
 //! The work Coffer does, one file per kind of job. Each job records a task (progress,
 //! heartbeat, outcome), writes the audit log, and glues the engine (bytes), storage
-//! (objects) and db (rows) together. The CLI calls them directly; the web console will
-//! queue them to a worker pool with ids only.
+//! (objects) and db (rows) together. Backup, verify and restore are split into `prepare_*`
+//! (checks, records a pending task) and `execute_*` (claims and runs it): the CLI calls both
+//! in a row, the web console prepares and pushes the task id to the worker pool (`queue`),
+//! whose workers execute it and publish progress to the live hub (`live`).
 
 pub mod backup;
+mod backup_request;
 pub mod cleanup;
+pub mod execution;
 pub mod export;
+pub mod live;
 pub mod locks;
+pub mod queue;
 pub mod recovery;
 pub mod restore;
+mod restore_plan;
 mod storage_keys;
 pub mod switch_over;
 pub mod task_run;

@@ -1,5 +1,6 @@
 //! The restore job. Order matters for safety:
-//! 1. check the request (confirmation, sources, glob, targets) before touching anything;
+//! 1. check the request (confirmation, sources, glob, targets) before touching anything —
+//!    when the task is prepared, and again when it runs (`restore_plan.rs`);
 //! 2. take a safety backup of what is about to be overwritten (original places only);
 //! 3. extract into staging folders beside each target, checking every checksum;
 //! 4. validate (SQLite: `PRAGMA integrity_check`);
@@ -8,36 +9,25 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use serde_json::json;
 
 use crate::app::App;
-use crate::config::SourceConfig;
-use crate::db::{Backup, NewLogEntry, NewTask};
-use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, Status, TaskKind};
+use crate::db::{Backup, NewLogEntry, NewTask, Task};
+use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, TaskKind};
 use crate::engine::extract::{extract, remove_tree, ExtractPlan};
-use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
+use crate::engine::manifest::{Manifest, SourceEntry};
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::backup::{load_manifest, run_backup_locked, BackupRequest};
-use crate::jobs::locks::lock_sources;
+use crate::jobs::backup::{prepare_backup, run_prepared_locked, BackupRequest};
+use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
+use crate::jobs::locks::{lock_sources, SourceLocks};
+pub use crate::jobs::restore_plan::RestoreRequest;
+use crate::jobs::restore_plan::{check_restore, Placement, RestorePlan};
 use crate::jobs::switch_over::{switch_over, Switch};
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::verify::StoredArchives;
-use crate::sources::{real_root, sqlite_integrity_check, Filters};
-
-#[derive(Debug, Clone, Default)]
-pub struct RestoreRequest {
-    pub backup_id: String,
-    /// Sources to restore; empty means every source of the backup.
-    pub sources: Vec<String>,
-    pub service: Option<String>,
-    /// Only entries whose archive path (`<source>/<path>`) matches this glob.
-    pub path_glob: Option<String>,
-    /// Another folder to restore into (each source under `<target>/<source>`).
-    pub target: Option<PathBuf>,
-    /// The operator confirmed that data will be overwritten.
-    pub confirmed: bool,
-    pub requested_by: Option<String>,
-}
+use crate::sources::{sqlite_integrity_check, Filters};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RestoreOutcome {
@@ -54,110 +44,95 @@ pub struct RestoredSource {
     pub path: PathBuf,
 }
 
-/// One source being restored: where it ends up and where it is staged.
-struct Placement {
-    source: SourceEntry,
-    /// The final path: the folder of a directory source, the file of the others.
-    target: PathBuf,
-    /// The staging root handed to the extractor (a folder; see `staged_item`).
-    staging: PathBuf,
-    /// Receives what was there during the switch.
-    aside: PathBuf,
-    /// The source's config, when what its filters leave out must survive the switch.
-    carry_over: Option<SourceConfig>,
-}
-
-impl Placement {
-    /// The staged item that replaces `target`.
-    fn staged_item(&self) -> PathBuf {
-        match self.source.kind {
-            SourceKind::Directory => self.staging.clone(),
-            _ => self
-                .staging
-                .join(self.target.file_name().unwrap_or_default()),
-        }
-    }
-}
-
+/// Restores in this process (the CLI): checks, locks the sources (a busy one is refused at
+/// once), records the task and runs it.
 pub fn run_restore(
     app: &App,
     request: &RestoreRequest,
     display: Option<Display>,
 ) -> Result<RestoreOutcome> {
-    if !request.confirmed {
-        return Err(Error::Refused(
-            "a restore overwrites data: confirm it (--yes on the command line)".into(),
-        ));
-    }
-    let mut conn = app.conn()?;
-    let backup = Backup::find_by_id(&mut conn, &request.backup_id)
-        .map_err(|_| Error::not_found("backup", &request.backup_id))?;
-    if backup.status() != Status::Succeeded {
-        return Err(Error::Refused(format!(
-            "backup {} is {}, only successful backups can be restored",
-            backup.id,
-            backup.status()
-        )));
-    }
-    let manifest = load_manifest(&mut conn, &backup.id)?;
-    drop(conn);
-    let chosen = choose_sources(&manifest, request)?;
-    let glob = match &request.path_glob {
-        Some(pattern) => Some(
-            globset::Glob::new(pattern)
-                .map_err(|e| Error::Refused(format!("--path `{pattern}`: {e}")))?
-                .compile_matcher(),
-        ),
-        None => None,
-    };
-    let placements = chosen
-        .iter()
-        .map(|s| place(app, s, &manifest, request.target.as_deref()))
-        .collect::<Result<Vec<_>>>()?;
+    let plan = check_restore(app, request)?;
+    let locks = lock_sources(&app.settings.data_dir, &plan.names)?;
+    let task = record_restore(app, &plan, request)?;
+    drop(plan);
+    execute_restore(app, &task.id, Execution::with_locks(locks, display))?.ok_or_else(|| {
+        Error::Refused(format!(
+            "restore task {} was run by another worker",
+            task.id
+        ))
+    })
+}
 
-    let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
-    let locks = lock_sources(&app.settings.data_dir, &names)?;
+/// Checks a restore request and records a pending restore task holding its parameters.
+pub fn prepare_restore(app: &App, request: &RestoreRequest) -> Result<Task> {
+    let plan = check_restore(app, request)?;
+    record_restore(app, &plan, request)
+}
+
+fn record_restore(app: &App, plan: &RestorePlan, request: &RestoreRequest) -> Result<Task> {
     let mut task = NewTask::new(TaskKind::Restore)
-        .with_backup(&backup.id)
-        .with_params(&serde_json::json!({
-            "sources": names,
+        .with_backup(&plan.backup.id)
+        .with_params(&json!({
+            "sources": plan.names,
             "path": request.path_glob,
             "target": request.target,
         }));
     if let Some(by) = &request.requested_by {
         task = task.with_creator(by);
     }
+    Ok(Task::insert(&mut *app.conn()?, &task)?)
+}
 
-    // Safety backup of what is there now, before anything is overwritten.
-    let overwriting = request.target.is_none() && placements.iter().any(|p| p.target.exists());
-    let safety_backup = if overwriting {
-        let configured: Vec<_> = names
-            .iter()
-            .filter_map(|n| app.settings.source(n))
-            .collect();
-        if configured.len() != names.len() {
-            return Err(Error::Refused(
-                "a source of this backup is no longer configured, so no safety backup can be taken: restore it with --target".into(),
-            ));
-        }
-        let mut safety = BackupRequest::new(Scope::Sources(names.clone()), BackupKind::Full);
-        safety.description = Some(format!(
-            "Safety backup taken before restoring backup {}",
-            backup.id
-        ));
-        safety.created_by.clone_from(&request.requested_by);
-        safety.automatic = true;
-        Some(run_backup_locked(app, &safety, &configured, &locks, None)?.id)
-    } else {
-        None
+/// Runs the prepared restore task `task_id`: checks its request again, waits for (or uses)
+/// the source locks, takes a safety backup, restores, and records the outcome.
+/// `Ok(None)` when the task is no longer pending (it ran already).
+pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Option<RestoreOutcome>> {
+    let Some(task) = load_pending(app, task_id, TaskKind::Restore)? else {
+        return Ok(None);
     };
-
-    let run = TaskRun::start(app, task, display)?;
-    let result = restore_into_place(app, &manifest, &placements, &chosen, glob.as_ref(), &run);
+    let request = (|| -> Result<RestoreRequest> {
+        Ok(RestoreRequest {
+            backup_id: task.backup_id.clone().unwrap_or_default(),
+            sources: param(&task, "sources")?,
+            service: None,
+            path_glob: param(&task, "path")?,
+            target: param::<Option<PathBuf>>(&task, "target")?,
+            confirmed: true,
+            requested_by: task.created_by.clone(),
+        })
+    })();
+    let plan = request
+        .and_then(|request| Ok((check_restore(app, &request)?, request)))
+        .map_err(|e| fail_before_start(app, &task, e));
+    let (plan, request) = plan?;
+    let Some(locks) = acquire_locks(app, &task, &plan.names, how.locking, &how.interrupt)? else {
+        return Ok(None);
+    };
+    let cancel = Some(how.interrupt.cancel.clone());
+    let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
+        return Ok(None);
+    };
+    let result = safety_backup(app, &plan, &request, &locks).and_then(|safety| {
+        let restored = restore_into_place(
+            app,
+            &plan.manifest,
+            &plan.placements,
+            &plan.chosen,
+            plan.glob.as_ref(),
+            &run,
+        );
+        restored.map(|(files, warnings)| (files, warnings, safety))
+    });
     run.finish(&result)?;
     drop(locks);
+    let RestorePlan {
+        backup,
+        names,
+        placements,
+        ..
+    } = plan;
     let mut entry_text = match &result {
-        Ok((files, _)) => format!(
+        Ok((files, _, _)) => format!(
             "restored {files} files of backup `{}` ({})",
             backup.name,
             names.join(", ")
@@ -167,7 +142,7 @@ pub fn run_restore(
             backup.name
         ),
     };
-    if let Some(id) = &safety_backup {
+    if let Ok((_, _, Some(id))) = &result {
         entry_text.push_str(&format!("; safety backup {id}"));
     }
     let level = if result.is_ok() {
@@ -175,14 +150,16 @@ pub fn run_restore(
     } else {
         LogLevel::Error
     };
-    let mut entry = NewLogEntry::new(level, "restore", entry_text).for_backup(&backup.id);
+    let mut entry = NewLogEntry::new(level, "restore", entry_text)
+        .for_backup(&backup.id)
+        .for_task(&task.id);
     if let Some(by) = &request.requested_by {
         entry = entry.by(by);
     }
     app.audit(entry);
-    let (files, warnings) = result?;
+    let (files, warnings, safety_backup) = result?;
     Backup::mark_restored(&mut *app.conn()?, &backup.id)?;
-    Ok(RestoreOutcome {
+    Ok(Some(RestoreOutcome {
         backup_id: backup.id,
         restored: placements
             .iter()
@@ -194,114 +171,34 @@ pub fn run_restore(
         files,
         safety_backup,
         warnings,
-    })
+    }))
 }
 
-fn choose_sources(manifest: &Manifest, request: &RestoreRequest) -> Result<Vec<SourceEntry>> {
-    for name in &request.sources {
-        if !manifest.sources.iter().any(|s| &s.name == name) {
-            let held: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
-            return Err(Error::Refused(format!(
-                "backup {} has no source `{name}` (it holds: {})",
-                manifest.backup_id,
-                held.join(", ")
-            )));
-        }
+/// Backs up what is there now, before anything is overwritten (original places only).
+fn safety_backup(
+    app: &App,
+    plan: &RestorePlan,
+    request: &RestoreRequest,
+    locks: &SourceLocks,
+) -> Result<Option<String>> {
+    let overwriting = request.target.is_none() && plan.placements.iter().any(|p| p.target.exists());
+    if !overwriting {
+        return Ok(None);
     }
-    let chosen: Vec<SourceEntry> = manifest
-        .sources
-        .iter()
-        .filter(|s| request.sources.is_empty() || request.sources.contains(&s.name))
-        .filter(|s| request.service.as_ref().is_none_or(|svc| &s.service == svc))
-        .cloned()
-        .collect();
-    if chosen.is_empty() {
+    if plan.names.iter().any(|n| app.settings.source(n).is_none()) {
         return Err(Error::Refused(
-            "the chosen sources and service select nothing in this backup".into(),
+            "a source of this backup is no longer configured, so no safety backup can be taken: restore it with --target".into(),
         ));
     }
-    Ok(chosen)
-}
-
-fn place(
-    app: &App,
-    source: &SourceEntry,
-    manifest: &Manifest,
-    target_dir: Option<&Path>,
-) -> Result<Placement> {
-    let file_name = manifest
-        .files
-        .iter()
-        .find(|f| {
-            f.source() == source.name
-                && f.kind == EntryKind::File
-                && source.kind != SourceKind::Directory
-        })
-        .map(|f| f.relative().to_string());
-    let target = match (target_dir, source.kind) {
-        (Some(dir), SourceKind::Directory) => dir.join(&source.name),
-        (Some(dir), _) => dir
-            .join(&source.name)
-            .join(file_name.clone().unwrap_or_default()),
-        // A source path that is a symlink (`current → releases/42`) is restored into the
-        // folder or file it points to; the link itself stays.
-        (None, _) => real_root(Path::new(&source.origin)),
-    };
-    // The safety backup covers the configured place: it must be the place being overwritten.
-    let configured = app.settings.source(&source.name);
-    if target_dir.is_none() {
-        let configured_path = configured
-            .and_then(|c| c.path.as_ref())
-            .map(|p| p.display().to_string());
-        if configured_path.as_deref() != Some(source.origin.as_str()) {
-            return Err(Error::Refused(format!(
-                "source `{}` was backed up from {} but is configured as {}: no safety backup could cover \
-                 the place being overwritten, so restore it with --target",
-                source.name,
-                source.origin,
-                configured_path.unwrap_or_else(|| "nothing (no longer configured)".into())
-            )));
-        }
-    }
-    if !target.is_absolute() && target_dir.is_none() && source.origin.is_empty() {
-        return Err(Error::Refused(format!(
-            "source `{}` has no original place to restore to: use --target",
-            source.name
-        )));
-    }
-    if target_dir.is_some() && is_non_empty(&target) {
-        return Err(Error::Refused(format!(
-            "{} already exists and is not empty: restore into an empty folder, or to the original place",
-            target.display()
-        )));
-    }
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    let tag = &tag[..12];
-    let carry_over = match (target_dir, source.kind, configured) {
-        (None, SourceKind::Directory, Some(config)) => Some(config.clone()),
-        _ => None,
-    };
-    Ok(Placement {
-        source: source.clone(),
-        carry_over,
-        staging: parent.join(format!(".coffer-staging-{tag}-{}", source.name)),
-        aside: parent.join(format!(".coffer-previous-{tag}-{}", source.name)),
-        target,
-    })
-}
-
-fn is_non_empty(path: &Path) -> bool {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => fs::read_dir(path)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true),
-        Ok(_) => true,
-        Err(_) => false,
-    }
+    let mut safety = BackupRequest::new(Scope::Sources(plan.names.clone()), BackupKind::Full);
+    safety.description = Some(format!(
+        "Safety backup taken before restoring backup {}",
+        plan.backup.id
+    ));
+    safety.created_by.clone_from(&request.requested_by);
+    safety.automatic = true;
+    let (_, task) = prepare_backup(app, &safety)?;
+    Ok(Some(run_prepared_locked(app, &task, locks)?.id))
 }
 
 fn restore_into_place(

@@ -1,7 +1,10 @@
 //! A task while it runs: the row in `backup_tasks`, a heartbeat thread that writes the latest
 //! progress (throttled to once a second) and notices cancellation, and an optional display
-//! callback (the CLI progress bar). The work itself runs on the caller's thread.
+//! callback (the CLI progress bar, the live progress hub). The work itself runs on the
+//! caller's thread. A run either records a new task ([`TaskRun::start`]) or takes over one
+//! prepared earlier ([`TaskRun::take_over`]: the claim is atomic, so a task runs at most once).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -30,9 +33,23 @@ pub struct TaskRun {
 impl TaskRun {
     /// Records a task and marks it running on this process.
     pub fn start(app: &App, new: NewTask, display: Option<Display>) -> Result<TaskRun> {
-        let mut conn = app.conn()?;
-        let task = Task::insert(&mut conn, &new)?;
-        Task::mark_running(&mut conn, &task.id, &worker_name())?;
+        let task = Task::insert(&mut *app.conn()?, &new)?;
+        TaskRun::take_over(app, &task.id, display, None)?
+            .ok_or_else(|| Error::Refused(format!("task {} was taken by another worker", task.id)))
+    }
+
+    /// Claims the pending task `task_id` (`pending → running`) and starts its heartbeat.
+    /// `Ok(None)` when the task is no longer pending: it ran, runs elsewhere or was cancelled.
+    /// Setting `cancel` asks the work to stop, like a cancellation recorded in the row.
+    pub fn take_over(
+        app: &App,
+        task_id: &str,
+        display: Option<Display>,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Result<Option<TaskRun>> {
+        let Some(task) = Task::claim(&mut *app.conn()?, task_id, &worker_name())? else {
+            return Ok(None);
+        };
         let shared = Arc::new(SharedProgress::default());
         let (stop, stopped) = mpsc::channel();
         let beat = std::thread::Builder::new()
@@ -41,19 +58,19 @@ impl TaskRun {
                 let shared = shared.clone();
                 let pool = app.pool.clone();
                 let task_id = task.id.clone();
-                move || heartbeat(pool, task_id, shared, stopped, display)
+                move || heartbeat(pool, task_id, shared, stopped, display, cancel)
             })
             .map_err(|e| Error::Io {
                 context: "starting the heartbeat thread".into(),
                 source: e,
             })?;
-        Ok(TaskRun {
+        Ok(Some(TaskRun {
             task_id: task.id,
             shared,
             stop: Some(stop),
             beat: Some(beat),
             app_pool: app.pool.clone(),
-        })
+        }))
     }
 
     pub fn progress(&self) -> &dyn ProgressSink {
@@ -110,11 +127,15 @@ fn heartbeat(
     shared: Arc<SharedProgress>,
     stopped: mpsc::Receiver<()>,
     display: Option<Display>,
+    cancel: Option<Arc<AtomicBool>>,
 ) {
     let started = Instant::now();
     let mut last_persist = Instant::now();
     // Ticks until the run ends (a message or a dropped sender).
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(DISPLAY_EVERY) {
+        if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            shared.request_stop();
+        }
         let progress = shared.snapshot();
         if let Some(show) = &display {
             show(&progress);
@@ -139,7 +160,7 @@ fn heartbeat(
     }
 }
 
-fn eta_seconds(progress: &Progress, elapsed: Duration) -> Option<i64> {
+pub(crate) fn eta_seconds(progress: &Progress, elapsed: Duration) -> Option<i64> {
     let done = progress.bytes_done as f64;
     let left = progress.bytes_total.saturating_sub(progress.bytes_done) as f64;
     (done > 0.0 && elapsed.as_secs_f64() > 0.5)

@@ -6,13 +6,15 @@
 use std::io::Read;
 
 use crate::app::App;
-use crate::db::{Backup, BackupChanges, NewLogEntry, NewTask};
+use crate::db::{Backup, BackupChanges, NewLogEntry, NewTask, Task};
 use crate::domain::{LogLevel, Status, TaskKind, VerifyDepth, VerifyState};
 use crate::engine::archive_reader::StoredDigest;
 use crate::engine::extract::{check_digest, ArchiveSource};
 use crate::engine::verify::deep_verify;
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::backup::{load_manifest, load_manifest_with_digest};
+use crate::jobs::execution::{fail_before_start, load_pending, param, Execution};
+use crate::jobs::locks::SourceLocks;
 use crate::jobs::task_run::{Display, TaskRun};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -69,6 +71,7 @@ impl ArchiveSource for StoredArchives<'_> {
     }
 }
 
+/// Verifies a backup in this process (the CLI): prepare and execute in a row.
 pub fn run_verify(
     app: &App,
     backup_id: &str,
@@ -76,7 +79,22 @@ pub fn run_verify(
     requested_by: Option<&str>,
     display: Option<Display>,
 ) -> Result<VerifyOutcome> {
-    let backup = Backup::find_by_id(&mut *app.conn()?, backup_id)
+    let task = prepare_verify(app, backup_id, depth, requested_by)?;
+    // Verification only reads archives: it takes no source locks.
+    let how = Execution::with_locks(SourceLocks::none(), display);
+    execute_verify(app, &task.id, how)?
+        .ok_or_else(|| Error::Refused(format!("verify task {} was run by another worker", task.id)))
+}
+
+/// Checks that `backup_id` can be verified and records a pending verify task for it.
+pub fn prepare_verify(
+    app: &App,
+    backup_id: &str,
+    depth: VerifyDepth,
+    requested_by: Option<&str>,
+) -> Result<Task> {
+    let mut conn = app.conn()?;
+    let backup = Backup::find_by_id(&mut conn, backup_id)
         .map_err(|_| Error::not_found("backup", backup_id))?;
     if backup.status() != Status::Succeeded {
         return Err(Error::Refused(format!(
@@ -91,7 +109,35 @@ pub fn run_verify(
     if let Some(by) = requested_by {
         task = task.with_creator(by);
     }
-    let run = TaskRun::start(app, task, display)?;
+    Ok(Task::insert(&mut conn, &task)?)
+}
+
+/// Runs the prepared verify task `task_id` and records the verdict on the backup.
+/// `Ok(None)` when the task is no longer pending (it ran already).
+pub fn execute_verify(app: &App, task_id: &str, how: Execution) -> Result<Option<VerifyOutcome>> {
+    let Some(task) = load_pending(app, task_id, TaskKind::Verify)? else {
+        return Ok(None);
+    };
+    let found = (|| -> Result<(VerifyDepth, Backup)> {
+        let depth: VerifyDepth = param(&task, "depth")?;
+        let backup_id = task.backup_id.clone().unwrap_or_default();
+        let backup = Backup::find_by_id(&mut *app.conn()?, &backup_id)
+            .map_err(|_| Error::not_found("backup", &backup_id))?;
+        if backup.status() != Status::Succeeded {
+            return Err(Error::Refused(format!(
+                "backup {} is {}: only successful backups can be verified",
+                backup.id,
+                backup.status()
+            )));
+        }
+        Ok((depth, backup))
+    })();
+    let (depth, backup) = found.map_err(|e| fail_before_start(app, &task, e))?;
+    let cancel = Some(how.interrupt.cancel.clone());
+    let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
+        return Ok(None);
+    };
+    let requested_by = task.created_by.as_deref();
     // A failed verification is an outcome of the task; cancellation or a database error is not.
     let outcome = match check_chain(app, &backup, depth, &run) {
         Ok((archives, files)) => Ok((
@@ -128,19 +174,20 @@ pub fn run_verify(
         "verify",
         format!("{depth} verification of `{}`: {message}", backup.name),
     )
-    .for_backup(&backup.id);
+    .for_backup(&backup.id)
+    .for_task(&task.id);
     if let Some(by) = requested_by {
         entry = entry.by(by);
     }
     app.audit(entry);
-    Ok(VerifyOutcome {
+    Ok(Some(VerifyOutcome {
         backup_id: backup.id,
         depth,
         passed,
         message,
         archives_checked,
         files_checked,
-    })
+    }))
 }
 
 /// Checks every archive the backup needs. `Err(Error::Archive)` means verification failed.

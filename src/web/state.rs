@@ -1,23 +1,48 @@
 //! What every request handler can reach: the application (settings, metadata pool, storage,
-//! keyring) and a bridge that runs blocking work (diesel queries, argon2, archive reads) on
-//! actix's blocking thread pool instead of the async workers.
+//! keyring), the job queue with its live progress hub, and a bridge that runs blocking work
+//! (diesel queries, argon2, archive reads) on actix's blocking thread pool instead of the
+//! async workers.
 
 use std::sync::Arc;
 
 use actix_web::web;
 
 use crate::app::App;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Task};
+use crate::jobs::live::LiveProgress;
+use crate::jobs::queue::{Job, JobQueue};
 use crate::web::error::{WebError, WebResult};
 
 #[derive(Clone)]
 pub struct WebState {
     pub app: Arc<App>,
+    pub queue: JobQueue,
+    pub live: LiveProgress,
+    /// The runtime the queue's connection pools were opened on. actix runs handlers on
+    /// per-thread runtimes of its own; queue I/O is sent back to this one.
+    queue_runtime: tokio::runtime::Handle,
 }
 
 impl WebState {
-    pub fn new(app: Arc<App>) -> WebState {
-        WebState { app }
+    /// Must be called on the runtime that opened `queue`.
+    pub fn new(app: Arc<App>, queue: JobQueue, live: LiveProgress) -> WebState {
+        WebState {
+            app,
+            queue,
+            live,
+            queue_runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// Queues the job for a task that `prepare_*` recorded.
+    pub async fn push(&self, task: &Task) -> WebResult<()> {
+        let job = Job::for_task(task)?;
+        let queue = self.queue.clone();
+        self.queue_runtime
+            .spawn(async move { queue.push(job).await })
+            .await
+            .map_err(|e| WebError::Internal(format!("queueing the job failed: {e}")))??;
+        Ok(())
     }
 
     /// Runs `work` with a pooled connection on the blocking pool.

@@ -140,6 +140,28 @@ impl Task {
             .load(conn)?)
     }
 
+    /// Tasks still `pending` that were created before `before`, oldest first (the queue
+    /// pushes them again when its workers start, in case their job was lost).
+    pub fn list_pending_before(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+    ) -> Result<Vec<Task>, DbError> {
+        Ok(backup_tasks::table
+            .filter(dsl::status.eq(Status::Pending.as_str()))
+            .filter(dsl::created_at.lt(before))
+            .order((dsl::created_at.asc(), dsl::id.asc()))
+            .select(Task::as_select())
+            .load(conn)?)
+    }
+
+    /// How many tasks are pending or running.
+    pub fn count_unfinished(conn: &mut DbConnection) -> Result<i64, DbError> {
+        Ok(backup_tasks::table
+            .filter(dsl::status.eq_any([Status::Pending.as_str(), Status::Running.as_str()]))
+            .count()
+            .get_result(conn)?)
+    }
+
     /// The most recent tasks, newest first.
     pub fn list_recent(conn: &mut DbConnection, limit: i64) -> Result<Vec<Task>, DbError> {
         Ok(backup_tasks::table

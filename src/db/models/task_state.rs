@@ -34,6 +34,43 @@ impl Task {
         transition(conn, id, Status::Running, change)
     }
 
+    /// Claims a pending task for `worker`: `pending → running` in one UPDATE whose WHERE
+    /// requires `pending`, so of two workers given the same task exactly one gets it.
+    /// `Ok(None)` when the task is no longer pending (already run, running or cancelled).
+    pub fn claim(conn: &mut DbConnection, id: &str, worker: &str) -> Result<Option<Task>, DbError> {
+        let at = now();
+        let change = StatusChange {
+            status: Status::Running.as_str().to_string(),
+            worker: Some(worker.to_string()),
+            heartbeat_at: Some(at),
+            started_at: Some(at),
+            ..StatusChange::default()
+        };
+        let claimed = diesel::update(backup_tasks::table.find(id))
+            .filter(dsl::status.eq(Status::Pending.as_str()))
+            .set(&change)
+            .returning(backup_tasks::all_columns)
+            .get_result(conn)
+            .optional()?;
+        if claimed.is_none() {
+            Task::find_by_id(conn, id)?;
+        }
+        Ok(claimed)
+    }
+
+    /// Shows why a pending task has not started (e.g. waiting for a busy source). Returns
+    /// `false` when the task is no longer pending: whoever waits for it should give up.
+    pub fn note_waiting(conn: &mut DbConnection, id: &str, phase: &str) -> Result<bool, DbError> {
+        let updated = diesel::update(backup_tasks::table.find(id))
+            .filter(dsl::status.eq(Status::Pending.as_str()))
+            .set(dsl::phase.eq(phase))
+            .execute(conn)?;
+        if updated == 0 {
+            Task::find_by_id(conn, id)?;
+        }
+        Ok(updated > 0)
+    }
+
     /// Ends the task as `status` (success, failed or cancelled), with an error message for
     /// the latter two. Any other target status is an illegal transition.
     pub fn mark_finished(

@@ -9,6 +9,8 @@ use coffer::app::App;
 use coffer::auth::hash_password;
 use coffer::db::{NewUser, User};
 use coffer::domain::Role;
+use coffer::jobs::live::LiveProgress;
+use coffer::jobs::queue::JobQueue;
 use coffer::web::{Console, WebState};
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
@@ -21,8 +23,11 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestConsole {
     pub env: TestEnv,
     pub app: Arc<App>,
+    pub queue: JobQueue,
+    pub live: LiveProgress,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    runtime: tokio::runtime::Runtime,
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
 }
@@ -37,15 +42,24 @@ impl TestConsole {
         std::fs::write(env.path("files/sub/data.bin"), vec![7u8; 64 * 1024]).unwrap();
         let settings = coffer::config::Settings::load(Some(&env.config)).unwrap();
         let app = Arc::new(App::open(settings).unwrap());
+        // The queue lives on this runtime; jobs run only when a test drains it.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let queue = runtime.block_on(JobQueue::open(&app)).unwrap();
+        let live = LiveProgress::new();
+        let state =
+            runtime.block_on(async { WebState::new(app.clone(), queue.clone(), live.clone()) });
         let (sender, receiver) = std::sync::mpsc::channel();
-        let state = WebState::new(app.clone());
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
+            let server = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap();
-            runtime.block_on(async move {
+            server.block_on(async move {
                 let console = Console::build(state, "127.0.0.1:0".parse().unwrap()).unwrap();
                 sender.send((console.address(), console.handle())).unwrap();
                 console.run().await.unwrap();
@@ -55,10 +69,32 @@ impl TestConsole {
         TestConsole {
             env,
             app,
+            queue,
+            live,
             base: format!("http://{address}"),
+            runtime,
             handle,
             thread: Some(thread),
         }
+    }
+
+    /// Runs every queued job to its end, as the worker pool would.
+    pub fn run_pending_jobs(&self) {
+        self.runtime
+            .block_on(self.queue.run_pending(self.app.clone(), &self.live))
+            .expect("queued jobs run");
+    }
+
+    /// Starts the worker pool in the background (for tests that watch live progress).
+    pub fn start_workers(&self) -> coffer::jobs::queue::WorkerControl {
+        let control = coffer::jobs::queue::WorkerControl::new();
+        self.runtime.spawn(coffer::jobs::queue::run_workers(
+            self.app.clone(),
+            self.queue.clone(),
+            self.live.clone(),
+            control.clone(),
+        ));
+        control
     }
 
     pub fn url(&self, path: &str) -> String {

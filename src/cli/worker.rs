@@ -1,0 +1,55 @@
+//! `coffer worker`: runs the worker pool only (no web console) until SIGINT or SIGTERM.
+//! The first signal stops taking jobs and lets running ones finish; a second one cancels
+//! them (they end `cancelled`, leaving targets and storage clean).
+
+use std::sync::Arc;
+
+use clap::Args as ClapArgs;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::app::App;
+use crate::error::{Error, IoContext, Result};
+use crate::jobs::live::LiveProgress;
+use crate::jobs::queue::{run_workers, JobQueue, WorkerControl};
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {}
+
+pub fn run(app: App, _args: Args) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .ctx(|| "starting the async runtime".into())?;
+    runtime.block_on(async move {
+        let app = Arc::new(app);
+        let queue = JobQueue::open(&app).await?;
+        let control = WorkerControl::new();
+        let mut interrupt = signal(SignalKind::interrupt()).ctx(|| "watching SIGINT".into())?;
+        let mut terminate = signal(SignalKind::terminate()).ctx(|| "watching SIGTERM".into())?;
+        tokio::spawn({
+            let control = control.clone();
+            async move {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+                eprintln!(
+                    "stopping: running jobs finish first (send the signal again to cancel them)"
+                );
+                control.stop();
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+                eprintln!("cancelling running jobs");
+                control.abort();
+            }
+        });
+        eprintln!(
+            "coffer worker: running up to {} job(s) at once; Ctrl-C to stop",
+            app.settings.workers.concurrency
+        );
+        run_workers(app, queue, LiveProgress::new(), control).await?;
+        Ok::<(), Error>(())
+    })
+}

@@ -1,0 +1,129 @@
+//! The request-path half of a backup: resolve the scope to configured sources, pick the
+//! parent of an incremental, and record the backup and its task as `pending`, so the console
+//! can show the backup at once. [`super::backup::execute_backup`] does the rest.
+
+use serde_json::json;
+
+use crate::app::App;
+use crate::config::SourceConfig;
+use crate::db::{write_transaction, Backup, NewBackup, NewTask, Task};
+use crate::domain::{BackupKind, Scope, TaskKind};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    pub scope: Scope,
+    pub kind: BackupKind,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub created_by: Option<String>,
+    pub automatic: bool,
+}
+
+impl BackupRequest {
+    pub fn new(scope: Scope, kind: BackupKind) -> Self {
+        BackupRequest {
+            scope,
+            kind,
+            name: None,
+            description: None,
+            created_by: None,
+            automatic: false,
+        }
+    }
+}
+
+/// The configured sources a scope covers; naming an unknown source is an error.
+pub fn sources_in_scope<'a>(app: &'a App, scope: &Scope) -> Result<Vec<&'a SourceConfig>> {
+    let all = &app.settings.sources;
+    if let Scope::Sources(names) = scope {
+        if let Some(unknown) = names.iter().find(|n| all.iter().all(|s| &s.name != *n)) {
+            return Err(Error::Refused(format!(
+                "no source named `{unknown}` in {} (configured: {})",
+                app.settings.origin,
+                all.iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let chosen: Vec<&SourceConfig> = all
+        .iter()
+        .filter(|s| scope.covers(&s.name, &s.service))
+        .collect();
+    if chosen.is_empty() {
+        return Err(Error::Refused(format!(
+            "scope `{scope}` covers no configured source in {}",
+            app.settings.origin
+        )));
+    }
+    Ok(chosen)
+}
+
+/// Checks a backup request and records the backup and its task, both `pending`. The task's
+/// params hold the sources to read and notes for the record's warnings.
+pub fn prepare_backup(app: &App, request: &BackupRequest) -> Result<(Backup, Task)> {
+    let chosen = sources_in_scope(app, &request.scope)?;
+    let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
+    let scope_text = request.scope.to_string();
+    let name = request
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(&request.scope));
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(Error::Refused(
+            "a backup name must have 1 to 200 characters".into(),
+        ));
+    }
+    let mut conn = app.conn()?;
+    // Parent choice and insert in one write transaction: what the record says is its
+    // parent is the latest success at the moment it was recorded.
+    let recorded = write_transaction(&mut conn, |conn| {
+        let mut notes = Vec::new();
+        let parent = match request.kind {
+            BackupKind::Full => None,
+            BackupKind::Incremental => {
+                let latest = Backup::latest_succeeded_with_scope(conn, &scope_text)?;
+                if latest.is_none() {
+                    notes.push(
+                        "no earlier successful backup of this scope: made a full backup instead",
+                    );
+                }
+                latest
+            }
+        };
+        let mut new = match &parent {
+            Some(p) => NewBackup::incremental(&name, &p.id, &request.scope, &names),
+            None => NewBackup::full(&name, &request.scope, &names),
+        };
+        if let Some(by) = &request.created_by {
+            new = new.with_creator(by);
+        }
+        if let Some(text) = &request.description {
+            new = new.with_description(text);
+        }
+        if request.automatic {
+            new = new.scheduled();
+        }
+        let record = Backup::insert(conn, &new)?;
+        let mut task = NewTask::new(TaskKind::Backup)
+            .with_backup(&record.id)
+            .with_params(&json!({ "sources": names, "notes": notes }));
+        if let Some(by) = &request.created_by {
+            task = task.with_creator(by);
+        }
+        let task = Task::insert(conn, &task)?;
+        Ok::<_, crate::db::DbError>((record, task))
+    })?;
+    Ok(recorded)
+}
+
+fn default_name(scope: &Scope) -> String {
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    match scope {
+        Scope::All => format!("all-{stamp}"),
+        Scope::Service(s) => format!("{s}-{stamp}"),
+        Scope::Sources(names) => format!("{}-{stamp}", names.join("+")),
+    }
+}

@@ -1,0 +1,207 @@
+//! The job queue and its worker pool, on apalis. The web console prepares a task on the
+//! request path (`prepare_*`: checks, a `pending` row) and pushes a [`Job`] naming its id;
+//! workers (`coffer serve` or `coffer worker`) take jobs, run them off the async runtime
+//! (`spawn_blocking`: the engine is blocking code) at most `[workers] concurrency` at a time,
+//! and publish progress to the [`LiveProgress`](crate::jobs::live::LiveProgress) hub.
+//!
+//! Where the queue lives follows the metadata:
+//! - PostgreSQL metadata: apalis-postgres in the same database (its own `apalis` schema),
+//!   so `coffer worker` processes on several hosts share one queue.
+//! - SQLite metadata: apalis-sqlite in its own file, `<data_dir>/queue.db`, not in
+//!   `coffer.db`. The queue polls with a write (it locks jobs by UPDATE) every half second,
+//!   and SQLite has one writer per file: apart, queue polling never makes a backup's
+//!   metadata writes wait. The queue's connections also set `synchronous = OFF` (apalis's
+//!   setup), which is fine for the queue — lost jobs are pushed again, see below — but not
+//!   for the catalogue. Nothing is lost by the split: a task row and its job could not be
+//!   written in one transaction anyway (two drivers, diesel and sqlx).
+//!
+//! A job whose push was lost (the process died between recording the task and pushing) is
+//! not left pending forever: when workers start, pending tasks older than a minute are
+//! pushed again. A duplicate is harmless, as executing a task claims it atomically first.
+
+mod job;
+mod workers;
+
+use std::path::Path;
+use std::time::Duration;
+
+use apalis::prelude::{Metrics, TaskBuilder, TaskSink, TaskSinkError};
+use apalis_postgres::{PgPool, PostgresStorage};
+use apalis_sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteStorage};
+
+use crate::app::App;
+use crate::db::{Backend, Backup, Task};
+use crate::domain::VerifyDepth;
+use crate::error::{Error, Result};
+use crate::jobs::backup::{prepare_backup, BackupRequest};
+use crate::jobs::restore::{prepare_restore, RestoreRequest};
+use crate::jobs::verify::prepare_verify;
+
+pub use job::{execute_job, Job};
+pub use workers::{run_workers, WorkerControl};
+
+/// PostgreSQL's SQLSTATE for a unique violation.
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// The name of Coffer's queue in apalis's tables.
+pub const QUEUE_NAME: &str = "coffer-jobs";
+
+/// A handle on the job queue: cheap to clone, shared by request handlers and workers.
+#[derive(Clone)]
+pub struct JobQueue {
+    store: Store,
+    concurrency: usize,
+}
+
+#[derive(Clone)]
+enum Store {
+    Sqlite(SqliteStorage<Job>),
+    Postgres(PostgresStorage<Job>),
+}
+
+impl std::fmt::Debug for JobQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.store {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        };
+        f.debug_struct("JobQueue").field("store", &kind).finish()
+    }
+}
+
+impl JobQueue {
+    /// Opens the queue that goes with `app`'s metadata store, creating its tables.
+    pub async fn open(app: &App) -> Result<JobQueue> {
+        let concurrency = app.settings.workers.concurrency;
+        let store = match Backend::of_url(&app.settings.database_url) {
+            Backend::Sqlite => open_sqlite(&app.settings.data_dir.join("queue.db"), concurrency)
+                .await
+                .map(Store::Sqlite)?,
+            Backend::Postgres => open_postgres(&app.settings.database_url, concurrency)
+                .await
+                .map(Store::Postgres)?,
+        };
+        Ok(JobQueue { store, concurrency })
+    }
+
+    /// Checks and records a backup (the record and its task, both `pending`) and queues it.
+    /// Preparing runs a few quick queries on the calling thread.
+    pub async fn enqueue_backup(
+        &self,
+        app: &App,
+        request: BackupRequest,
+    ) -> Result<(Backup, Task)> {
+        let (backup, task) = prepare_backup(app, &request)?;
+        self.push(Job::for_task(&task)?).await?;
+        Ok((backup, task))
+    }
+
+    /// Checks that `backup_id` can be verified, records the task and queues it.
+    pub async fn enqueue_verify(
+        &self,
+        app: &App,
+        backup_id: &str,
+        depth: VerifyDepth,
+        username: Option<&str>,
+    ) -> Result<Task> {
+        let task = prepare_verify(app, backup_id, depth, username)?;
+        self.push(Job::for_task(&task)?).await?;
+        Ok(task)
+    }
+
+    /// Checks a restore request (it must be confirmed), records the task and queues it.
+    /// `request.requested_by` is who asked. Checking reads the backup's manifest.
+    pub async fn enqueue_restore(&self, app: &App, request: RestoreRequest) -> Result<Task> {
+        let task = prepare_restore(app, &request)?;
+        self.push(Job::for_task(&task)?).await?;
+        Ok(task)
+    }
+
+    /// Pushes a job. Pushing the same job again while the first is queued does nothing
+    /// (the task id is the job's idempotency key).
+    pub async fn push(&self, job: Job) -> Result<()> {
+        let key = job.task_id().to_string();
+        self.push_keyed(job, &key).await
+    }
+
+    /// Pushes a job under its own idempotency key (re-queuing a task whose job was lost).
+    async fn push_keyed(&self, job: Job, key: &str) -> Result<()> {
+        // One attempt: the outcome of a job is recorded in its task; a retry could only
+        // find the task finished and do nothing.
+        let task = TaskBuilder::new(job)
+            .idempotency_key(key)
+            .max_attempts(1)
+            .build();
+        match &self.store {
+            // apalis-sqlite inserts with ON CONFLICT DO NOTHING: a duplicate is dropped.
+            Store::Sqlite(s) => s.clone().push_task(task).await.map_err(queue_error),
+            // apalis-postgres reports the duplicate key: the job is queued already.
+            Store::Postgres(s) => match s.clone().push_task(task).await {
+                Err(TaskSinkError::PushError(apalis_postgres::Error::Database(e)))
+                    if e.as_database_error()
+                        .and_then(|d| d.code())
+                        .is_some_and(|code| code == UNIQUE_VIOLATION) =>
+                {
+                    Ok(())
+                }
+                other => other.map_err(queue_error),
+            },
+        }
+    }
+
+    /// Jobs queued or being run, as the queue counts them.
+    pub async fn active_jobs(&self) -> Result<u64> {
+        let stats = match &self.store {
+            Store::Sqlite(s) => s.fetch_by_queue().await.map_err(queue_error)?,
+            Store::Postgres(s) => s.fetch_by_queue().await.map_err(queue_error)?,
+        };
+        Ok(stats
+            .iter()
+            .find(|s| s.title == "ACTIVE_JOBS")
+            .and_then(|s| s.value.parse::<f64>().ok())
+            .map_or(0, |n| n as u64))
+    }
+}
+
+fn queue_error(e: impl std::fmt::Display) -> Error {
+    Error::Queue(e.to_string())
+}
+
+async fn open_sqlite(path: &Path, concurrency: usize) -> Result<SqliteStorage<Job>> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+            context: format!("creating {}", dir.display()),
+            source: e,
+        })?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(|e| Error::Queue(format!("opening the job queue {}: {e}", path.display())))?;
+    SqliteStorage::setup(&pool)
+        .await
+        .map_err(|e| Error::Queue(format!("preparing the job queue {}: {e}", path.display())))?;
+    let config = apalis_sqlite::Config::default()
+        .queue(QUEUE_NAME)
+        .batch_size(concurrency);
+    Ok(SqliteStorage::new(&pool).with_config(config))
+}
+
+async fn open_postgres(url: &str, concurrency: usize) -> Result<PostgresStorage<Job>> {
+    let shown = crate::db::redact_url(url);
+    let pool = PgPool::connect(url)
+        .await
+        .map_err(|e| Error::Queue(format!("opening the job queue in {shown}: {e}")))?;
+    PostgresStorage::setup(&pool)
+        .await
+        .map_err(|e| Error::Queue(format!("preparing the job queue in {shown}: {e}")))?;
+    let config = apalis_postgres::Config::default()
+        .queue(QUEUE_NAME)
+        .batch_size(concurrency);
+    Ok(PostgresStorage::new(&pool).with_config(config))
+}

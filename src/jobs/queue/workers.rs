@@ -1,0 +1,207 @@
+//! The worker pool: apalis workers that take [`Job`]s from the queue and run each on a
+//! blocking thread, at most `[workers] concurrency` at once, until told to stop.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt, WorkerError,
+};
+use tokio::sync::watch;
+
+use super::{JobQueue, Store};
+use crate::app::App;
+use crate::db::Task;
+use crate::error::{Error, Result};
+use crate::jobs::execution::Interrupt;
+use crate::jobs::live::LiveProgress;
+use crate::jobs::queue::job::{execute_job, Job};
+use crate::jobs::task_run::worker_name;
+
+/// How often an idle worker looks for new jobs.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// Pending tasks older than this are pushed again when workers start (their job was lost);
+/// younger ones may still be on their way into the queue.
+const REQUEUE_AFTER_SECONDS: i64 = 60;
+
+/// Tells a running worker pool to stop. [`stop`](Self::stop): take no new job, jobs
+/// waiting for a busy source give up (their tasks stay pending and are queued again at the
+/// next start), running jobs finish. [`abort`](Self::abort): running jobs are cancelled too
+/// (they end `cancelled`, cleaning up what they started).
+#[derive(Debug, Clone)]
+pub struct WorkerControl {
+    stopping: Arc<watch::Sender<bool>>,
+    interrupt: Interrupt,
+}
+
+impl Default for WorkerControl {
+    fn default() -> Self {
+        WorkerControl {
+            stopping: Arc::new(watch::channel(false).0),
+            interrupt: Interrupt::default(),
+        }
+    }
+}
+
+impl WorkerControl {
+    pub fn new() -> WorkerControl {
+        WorkerControl::default()
+    }
+
+    pub fn stop(&self) {
+        self.interrupt.stop_waiting.store(true, Ordering::Relaxed);
+        self.stopping.send_replace(true);
+    }
+
+    pub fn abort(&self) {
+        self.interrupt.cancel.store(true, Ordering::Relaxed);
+        self.stop();
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once [`stop`](Self::stop) or [`abort`](Self::abort) was called.
+    pub async fn stopped(&self) {
+        let mut watching = self.stopping.subscribe();
+        // The sender lives in `self`, so waiting cannot fail.
+        let _ = watching.wait_for(|stopping| *stopping).await;
+    }
+}
+
+/// What every job handler of one pool shares.
+#[derive(Clone)]
+struct WorkerState {
+    app: Arc<App>,
+    live: LiveProgress,
+    interrupt: Interrupt,
+}
+
+/// Runs the worker pool until `control` says stop, then waits for running jobs to end.
+/// Pending tasks whose job was lost are queued again first.
+pub async fn run_workers(
+    app: Arc<App>,
+    queue: JobQueue,
+    live: LiveProgress,
+    control: WorkerControl,
+) -> Result<()> {
+    let requeued = requeue_lost(&app, &queue).await?;
+    if requeued > 0 {
+        tracing::info!("queued {requeued} pending task(s) again: their job was lost");
+    }
+    let state = WorkerState {
+        app,
+        live,
+        interrupt: control.interrupt.clone(),
+    };
+    let name = unique_worker_name();
+    let signal = async move {
+        control.stopped().await;
+        Ok::<(), WorkerError>(())
+    };
+    let concurrency = queue.concurrency;
+    let ran = match queue.store {
+        Store::Sqlite(store) => {
+            WorkerBuilder::new(name)
+                .backend(store.poll_with_interval(POLL_EVERY))
+                .data(state)
+                .concurrency(concurrency)
+                .build(handle_job)
+                .run_until(signal)
+                .await
+        }
+        Store::Postgres(store) => {
+            WorkerBuilder::new(name)
+                .backend(store.poll_with_interval(POLL_EVERY))
+                .data(state)
+                .concurrency(concurrency)
+                .build(handle_job)
+                .run_until(signal)
+                .await
+        }
+    };
+    ran.map_err(|e| Error::Queue(format!("the worker pool stopped: {e}")))
+}
+
+impl JobQueue {
+    /// Runs a worker pool until the queue holds no job to run, then stops it: what tests
+    /// call to "run the queued work now".
+    pub async fn run_pending(&self, app: Arc<App>, live: &LiveProgress) -> Result<()> {
+        let control = WorkerControl::new();
+        let watch_queue = {
+            let queue = self.clone();
+            let control = control.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    match queue.active_jobs().await {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!("cannot count queued jobs: {e}");
+                            break;
+                        }
+                    }
+                }
+                control.stop();
+            }
+        };
+        let (ran, ()) = tokio::join!(
+            run_workers(app, self.clone(), live.clone(), control),
+            watch_queue
+        );
+        ran
+    }
+}
+
+/// Runs one job on a blocking thread. The outcome is recorded in the task row (and published
+/// live), so the queue always hears success: retrying could only find the task finished.
+async fn handle_job(job: Job, state: Data<WorkerState>) -> Result<(), BoxDynError> {
+    let state = WorkerState::clone(&state);
+    let name = job.name();
+    let task_id = job.task_id().to_string();
+    let ran = tokio::task::spawn_blocking(move || {
+        execute_job(&state.app, &job, &state.live, &state.interrupt)
+    })
+    .await;
+    match ran {
+        Ok(Ok(true)) => tracing::info!(task = %task_id, "{name} job done"),
+        Ok(Ok(false)) => {
+            tracing::info!(task = %task_id, "{name} job had nothing to do: its task is not pending")
+        }
+        Ok(Err(e)) => tracing::warn!(task = %task_id, "{name} job failed: {e}"),
+        Err(e) => tracing::error!(task = %task_id, "{name} job crashed: {e}"),
+    }
+    Ok(())
+}
+
+/// Pushes again the pending tasks old enough that their job must have been lost.
+async fn requeue_lost(app: &Arc<App>, queue: &JobQueue) -> Result<usize> {
+    let app = app.clone();
+    let lost = tokio::task::spawn_blocking(move || {
+        let before = crate::db::now() - chrono::Duration::seconds(REQUEUE_AFTER_SECONDS);
+        Ok::<_, Error>(Task::list_pending_before(&mut *app.conn()?, before)?)
+    })
+    .await
+    .map_err(|e| Error::Queue(format!("looking for lost jobs: {e}")))??;
+    let mut pushed = 0;
+    for task in &lost {
+        // Other task kinds (cleanup, drill) are not queued.
+        let Ok(job) = Job::for_task(task) else {
+            continue;
+        };
+        let key = format!("{}/requeued-{}", task.id, uuid::Uuid::new_v4().simple());
+        queue.push_keyed(job, &key).await?;
+        pushed += 1;
+    }
+    Ok(pushed)
+}
+
+fn unique_worker_name() -> String {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    format!("coffer@{}/{n}", worker_name())
+}

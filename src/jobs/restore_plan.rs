@@ -1,0 +1,215 @@
+//! Checking a restore request against the backup and the configuration, before anything is
+//! recorded or touched: which sources, which glob, and where each one lands (staging and
+//! aside folders beside the target). Done when the task is prepared and again when it runs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::app::App;
+use crate::config::SourceConfig;
+use crate::db::Backup;
+use crate::domain::{SourceKind, Status};
+use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
+use crate::error::{Error, Result};
+use crate::jobs::backup::load_manifest;
+use crate::sources::real_root;
+
+#[derive(Debug, Clone, Default)]
+pub struct RestoreRequest {
+    pub backup_id: String,
+    /// Sources to restore; empty means every source of the backup.
+    pub sources: Vec<String>,
+    pub service: Option<String>,
+    /// Only entries whose archive path (`<source>/<path>`) matches this glob.
+    pub path_glob: Option<String>,
+    /// Another folder to restore into (each source under `<target>/<source>`).
+    pub target: Option<PathBuf>,
+    /// The operator confirmed that data will be overwritten.
+    pub confirmed: bool,
+    pub requested_by: Option<String>,
+}
+
+/// A checked restore request: the backup, its manifest and where each chosen source goes.
+pub(crate) struct RestorePlan {
+    pub backup: Backup,
+    pub manifest: Manifest,
+    pub chosen: Vec<SourceEntry>,
+    pub names: Vec<String>,
+    pub glob: Option<globset::GlobMatcher>,
+    pub placements: Vec<Placement>,
+}
+
+/// Checks `request` (confirmation, backup state, sources, glob, targets).
+pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<RestorePlan> {
+    if !request.confirmed {
+        return Err(Error::Refused(
+            "a restore overwrites data: confirm it (--yes on the command line)".into(),
+        ));
+    }
+    let mut conn = app.conn()?;
+    let backup = Backup::find_by_id(&mut conn, &request.backup_id)
+        .map_err(|_| Error::not_found("backup", &request.backup_id))?;
+    if backup.status() != Status::Succeeded {
+        return Err(Error::Refused(format!(
+            "backup {} is {}, only successful backups can be restored",
+            backup.id,
+            backup.status()
+        )));
+    }
+    let manifest = load_manifest(&mut conn, &backup.id)?;
+    drop(conn);
+    let chosen = choose_sources(&manifest, request)?;
+    let glob = match &request.path_glob {
+        Some(pattern) => Some(
+            globset::Glob::new(pattern)
+                .map_err(|e| Error::Refused(format!("--path `{pattern}`: {e}")))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let placements = chosen
+        .iter()
+        .map(|s| place(app, s, &manifest, request.target.as_deref()))
+        .collect::<Result<Vec<_>>>()?;
+    let names = chosen.iter().map(|s| s.name.clone()).collect();
+    Ok(RestorePlan {
+        backup,
+        manifest,
+        chosen,
+        names,
+        glob,
+        placements,
+    })
+}
+
+/// One source being restored: where it ends up and where it is staged.
+pub(crate) struct Placement {
+    pub source: SourceEntry,
+    /// The final path: the folder of a directory source, the file of the others.
+    pub target: PathBuf,
+    /// The staging root handed to the extractor (a folder; see `staged_item`).
+    pub staging: PathBuf,
+    /// Receives what was there during the switch.
+    pub aside: PathBuf,
+    /// The source's config, when what its filters leave out must survive the switch.
+    pub carry_over: Option<SourceConfig>,
+}
+
+impl Placement {
+    /// The staged item that replaces `target`.
+    pub fn staged_item(&self) -> PathBuf {
+        match self.source.kind {
+            SourceKind::Directory => self.staging.clone(),
+            _ => self
+                .staging
+                .join(self.target.file_name().unwrap_or_default()),
+        }
+    }
+}
+
+fn choose_sources(manifest: &Manifest, request: &RestoreRequest) -> Result<Vec<SourceEntry>> {
+    for name in &request.sources {
+        if !manifest.sources.iter().any(|s| &s.name == name) {
+            let held: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
+            return Err(Error::Refused(format!(
+                "backup {} has no source `{name}` (it holds: {})",
+                manifest.backup_id,
+                held.join(", ")
+            )));
+        }
+    }
+    let chosen: Vec<SourceEntry> = manifest
+        .sources
+        .iter()
+        .filter(|s| request.sources.is_empty() || request.sources.contains(&s.name))
+        .filter(|s| request.service.as_ref().is_none_or(|svc| &s.service == svc))
+        .cloned()
+        .collect();
+    if chosen.is_empty() {
+        return Err(Error::Refused(
+            "the chosen sources and service select nothing in this backup".into(),
+        ));
+    }
+    Ok(chosen)
+}
+
+fn place(
+    app: &App,
+    source: &SourceEntry,
+    manifest: &Manifest,
+    target_dir: Option<&Path>,
+) -> Result<Placement> {
+    let file_name = manifest
+        .files
+        .iter()
+        .find(|f| {
+            f.source() == source.name
+                && f.kind == EntryKind::File
+                && source.kind != SourceKind::Directory
+        })
+        .map(|f| f.relative().to_string());
+    let target = match (target_dir, source.kind) {
+        (Some(dir), SourceKind::Directory) => dir.join(&source.name),
+        (Some(dir), _) => dir
+            .join(&source.name)
+            .join(file_name.clone().unwrap_or_default()),
+        // A source path that is a symlink (`current → releases/42`) is restored into the
+        // folder or file it points to; the link itself stays.
+        (None, _) => real_root(Path::new(&source.origin)),
+    };
+    // The safety backup covers the configured place: it must be the place being overwritten.
+    let configured = app.settings.source(&source.name);
+    if target_dir.is_none() {
+        let configured_path = configured
+            .and_then(|c| c.path.as_ref())
+            .map(|p| p.display().to_string());
+        if configured_path.as_deref() != Some(source.origin.as_str()) {
+            return Err(Error::Refused(format!(
+                "source `{}` was backed up from {} but is configured as {}: no safety backup could cover \
+                 the place being overwritten, so restore it with --target",
+                source.name,
+                source.origin,
+                configured_path.unwrap_or_else(|| "nothing (no longer configured)".into())
+            )));
+        }
+    }
+    if !target.is_absolute() && target_dir.is_none() && source.origin.is_empty() {
+        return Err(Error::Refused(format!(
+            "source `{}` has no original place to restore to: use --target",
+            source.name
+        )));
+    }
+    if target_dir.is_some() && is_non_empty(&target) {
+        return Err(Error::Refused(format!(
+            "{} already exists and is not empty: restore into an empty folder, or to the original place",
+            target.display()
+        )));
+    }
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let tag = &tag[..12];
+    let carry_over = match (target_dir, source.kind, configured) {
+        (None, SourceKind::Directory, Some(config)) => Some(config.clone()),
+        _ => None,
+    };
+    Ok(Placement {
+        source: source.clone(),
+        carry_over,
+        staging: parent.join(format!(".coffer-staging-{tag}-{}", source.name)),
+        aside: parent.join(format!(".coffer-previous-{tag}-{}", source.name)),
+        target,
+    })
+}
+
+fn is_non_empty(path: &Path) -> bool {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => fs::read_dir(path)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true),
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
