@@ -12,7 +12,7 @@ use actix_web::{web, HttpMessage};
 
 use crate::auth::{same_secret, token_hash};
 use crate::db::{ApiToken, Session, User};
-use crate::web::error::WebError;
+use crate::web::error::{ApiError, WebError};
 use crate::web::state::WebState;
 
 pub const SESSION_COOKIE: &str = "coffer_session";
@@ -63,11 +63,24 @@ pub async fn identify(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if is_public(req.path()) {
+        req.extensions_mut().insert(None::<Identity>);
+        return next.call(req).await;
+    }
+    let api = req.path().starts_with("/api/");
+    // Errors here are answered in the form the route speaks: JSON under /api/.
+    let answer = |e: WebError| -> actix_web::Error {
+        if api {
+            ApiError(e).into()
+        } else {
+            e.into()
+        }
+    };
     let state = req
         .app_data::<web::Data<WebState>>()
         .cloned()
-        .ok_or_else(|| WebError::Internal("console state missing".into()))?;
-    let identity = resolve(&state, &req).await?;
+        .ok_or_else(|| answer(WebError::Internal("console state missing".into())))?;
+    let identity = resolve(&state, &req).await.map_err(answer)?;
     if let Some(Identity {
         via: Credential::Session { csrf_token, .. },
         ..
@@ -75,11 +88,16 @@ pub async fn identify(
     {
         // The sign-in form carries its own double-submit token (see `login`).
         if changes_state(req.method()) && req.path() != "/login" {
-            check_csrf(&mut req, csrf_token).await?;
+            check_csrf(&mut req, csrf_token).await.map_err(answer)?;
         }
     }
     req.extensions_mut().insert(identity);
     next.call(req).await
+}
+
+/// Routes that never need to know who asks (no session lookup for every stylesheet).
+fn is_public(path: &str) -> bool {
+    path.starts_with("/static/") || path == "/health" || path == "/ready"
 }
 
 fn changes_state(method: &Method) -> bool {

@@ -159,6 +159,7 @@ pub async fn submit(
                 if let Some(old) = old {
                     Session::delete(conn, &old)?;
                 }
+                Session::delete_expired(conn)?;
                 throttle::clear(conn, &subjects)?;
                 Session::insert(conn, &session)?;
                 User::update(conn, &user_id, &UserChanges::logged_in(crate::db::now()))?;

@@ -239,3 +239,32 @@ fn session_cookie(response: &reqwest::blocking::Response) -> String {
         .map(|c| c.split(';').next().unwrap().to_string())
         .expect("a session cookie")
 }
+
+#[test]
+fn a_wrong_bearer_token_is_refused_in_the_form_the_route_speaks() {
+    let console = TestConsole::start(&crate::helpers::Backend::Sqlite);
+    let browser = console.anonymous();
+    let api = browser
+        .client
+        .get(browser.url("/api/v1/backups"))
+        .bearer_auth("not-a-token")
+        .send()
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    let body: serde_json::Value = api.json().unwrap();
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("authentication required"));
+    let page = browser
+        .client
+        .get(browser.url("/"))
+        .bearer_auth("not-a-token")
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 401);
+    assert!(page.text().unwrap().contains("Sign in required"));
+    // Static files and health checks need no identity at all.
+    assert_eq!(browser.get("/static/coffer.css").status(), 200);
+    assert_eq!(browser.get("/health").status(), 200);
+}
