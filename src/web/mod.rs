@@ -18,6 +18,7 @@ pub mod layout; // what the page frame needs
 pub mod login; // sign in and out, lock-out
 pub mod routes; // the route table
 pub mod server; // binding and serving
+pub mod settings; // /settings: schedules
 pub mod state; // what handlers share; the blocking bridge
 pub mod view; // rows formatted for pages
 

@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, assets, dashboard, health, login};
+use crate::web::{account, assets, dashboard, health, login, settings};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -21,7 +21,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/password",
             web::post().to(account::password::submit),
         )
-        .route("/", web::get().to(dashboard::show));
+        .route("/", web::get().to(dashboard::show))
+        .route("/settings", web::get().to(settings::page::show))
+        .route(
+            "/settings/schedules",
+            web::post().to(settings::save::create),
+        )
+        .route(
+            "/settings/schedules/{id}",
+            web::post().to(settings::save::update),
+        )
+        .route(
+            "/settings/schedules/{id}/delete",
+            web::post().to(settings::save::delete),
+        );
 }
 
 /// Malformed input gets a 400 page saying what is wrong, never actix's bare text.

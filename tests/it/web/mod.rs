@@ -2,4 +2,5 @@
 
 pub mod harness;
 
+mod settings;
 mod sign_in;
