@@ -8,7 +8,10 @@ use coffer::domain::Role;
 use super::harness::{location, Browser, TestConsole};
 use crate::helpers::BOTH;
 
-fn daily(name: &str) -> Vec<(&'static str, String)> {
+/// A schedule form as posted.
+type Form = Vec<(&'static str, String)>;
+
+fn daily(name: &str) -> Form {
     vec![
         ("name", name.to_string()),
         ("enabled", "on".into()),
@@ -143,7 +146,7 @@ fn bad_input_is_shown_next_to_its_field_and_nothing_is_saved() {
             post(&admin, "/settings/schedules", &daily("taken")).status(),
             303
         );
-        let cases: Vec<(&str, Vec<(&'static str, String)>, &str)> = vec![
+        let cases: Vec<(&str, Form, &str)> = vec![
             (
                 "cron",
                 with(with(daily("a"), "frequency", "cron"), "cron", "0 25 * * *"),
