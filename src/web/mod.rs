@@ -8,6 +8,7 @@
 
 pub mod account; // the signed-in user's own password
 pub mod assets; // embedded static files
+pub mod audit; // /audit: the log
 pub mod auth; // role extractors: Viewer, Operator, Admin
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON

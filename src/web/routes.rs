@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, assets, dashboard, health, login, settings};
+use crate::web::{account, assets, audit, dashboard, health, login, settings};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(account::password::submit),
         )
         .route("/", web::get().to(dashboard::show))
+        .route("/audit", web::get().to(audit::list::show))
         .route("/settings", web::get().to(settings::page::show))
         .route(
             "/settings/schedules",

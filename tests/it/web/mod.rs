@@ -2,5 +2,6 @@
 
 pub mod harness;
 
+mod audit;
 mod settings;
 mod sign_in;
