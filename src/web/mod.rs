@@ -21,6 +21,7 @@ pub mod routes; // the route table
 pub mod server; // binding and serving
 pub mod settings; // /settings: schedules
 pub mod state; // what handlers share; the blocking bridge
+pub mod users; // /users: accounts and API tokens
 pub mod view; // rows formatted for pages
 
 pub use server::Console;

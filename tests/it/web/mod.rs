@@ -5,3 +5,4 @@ pub mod harness;
 mod audit;
 mod settings;
 mod sign_in;
+pub mod users;
