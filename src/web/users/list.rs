@@ -45,7 +45,7 @@ struct UsersPage {
 }
 
 pub async fn show(state: web::Data<WebState>, user: Admin) -> WebResult<HttpResponse> {
-    let users = state.db(|conn| User::list(conn)).await?;
+    let users = state.db(User::list).await?;
     let page = UsersPage {
         layout: Layout::new(&user.identity, "users"),
         users: users.iter().map(UserRow::from).collect(),
