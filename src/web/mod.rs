@@ -7,6 +7,7 @@
 //! signature ([`auth`]). One folder per resource, one file per page or action.
 
 pub mod account; // the signed-in user's own password
+pub mod api; // /api/v1: JSON for scripts
 pub mod assets; // embedded static files
 pub mod audit; // /audit: the log
 pub mod auth; // role extractors: Viewer, Operator, Admin

@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, assets, audit, dashboard, health, login, settings, users};
+use crate::web::{account, api, assets, audit, dashboard, health, login, settings, users};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/password",
             web::post().to(account::password::submit),
         )
+        .configure(api::configure)
         .route("/", web::get().to(dashboard::show))
         .route("/audit", web::get().to(audit::list::show))
         .route("/settings", web::get().to(settings::page::show))

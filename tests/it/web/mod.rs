@@ -2,6 +2,7 @@
 
 pub mod harness;
 
+mod api;
 mod audit;
 mod settings;
 mod sign_in;
