@@ -7,7 +7,7 @@ mod export;
 mod key;
 mod list;
 mod migrate;
-mod output;
+pub(crate) mod output; // also the JSON API's backup shape
 mod restore;
 mod serve;
 mod show;

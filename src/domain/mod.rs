@@ -2,9 +2,13 @@
 //! No I/O lives here; the db stores these as their `as_str()` text and the web and CLI
 //! parse user input into them, so a bad value never gets past the edge.
 
+pub mod cron;
+pub mod schedule;
 mod scope;
 mod status;
 
+pub use cron::CronExpr;
+pub use schedule::{Frequency, ScheduleSpec};
 pub use scope::Scope;
 pub use status::Status;
 

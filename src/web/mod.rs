@@ -7,7 +7,9 @@
 //! signature ([`auth`]). One folder per resource, one file per page or action.
 
 pub mod account; // the signed-in user's own password
+pub mod api; // /api/v1: JSON for scripts
 pub mod assets; // embedded static files
+pub mod audit; // /audit: the log
 pub mod auth; // role extractors: Viewer, Operator, Admin
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
@@ -18,7 +20,9 @@ pub mod layout; // what the page frame needs
 pub mod login; // sign in and out, lock-out
 pub mod routes; // the route table
 pub mod server; // binding and serving
+pub mod settings; // /settings: schedules
 pub mod state; // what handlers share; the blocking bridge
+pub mod users; // /users: accounts and API tokens
 pub mod view; // rows formatted for pages
 
 pub use server::Console;

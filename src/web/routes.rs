@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, assets, dashboard, health, login};
+use crate::web::{account, api, assets, audit, dashboard, health, login, settings, users};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -21,7 +21,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/password",
             web::post().to(account::password::submit),
         )
-        .route("/", web::get().to(dashboard::show));
+        .configure(api::configure)
+        .route("/", web::get().to(dashboard::show))
+        .route("/audit", web::get().to(audit::list::show))
+        .route("/settings", web::get().to(settings::page::show))
+        .route(
+            "/settings/schedules",
+            web::post().to(settings::save::create),
+        )
+        .route(
+            "/settings/schedules/{id}",
+            web::post().to(settings::save::update),
+        )
+        .route(
+            "/settings/schedules/{id}/delete",
+            web::post().to(settings::save::delete),
+        )
+        .route("/users", web::get().to(users::list::show))
+        .route("/users", web::post().to(users::list::create))
+        .route("/users/{id}", web::get().to(users::detail::show))
+        .route("/users/{id}/role", web::post().to(users::change::role))
+        .route(
+            "/users/{id}/disable",
+            web::post().to(users::change::disable),
+        )
+        .route("/users/{id}/enable", web::post().to(users::change::enable))
+        .route(
+            "/users/{id}/password",
+            web::post().to(users::change::password),
+        )
+        .route("/users/{id}/tokens", web::post().to(users::tokens::issue))
+        .route(
+            "/users/{id}/tokens/{token_id}/revoke",
+            web::post().to(users::tokens::revoke),
+        );
 }
 
 /// Malformed input gets a 400 page saying what is wrong, never actix's bare text.

@@ -144,6 +144,15 @@ impl Schedule {
             .ok_or_else(|| not_found(id))
     }
 
+    /// The schedule named `name`, if any (names are unique).
+    pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Schedule>, DbError> {
+        Ok(backup_schedules::table
+            .filter(dsl::name.eq(name))
+            .select(Schedule::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
     /// Every schedule, by name.
     pub fn list(conn: &mut DbConnection) -> Result<Vec<Schedule>, DbError> {
         Ok(backup_schedules::table

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::{new_id, now, parse_or};
 use crate::db::schema::users::{self, dsl};
-use crate::db::{DbConnection, DbError};
+use crate::db::{write_transaction, DbConnection, DbError};
 use crate::domain::Role;
 
 const WHAT: &str = "user";
@@ -161,6 +161,37 @@ impl User {
             .filter(dsl::disabled.eq(false))
             .count()
             .get_result(conn)?)
+    }
+
+    /// Applies `changes` unless they would leave no enabled admin; `Ok(None)` when refused
+    /// (nothing changed). The enabled admins are locked first on PostgreSQL, so two admins
+    /// demoting each other at once cannot both succeed (SQLite's write lock does the same).
+    pub fn update_keeping_an_admin(
+        conn: &mut DbConnection,
+        id: &str,
+        changes: &UserChanges,
+    ) -> Result<Option<User>, DbError> {
+        write_transaction(conn, |conn| {
+            if let DbConnection::Pg(pg) = conn {
+                users::table
+                    .filter(dsl::role.eq(Role::Admin.as_str()))
+                    .filter(dsl::disabled.eq(false))
+                    .select(dsl::id)
+                    .for_update()
+                    .load::<String>(pg)?;
+            }
+            let user = User::find_by_id(conn, id)?;
+            let is_enabled_admin = user.role() == Role::Admin && !user.disabled;
+            let stays_enabled_admin = changes
+                .role
+                .as_deref()
+                .map_or(user.role() == Role::Admin, |r| r == Role::Admin.as_str())
+                && !changes.disabled.unwrap_or(user.disabled);
+            if is_enabled_admin && !stays_enabled_admin && User::count_enabled_admins(conn)? <= 1 {
+                return Ok(None);
+            }
+            User::update(conn, id, changes).map(Some)
+        })
     }
 
     pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {

@@ -2,4 +2,8 @@
 
 pub mod harness;
 
+mod api;
+mod audit;
+mod settings;
 mod sign_in;
+pub mod users;

@@ -1,0 +1,3 @@
+//! `/audit`: the audit trail, read-only.
+
+pub mod list; // GET /audit

@@ -1,0 +1,200 @@
+//! `GET /settings`: the schedules with their next runs, and the form to add or edit one
+//! (`?edit=ID`). The same page comes back with status 400 and a message next to each bad
+//! field when a submitted form is refused.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::{DbConnection, Schedule};
+use crate::domain::schedule::{FieldErrors, ScheduleInput};
+use crate::domain::{CronExpr, Frequency};
+use crate::web::auth::Viewer;
+use crate::web::error::{WebError, WebResult};
+use crate::web::identity::Identity;
+use crate::web::layout::Layout;
+use crate::web::settings::form::{blank_input, input_from_schedule, weekday_name};
+use crate::web::state::WebState;
+
+/// How many upcoming runs the list shows per schedule.
+const NEXT_RUNS: usize = 3;
+
+#[derive(Template)]
+#[template(path = "settings/schedules.html")]
+pub struct SettingsPage {
+    pub layout: Layout,
+    pub schedules: Vec<ScheduleRow>,
+    pub form: ScheduleInput,
+    pub errors: FieldErrors,
+    /// The schedule being edited; `None` adds a new one.
+    pub editing: Option<String>,
+    pub sources: Vec<String>,
+    pub services: Vec<String>,
+    pub weekdays: &'static [&'static str],
+}
+
+impl SettingsPage {
+    pub fn error(&self, field: &str) -> &str {
+        self.errors.get(field).unwrap_or_default()
+    }
+
+    pub fn source_checked(&self, name: &str) -> bool {
+        self.form.sources.iter().any(|s| s == name)
+    }
+
+    pub fn action(&self) -> String {
+        match &self.editing {
+            Some(id) => format!("/settings/schedules/{id}"),
+            None => "/settings/schedules".into(),
+        }
+    }
+}
+
+/// One schedule as the list shows it.
+pub struct ScheduleRow {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub frequency: String,
+    pub cron: String,
+    pub timezone: String,
+    pub scope: String,
+    pub kind: String,
+    pub retention: String,
+    /// `(in the schedule's zone, in UTC)`.
+    pub next_runs: Vec<(String, String)>,
+    /// Why no next runs can be shown (a hand-edited row with a bad expression or zone).
+    pub problem: String,
+}
+
+impl From<&Schedule> for ScheduleRow {
+    fn from(s: &Schedule) -> ScheduleRow {
+        let parsed = s
+            .cron
+            .parse::<CronExpr>()
+            .and_then(|expr| Ok((expr, crate::domain::cron::parse_time_zone(&s.timezone)?)));
+        let (frequency, next_runs, problem) = match parsed {
+            Ok((expr, tz)) => {
+                let runs = expr
+                    .next_runs(tz, chrono::Utc::now(), NEXT_RUNS)
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.format("%a %Y-%m-%d %H:%M %Z").to_string(),
+                            t.with_timezone(&chrono::Utc)
+                                .format("%Y-%m-%d %H:%M UTC")
+                                .to_string(),
+                        )
+                    })
+                    .collect();
+                (describe(Frequency::from_cron(expr)), runs, String::new())
+            }
+            Err(reason) => ("?".into(), Vec::new(), reason),
+        };
+        ScheduleRow {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            enabled: s.enabled,
+            frequency,
+            cron: s.cron.clone(),
+            timezone: s.timezone.clone(),
+            scope: s.scope.clone(),
+            kind: s.kind.clone(),
+            retention: s.retention_days.map_or("—".into(), |d| format!("{d} days")),
+            next_runs,
+            problem,
+        }
+    }
+}
+
+fn describe(frequency: Frequency) -> String {
+    match frequency {
+        Frequency::Daily(t) => format!("daily at {}", t.format("%H:%M")),
+        Frequency::Weekly(day, t) => {
+            format!("every {} at {}", weekday_name(day), t.format("%H:%M"))
+        }
+        Frequency::Monthly(Some(day), t) => {
+            format!("monthly on day {day} at {}", t.format("%H:%M"))
+        }
+        Frequency::Monthly(None, t) => {
+            format!("monthly on the last day at {}", t.format("%H:%M"))
+        }
+        Frequency::Cron(expr) => format!("cron {expr}"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsQuery {
+    edit: Option<String>,
+}
+
+pub async fn show(
+    state: web::Data<WebState>,
+    user: Viewer,
+    query: web::Query<SettingsQuery>,
+) -> WebResult<HttpResponse> {
+    let editing = query.into_inner().edit.filter(|id| !id.is_empty());
+    let identity = user.identity;
+    let sources = state.app.settings.sources.clone();
+    state
+        .db(move |conn| {
+            let form = match &editing {
+                Some(id) => input_from_schedule(&Schedule::find_by_id(conn, id)?),
+                None => blank_input(),
+            };
+            render(
+                conn,
+                &identity,
+                &sources,
+                form,
+                FieldErrors::default(),
+                editing,
+            )
+        })
+        .await
+        .map(|html| html_response(StatusCode::OK, html))
+}
+
+pub fn html_response(status: StatusCode, html: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html)
+}
+
+/// Renders the page (HTML) with the list read from `conn`.
+pub fn render(
+    conn: &mut DbConnection,
+    identity: &Identity,
+    sources: &[crate::config::SourceConfig],
+    form: ScheduleInput,
+    errors: FieldErrors,
+    editing: Option<String>,
+) -> WebResult<String> {
+    let schedules = Schedule::list(conn)?
+        .iter()
+        .map(ScheduleRow::from)
+        .collect();
+    let mut services: Vec<String> = sources.iter().map(|s| s.service.clone()).collect();
+    services.sort();
+    services.dedup();
+    let page = SettingsPage {
+        layout: Layout::new(identity, "settings"),
+        schedules,
+        form,
+        errors,
+        editing,
+        sources: sources.iter().map(|s| s.name.clone()).collect(),
+        services,
+        weekdays: &[
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ],
+    };
+    page.render().map_err(WebError::from)
+}

@@ -1,0 +1,83 @@
+//! `GET /users/{id}`: one user with the forms that change them and their API tokens. The
+//! page that issues a token shows it once (see [`super::tokens`]).
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::auth::MIN_PASSWORD_LEN;
+use crate::db::{ApiToken, DbConnection, User};
+use crate::domain::Role;
+use crate::web::auth::Admin;
+use crate::web::error::{WebError, WebResult};
+use crate::web::identity::Identity;
+use crate::web::layout::Layout;
+use crate::web::state::WebState;
+use crate::web::users::list::UserRow;
+use crate::web::view::timestamp;
+
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used: String,
+    pub revoked: String,
+}
+
+impl From<&ApiToken> for TokenRow {
+    fn from(t: &ApiToken) -> TokenRow {
+        TokenRow {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            created_at: timestamp(&t.created_at),
+            last_used: t.last_used_at.as_ref().map(timestamp).unwrap_or_default(),
+            revoked: t.revoked_at.as_ref().map(timestamp).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "users/detail.html")]
+struct UserPage {
+    layout: Layout,
+    user: UserRow,
+    tokens: Vec<TokenRow>,
+    roles: &'static [Role],
+    min_length: usize,
+    /// A token just issued, shown this once.
+    new_token: Option<(String, String)>,
+}
+
+pub async fn show(
+    state: web::Data<WebState>,
+    admin: Admin,
+    id: web::Path<String>,
+) -> WebResult<HttpResponse> {
+    let id = id.into_inner();
+    let identity = admin.identity;
+    let html = state
+        .db(move |conn| render(conn, &identity, &id, None))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// The page of user `id`; `new_token` is `(name, token)` right after issuing one.
+pub fn render(
+    conn: &mut DbConnection,
+    identity: &Identity,
+    id: &str,
+    new_token: Option<(String, String)>,
+) -> WebResult<String> {
+    let user = User::find_by_id(conn, id)?;
+    let tokens = ApiToken::list_for_user(conn, id)?;
+    let page = UserPage {
+        layout: Layout::new(identity, "users"),
+        user: UserRow::from(&user),
+        tokens: tokens.iter().map(TokenRow::from).collect(),
+        roles: Role::ALL,
+        min_length: MIN_PASSWORD_LEN,
+        new_token,
+    };
+    page.render().map_err(WebError::from)
+}

@@ -1,0 +1,251 @@
+//! `/settings`: schedules added, edited and deleted by admins, refused field by field,
+//! shown with their next runs.
+
+use chrono::{Duration, NaiveTime, Utc};
+use coffer::db::{LogEntry, LogFilter, Schedule};
+use coffer::domain::Role;
+
+use super::harness::{location, Browser, TestConsole};
+use crate::helpers::BOTH;
+
+/// A schedule form as posted.
+type Form = Vec<(&'static str, String)>;
+
+fn daily(name: &str) -> Form {
+    vec![
+        ("name", name.to_string()),
+        ("enabled", "on".into()),
+        ("frequency", "daily".into()),
+        ("time", "02:30".into()),
+        ("weekday", "sunday".into()),
+        ("day", "1".into()),
+        ("cron", String::new()),
+        ("timezone", "Europe/Berlin".into()),
+        ("scope", "all".into()),
+        ("kind", "full".into()),
+        ("retention_days", "30".into()),
+    ]
+}
+
+fn with(
+    mut form: Vec<(&'static str, String)>,
+    key: &'static str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    form.retain(|(k, _)| *k != key);
+    form.push((key, value.to_string()));
+    form
+}
+
+fn post(
+    browser: &Browser,
+    path: &str,
+    form: &[(&'static str, String)],
+) -> reqwest::blocking::Response {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(path, &fields)
+}
+
+/// The message shown next to `field`.
+fn field_error(html: &str, field: &str) -> String {
+    let marker = format!("data-field=\"{field}\">");
+    let start = html.find(&marker).expect("the field has an error slot") + marker.len();
+    let end = start + html[start..].find("</span>").unwrap();
+    html[start..end].trim().to_string()
+}
+
+fn schedules(console: &TestConsole) -> Vec<Schedule> {
+    Schedule::list(&mut console.app.conn().unwrap()).unwrap()
+}
+
+#[test]
+fn admins_add_edit_and_delete_schedules_and_each_change_is_logged() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+
+        let added = post(&admin, "/settings/schedules", &daily("nightly"));
+        assert_eq!(added.status(), 303, "{}", added.text().unwrap());
+        assert_eq!(location(&added), "/settings");
+        let stored = schedules(&console);
+        assert_eq!(stored.len(), 1);
+        let s = &stored[0];
+        assert_eq!(
+            (s.cron.as_str(), s.timezone.as_str()),
+            ("30 2 * * *", "Europe/Berlin")
+        );
+        assert_eq!(
+            (s.scope.as_str(), s.kind.as_str(), s.retention_days),
+            ("all", "full", Some(30))
+        );
+        assert!(s.enabled && s.next_run_at.is_some_and(|t| t > Utc::now().naive_utc()));
+
+        // Edit: weekly on Monday, one chosen source, incremental, disabled.
+        let form = with(daily("nightly-inc"), "frequency", "weekly");
+        let form = with(form, "weekday", "monday");
+        let form = with(form, "scope", "sources");
+        let form = with(form, "sources", "files");
+        let form = with(form, "kind", "incremental");
+        let form = with(form, "enabled", "");
+        let edited = post(&admin, &format!("/settings/schedules/{}", s.id), &form);
+        assert_eq!(edited.status(), 303, "{}", edited.text().unwrap());
+        let s = &schedules(&console)[0];
+        assert_eq!(s.name, "nightly-inc");
+        assert_eq!(s.cron, "30 2 * * 1");
+        assert_eq!(
+            (s.scope.as_str(), s.kind.as_str()),
+            ("sources:files", "incremental")
+        );
+        assert!(!s.enabled && s.next_run_at.is_none());
+
+        // The edit form comes back filled with the stored schedule.
+        let page = admin.page(&format!("/settings?edit={}", s.id));
+        assert!(page.contains("value=\"monday\" selected"), "{page}");
+        assert!(page.contains("value=\"files\" checked"));
+        assert!(page.contains("every monday at 02:30"));
+
+        let gone = admin.post(&format!("/settings/schedules/{}/delete", s.id), &[]);
+        assert_eq!(gone.status(), 303);
+        assert!(schedules(&console).is_empty());
+
+        let unknown = admin.post("/settings/schedules/nope/delete", &[]);
+        assert_eq!(unknown.status(), 404);
+        let unknown = post(&admin, "/settings/schedules/nope", &daily("x"));
+        assert_eq!(unknown.status(), 404);
+
+        let log = LogEntry::list(
+            &mut console.app.conn().unwrap(),
+            &LogFilter {
+                operation: Some("settings".into()),
+                ..LogFilter::default()
+            },
+        )
+        .unwrap();
+        let messages: Vec<&str> = log.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("added schedule `nightly`")),
+            "{messages:?}"
+        );
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("changed schedule `nightly-inc`")));
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("deleted schedule `nightly-inc`")));
+    }
+}
+
+#[test]
+fn bad_input_is_shown_next_to_its_field_and_nothing_is_saved() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+        assert_eq!(
+            post(&admin, "/settings/schedules", &daily("taken")).status(),
+            303
+        );
+        let cases: Vec<(&str, Form, &str)> = vec![
+            (
+                "cron",
+                with(with(daily("a"), "frequency", "cron"), "cron", "0 25 * * *"),
+                "cron",
+            ),
+            (
+                "timezone",
+                with(daily("b"), "timezone", "Europe/Atlantis"),
+                "Europe/Atlantis",
+            ),
+            ("time", with(daily("c"), "time", "24:61"), "HH:MM"),
+            (
+                "sources",
+                with(with(daily("d"), "scope", "sources"), "sources", "../etc"),
+                "../etc",
+            ),
+            ("name", daily("   "), "name"),
+            ("name", daily("taken"), "already named"),
+            (
+                "retention_days",
+                with(daily("e"), "retention_days", "0"),
+                "1 to 3650",
+            ),
+            (
+                "retention_days",
+                with(daily("f"), "retention_days", "99999"),
+                "1 to 3650",
+            ),
+            (
+                "day",
+                with(with(daily("g"), "frequency", "monthly"), "day", "31"),
+                "last",
+            ),
+        ];
+        for (field, form, expected) in cases {
+            let response = post(&admin, "/settings/schedules", &form);
+            assert_eq!(response.status(), 400, "{field}");
+            let html = response.text().unwrap();
+            let message = field_error(&html, field);
+            assert!(message.contains(expected), "{field}: `{message}`");
+            assert!(html.contains("Nothing was saved"));
+        }
+        // Editing with bad input leaves the stored schedule as it was.
+        let kept = schedules(&console);
+        assert_eq!(kept.len(), 1);
+        let response = post(
+            &admin,
+            &format!("/settings/schedules/{}", kept[0].id),
+            &with(daily("taken"), "timezone", "Nowhere"),
+        );
+        assert_eq!(response.status(), 400);
+        assert_eq!(schedules(&console), kept);
+    }
+}
+
+#[test]
+fn everyone_reads_schedules_but_only_admins_change_them() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        for role in [Role::Viewer, Role::Operator] {
+            let browser = console.login_as(role);
+            let page = browser.page("/settings");
+            assert!(page.contains("Schedules") && !page.contains("Add a schedule"));
+            assert_eq!(
+                post(&browser, "/settings/schedules", &daily("x")).status(),
+                403
+            );
+        }
+        assert!(schedules(&console).is_empty());
+        let anonymous = console.anonymous();
+        assert_eq!(anonymous.get("/settings").status(), 303);
+    }
+}
+
+#[test]
+fn the_list_shows_the_next_three_runs_in_the_zone_and_in_utc() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+        // Tokyo has no daylight saving: 09:00 JST is always 00:00 UTC.
+        let form = with(daily("tokyo"), "timezone", "Asia/Tokyo");
+        let form = with(form, "time", "09:00");
+        assert_eq!(post(&admin, "/settings/schedules", &form).status(), 303);
+        let page = admin.page("/settings");
+        let now = Utc::now().naive_utc();
+        let midnight = NaiveTime::MIN;
+        let mut first = now.date().and_time(midnight);
+        if first <= now {
+            first += Duration::days(1);
+        }
+        for n in 0..3 {
+            let utc = first + Duration::days(n);
+            let local = utc + Duration::hours(9);
+            let shown = format!(
+                "{} JST <span class=\"muted\">({} UTC)</span>",
+                local.format("%a %Y-%m-%d %H:%M"),
+                utc.format("%Y-%m-%d %H:%M")
+            );
+            assert!(page.contains(&shown), "missing `{shown}` in {page}");
+        }
+    }
+}
