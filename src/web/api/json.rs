@@ -9,10 +9,7 @@ pub use crate::cli::output::backup_json;
 /// A task as its row says: status, phase, progress, error, and what it works on.
 pub fn task_json(task: &Task, live: Option<TaskSnapshot>) -> serde_json::Value {
     let snapshot = live.unwrap_or_else(|| TaskSnapshot::from_task(task));
-    let status = snapshot.status.as_str();
     let mut value = serde_json::to_value(snapshot).unwrap_or_default();
-    // The stored name (`success`), as in the backup JSON, not the enum's serde name.
-    value["status"] = status.into();
     value["id"] = task.id.clone().into();
     value["kind"] = task.kind.clone().into();
     value["backup_id"] = task.backup_id.clone().into();
