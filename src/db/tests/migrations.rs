@@ -4,7 +4,7 @@ use super::TestDatabase;
 use crate::db::schema::users;
 use crate::db::{applied_migrations, revert_all_migrations, run_migrations, DbConnection};
 
-const MIGRATION_COUNT: usize = 5;
+const MIGRATION_COUNT: usize = 7;
 
 fn user_rows(conn: &mut DbConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
