@@ -9,6 +9,7 @@
 pub mod account; // the signed-in user's own password
 pub mod assets; // embedded static files
 pub mod auth; // role extractors: Viewer, Operator, Admin
+pub mod backups; // list, create, detail, download, delete, stats
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
 pub mod first_admin; // the `admin` user of a fresh install

@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, assets, dashboard, health, login};
+use crate::web::{account, assets, backups, dashboard, health, login};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -21,7 +21,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/password",
             web::post().to(account::password::submit),
         )
-        .route("/", web::get().to(dashboard::show));
+        .route("/", web::get().to(dashboard::show))
+        // Fixed paths before `/backups/{id}`, which would otherwise take them.
+        .route("/backups", web::get().to(backups::list::show))
+        .route("/backups", web::post().to(backups::create::submit))
+        .route("/backups/new", web::get().to(backups::create::show))
+        .route("/backups/stats", web::get().to(backups::stats::show))
+        .route("/backups/{id}", web::get().to(backups::detail::show))
+        .route(
+            "/backups/{id}/download",
+            web::get().to(backups::download::download),
+        )
+        .route(
+            "/backups/{id}/delete",
+            web::post().to(backups::delete::delete),
+        );
 }
 
 /// Malformed input gets a 400 page saying what is wrong, never actix's bare text.

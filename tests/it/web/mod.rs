@@ -2,4 +2,5 @@
 
 pub mod harness;
 
+mod backups;
 mod sign_in;
