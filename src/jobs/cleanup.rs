@@ -7,11 +7,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Duration, NaiveDateTime};
 
 use crate::app::App;
-use crate::db::{Backup, BackupFilter, NewLogEntry};
-use crate::domain::LogLevel;
+use crate::db::{Backup, BackupFilter};
 use crate::error::{Error, Result};
-use crate::jobs::locks::lock_sources;
-use crate::jobs::manifest_key;
+use crate::jobs::delete::{delete_backup, Deletion};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CleanupPlan {
@@ -73,45 +71,17 @@ pub fn apply_cleanup(app: &App, plan: &CleanupPlan, by: Option<&str>) -> Result<
     ordered.sort_by_key(|b| std::cmp::Reverse(b.created_at));
     let mut deleted = 0;
     for backup in ordered {
-        let _locks = lock_sources(
-            &app.settings.data_dir,
-            &backup.sources().unwrap_or_default(),
-        )?;
-        match Backup::delete(&mut *app.conn()?, &backup.id) {
-            Ok(()) => {}
-            Err(e) if e.is_foreign_key_violation() => {
-                tracing::warn!(
-                    "kept backup {}: an incremental now depends on it",
-                    backup.id
-                );
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if let Some(key) = &backup.storage_key {
-            for object in [key.clone(), manifest_key(key)] {
-                if let Err(e) = app.storage.delete(&object) {
-                    tracing::error!(
-                        "backup {} deleted, but its object {object} could not be: {e}",
-                        backup.id
-                    );
-                }
-            }
-        }
-        let mut entry = NewLogEntry::new(
-            LogLevel::Info,
-            "delete",
-            format!(
-                "cleanup deleted backup `{}` ({}, older than {})",
-                backup.name, backup.status, plan.cutoff
+        let message = format!(
+            "cleanup deleted backup `{}` ({}, older than {})",
+            backup.name, backup.status, plan.cutoff
+        );
+        match delete_backup(app, backup, by, message)? {
+            Deletion::Deleted => deleted += 1,
+            Deletion::HasDependants => tracing::warn!(
+                "kept backup {}: an incremental now depends on it",
+                backup.id
             ),
-        )
-        .for_backup(&backup.id);
-        if let Some(by) = by {
-            entry = entry.by(by);
         }
-        app.audit(entry);
-        deleted += 1;
     }
     Ok(deleted)
 }

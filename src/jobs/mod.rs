@@ -8,6 +8,7 @@
 pub mod backup;
 mod backup_request;
 pub mod cleanup;
+pub mod delete;
 pub mod execution;
 pub mod export;
 pub mod live;

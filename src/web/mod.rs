@@ -11,6 +11,7 @@ pub mod api; // /api/v1: JSON for scripts
 pub mod assets; // embedded static files
 pub mod audit; // /audit: the log
 pub mod auth; // role extractors: Viewer, Operator, Admin
+pub mod backups; // list, create, detail, download, delete, stats
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
 pub mod first_admin; // the `admin` user of a fresh install

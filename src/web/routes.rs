@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, api, assets, audit, dashboard, health, login, settings, users};
+use crate::web::{account, api, assets, audit, backups, dashboard, health, login, settings, users};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -54,6 +54,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/users/{id}/tokens/{token_id}/revoke",
             web::post().to(users::tokens::revoke),
+        )
+        // Fixed paths before `/backups/{id}`, which would otherwise take them.
+        .route("/backups", web::get().to(backups::list::show))
+        .route("/backups", web::post().to(backups::create::submit))
+        .route("/backups/new", web::get().to(backups::create::show))
+        .route("/backups/stats", web::get().to(backups::stats::show))
+        .route("/backups/{id}", web::get().to(backups::detail::show))
+        .route(
+            "/backups/{id}/download",
+            web::get().to(backups::download::download),
+        )
+        .route(
+            "/backups/{id}/delete",
+            web::post().to(backups::delete::delete),
         );
 }
 

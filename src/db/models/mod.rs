@@ -11,6 +11,7 @@
 mod api_token;
 mod backup;
 mod backup_queries;
+mod backup_search;
 mod backup_state;
 mod log_entry;
 mod login_throttle;
@@ -23,6 +24,9 @@ mod user;
 
 pub use api_token::ApiToken;
 pub use backup::{Backup, BackupChanges, BackupFilter, BackupOutcome, NewBackup};
+pub use backup_search::{
+    BackupGroup, BackupPage, BackupSearch, PageCursor, RowPosition, ServiceMatch,
+};
 pub use log_entry::{LogEntry, LogFilter, NewLogEntry};
 pub use login_throttle::LoginThrottle;
 pub use manifest::Manifest;

@@ -4,6 +4,7 @@ pub mod harness;
 
 mod api;
 mod audit;
+mod backups;
 mod settings;
 mod sign_in;
 pub mod users;

@@ -1,0 +1,54 @@
+//! Deleting one backup safely, shared by age-based cleanup and the console's delete button.
+//! The record goes first and the objects after: the database refuses to delete a parent that
+//! an incremental still names (foreign key), and then nothing is touched; an object left
+//! behind by a failed storage delete is only wasted space, never a record without its data.
+
+use crate::app::App;
+use crate::db::{Backup, NewLogEntry};
+use crate::domain::LogLevel;
+use crate::error::Result;
+use crate::jobs::locks::lock_sources;
+use crate::jobs::manifest_key;
+
+/// What [`delete_backup`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// An incremental depends on the backup, so it was kept untouched.
+    HasDependants,
+}
+
+/// Deletes `backup` (record, archive and manifest objects) and writes `message` to the audit
+/// log. Its sources are locked meanwhile, so no new incremental can pick it as a parent.
+pub fn delete_backup(
+    app: &App,
+    backup: &Backup,
+    by: Option<&str>,
+    message: String,
+) -> Result<Deletion> {
+    let _locks = lock_sources(
+        &app.settings.data_dir,
+        &backup.sources().unwrap_or_default(),
+    )?;
+    match Backup::delete(&mut *app.conn()?, &backup.id) {
+        Ok(()) => {}
+        Err(e) if e.is_foreign_key_violation() => return Ok(Deletion::HasDependants),
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(key) = &backup.storage_key {
+        for object in [key.clone(), manifest_key(key)] {
+            if let Err(e) = app.storage.delete(&object) {
+                tracing::error!(
+                    "backup {} deleted, but its object {object} could not be: {e}",
+                    backup.id
+                );
+            }
+        }
+    }
+    let mut entry = NewLogEntry::new(LogLevel::Info, "delete", message).for_backup(&backup.id);
+    if let Some(by) = by {
+        entry = entry.by(by);
+    }
+    app.audit(entry);
+    Ok(Deletion::Deleted)
+}

@@ -1,0 +1,197 @@
+//! `GET /backups/{id}`: everything about one backup — the record, its object in storage, its
+//! place in an incremental chain, its files (one page of the manifest), its tasks with their
+//! progress, its audit log — and the actions the user's role allows.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::app::App;
+use crate::db::{Backup, LogEntry, LogFilter, Manifest, Task};
+use crate::engine::manifest::Manifest as ManifestDoc;
+use crate::error::Error as CofferError;
+use crate::web::auth::Viewer;
+use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};
+use crate::web::backups::rows::{duration, LogLine, TaskLine};
+use crate::web::error::WebResult;
+use crate::web::layout::Layout;
+use crate::web::state::WebState;
+use crate::web::view::{human_bytes, timestamp};
+
+/// A chain deeper than this is shown cut short (a loop in hand-edited rows cannot hang us).
+const MAX_CHAIN: usize = 500;
+const LOG_LINES: i64 = 100;
+
+/// A neighbour in the chain: a parent or a child.
+pub struct ChainLink {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+impl From<&Backup> for ChainLink {
+    fn from(b: &Backup) -> ChainLink {
+        ChainLink {
+            id: b.id.clone(),
+            name: b.name.clone(),
+            kind: b.kind.clone(),
+            status: b.status.clone(),
+            created_at: timestamp(&b.created_at),
+        }
+    }
+}
+
+/// The record's fields as text (empty when unset).
+pub struct Facts {
+    pub size: String,
+    pub stored_size: String,
+    pub object_present: bool,
+    pub encrypted: String,
+    pub created_at: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration: String,
+    pub verified_at: String,
+    pub last_restored_at: String,
+    pub sources: String,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "backups/detail.html")]
+struct DetailPage {
+    layout: Layout,
+    backup: Backup,
+    facts: Facts,
+    /// Oldest first, ending with the direct parent.
+    ancestors: Vec<ChainLink>,
+    children: Vec<ChainLink>,
+    listing: Option<FileListing>,
+    manifest_problem: Option<String>,
+    tasks: Vec<TaskLine>,
+    latest_task: Option<TaskLine>,
+    logs: Vec<LogLine>,
+    can_download: bool,
+}
+
+pub async fn show(
+    state: web::Data<WebState>,
+    user: Viewer,
+    id: web::Path<String>,
+    query: web::Query<FilesQuery>,
+) -> WebResult<HttpResponse> {
+    let wanted = query.parse()?;
+    let id = id.into_inner();
+    let layout = Layout::new(&user.identity, "backups");
+    let page = state
+        .blocking(move |app| gather(app, &id, &wanted, layout))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+fn gather(
+    app: &App,
+    id: &str,
+    wanted: &FilesWanted,
+    layout: Layout,
+) -> Result<DetailPage, CofferError> {
+    let mut conn = app.conn()?;
+    let backup = Backup::find_by_id(&mut conn, id)?;
+    let mut ancestors = Vec::new();
+    let mut next = backup.parent_id.clone();
+    while let Some(parent_id) = next.take() {
+        if ancestors.len() >= MAX_CHAIN {
+            break;
+        }
+        match Backup::find_by_id(&mut conn, &parent_id) {
+            Ok(parent) => {
+                next = parent.parent_id.clone();
+                ancestors.push(ChainLink::from(&parent));
+            }
+            Err(_) => break,
+        }
+    }
+    ancestors.reverse();
+    let children = Backup::list_children(&mut conn, &backup.id)?
+        .iter()
+        .map(ChainLink::from)
+        .collect();
+    let task_rows = Task::list_for_backup(&mut conn, &backup.id)?;
+    let tasks: Vec<TaskLine> = task_rows.iter().map(TaskLine::from).collect();
+    let latest_task = task_rows.first().map(TaskLine::from);
+    let logs = LogEntry::list(
+        &mut conn,
+        &LogFilter {
+            backup_id: Some(backup.id.clone()),
+            limit: Some(LOG_LINES),
+            ..LogFilter::default()
+        },
+    )?
+    .iter()
+    .map(LogLine::from)
+    .collect();
+    let (listing, manifest_problem) = match Manifest::load(&mut conn, &backup.id)? {
+        None => (None, None),
+        Some(json) => match ManifestDoc::from_json(&json) {
+            Ok(doc) => (Some(FileListing::of(&doc, wanted)), None),
+            Err(problem) => (None, Some(problem)),
+        },
+    };
+    drop(conn);
+    let stored = match &backup.storage_key {
+        Some(key) => app.storage.size(key).ok().flatten(),
+        None => None,
+    };
+    let facts = Facts {
+        size: human_bytes(backup.size_bytes),
+        stored_size: stored.map_or(String::new(), |s| {
+            human_bytes(i64::try_from(s).unwrap_or(i64::MAX))
+        }),
+        object_present: stored.is_some(),
+        encrypted: match &backup.key_id {
+            Some(key) => format!("yes (key {key})"),
+            None => "no".into(),
+        },
+        created_at: timestamp(&backup.created_at),
+        started_at: backup
+            .started_at
+            .as_ref()
+            .map(timestamp)
+            .unwrap_or_default(),
+        finished_at: backup
+            .finished_at
+            .as_ref()
+            .map(timestamp)
+            .unwrap_or_default(),
+        duration: duration(backup.started_at, backup.finished_at),
+        verified_at: backup
+            .verified_at
+            .as_ref()
+            .map(timestamp)
+            .unwrap_or_default(),
+        last_restored_at: backup
+            .last_restored_at
+            .as_ref()
+            .map(timestamp)
+            .unwrap_or_default(),
+        sources: backup.sources().unwrap_or_default().join(", "),
+        warnings: backup.warnings(),
+    };
+    let can_download = backup.status == crate::domain::Status::Succeeded.as_str();
+    Ok(DetailPage {
+        layout,
+        backup,
+        facts,
+        ancestors,
+        children,
+        listing,
+        manifest_problem,
+        tasks,
+        latest_task,
+        logs,
+        can_download,
+    })
+}

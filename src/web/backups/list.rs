@@ -1,0 +1,114 @@
+//! `GET /backups`: the filtered, paged list with totals of what the filters match. The
+//! filters are a plain GET form, so the list works without JavaScript and every page is a
+//! link that can be shared.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::db::{Backup, BackupGroup, RowPosition};
+use crate::domain::Status;
+use crate::web::auth::Viewer;
+use crate::web::backups::filters::{encode_cursor, FilterValues, ListQuery};
+use crate::web::backups::rows::ListRow;
+use crate::web::backups::stats;
+use crate::web::error::{WebError, WebResult};
+use crate::web::layout::Layout;
+use crate::web::state::WebState;
+use crate::web::view::human_bytes;
+
+/// What the filters match, all pages together.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Totals {
+    pub count: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub size_bytes: i64,
+}
+
+impl Totals {
+    pub fn of(groups: &[BackupGroup]) -> Totals {
+        let mut totals = Totals::default();
+        for group in groups {
+            totals.count += group.count;
+            totals.size_bytes += group.size_bytes;
+            if group.status == Status::Succeeded.as_str() {
+                totals.succeeded += group.count;
+            } else if group.status == Status::Failed.as_str() {
+                totals.failed += group.count;
+            }
+        }
+        totals
+    }
+}
+
+#[derive(Template)]
+#[template(path = "backups/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<ListRow>,
+    totals: Totals,
+    total_size: String,
+    filters: FilterValues,
+    statuses: Vec<&'static str>,
+    sources: Vec<String>,
+    services: Vec<String>,
+    newer_link: Option<String>,
+    older_link: Option<String>,
+    first_link: Option<String>,
+}
+
+pub async fn show(
+    state: web::Data<WebState>,
+    user: Viewer,
+    query: web::Query<ListQuery>,
+) -> WebResult<HttpResponse> {
+    let settings = &state.app.settings;
+    let request = query.parse(settings)?;
+    let mut sources: Vec<String> = settings.sources.iter().map(|s| s.name.clone()).collect();
+    sources.sort();
+    let mut services: Vec<String> = settings.sources.iter().map(|s| s.service.clone()).collect();
+    services.sort();
+    services.dedup();
+    let search = request.search.clone();
+    let cursor = request.cursor.clone();
+    let per_page = request.per_page;
+    let settings = settings.clone();
+    let (page, groups) = state
+        .db(move |conn| {
+            let page = Backup::search_page(conn, &search, &cursor, per_page)?;
+            let groups = stats::groups(conn, &settings, &search)?;
+            Ok::<_, WebError>((page, groups))
+        })
+        .await?;
+    let filters = request.values;
+    let cursor_link = |key: &str, row: Option<&Backup>| {
+        row.map(|b| filters.link(Some((key, &encode_cursor(&RowPosition::of(b))))))
+    };
+    let newer_link = page
+        .has_newer
+        .then(|| cursor_link("after", page.rows.first()))
+        .flatten();
+    let older_link = page
+        .has_older
+        .then(|| cursor_link("before", page.rows.last()))
+        .flatten();
+    let first_link = page.has_newer.then(|| filters.link(None));
+    let totals = Totals::of(&groups);
+    let body = ListPage {
+        layout: Layout::new(&user.identity, "backups"),
+        rows: page.rows.iter().map(ListRow::from).collect(),
+        total_size: human_bytes(totals.size_bytes),
+        totals,
+        statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),
+        sources,
+        services,
+        newer_link,
+        older_link,
+        first_link,
+        filters,
+    }
+    .render()?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}

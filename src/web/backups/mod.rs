@@ -1,0 +1,13 @@
+//! The backup pages: list (filters, keyset pages, totals), create, detail (record, chain,
+//! manifest file list, tasks, log, actions), streamed download, delete, and the stats JSON.
+
+pub mod create; // GET /backups/new, POST /backups
+pub mod delete; // POST /backups/{id}/delete
+pub mod detail; // GET /backups/{id}
+pub mod download; // GET /backups/{id}/download
+pub mod figures_cache; // totals and stats reused briefly when they are costly
+pub mod filters; // the list's query string
+pub mod list; // GET /backups
+pub mod manifest_view; // the file list of the detail page
+pub mod rows; // backups, tasks and log entries as pages show them
+pub mod stats; // GET /backups/stats

@@ -1,0 +1,161 @@
+//! The dashboard's chart of backup size (bars) and duration (line) over the last successful
+//! backups, as SVG geometry computed here; `templates/dashboard.html` draws it, so every
+//! label goes through askama's escaping and the page needs no script.
+
+use crate::db::Backup;
+use crate::web::backups::rows::duration;
+use crate::web::view::{human_bytes, timestamp};
+
+pub const WIDTH: f64 = 720.0;
+pub const HEIGHT: f64 = 240.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 64.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 36.0;
+
+pub struct Bar {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    /// Tooltip: name, time, size, duration.
+    pub title: String,
+}
+
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+pub struct AxisLabel {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+pub struct Chart {
+    pub width: f64,
+    pub height: f64,
+    pub plot_left: f64,
+    pub plot_right: f64,
+    pub plot_top: f64,
+    pub plot_bottom: f64,
+    pub bars: Vec<Bar>,
+    /// `x,y x,y …` for a `<polyline>`.
+    pub line: String,
+    pub points: Vec<Point>,
+    pub size_labels: Vec<AxisLabel>,
+    pub duration_labels: Vec<AxisLabel>,
+    pub time_labels: Vec<AxisLabel>,
+}
+
+impl Chart {
+    /// The chart of `backups` (oldest first); `None` when there is nothing to draw.
+    pub fn of(backups: &[Backup]) -> Option<Chart> {
+        if backups.is_empty() {
+            return None;
+        }
+        let plot_right = WIDTH - RIGHT;
+        let plot_bottom = HEIGHT - BOTTOM;
+        let plot_width = plot_right - LEFT;
+        let plot_height = plot_bottom - TOP;
+        let max_size = backups
+            .iter()
+            .map(|b| b.size_bytes)
+            .max()
+            .unwrap_or(0)
+            .max(1) as f64;
+        let seconds: Vec<f64> = backups.iter().map(seconds_taken).collect();
+        let max_seconds = seconds.iter().cloned().fold(1.0, f64::max);
+        let slot = plot_width / backups.len() as f64;
+        let mut bars = Vec::new();
+        let mut points = Vec::new();
+        for (i, (backup, secs)) in backups.iter().zip(&seconds).enumerate() {
+            let height = backup.size_bytes.max(0) as f64 / max_size * plot_height;
+            let x = LEFT + slot * i as f64;
+            bars.push(Bar {
+                x: round(x + slot * 0.15),
+                y: round(plot_bottom - height),
+                width: round(slot * 0.7),
+                height: round(height),
+                title: format!(
+                    "{} · {} · {} · {}",
+                    backup.name,
+                    timestamp(&backup.created_at),
+                    human_bytes(backup.size_bytes),
+                    duration(backup.started_at, backup.finished_at)
+                ),
+            });
+            points.push(Point {
+                x: round(x + slot / 2.0),
+                y: round(plot_bottom - secs / max_seconds * plot_height),
+            });
+        }
+        let line = points
+            .iter()
+            .map(|p| format!("{},{}", p.x, p.y))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ticks = [0.0, 0.5, 1.0];
+        let size_labels = ticks
+            .iter()
+            .map(|f| AxisLabel {
+                x: LEFT - 6.0,
+                y: round(plot_bottom - f * plot_height + 4.0),
+                text: human_bytes((max_size * f) as i64),
+            })
+            .collect();
+        let duration_labels = ticks
+            .iter()
+            .map(|f| AxisLabel {
+                x: plot_right + 6.0,
+                y: round(plot_bottom - f * plot_height + 4.0),
+                text: format!("{:.0} s", max_seconds * f),
+            })
+            .collect();
+        let first = backups
+            .first()
+            .map(|b| b.created_at.format("%Y-%m-%d").to_string());
+        let last = backups
+            .last()
+            .map(|b| b.created_at.format("%Y-%m-%d").to_string());
+        let time_labels = vec![
+            AxisLabel {
+                x: LEFT,
+                y: plot_bottom + 18.0,
+                text: first.unwrap_or_default(),
+            },
+            AxisLabel {
+                x: plot_right,
+                y: plot_bottom + 18.0,
+                text: last.unwrap_or_default(),
+            },
+        ];
+        Some(Chart {
+            width: WIDTH,
+            height: HEIGHT,
+            plot_left: LEFT,
+            plot_right,
+            plot_top: TOP,
+            plot_bottom,
+            bars,
+            line,
+            points,
+            size_labels,
+            duration_labels,
+            time_labels,
+        })
+    }
+}
+
+fn seconds_taken(backup: &Backup) -> f64 {
+    match (backup.started_at, backup.finished_at) {
+        (Some(s), Some(f)) => ((f - s).num_milliseconds().max(0) as f64) / 1000.0,
+        _ => 0.0,
+    }
+}
+
+/// One decimal is plenty for SVG coordinates and keeps the markup short.
+fn round(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
