@@ -78,6 +78,12 @@ impl TestConsole {
         }
     }
 
+    /// Queues the job of a task recorded by a `prepare_*` call.
+    pub fn push_task(&self, task: &coffer::db::Task) {
+        let job = coffer::jobs::queue::Job::for_task(task).unwrap();
+        self.runtime.block_on(self.queue.push(job)).unwrap();
+    }
+
     /// Runs every queued job to its end, as the worker pool would.
     pub fn run_pending_jobs(&self) {
         self.runtime

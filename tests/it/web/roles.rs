@@ -1,0 +1,155 @@
+//! Every route × every role: anonymous visitors are sent to sign in (pages) or get 401 (API),
+//! too little power gets 403 and changes nothing, enough power gets past the role check.
+
+use coffer::domain::Role;
+use coffer::jobs::backup::{prepare_backup, BackupRequest};
+use reqwest::blocking::Response;
+
+use super::harness::{location, Browser, TestConsole};
+use crate::helpers::BOTH;
+
+/// (method, path, least role that may use it). `{backup}`, `{task}`, `{user}`, `{schedule}`
+/// and `{token}` stand for real ids.
+const ROUTES: &[(&str, &str, Role)] = &[
+    ("GET", "/", Role::Viewer),
+    ("GET", "/backups", Role::Viewer),
+    ("GET", "/backups/new", Role::Operator),
+    ("POST", "/backups", Role::Operator),
+    ("GET", "/backups/stats", Role::Viewer),
+    ("GET", "/backups/{backup}", Role::Viewer),
+    ("GET", "/backups/{backup}/download", Role::Operator),
+    ("GET", "/backups/{backup}/verify", Role::Viewer),
+    ("POST", "/backups/{backup}/verify", Role::Operator),
+    ("GET", "/backups/{backup}/restore", Role::Admin),
+    ("POST", "/backups/{backup}/restore", Role::Admin),
+    ("POST", "/backups/{backup}/delete", Role::Admin),
+    ("GET", "/tasks/{task}", Role::Viewer),
+    ("GET", "/tasks/{task}/events", Role::Viewer),
+    ("GET", "/settings", Role::Viewer),
+    ("POST", "/settings/schedules", Role::Admin),
+    ("POST", "/settings/schedules/{schedule}", Role::Admin),
+    ("POST", "/settings/schedules/{schedule}/delete", Role::Admin),
+    ("GET", "/audit", Role::Viewer),
+    ("GET", "/users", Role::Admin),
+    ("POST", "/users", Role::Admin),
+    ("GET", "/users/{user}", Role::Admin),
+    ("POST", "/users/{user}/role", Role::Admin),
+    ("POST", "/users/{user}/disable", Role::Admin),
+    ("POST", "/users/{user}/enable", Role::Admin),
+    ("POST", "/users/{user}/password", Role::Admin),
+    ("POST", "/users/{user}/tokens", Role::Admin),
+    ("POST", "/users/{user}/tokens/{token}/revoke", Role::Admin),
+    ("GET", "/account/password", Role::Viewer),
+    ("POST", "/account/password", Role::Viewer),
+    ("POST", "/logout", Role::Viewer),
+    ("GET", "/api/v1/backups", Role::Viewer),
+    ("POST", "/api/v1/backups", Role::Operator),
+    ("GET", "/api/v1/backups/{backup}", Role::Viewer),
+    ("POST", "/api/v1/backups/{backup}/verify", Role::Operator),
+    ("POST", "/api/v1/backups/{backup}/restore", Role::Admin),
+    ("GET", "/api/v1/tasks/{task}", Role::Viewer),
+];
+
+#[test]
+fn every_route_checks_the_role_on_the_server() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let ids = Ids::make(&console);
+        let anonymous = console.anonymous();
+        let viewer = console.login_as(Role::Viewer);
+        let operator = console.login_as(Role::Operator);
+        let admin = console.login_as(Role::Admin);
+        for (method, template, needed) in ROUTES {
+            let path = ids.fill(template);
+            let api = path.starts_with("/api/");
+
+            let response = send(&anonymous, method, &path);
+            if api {
+                assert_eq!(response.status(), 401, "anonymous {method} {path}");
+            } else {
+                assert_eq!(response.status(), 303, "anonymous {method} {path}");
+                assert!(location(&response).starts_with("/login"), "{method} {path}");
+            }
+
+            for (browser, role) in [(&viewer, Role::Viewer), (&operator, Role::Operator)] {
+                let response = send(browser, method, &path);
+                let status = response.status().as_u16();
+                if role.allows(*needed) {
+                    assert!(![401, 403].contains(&status), "{role} {method} {path}: {status}");
+                } else {
+                    assert_eq!(status, 403, "{role} {method} {path}");
+                    let body = response.text().unwrap();
+                    assert!(body.contains("needs the"), "{role} {method} {path}: a 403 page/JSON says why: {body}");
+                }
+            }
+            // Admins may do everything; skip the ones that would end this test's own state.
+            if !path.contains("/delete") && !path.contains("/disable") && path != "/logout" {
+                let status = send(&admin, method, &path).status().as_u16();
+                assert!(![401, 403].contains(&status), "admin {method} {path}: {status}");
+            }
+        }
+        // Nothing a viewer or operator tried above changed the catalogue.
+        let mut conn = console.app.conn().unwrap();
+        assert!(coffer::db::Backup::find_by_id(&mut conn, &ids.backup).is_ok());
+        let user = coffer::db::User::find_by_id(&mut conn, &ids.user).unwrap();
+        assert_eq!(user.role(), Role::Viewer);
+    }
+}
+
+struct Ids {
+    backup: String,
+    task: String,
+    user: String,
+    schedule: String,
+    token: String,
+}
+
+impl Ids {
+    fn make(console: &TestConsole) -> Ids {
+        let (backup, task) =
+            prepare_backup(&console.app, &BackupRequest::new(coffer::domain::Scope::All, coffer::domain::BackupKind::Full))
+                .unwrap();
+        console.push_task(&task);
+        console.run_pending_jobs();
+        let user = console.add_user("target-user", Role::Viewer);
+        let mut conn = console.app.conn().unwrap();
+        let token = coffer::db::ApiToken::new(&user.id, "script", coffer::auth::token_hash("t"));
+        coffer::db::ApiToken::insert(&mut conn, &token).unwrap();
+        let schedule = coffer::db::Schedule::insert(
+            &mut conn,
+            &coffer::db::NewSchedule::new("nightly", "0 2 * * *", "UTC", &coffer::domain::Scope::All, coffer::domain::BackupKind::Full),
+        )
+        .unwrap();
+        Ids {
+            backup: backup.id,
+            task: task.id,
+            user: user.id,
+            schedule: schedule.id,
+            token: token.id,
+        }
+    }
+
+    fn fill(&self, template: &str) -> String {
+        template
+            .replace("{backup}", &self.backup)
+            .replace("{task}", &self.task)
+            .replace("{user}", &self.user)
+            .replace("{schedule}", &self.schedule)
+            .replace("{token}", &self.token)
+    }
+}
+
+fn send(browser: &Browser, method: &str, path: &str) -> Response {
+    match method {
+        "GET" => browser.get(path),
+        _ if path.starts_with("/api/") => browser
+            .client
+            .post(browser.url(path))
+            .header("X-CSRF-Token", &browser.csrf)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .unwrap(),
+        _ => browser.post(path, &[]),
+    }
+}
