@@ -15,6 +15,7 @@ pub mod domain; // pure types: kinds, states, roles, scopes
 pub mod engine; // archive byte pipelines: tar, gzip, encryption, checksums, restore
 pub mod error; // the app's error type
 pub mod jobs; // backup, restore, verify, cleanup, export, recovery
+pub mod memory; // giving freed memory back to the system between phases
 pub mod sources; // what each kind of source contributes to an archive
 pub mod storage; // where archives live: local folder (S3 later)
 pub mod web; // the browser console and JSON API

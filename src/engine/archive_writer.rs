@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -16,7 +17,8 @@ use super::compress::{looks_compressed, ParallelGzipWriter};
 use super::crypt::EncryptingWriter;
 use super::digest::HashingWriter;
 use super::links::LinkMap;
-use super::manifest::{EntryKind, FileEntry, Manifest, MANIFEST_ENTRY};
+use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum, MANIFEST_ENTRY};
+use super::parent_index::ParentIndex;
 use super::progress::{Progress, ProgressSink};
 use crate::domain::BackupKind;
 use crate::error::{Error, IoContext, Result};
@@ -41,9 +43,11 @@ pub struct ArchiveIdentity<'a> {
 }
 
 pub struct ArchiveSummary {
-    pub manifest: Manifest,
-    /// The manifest as written into the archive (serialised once, stored as it is).
+    /// The manifest as written into the archive (serialised once, stored as it is; its
+    /// parsed form is freed as soon as the text exists).
     pub manifest_json: String,
+    /// Regular files in the manifest.
+    pub file_count: u64,
     pub stored_bytes: u64,
     pub sha256: String,
     pub warnings: Vec<String>,
@@ -59,17 +63,16 @@ pub fn write_archive<W: Write + Send + 'static>(
     options: &ArchiveOptions,
     progress: &dyn ProgressSink,
 ) -> Result<(W, ArchiveSummary)> {
-    let parent = parent_manifest.as_ref();
-    let parent_files = parent.map(Manifest::by_path).unwrap_or_default();
-    let unchanged = |entry: &PlannedEntry| -> Option<&FileEntry> {
-        let previous = parent_files.get(entry.archive_path.as_str())?;
-        let same = !entry.always_archive
+    let mut parent = parent_manifest.as_ref().map(ParentIndex::new);
+    // Whether a planned file is the same as the parent's entry, so its content is taken
+    // over instead of archived again.
+    let unchanged = |entry: &PlannedEntry, previous: &FileEntry| {
+        !entry.always_archive
             && previous.kind == EntryKind::File
             && entry.kind == EntryKind::File
             && previous.size == entry.size
             && previous.mtime_ns == entry.mtime_ns
-            && previous.sha256.is_some();
-        same.then_some(*previous)
+            && previous.sha256.is_some()
     };
 
     let mut state = Progress {
@@ -78,9 +81,13 @@ pub fn write_archive<W: Write + Send + 'static>(
         ..Progress::default()
     };
     for entry in sources.iter().flat_map(|s| &s.entries) {
-        if entry.kind == EntryKind::File && unchanged(entry).is_none() {
+        let previous = parent.as_mut().and_then(|p| p.find(&entry.archive_path));
+        if entry.kind == EntryKind::File && !previous.is_some_and(|(_, p)| unchanged(entry, p)) {
             state.bytes_total += entry.size;
         }
+    }
+    if let Some(parent) = parent.as_mut() {
+        parent.rewind();
     }
     progress.report(&state);
 
@@ -99,7 +106,7 @@ pub fn write_archive<W: Write + Send + 'static>(
         format_version: super::manifest::FORMAT_VERSION,
         backup_id: identity.backup_id.to_string(),
         kind: identity.kind,
-        parent: parent.map(|p| p.backup_id.clone()),
+        parent: parent_manifest.as_ref().map(|p| p.backup_id.clone()),
         created_at: identity.created_at,
         scope: identity.scope.to_string(),
         sources: sources.iter().map(|s| s.entry.clone()).collect(),
@@ -114,43 +121,36 @@ pub fn write_archive<W: Write + Send + 'static>(
     for mut snapshot in sources {
         // The snapshot (and a database copy's scratch folder) lives until its entries are in.
         for entry in std::mem::take(&mut snapshot.entries) {
-            let entry = &entry;
             if progress.should_stop() {
                 return Err(Error::Cancelled);
             }
-            let mut record = FileEntry {
-                path: entry.archive_path.clone(),
-                kind: entry.kind,
-                size: entry.size,
-                mode: entry.mode,
-                mtime_ns: entry.mtime_ns,
-                sha256: None,
-                link_target: entry.link_target.clone(),
-                stored_in: None,
-            };
-            let mut header = header_for(entry);
+            let previous = parent.as_mut().and_then(|p| p.find(&entry.archive_path));
+            let mut sha256 = None;
+            let mut stored_in = None;
+            let mut header = header_for(&entry);
             let written = match entry.kind {
-                EntryKind::Dir => tar.append_data(&mut header, &entry.archive_path, io::empty()),
+                EntryKind::Dir => tar.append_data(&mut header, &*entry.archive_path, io::empty()),
                 EntryKind::Symlink => {
                     let target = entry.link_target.as_deref().unwrap_or_default();
-                    tar.append_link(&mut header, &entry.archive_path, target)
+                    tar.append_link(&mut header, &*entry.archive_path, target)
                 }
-                EntryKind::File => {
-                    if let Some(previous) = unchanged(entry) {
-                        record.sha256.clone_from(&previous.sha256);
-                        record.stored_in = Some(parent_holder(parent, previous));
+                EntryKind::File => match (previous, &parent) {
+                    (Some((_, old)), Some(index)) if unchanged(&entry, old) => {
+                        sha256 = old.sha256;
+                        stored_in = Some(index.holder_of(old));
                         Ok(())
-                    } else {
-                        match append_file(
-                            &mut tar,
-                            &mut header,
-                            entry,
-                            &mut warnings,
-                            &mut state,
-                            progress,
-                        )? {
+                    }
+                    _ => {
+                        let disk_path = snapshot.disk_path(&entry);
+                        let file = PlannedFile {
+                            entry: &entry,
+                            disk_path: &disk_path,
+                        };
+                        match append_file(&mut tar, &mut header, &file, &mut warnings)? {
                             Some(sha) => {
-                                record.sha256 = Some(sha);
+                                sha256 = Some(sha);
+                                state.bytes_done += entry.size;
+                                progress.report(&state);
                                 Ok(())
                             }
                             None => {
@@ -159,29 +159,37 @@ pub fn write_archive<W: Write + Send + 'static>(
                             }
                         }
                     }
-                }
+                },
             };
             written.ctx(|| format!("writing {} into the archive", entry.archive_path))?;
-            manifest.files.push(record);
+            if let (Some((index, _)), Some(parent)) = (previous, parent.as_mut()) {
+                parent.keep(index);
+            }
+            // The plan's strings move into the manifest: nothing is copied per entry.
+            manifest.files.push(FileEntry {
+                path: entry.archive_path,
+                kind: entry.kind,
+                size: entry.size,
+                mode: entry.mode,
+                mtime_ns: entry.mtime_ns,
+                sha256,
+                link_target: entry.link_target,
+                stored_in,
+            });
             state.files_done += 1;
             progress.report(&state);
         }
     }
 
-    if let Some(parent) = parent {
-        let present: HashSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
-        manifest.deleted = parent
-            .files
-            .iter()
-            .filter(|f| covered.contains(f.source()) && !present.contains(f.path.as_str()))
-            .map(|f| f.path.clone())
-            .collect();
+    if let Some(parent) = &parent {
+        manifest.deleted = parent.not_kept(|f| covered.contains(f.source()));
     }
 
     // The parent's manifest is not needed past this point; free it before the new one is
     // serialised (both are tens of MiB for a large tree).
-    drop(parent_files);
+    drop(parent);
     drop(parent_manifest);
+    crate::memory::release_free_memory();
 
     let links = LinkMap::new(&manifest);
     for entry in manifest
@@ -201,6 +209,9 @@ pub fn write_archive<W: Write + Send + 'static>(
     state.phase = "finishing".into();
     progress.report(&state);
     let json = manifest.to_json_sized();
+    let file_count = manifest.file_count() as u64;
+    drop(manifest);
+    crate::memory::release_free_memory();
     let mut header = tar::Header::new_gnu();
     header.set_size(json.len() as u64);
     header.set_mode(0o644);
@@ -218,21 +229,13 @@ pub fn write_archive<W: Write + Send + 'static>(
     Ok((
         sink,
         ArchiveSummary {
-            manifest,
             manifest_json: json,
+            file_count,
             stored_bytes,
             sha256,
             warnings,
         },
     ))
-}
-
-fn parent_holder(parent: Option<&Manifest>, previous: &FileEntry) -> String {
-    match (&previous.stored_in, parent) {
-        (Some(id), _) => id.clone(),
-        (None, Some(parent)) => parent.backup_id.clone(),
-        (None, None) => unreachable!("an unchanged file always has a parent"),
-    }
 }
 
 fn header_for(entry: &PlannedEntry) -> tar::Header {
@@ -253,19 +256,24 @@ pub fn tar_header(kind: EntryKind, mode: u32, mtime_ns: i64, size: u64) -> tar::
     header
 }
 
+/// A planned file and where it is read from.
+struct PlannedFile<'a> {
+    entry: &'a PlannedEntry,
+    disk_path: &'a Path,
+}
+
 /// Appends one file's content. Returns its SHA-256, or `None` when it vanished first.
 fn append_file<W>(
     tar: &mut tar::Builder<ParallelGzipWriter<W>>,
     header: &mut tar::Header,
-    entry: &PlannedEntry,
+    file: &PlannedFile,
     warnings: &mut Vec<String>,
-    state: &mut Progress,
-    progress: &dyn ProgressSink,
-) -> Result<Option<String>>
+) -> Result<Option<Sha256Sum>>
 where
     W: Write + Send + 'static,
 {
-    let file = match open_planned(entry) {
+    let PlannedFile { entry, disk_path } = *file;
+    let opened = match open_planned(file) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             warnings.push(format!(
@@ -278,40 +286,38 @@ where
             warnings.push(format!("{}: {e}; not in this backup", entry.archive_path));
             return Ok(None);
         }
-        Err(e) => return Err(e).ctx(|| format!("opening {}", entry.disk_path.display())),
+        Err(e) => return Err(e).ctx(|| format!("opening {}", disk_path.display())),
     };
-    let store_only = entry.size >= STORE_ONLY_MIN && looks_compressed(&entry.disk_path);
+    let store_only = entry.size >= STORE_ONLY_MIN && looks_compressed(disk_path);
     if store_only {
         tar.get_mut().set_store_only(true);
     }
-    let mut reader = ExactSizeReader::new(file, entry.size);
-    tar.append_data(header, &entry.archive_path, &mut reader)
-        .ctx(|| format!("archiving {}", entry.disk_path.display()))?;
+    let mut reader = ExactSizeReader::new(opened, entry.size);
+    tar.append_data(header, &*entry.archive_path, &mut reader)
+        .ctx(|| format!("archiving {}", disk_path.display()))?;
     if store_only {
         tar.get_mut().set_store_only(false);
     }
-    if let Some(problem) = reader.problem.take().or_else(|| changed_since(entry)) {
+    if let Some(problem) = reader.problem.take().or_else(|| changed_since(file)) {
         warnings.push(format!("{}: {problem}", entry.archive_path));
     }
-    state.bytes_done += entry.size;
-    progress.report(state);
-    Ok(Some(hex::encode(reader.hasher.finalize())))
+    Ok(Some(Sha256Sum::of(reader.hasher)))
 }
 
 /// Opens a planned file without following a symlink or blocking on a FIFO that replaced
 /// it since the walk, and checks it is still the same regular file (device and inode).
-fn open_planned(entry: &PlannedEntry) -> io::Result<File> {
+fn open_planned(planned: &PlannedFile) -> io::Result<File> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let file = File::options()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&entry.disk_path)
+        .open(planned.disk_path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc::ELOOP) => io::Error::other("was replaced by a symlink since it was listed"),
             _ => e,
         })?;
     let meta = file.metadata()?;
-    if !meta.is_file() || (meta.dev(), meta.ino()) != entry.identity {
+    if !meta.is_file() || (meta.dev(), meta.ino()) != planned.entry.identity {
         return Err(io::Error::other(
             "was replaced by another file since it was listed",
         ));
@@ -320,9 +326,10 @@ fn open_planned(entry: &PlannedEntry) -> io::Result<File> {
 }
 
 /// A file that changed while being read is kept (its content as read) with a warning.
-fn changed_since(entry: &PlannedEntry) -> Option<String> {
+fn changed_since(planned: &PlannedFile) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(&entry.disk_path).ok()?;
+    let entry = planned.entry;
+    let meta = std::fs::symlink_metadata(planned.disk_path).ok()?;
     let mtime_ns = crate::sources::mtime_ns(meta.mtime(), meta.mtime_nsec());
     (meta.len() != entry.size || mtime_ns != entry.mtime_ns)
         .then(|| "changed while being read; the archive holds the content as read".to_string())

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::archive_reader::{checked_path, walk_archive, StoredDigest};
 use super::keyring::Keyring;
 use super::links::LinkMap;
-use super::manifest::{EntryKind, FileEntry, Manifest};
+use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum};
 use super::progress::{Progress, ProgressSink};
 use crate::error::{Error, IoContext, Result};
 
@@ -54,7 +54,7 @@ impl<'a> ExtractPlan<'a> {
                     entry.path
                 )));
             }
-            if !glob.is_none_or(|g| g.is_match(&entry.path)) {
+            if !glob.is_none_or(|g| g.is_match(&*entry.path)) {
                 continue;
             }
             if entry.kind == EntryKind::Symlink {
@@ -65,7 +65,7 @@ impl<'a> ExtractPlan<'a> {
             }
             wanted.push(entry);
             chosen.insert(&entry.path);
-            let mut path = entry.path.as_str();
+            let mut path: &str = &entry.path;
             while let Some((parent, _)) = path.rsplit_once('/') {
                 folders.insert(parent);
                 path = parent;
@@ -74,8 +74,8 @@ impl<'a> ExtractPlan<'a> {
         // Folders on the way to a wanted entry keep their recorded modes and times too.
         for entry in &manifest.files {
             if entry.kind == EntryKind::Dir
-                && folders.contains(entry.path.as_str())
-                && !chosen.contains(entry.path.as_str())
+                && folders.contains(&*entry.path)
+                && !chosen.contains(&*entry.path)
             {
                 wanted.push(entry);
             }
@@ -215,8 +215,8 @@ fn write_checked(path: &Path, entry: &FileEntry, content: &mut dyn Read) -> Resu
             .ctx(|| format!("writing {}", path.display()))?;
         written += n as u64;
     }
-    let sha = hex::encode(hasher.finalize());
-    if written != entry.size || Some(&sha) != entry.sha256.as_ref() {
+    let sha = Sha256Sum::of(hasher);
+    if written != entry.size || Some(sha) != entry.sha256 {
         return Err(Error::Archive(format!(
             "`{}` does not match the manifest ({written} bytes, sha256 {sha})",
             entry.path

@@ -20,7 +20,7 @@ impl<'a> LinkMap<'a> {
             .files
             .iter()
             .filter(|f| f.kind == EntryKind::Symlink)
-            .filter_map(|f| Some((f.path.as_str(), f.link_target.as_deref()?)))
+            .filter_map(|f| Some((&*f.path, f.link_target.as_deref()?)))
             .collect();
         LinkMap { targets }
     }
@@ -93,13 +93,13 @@ mod tests {
         let files = links
             .iter()
             .map(|(path, target)| FileEntry {
-                path: path.to_string(),
+                path: (*path).into(),
                 kind: EntryKind::Symlink,
                 size: 0,
                 mode: 0o777,
                 mtime_ns: 0,
                 sha256: None,
-                link_target: Some(target.to_string()),
+                link_target: Some((*target).into()),
                 stored_in: None,
             })
             .collect();

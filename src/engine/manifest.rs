@@ -3,10 +3,16 @@
 //! every entry with its size, mode, mtime and SHA-256, and — in an incremental — which
 //! backup holds each unchanged file. Paths are `<source>/<relative path>` with `/`.
 
-use std::collections::HashMap;
+mod fields;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use fields::Sha256Sum;
 
 use crate::domain::{BackupKind, SourceKind};
 
@@ -23,6 +29,7 @@ pub struct Manifest {
     pub created_at: DateTime<Utc>,
     pub scope: String,
     pub sources: Vec<SourceEntry>,
+    #[serde(deserialize_with = "deserialize_files")]
     pub files: Vec<FileEntry>,
     /// Paths the parent had that are gone now (incremental only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -46,9 +53,11 @@ pub enum EntryKind {
     Symlink,
 }
 
+/// One entry of the backed-up tree. Held once per file, so its fields are kept compact
+/// (boxed strings, the digest inline, backup ids shared); the JSON form is unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FileEntry {
-    pub path: String,
+    pub path: Box<str>,
     pub kind: EntryKind,
     #[serde(default)]
     pub size: u64,
@@ -56,12 +65,25 @@ pub struct FileEntry {
     /// Modification time in nanoseconds since the epoch (tar headers keep whole seconds only).
     pub mtime_ns: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256Sum>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_target: Option<String>,
+    pub link_target: Option<Box<str>>,
     /// The backup whose archive holds this file's content; `None` means this backup's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stored_in: Option<String>,
+    /// Every entry naming the same backup shares one allocation.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "fields::deserialize_holder"
+    )]
+    pub stored_in: Option<Arc<str>>,
+}
+
+/// Reads `files` with the backup ids of `stored_in` shared across entries.
+fn deserialize_files<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<FileEntry>, D::Error> {
+    let _shared = fields::SharedHolders::start();
+    Vec::<FileEntry>::deserialize(deserializer)
 }
 
 impl FileEntry {
@@ -103,11 +125,6 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Entries by path, for incremental comparison and restore planning.
-    pub fn by_path(&self) -> HashMap<&str, &FileEntry> {
-        self.files.iter().map(|f| (f.path.as_str(), f)).collect()
-    }
-
     /// The backup id that holds the content of `entry`.
     pub fn holder_of<'a>(&'a self, entry: &'a FileEntry) -> &'a str {
         entry.stored_in.as_deref().unwrap_or(&self.backup_id)
@@ -118,8 +135,8 @@ impl Manifest {
         let mut ids = vec![self.backup_id.clone()];
         for entry in &self.files {
             if let Some(id) = &entry.stored_in {
-                if !ids.contains(id) {
-                    ids.push(id.clone());
+                if ids.iter().all(|known| **known != **id) {
+                    ids.push(id.to_string());
                 }
             }
         }

@@ -14,5 +14,6 @@ pub mod extract;
 pub mod keyring;
 pub mod links;
 pub mod manifest;
+pub mod parent_index;
 pub mod progress;
 pub mod verify;

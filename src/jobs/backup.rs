@@ -244,16 +244,14 @@ fn write_and_commit(
         .commit()
         .ctx(|| format!("committing {storage_key}"))?;
 
-    let file_count = summary.manifest.file_count() as i64;
-    // From here on only the text is needed; the parsed form of a large tree is tens of MiB.
     let ArchiveSummary {
-        manifest,
         manifest_json,
+        file_count,
         stored_bytes,
         sha256,
         warnings: archive_warnings,
     } = summary;
-    drop(manifest);
+    let file_count = file_count as i64;
     let json = &manifest_json;
     let sidecar = manifest_key(&storage_key);
     let recorded = write_sidecar(app, &sidecar, json, key.as_ref())
@@ -318,5 +316,10 @@ pub fn load_manifest_with_digest(
     })?;
     let manifest = Manifest::from_json(&text)
         .map_err(|e| Error::Archive(format!("backup {backup_id}: {e}")))?;
-    Ok((manifest, hex::encode(Sha256::digest(text.as_bytes()))))
+    let digest = hex::encode(Sha256::digest(text.as_bytes()));
+    // The text (and the database's copy of it) was as large as the parsed manifest or
+    // larger; without this the process would keep that memory for the rest of the job.
+    drop(text);
+    crate::memory::release_free_memory();
+    Ok((manifest, digest))
 }

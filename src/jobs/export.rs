@@ -87,8 +87,8 @@ fn reassemble<W: Write + Send + 'static>(
     for entry in manifest.files.iter().filter(|e| e.kind != EntryKind::File) {
         let mut header = tar_header(entry.kind, entry.mode, entry.mtime_ns, entry.size);
         let written = match &entry.link_target {
-            Some(target) => tar.append_link(&mut header, &entry.path, target),
-            None => tar.append_data(&mut header, &entry.path, io::empty()),
+            Some(target) => tar.append_link(&mut header, &*entry.path, &**target),
+            None => tar.append_data(&mut header, &*entry.path, io::empty()),
         };
         written.ctx(|| format!("exporting {}", entry.path))?;
     }
@@ -97,7 +97,7 @@ fn reassemble<W: Write + Send + 'static>(
             .files
             .iter()
             .filter(|e| e.kind == EntryKind::File && manifest.holder_of(e) == holder)
-            .map(|e| (e.path.as_str(), e))
+            .map(|e| (&*e.path, e))
             .collect();
         if wanted.is_empty() {
             continue;
@@ -106,7 +106,7 @@ fn reassemble<W: Write + Send + 'static>(
         let (_, digest) = walk_archive(stored, &app.keyring(), |info, content| {
             if let Some(entry) = wanted.remove(info.path.as_str()) {
                 let mut header = tar_header(entry.kind, entry.mode, entry.mtime_ns, entry.size);
-                tar.append_data(&mut header, &entry.path, content)
+                tar.append_data(&mut header, &*entry.path, content)
                     .ctx(|| format!("exporting {}", entry.path))?;
             }
             Ok(())

@@ -239,6 +239,9 @@ fn check_chain(
                     run.progress(),
                 )?;
                 files += report.files_checked;
+                drop(own);
+                // The next archive's manifest comes in one piece; make room for it.
+                crate::memory::release_free_memory();
             }
         }
     }

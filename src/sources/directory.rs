@@ -18,8 +18,7 @@ pub fn walk(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PlannedEntry>> {
     let name = &source.name;
-    let root = real_root(root);
-    let root_entry = plan_entry(name.clone(), &root)
+    let root_entry = plan_entry(name.clone(), root)
         .ctx(|| format!("source `{name}`: cannot read {}", root.display()))?;
     if root_entry.kind != EntryKind::Dir {
         return Err(Error::Refused(format!(
@@ -34,7 +33,7 @@ pub fn walk(
         warnings,
         entries: vec![root_entry],
     };
-    walk.folder(&root, "");
+    walk.folder(root, "");
     Ok(walk.entries)
 }
 
@@ -81,9 +80,10 @@ impl Walk<'_> {
                 format!("{rel_dir}/{file_name}")
             };
             let archive_path = format!("{}/{rel}", self.name);
+            let path = child.path();
             let entry = match child
                 .metadata()
-                .and_then(|meta| entry_from(archive_path, child.path(), &meta))
+                .and_then(|meta| entry_from(archive_path, &path, &meta))
             {
                 Ok(entry) => entry,
                 Err(e) => {
@@ -95,7 +95,6 @@ impl Walk<'_> {
             if self.filters.leaves_out(&rel, is_dir) {
                 continue;
             }
-            let path = entry.disk_path.clone();
             self.entries.push(entry);
             if is_dir {
                 self.folder(&path, &rel);

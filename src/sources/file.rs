@@ -1,14 +1,16 @@
 //! A single file source: archived as `<source>/<file name>`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{plan_entry, PlannedEntry};
 use crate::engine::manifest::EntryKind;
 use crate::error::{Error, IoContext, Result};
 
-pub fn plan(name: &str, path: &Path) -> Result<PlannedEntry> {
+/// The file's entry, and where it is read from (the file itself, a link followed).
+pub fn plan(name: &str, path: &Path) -> Result<(PlannedEntry, PathBuf)> {
     let file_name = file_name_of(name, path)?;
-    let path = &super::real_root(path);
+    let real = super::real_root(path);
+    let path = &real;
     let entry = plan_entry(format!("{name}/{file_name}"), path)
         .ctx(|| format!("source `{name}`: cannot read {}", path.display()))?;
     if entry.kind != EntryKind::File {
@@ -17,7 +19,7 @@ pub fn plan(name: &str, path: &Path) -> Result<PlannedEntry> {
             path.display()
         )));
     }
-    Ok(entry)
+    Ok((entry, real))
 }
 
 pub(super) fn file_name_of(name: &str, path: &Path) -> Result<String> {

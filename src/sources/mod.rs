@@ -16,18 +16,17 @@ use crate::domain::SourceKind;
 use crate::engine::manifest::{EntryKind, SourceEntry};
 use crate::error::{Error, Result};
 
-/// One thing to put in the archive.
+/// One thing to put in the archive. A whole tree's plan is held at once, so the entry is
+/// kept small: where it is read from is not stored but derived (`SourceSnapshot::disk_path`).
 #[derive(Debug, Clone)]
 pub struct PlannedEntry {
     /// `<source>/<relative path>`; the source root itself is `<source>`.
-    pub archive_path: String,
+    pub archive_path: Box<str>,
     pub kind: EntryKind,
-    /// Where the content or link is read from now.
-    pub disk_path: PathBuf,
     pub size: u64,
     pub mode: u32,
     pub mtime_ns: i64,
-    pub link_target: Option<String>,
+    pub link_target: Option<Box<str>>,
     /// Never taken from the parent in an incremental: a database snapshot's size and
     /// mtime say nothing about its content (WAL mode leaves the main file's mtime alone).
     pub always_archive: bool,
@@ -39,6 +38,7 @@ pub struct PlannedEntry {
 pub struct SourceSnapshot {
     pub entry: SourceEntry,
     pub entries: Vec<PlannedEntry>,
+    read_from: ReadFrom,
     /// Scratch folder holding a database snapshot; removed when the snapshot is dropped.
     _scratch: Option<tempfile::TempDir>,
 }
@@ -66,12 +66,19 @@ pub fn snapshot(
             source.name, source.kind
         ))
     })?;
-    let (entries, scratch) = match source.kind {
-        SourceKind::Directory => (directory::walk(source, path, warnings)?, None),
-        SourceKind::File => (vec![file::plan(&source.name, path)?], None),
+    let (entries, read_from, scratch) = match source.kind {
+        SourceKind::Directory => {
+            let root = real_root(path);
+            let entries = directory::walk(source, &root, warnings)?;
+            (entries, ReadFrom::Tree(root), None)
+        }
+        SourceKind::File => {
+            let (entry, file) = file::plan(&source.name, path)?;
+            (vec![entry], ReadFrom::File(file), None)
+        }
         SourceKind::Sqlite => {
-            let (entry, dir) = sqlite::snapshot(&source.name, path, scratch_root)?;
-            (vec![entry], Some(dir))
+            let (entry, copy, dir) = sqlite::snapshot(&source.name, path, scratch_root)?;
+            (vec![entry], ReadFrom::File(copy), Some(dir))
         }
         other => {
             return Err(Error::Refused(format!(
@@ -83,27 +90,47 @@ pub fn snapshot(
     Ok(SourceSnapshot {
         entry,
         entries,
+        read_from,
         _scratch: scratch,
     })
+}
+
+/// Where a snapshot's entries are read from.
+enum ReadFrom {
+    /// `<folder>/<relative path>`: a directory source's (real) root.
+    Tree(PathBuf),
+    /// The one file of a file source or database snapshot, whatever its archive name.
+    File(PathBuf),
+}
+
+impl SourceSnapshot {
+    /// Where `entry` (one of this snapshot's) is read from now.
+    pub fn disk_path(&self, entry: &PlannedEntry) -> PathBuf {
+        match (&self.read_from, entry.archive_path.split_once('/')) {
+            (ReadFrom::Tree(root), Some((_, relative))) => root.join(relative),
+            (ReadFrom::Tree(root), None) => root.clone(),
+            (ReadFrom::File(file), _) => file.clone(),
+        }
+    }
 }
 
 /// Builds a planned entry from a path's metadata (no following of symlinks).
 pub(crate) fn plan_entry(archive_path: String, disk_path: &Path) -> std::io::Result<PlannedEntry> {
     let meta = std::fs::symlink_metadata(disk_path)?;
-    entry_from(archive_path, disk_path.to_path_buf(), &meta)
+    entry_from(archive_path, disk_path, &meta)
 }
 
-/// Builds a planned entry from metadata already read (`lstat`-style).
+/// Builds a planned entry from metadata already read (`lstat`-style) of `disk_path`.
 pub(crate) fn entry_from(
     archive_path: String,
-    disk_path: PathBuf,
+    disk_path: &Path,
     meta: &std::fs::Metadata,
 ) -> std::io::Result<PlannedEntry> {
     use std::os::unix::fs::MetadataExt;
     let file_type = meta.file_type();
     let (kind, size, link_target) = if file_type.is_symlink() {
-        let target = std::fs::read_link(&disk_path)?;
-        let target = target.to_str().map(str::to_string).ok_or_else(|| {
+        let target = std::fs::read_link(disk_path)?;
+        let target = target.to_str().map(Box::from).ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "link target is not valid UTF-8",
@@ -121,9 +148,8 @@ pub(crate) fn entry_from(
         ));
     };
     Ok(PlannedEntry {
-        archive_path,
+        archive_path: archive_path.into_boxed_str(),
         kind,
-        disk_path,
         size,
         mode: meta.mode() & 0o7777,
         mtime_ns: mtime_ns(meta.mtime(), meta.mtime_nsec()),

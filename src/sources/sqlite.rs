@@ -2,7 +2,7 @@
 //! keeps writing: the copy is made inside one read transaction, so it holds exactly the
 //! rows committed before it began. A raw copy of a live file could tear mid-write.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
@@ -13,7 +13,7 @@ pub fn snapshot(
     name: &str,
     path: &Path,
     scratch_root: &Path,
-) -> Result<(PlannedEntry, tempfile::TempDir)> {
+) -> Result<(PlannedEntry, PathBuf, tempfile::TempDir)> {
     let file_name = file_name_of(name, path)?;
     if !path.is_file() {
         return Err(Error::Refused(format!(
@@ -41,7 +41,7 @@ pub fn snapshot(
         entry.mode = original.mode;
         entry.mtime_ns = original.mtime_ns;
     }
-    Ok((entry, scratch))
+    Ok((entry, copy, scratch))
 }
 
 fn vacuum_into(source: &Path, copy: &Path) -> std::result::Result<(), String> {

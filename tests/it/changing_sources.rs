@@ -62,12 +62,8 @@ fn files_changing_under_the_backup_are_warnings() {
         "{text}"
     );
     assert!(!text.contains("src/stays"), "{text}");
-    let paths: Vec<&str> = summary
-        .manifest
-        .files
-        .iter()
-        .map(|f| f.path.as_str())
-        .collect();
+    let manifest = coffer::engine::manifest::Manifest::from_json(&summary.manifest_json).unwrap();
+    let paths: Vec<&str> = manifest.files.iter().map(|f| &*f.path).collect();
     assert!(!paths.contains(&"src/vanishes"));
     assert!(paths.contains(&"src/grows"));
 
