@@ -106,7 +106,7 @@ impl FileListing {
             .skip((page - 1) * FILES_PER_PAGE)
             .take(FILES_PER_PAGE)
             .map(|f| FileLine {
-                path: f.path.clone(),
+                path: f.path.to_string(),
                 kind: match f.kind {
                     EntryKind::File => "file",
                     EntryKind::Dir => "dir",
@@ -118,8 +118,8 @@ impl FileListing {
                     String::new()
                 },
                 mode: format!("{:o}", f.mode & 0o7777),
-                link_target: f.link_target.clone().unwrap_or_default(),
-                stored_in: f.stored_in.clone().unwrap_or_default(),
+                link_target: f.link_target.as_deref().unwrap_or_default().to_string(),
+                stored_in: f.stored_in.as_deref().unwrap_or_default().to_string(),
             })
             .collect();
         FileListing {
