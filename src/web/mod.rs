@@ -9,6 +9,7 @@
 pub mod account; // the signed-in user's own password
 pub mod assets; // embedded static files
 pub mod auth; // role extractors: Viewer, Operator, Admin
+pub mod backups; // backups: verify, restore
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
 pub mod first_admin; // the `admin` user of a fresh install
@@ -19,6 +20,7 @@ pub mod login; // sign in and out, lock-out
 pub mod routes; // the route table
 pub mod server; // binding and serving
 pub mod state; // what handlers share; the blocking bridge
+pub mod tasks; // a task's page and its live progress (SSE)
 pub mod view; // rows formatted for pages
 
 pub use server::Console;

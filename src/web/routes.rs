@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, assets, dashboard, health, login};
+use crate::web::{account, assets, backups, dashboard, health, login, tasks};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -21,7 +21,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/password",
             web::post().to(account::password::submit),
         )
-        .route("/", web::get().to(dashboard::show));
+        .route("/", web::get().to(dashboard::show))
+        .route("/tasks/{id}", web::get().to(tasks::page::show))
+        .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
+        .route("/backups/{id}/verify", web::get().to(backups::verify::show))
+        .route(
+            "/backups/{id}/verify",
+            web::post().to(backups::verify::submit),
+        )
+        .route(
+            "/backups/{id}/restore",
+            web::get().to(backups::restore::show),
+        )
+        .route(
+            "/backups/{id}/restore",
+            web::post().to(backups::restore::submit),
+        );
 }
 
 /// Malformed input gets a 400 page saying what is wrong, never actix's bare text.

@@ -2,4 +2,7 @@
 
 pub mod harness;
 
+mod restore;
 mod sign_in;
+mod tasks;
+mod verify;
