@@ -2,6 +2,7 @@
 
 pub mod harness;
 
+mod browser;
 mod restore;
 mod sign_in;
 mod tasks;
