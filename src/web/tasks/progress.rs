@@ -168,4 +168,27 @@ mod tests {
             "{html}"
         );
     }
+
+    /// How another page (a backup's) includes the partial: an optional task's progress.
+    #[derive(Template)]
+    #[template(
+        source = r#"<div id="task-progress">{% if let Some(progress) = progress %}{% include "tasks/progress.html" %}{% endif %}</div>"#,
+        ext = "html"
+    )]
+    struct Including {
+        progress: Option<ProgressView>,
+    }
+
+    #[test]
+    fn another_page_can_include_the_partial() {
+        let html = Including {
+            progress: Some(ProgressView::from(&snapshot())),
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains(r#"sse-connect="/tasks/t1/events""#), "{html}");
+        assert!(html.contains("42%"));
+        let none = Including { progress: None }.render().unwrap();
+        assert_eq!(none, r#"<div id="task-progress"></div>"#);
+    }
 }
