@@ -11,7 +11,7 @@ pub mod api; // /api/v1: JSON for scripts
 pub mod assets; // embedded static files
 pub mod audit; // /audit: the log
 pub mod auth; // role extractors: Viewer, Operator, Admin
-pub mod backups; // list, create, detail, download, delete, stats
+pub mod backups; // list, create, detail, download, delete, stats, verify, restore
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
 pub mod first_admin; // the `admin` user of a fresh install
@@ -23,6 +23,7 @@ pub mod routes; // the route table
 pub mod server; // binding and serving
 pub mod settings; // /settings: schedules
 pub mod state; // what handlers share; the blocking bridge
+pub mod tasks; // a task's page and its live progress (SSE)
 pub mod users; // /users: accounts and API tokens
 pub mod view; // rows formatted for pages
 

@@ -4,7 +4,9 @@
 use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
-use crate::web::{account, api, assets, audit, backups, dashboard, health, login, settings, users};
+use crate::web::{
+    account, api, assets, audit, backups, dashboard, health, login, settings, tasks, users,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(page_query_config())
@@ -68,6 +70,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/backups/{id}/delete",
             web::post().to(backups::delete::delete),
+        )
+        .route("/tasks/{id}", web::get().to(tasks::page::show))
+        .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
+        .route("/backups/{id}/verify", web::get().to(backups::verify::show))
+        .route(
+            "/backups/{id}/verify",
+            web::post().to(backups::verify::submit),
+        )
+        .route(
+            "/backups/{id}/restore",
+            web::get().to(backups::restore::show),
+        )
+        .route(
+            "/backups/{id}/restore",
+            web::post().to(backups::restore::submit),
         );
 }
 

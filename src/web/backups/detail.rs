@@ -9,12 +9,14 @@ use crate::app::App;
 use crate::db::{Backup, LogEntry, LogFilter, Manifest, Task};
 use crate::engine::manifest::Manifest as ManifestDoc;
 use crate::error::Error as CofferError;
+use crate::jobs::live::LiveProgress;
 use crate::web::auth::Viewer;
 use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};
 use crate::web::backups::rows::{duration, LogLine, TaskLine};
 use crate::web::error::WebResult;
 use crate::web::layout::Layout;
 use crate::web::state::WebState;
+use crate::web::tasks::progress::ProgressView;
 use crate::web::view::{human_bytes, timestamp};
 
 /// A chain deeper than this is shown cut short (a loop in hand-edited rows cannot hang us).
@@ -70,7 +72,8 @@ struct DetailPage {
     listing: Option<FileListing>,
     manifest_problem: Option<String>,
     tasks: Vec<TaskLine>,
-    latest_task: Option<TaskLine>,
+    /// The running task, else the backup's own task: a live bar while it runs.
+    progress: Option<ProgressView>,
     logs: Vec<LogLine>,
     can_download: bool,
 }
@@ -84,8 +87,9 @@ pub async fn show(
     let wanted = query.parse()?;
     let id = id.into_inner();
     let layout = Layout::new(&user.identity, "backups");
+    let live = state.live.clone();
     let page = state
-        .blocking(move |app| gather(app, &id, &wanted, layout))
+        .blocking(move |app| gather(app, &live, &id, &wanted, layout))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -94,6 +98,7 @@ pub async fn show(
 
 fn gather(
     app: &App,
+    live: &LiveProgress,
     id: &str,
     wanted: &FilesWanted,
     layout: Layout,
@@ -121,7 +126,11 @@ fn gather(
         .collect();
     let task_rows = Task::list_for_backup(&mut conn, &backup.id)?;
     let tasks: Vec<TaskLine> = task_rows.iter().map(TaskLine::from).collect();
-    let latest_task = task_rows.first().map(TaskLine::from);
+    let progress = task_rows
+        .iter()
+        .find(|t| !t.status().is_finished())
+        .or_else(|| task_rows.iter().find(|t| t.kind == "backup"))
+        .map(|t| ProgressView::for_task(live, t));
     let logs = LogEntry::list(
         &mut conn,
         &LogFilter {
@@ -190,7 +199,7 @@ fn gather(
         listing,
         manifest_problem,
         tasks,
-        latest_task,
+        progress,
         logs,
         can_download,
     })

@@ -75,17 +75,26 @@ fn every_route_checks_the_role_on_the_server() {
                 let response = send(browser, method, &path);
                 let status = response.status().as_u16();
                 if role.allows(*needed) {
-                    assert!(![401, 403].contains(&status), "{role} {method} {path}: {status}");
+                    assert!(
+                        ![401, 403].contains(&status),
+                        "{role} {method} {path}: {status}"
+                    );
                 } else {
                     assert_eq!(status, 403, "{role} {method} {path}");
                     let body = response.text().unwrap();
-                    assert!(body.contains("needs the"), "{role} {method} {path}: a 403 page/JSON says why: {body}");
+                    assert!(
+                        body.contains("needs the"),
+                        "{role} {method} {path}: a 403 page/JSON says why: {body}"
+                    );
                 }
             }
             // Admins may do everything; skip the ones that would end this test's own state.
             if !path.contains("/delete") && !path.contains("/disable") && path != "/logout" {
                 let status = send(&admin, method, &path).status().as_u16();
-                assert!(![401, 403].contains(&status), "admin {method} {path}: {status}");
+                assert!(
+                    ![401, 403].contains(&status),
+                    "admin {method} {path}: {status}"
+                );
             }
         }
         // Nothing a viewer or operator tried above changed the catalogue.
@@ -106,9 +115,11 @@ struct Ids {
 
 impl Ids {
     fn make(console: &TestConsole) -> Ids {
-        let (backup, task) =
-            prepare_backup(&console.app, &BackupRequest::new(coffer::domain::Scope::All, coffer::domain::BackupKind::Full))
-                .unwrap();
+        let (backup, task) = prepare_backup(
+            &console.app,
+            &BackupRequest::new(coffer::domain::Scope::All, coffer::domain::BackupKind::Full),
+        )
+        .unwrap();
         console.push_task(&task);
         console.run_pending_jobs();
         let user = console.add_user("target-user", Role::Viewer);
@@ -117,7 +128,13 @@ impl Ids {
         coffer::db::ApiToken::insert(&mut conn, &token).unwrap();
         let schedule = coffer::db::Schedule::insert(
             &mut conn,
-            &coffer::db::NewSchedule::new("nightly", "0 2 * * *", "UTC", &coffer::domain::Scope::All, coffer::domain::BackupKind::Full),
+            &coffer::db::NewSchedule::new(
+                "nightly",
+                "0 2 * * *",
+                "UTC",
+                &coffer::domain::Scope::All,
+                coffer::domain::BackupKind::Full,
+            ),
         )
         .unwrap();
         Ids {

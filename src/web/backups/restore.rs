@@ -1,0 +1,261 @@
+//! `GET /backups/{id}/restore`: the confirmation page — which sources the backup holds, where
+//! each would land and what is there now (it will be overwritten, after a safety backup),
+//! the choice of scope (all, chosen sources, a path glob) and target (the original places or
+//! another directory), and a confirmation box. `POST` checks the form field by field (400
+//! with the messages beside their fields, nothing queued), records the restore task, queues
+//! it and sends the browser to the task's page. Admins only.
+
+use std::path::Path;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::db::{Backup, NewLogEntry};
+use crate::domain::{LogLevel, Status};
+use crate::engine::manifest::{EntryKind, Manifest};
+use crate::error::Error;
+use crate::jobs::backup::load_manifest;
+use crate::jobs::restore::{prepare_restore, RestoreRequest};
+use crate::web::auth::Admin;
+use crate::web::error::{see_other, WebError, WebResult};
+use crate::web::layout::Layout;
+use crate::web::state::WebState;
+use crate::web::view::human_bytes;
+
+use super::restore_form::{check, FieldErrors, RestoreForm};
+
+#[derive(Template)]
+#[template(path = "backups/restore.html")]
+struct RestorePage {
+    layout: Layout,
+    backup_id: String,
+    backup_name: String,
+    sources: Vec<SourceRow>,
+    form: RestoreForm,
+    errors: FieldErrors,
+}
+
+/// One source of the backup as the page shows it.
+struct SourceRow {
+    name: String,
+    service: String,
+    kind: String,
+    /// Where it was backed up from.
+    origin: String,
+    /// Where a restore to the original place writes (the configured path), or a reason why not.
+    target: String,
+    /// What is at `target` now (it will be overwritten).
+    present: String,
+    files: usize,
+    size: String,
+    checked: bool,
+}
+
+pub async fn show(
+    state: web::Data<WebState>,
+    user: Admin,
+    path: web::Path<String>,
+) -> WebResult<HttpResponse> {
+    let form = RestoreForm {
+        scope: "all".into(),
+        target: "original".into(),
+        ..RestoreForm::default()
+    };
+    let page = load_page(
+        &state,
+        &user,
+        path.into_inner(),
+        form,
+        FieldErrors::default(),
+    )
+    .await?;
+    respond(page, StatusCode::OK)
+}
+
+pub async fn submit(
+    state: web::Data<WebState>,
+    user: Admin,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> WebResult<HttpResponse> {
+    let backup_id = path.into_inner();
+    let form: RestoreForm = serde_html_form::from_bytes(&body)
+        .map_err(|e| WebError::bad_request(format!("bad form: {e}")))?;
+    let page = load_page(
+        &state,
+        &user,
+        backup_id.clone(),
+        form,
+        FieldErrors::default(),
+    )
+    .await?;
+    let names: Vec<String> = page.sources.iter().map(|s| s.name.clone()).collect();
+    let choice = match check(&page.form, &names) {
+        Ok(choice) => choice,
+        Err(errors) => {
+            return respond(
+                RestorePage {
+                    errors: *errors,
+                    ..page
+                },
+                StatusCode::BAD_REQUEST,
+            )
+        }
+    };
+    let request = RestoreRequest {
+        backup_id: backup_id.clone(),
+        sources: choice.sources,
+        service: None,
+        path_glob: choice.path_glob,
+        target: choice.target,
+        confirmed: true,
+        requested_by: Some(user.username().to_string()),
+    };
+    let prepared = state
+        .blocking(move |app| {
+            let summary = summary_of(&request);
+            let task = prepare_restore(app, &request)?;
+            app.audit(
+                NewLogEntry::new(
+                    LogLevel::Warning,
+                    "restore",
+                    format!("restore queued: {summary}"),
+                )
+                .by(request.requested_by.as_deref().unwrap_or_default())
+                .for_backup(&request.backup_id)
+                .for_task(&task.id),
+            );
+            Ok::<_, Error>(task)
+        })
+        .await;
+    match prepared {
+        Ok(task) => {
+            state.push(&task).await?;
+            Ok(see_other(&format!("/tasks/{}", task.id)))
+        }
+        // The engine's own checks (the target filled meanwhile, a source configured elsewhere).
+        Err(WebError::Conflict(message)) => {
+            let errors = FieldErrors {
+                general: message,
+                ..FieldErrors::default()
+            };
+            respond(RestorePage { errors, ..page }, StatusCode::CONFLICT)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+fn respond(page: RestorePage, status: StatusCode) -> WebResult<HttpResponse> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+fn summary_of(request: &RestoreRequest) -> String {
+    let sources = if request.sources.is_empty() {
+        "all sources".to_string()
+    } else {
+        request.sources.join(", ")
+    };
+    let target = match &request.target {
+        Some(dir) => format!("into {}", dir.display()),
+        None => "to the original places".to_string(),
+    };
+    match &request.path_glob {
+        Some(glob) => format!("{sources}, paths matching `{glob}`, {target}"),
+        None => format!("{sources}, {target}"),
+    }
+}
+
+/// The page for `backup_id` with `form` filled in. Only successful backups can be restored.
+async fn load_page(
+    state: &WebState,
+    user: &Admin,
+    backup_id: String,
+    form: RestoreForm,
+    errors: FieldErrors,
+) -> WebResult<RestorePage> {
+    let layout = Layout::new(&user.identity, "backups");
+    state
+        .blocking(move |app| {
+            let mut conn = app.conn()?;
+            let backup = Backup::find_by_id(&mut conn, &backup_id)?;
+            if backup.status() != Status::Succeeded {
+                return Err(WebError::Conflict(format!(
+                    "Backup `{}` is {}: only successful backups can be restored.",
+                    backup.name,
+                    backup.status()
+                )));
+            }
+            let manifest = load_manifest(&mut conn, &backup.id)?;
+            drop(conn);
+            let sources = source_rows(app, &manifest, &form);
+            Ok(RestorePage {
+                layout,
+                backup_id: backup.id,
+                backup_name: backup.name,
+                sources,
+                form,
+                errors,
+            })
+        })
+        .await
+}
+
+fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -> Vec<SourceRow> {
+    manifest
+        .sources
+        .iter()
+        .map(|source| {
+            let files = manifest
+                .files
+                .iter()
+                .filter(|f| f.kind == EntryKind::File && f.source() == source.name);
+            let (count, bytes) = files.fold((0, 0u64), |(n, b), f| (n + 1, b + f.size));
+            let configured = app
+                .settings
+                .source(&source.name)
+                .and_then(|c| c.path.clone());
+            let (target, present) = match &configured {
+                Some(path) if path.display().to_string() == source.origin => {
+                    (path.display().to_string(), what_is_at(path))
+                }
+                Some(path) => (
+                    format!(
+                        "configured now as {}: restore it into another directory",
+                        path.display()
+                    ),
+                    String::new(),
+                ),
+                None => (
+                    "no longer configured: restore it into another directory".into(),
+                    String::new(),
+                ),
+            };
+            SourceRow {
+                name: source.name.clone(),
+                service: source.service.clone(),
+                kind: source.kind.as_str().to_string(),
+                origin: source.origin.clone(),
+                target,
+                present,
+                files: count,
+                size: human_bytes(bytes as i64),
+                checked: form.sources.contains(&source.name),
+            }
+        })
+        .collect()
+}
+
+/// A short description of what a restore to `path` would replace.
+fn what_is_at(path: &Path) -> String {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => "nothing yet".into(),
+        Ok(meta) if meta.is_dir() => {
+            let entries = std::fs::read_dir(path).map_or(0, |d| d.count());
+            format!("a directory with {entries} entries at its top level")
+        }
+        Ok(meta) => format!("a file of {}", human_bytes(meta.len() as i64)),
+    }
+}

@@ -1,0 +1,7 @@
+//! Tasks: the page of one task and its live progress as Server-Sent Events. The progress
+//! partial ([`progress`]) is shared with other pages that show a task (a backup's page).
+
+pub mod events; // GET /tasks/{id}/events
+mod feed; // where the event stream gets its snapshots: live hub or polled row
+pub mod page; // GET /tasks/{id}
+pub mod progress; // ProgressView and the partial templates

@@ -1,0 +1,122 @@
+//! `GET /tasks/{id}`: one task — what it does, for which backup, who asked, and its live
+//! progress. Without JavaScript the page refreshes itself while the task is unfinished; an
+//! htmx request gets the progress partial alone.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::progress::{ProgressPartial, ProgressView};
+use crate::db::{Backup, DbError, Task};
+use crate::web::auth::Viewer;
+use crate::web::error::WebResult;
+use crate::web::layout::Layout;
+use crate::web::state::WebState;
+use crate::web::view::timestamp;
+
+/// Seconds between refreshes of an unfinished task's page when scripts are off.
+const REFRESH_SECONDS: u32 = 3;
+
+#[derive(Template)]
+#[template(path = "tasks/show.html")]
+struct TaskPage {
+    layout: Layout,
+    task: TaskFacts,
+    progress: ProgressView,
+    refresh_seconds: u32,
+}
+
+/// What the page says about the task besides its progress.
+struct TaskFacts {
+    id: String,
+    kind: String,
+    created_by: String,
+    created_at: String,
+    started_at: String,
+    finished_at: String,
+    worker: String,
+    /// The job's parameters as `name: value` lines (depth, sources, target, …).
+    params: Vec<(String, String)>,
+    backup_id: String,
+    backup_name: String,
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    user: Viewer,
+    path: web::Path<String>,
+) -> WebResult<HttpResponse> {
+    let id = path.into_inner();
+    let (task, backup) = state
+        .db(move |conn| {
+            let task = Task::find_by_id(conn, &id)?;
+            let backup = match &task.backup_id {
+                Some(backup_id) => match Backup::find_by_id(conn, backup_id) {
+                    Ok(backup) => Some(backup),
+                    Err(DbError::NotFound { .. }) => None, // deleted since
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            Ok::<_, DbError>((task, backup))
+        })
+        .await?;
+    let progress = ProgressView::for_task(&state.live, &task);
+    let html = if req.headers().contains_key("HX-Request") {
+        ProgressPartial { progress }.render()?
+    } else {
+        TaskPage {
+            layout: Layout::new(&user.identity, "backups"),
+            task: facts(&task, backup.as_ref()),
+            progress,
+            refresh_seconds: REFRESH_SECONDS,
+        }
+        .render()?
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+fn facts(task: &Task, backup: Option<&Backup>) -> TaskFacts {
+    let when = |at: &Option<chrono::NaiveDateTime>| at.as_ref().map(timestamp).unwrap_or_default();
+    TaskFacts {
+        id: task.id.clone(),
+        kind: task.kind.clone(),
+        created_by: task
+            .created_by
+            .clone()
+            .unwrap_or_else(|| "Coffer (schedule or command line)".into()),
+        created_at: timestamp(&task.created_at),
+        started_at: when(&task.started_at),
+        finished_at: when(&task.finished_at),
+        worker: task.worker.clone().unwrap_or_default(),
+        params: params_of(task),
+        backup_id: task.backup_id.clone().unwrap_or_default(),
+        backup_name: backup.map(|b| b.name.clone()).unwrap_or_default(),
+    }
+}
+
+/// The task's parameters, readable: lists joined by commas, absent values as "—".
+fn params_of(task: &Task) -> Vec<(String, String)> {
+    let Ok(Some(serde_json::Value::Object(params))) = task.params() else {
+        return Vec::new();
+    };
+    params
+        .iter()
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::Null => "—".to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) if items.is_empty() => "all".to_string(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            (name.replace('_', " "), text)
+        })
+        .collect()
+}

@@ -1,0 +1,257 @@
+//! End to end in a real browser: headless Chromium driven over WebDriver (chromedriver on a
+//! free loopback port, started and killed here). Sign in → create a backup → watch its live
+//! progress (htmx + SSE, no reload) reach 100% → the backup's page → the restore
+//! confirmation (refused without the box ticked). A screenshot of the dashboard is saved as
+//! `target/test-artifacts/dashboard.png`. Missing Chromium fails the test, saying what to
+//! install: this test is part of the suite, not optional.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use coffer::domain::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use super::harness::{TestConsole, PASSWORD};
+use super::tasks::add_files;
+use crate::helpers::Backend;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a free loopback port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for (path, package) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: the browser test needs Chromium and its WebDriver. \
+                 Install them with `apt-get install -y chromium chromium-driver` (package {package}); \
+                 .ci/run does this."
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let status = format!("{url}/status");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reqwest::blocking::get(&status).map_or(true, |r| !r.status().is_success()) {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on {url}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, url }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn open_browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1280,1000"]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Waits until `check` holds, polling every 100 ms, for at most `limit`.
+async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(browser: &Client, css: &str) -> Option<String> {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()
+}
+
+fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("test-artifacts")
+}
+
+#[test]
+fn sign_in_back_up_watch_it_live_and_reach_the_restore_confirmation() {
+    let driver = Driver::start();
+    let console = TestConsole::start(&Backend::Sqlite);
+    add_files(&console, 4000);
+    console.add_user("e2e-admin", Role::Admin);
+    let _workers = console.start_workers();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let browser = open_browser(&driver).await;
+        let result = flow(&console, &browser).await;
+        let _ = browser.close().await;
+        result
+    });
+}
+
+async fn flow(console: &TestConsole, browser: &Client) {
+    // Sign in.
+    browser.goto(&console.url("/login")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/login']"))
+        .await
+        .unwrap();
+    form.set_by_name("username", "e2e-admin").await.unwrap();
+    form.set_by_name("password", PASSWORD).await.unwrap();
+    form.submit().await.unwrap();
+    wait_until("the dashboard", Duration::from_secs(10), || async {
+        text_of(browser, "h1").await.as_deref() == Some("Dashboard")
+    })
+    .await;
+
+    // Create a backup with the form; its page follows the task live.
+    browser.goto(&console.url("/backups/new")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/backups']"))
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    wait_until("the backup's page", Duration::from_secs(10), || async {
+        browser
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path().starts_with("/backups/") && !u.path().ends_with("/new"))
+    })
+    .await;
+    let url = browser.current_url().await.unwrap();
+    let backup_id = url.path().trim_start_matches("/backups/").to_string();
+
+    // Live progress up to 100%, swapped in by htmx from the event stream, without a reload.
+    browser
+        .execute("window.cofferMarker = 'still here';", vec![])
+        .await
+        .unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = text_of(browser, ".task-progress [data-status]")
+            .await
+            .unwrap_or_default();
+        if let Some(percent) = text_of(browser, ".task-progress .percent").await {
+            if seen.last() != Some(&percent) {
+                seen.push(percent);
+            }
+        }
+        if status == "success" {
+            break;
+        }
+        assert!(
+            status != "failed" && Instant::now() < deadline,
+            "the backup did not succeed: {status}, seen {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        text_of(browser, ".task-progress .percent").await.as_deref(),
+        Some("100%")
+    );
+    assert!(seen.len() >= 2, "the bar moved while watched: {seen:?}");
+    save_screenshot(browser, "task.png").await;
+    let marker = browser
+        .execute("return window.cofferMarker || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        marker,
+        json!("still here"),
+        "updates came live, not by reloading"
+    );
+
+    // The backup's page, after a reload, says it succeeded.
+    browser
+        .goto(&console.url(&format!("/backups/{backup_id}")))
+        .await
+        .unwrap();
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains(&backup_id),
+        "the detail page names its backup"
+    );
+    assert_eq!(
+        text_of(browser, "#backup-status").await.as_deref(),
+        Some("success")
+    );
+
+    // The restore confirmation: a warning, and no restore without the box ticked.
+    browser
+        .goto(&console.url(&format!("/backups/{backup_id}/restore")))
+        .await
+        .unwrap();
+    let warning = text_of(browser, "#restore-warning").await.unwrap();
+    assert!(warning.contains("overwrites"), "{warning}");
+    let form = browser.form(Locator::Css("#restore-form")).await.unwrap();
+    form.submit_with(Locator::Css("#restore-form button[type='submit']"))
+        .await
+        .unwrap();
+    wait_until("the refusal", Duration::from_secs(10), || async {
+        text_of(browser, "#confirm-error").await.is_some()
+    })
+    .await;
+
+    save_screenshot(browser, "restore.png").await;
+
+    // The dashboard, kept as a picture.
+    browser.goto(&console.url("/")).await.unwrap();
+    save_screenshot(browser, "dashboard.png").await;
+}
+
+/// Saves what the browser shows as `target/test-artifacts/NAME`.
+async fn save_screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let dir = artifacts_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
