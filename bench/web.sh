@@ -81,7 +81,7 @@ start_server() {
 start_server
 stop_server
 log "seeding $RECORDS backup records"
-sqlite3 "$W/data/coffer.db" <<SQL
+sqlite3 "$W/data/coffer.db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $RECORDS)
 INSERT INTO backup_records (id, name, kind, parent_id, status, scope, sources, storage_key,
@@ -140,7 +140,11 @@ log "load: 50 connections, 15 s per URL"
 echo "| Page | median (< 20 ms) | p99 (< 100 ms) | requests/s |"
 echo "|---|---|---|---|"
 load "list" "/backups"
-load "list, filtered, page 40" "/backups?status=success&kind=full&q=nightly&page=40"
+# A page deep in the filtered list: the keyset cursor of record 40,000 (created_at in µs.id).
+DEEP_AT=$(( $(date -ud '2024-01-01 00:00:00' +%s) + 40000 * 5 * 60 ))
+DEEP_CURSOR="${DEEP_AT}000000.$(printf '00000000-0000-7000-8000-%012d' 40000)"
+load "list, filtered by status and kind, deep page" "/backups?status=success&kind=full&before=$DEEP_CURSOR"
+load "list, text search (few matches)" "/backups?q=number+4242"
 load "stats JSON" "/backups/stats"
 
 # One backup through the console's queue; prints its task's wall time in seconds.
