@@ -30,7 +30,8 @@ pub struct Identity {
     pub via: Credential,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` shows which kind, never the session token hash or the CSRF token.
+#[derive(Clone)]
 pub enum Credential {
     Session {
         token_hash: String,
@@ -39,6 +40,18 @@ pub enum Credential {
     ApiToken {
         token_id: String,
     },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Session { .. } => f.write_str("Session { <redacted> }"),
+            Credential::ApiToken { token_id } => f
+                .debug_struct("ApiToken")
+                .field("token_id", token_id)
+                .finish(),
+        }
+    }
 }
 
 impl Identity {
@@ -208,4 +221,23 @@ fn payload_of(body: web::Bytes) -> Payload {
     let (_, mut stream) = actix_http::h1::Payload::create(true);
     stream.unread_data(body);
     Payload::from(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Credential;
+
+    #[test]
+    fn debug_output_redacts_session_secrets() {
+        let session = Credential::Session {
+            token_hash: "hash-secret".into(),
+            csrf_token: "csrf-secret".into(),
+        };
+        let printed = format!("{session:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        let token = Credential::ApiToken {
+            token_id: "t1".into(),
+        };
+        assert!(format!("{token:?}").contains("t1"));
+    }
 }

@@ -43,7 +43,8 @@ fn render(
         .body(page.render()?))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: all three fields are passwords.
+#[derive(Deserialize)]
 pub struct PasswordForm {
     current_password: String,
     new_password: String,

@@ -17,12 +17,22 @@ use crate::web::identity::{Credential, SESSION_COOKIE};
 use crate::web::state::WebState;
 use crate::web::users::list::MAX_USERNAME_CHARS;
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct LoginForm {
     username: String,
     password: String,
     csrf_token: String,
     next: Option<String>,
+}
+
+/// Never prints the password or the form token.
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("username", &self.username)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A real hash checked for unknown user names too, so timing does not tell which exist.

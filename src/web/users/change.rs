@@ -70,7 +70,8 @@ pub async fn enable(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a password.
+#[derive(Deserialize)]
 pub struct PasswordForm {
     password: String,
     #[serde(default)]

@@ -57,7 +57,8 @@ pub async fn show(state: web::Data<WebState>, user: Admin) -> WebResult<HttpResp
         .body(page.render()?))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a password.
+#[derive(Deserialize)]
 pub struct NewUserForm {
     username: String,
     role: String,
