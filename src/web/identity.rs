@@ -19,7 +19,7 @@ pub const SESSION_COOKIE: &str = "coffer_session";
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 pub const CSRF_FIELD: &str = "csrf_token";
 /// Forms are small; a larger body is not a form this console sent.
-const MAX_FORM_BYTES: usize = 256 * 1024;
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
 /// `last_seen_at` is written at most this often per session.
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
