@@ -35,6 +35,9 @@ pub struct WebSettings {
     pub bind: std::net::SocketAddr,
     /// A session ends after this long without a request.
     pub session_idle: chrono::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`[web] trusted_proxies`); the
+    /// address of any other peer is taken from the connection itself.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +45,8 @@ pub struct WebSettings {
 struct WebConfig {
     bind: Option<String>,
     session_idle_minutes: Option<u32>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -207,9 +212,23 @@ impl Settings {
                 format!("{idle_minutes} is out of range 5..=43200 (30 days)"),
             ));
         }
+        let trusted_proxies = parsed
+            .web
+            .trusted_proxies
+            .iter()
+            .map(|text| {
+                text.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                    bad(
+                        "web.trusted_proxies",
+                        format!("`{text}` is not an IP address (like \"127.0.0.1\" or \"::1\")"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let web = WebSettings {
             bind,
             session_idle: chrono::Duration::minutes(idle_minutes.into()),
+            trusted_proxies,
         };
 
         if parsed.workers.concurrency == 0 || parsed.workers.concurrency > 64 {
@@ -321,6 +340,7 @@ mod tests {
         assert_eq!(s.archive.compression_level, 6);
         assert!(s.archive.encryption);
         assert_eq!(s.workers.concurrency, 2);
+        assert!(s.web.trusted_proxies.is_empty());
     }
 
     #[test]
@@ -359,6 +379,7 @@ mod tests {
             ("[workers]\nconcurrency = \"two\"", "concurrency = \"two\""),
             ("[workers]\nconcurrency = -1", "concurrency = -1"),
             ("[workers]\nthreads = 2", "threads"),
+            ("[web]\ntrusted_proxies = [\"proxy.local\"]", "web.trusted_proxies"),
             ("[[sources]]\nname = \"a\"\nkind = \"directory\"", "sources[0].path"),
             ("[[sources]]\nname = \"a b\"\nkind = \"file\"\npath = \"/x\"", "sources[0].name"),
             ("[[sources]]\nname = \"a\"\nkind = \"tape\"\npath = \"/x\"", "tape"),

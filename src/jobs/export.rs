@@ -6,7 +6,7 @@
 use std::io::{self, Read, Write};
 
 use crate::app::App;
-use crate::db::{Backup, NewLogEntry};
+use crate::db::NewLogEntry;
 use crate::domain::{LogLevel, Status};
 use crate::engine::archive_reader::{open_gzip_layer, walk_archive, DigestTap};
 use crate::engine::archive_writer::tar_header;
@@ -25,8 +25,7 @@ pub fn export_backup<W: Write + Send + 'static>(
     out: W,
     by: Option<&str>,
 ) -> Result<W> {
-    let backup = Backup::find_by_id(&mut *app.conn()?, backup_id)
-        .map_err(|_| Error::not_found("backup", backup_id))?;
+    let backup = super::find_backup(&mut *app.conn()?, backup_id)?;
     if backup.status() != Status::Succeeded {
         return Err(Error::Refused(format!(
             "backup {} is {}: only successful backups can be exported",

@@ -23,3 +23,15 @@ pub mod task_run;
 pub mod verify;
 
 pub use storage_keys::{archive_key, manifest_key};
+
+/// A backup record by id: [`crate::error::Error::NotFound`] only when there is none; any
+/// other database failure stays what it is (an outage is not a missing backup).
+pub(crate) fn find_backup(
+    conn: &mut crate::db::DbConnection,
+    id: &str,
+) -> crate::error::Result<crate::db::Backup> {
+    crate::db::Backup::find_by_id(conn, id).map_err(|e| match e {
+        crate::db::DbError::NotFound { .. } => crate::error::Error::not_found("backup", id),
+        other => other.into(),
+    })
+}

@@ -47,8 +47,7 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
         ));
     }
     let mut conn = app.conn()?;
-    let backup = Backup::find_by_id(&mut conn, &request.backup_id)
-        .map_err(|_| Error::not_found("backup", &request.backup_id))?;
+    let backup = super::find_backup(&mut conn, &request.backup_id)?;
     if backup.status() != Status::Succeeded {
         return Err(Error::Refused(format!(
             "backup {} is {}, only successful backups can be restored",

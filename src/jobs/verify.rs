@@ -94,8 +94,7 @@ pub fn prepare_verify(
     requested_by: Option<&str>,
 ) -> Result<Task> {
     let mut conn = app.conn()?;
-    let backup = Backup::find_by_id(&mut conn, backup_id)
-        .map_err(|_| Error::not_found("backup", backup_id))?;
+    let backup = super::find_backup(&mut conn, backup_id)?;
     if backup.status() != Status::Succeeded {
         return Err(Error::Refused(format!(
             "backup {} is {}: only successful backups can be verified",

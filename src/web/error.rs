@@ -33,6 +33,9 @@ pub enum WebError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The server is too busy right now; trying again later may work.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything unexpected; logged in full, shown as a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -64,6 +67,7 @@ impl WebError {
             WebError::NotFound(_) => "Not found",
             WebError::Conflict(_) => "Not possible now",
             WebError::TooManyRequests(_) => "Too many attempts",
+            WebError::Unavailable(_) => "Busy",
             WebError::Internal(_) => "Server error",
         }
     }
@@ -123,6 +127,7 @@ impl ResponseError for WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -19,7 +19,7 @@ pub const SESSION_COOKIE: &str = "coffer_session";
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 pub const CSRF_FIELD: &str = "csrf_token";
 /// Forms are small; a larger body is not a form this console sent.
-const MAX_FORM_BYTES: usize = 256 * 1024;
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
 /// `last_seen_at` is written at most this often per session.
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
@@ -30,7 +30,8 @@ pub struct Identity {
     pub via: Credential,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` shows which kind, never the session token hash or the CSRF token.
+#[derive(Clone)]
 pub enum Credential {
     Session {
         token_hash: String,
@@ -39,6 +40,18 @@ pub enum Credential {
     ApiToken {
         token_id: String,
     },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Session { .. } => f.write_str("Session { <redacted> }"),
+            Credential::ApiToken { token_id } => f
+                .debug_struct("ApiToken")
+                .field("token_id", token_id)
+                .finish(),
+        }
+    }
 }
 
 impl Identity {
@@ -208,4 +221,23 @@ fn payload_of(body: web::Bytes) -> Payload {
     let (_, mut stream) = actix_http::h1::Payload::create(true);
     stream.unread_data(body);
     Payload::from(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Credential;
+
+    #[test]
+    fn debug_output_redacts_session_secrets() {
+        let session = Credential::Session {
+            token_hash: "hash-secret".into(),
+            csrf_token: "csrf-secret".into(),
+        };
+        let printed = format!("{session:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        let token = Credential::ApiToken {
+            token_id: "t1".into(),
+        };
+        assert!(format!("{token:?}").contains("t1"));
+    }
 }

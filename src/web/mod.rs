@@ -12,6 +12,7 @@ pub mod assets; // embedded static files
 pub mod audit; // /audit: the log
 pub mod auth; // role extractors: Viewer, Operator, Admin
 pub mod backups; // list, create, detail, download, delete, stats, verify, restore
+pub mod client_addr; // who connected: peer or trusted proxy's X-Forwarded-For
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
 pub mod first_admin; // the `admin` user of a fresh install
@@ -19,6 +20,7 @@ pub mod health; // /health and /ready
 pub mod identity; // session / token → Identity, CSRF
 pub mod layout; // what the page frame needs
 pub mod login; // sign in and out, lock-out
+pub mod password_gate; // bounded argon2 work
 pub mod routes; // the route table
 pub mod server; // binding and serving
 pub mod settings; // /settings: schedules

@@ -96,7 +96,7 @@ fn page_query_config() -> web::QueryConfig {
 
 fn page_form_config() -> web::FormConfig {
     web::FormConfig::default()
-        .limit(256 * 1024)
+        .limit(crate::web::identity::MAX_FORM_BYTES)
         .error_handler(|e, _| WebError::bad_request(format!("bad form: {e}")).into())
 }
 
@@ -109,7 +109,7 @@ fn page_path_config() -> web::PathConfig {
 pub fn api_configs(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
-            .limit(256 * 1024)
+            .limit(crate::web::identity::MAX_FORM_BYTES)
             .error_handler(|e, _| ApiError(WebError::bad_request(format!("bad JSON: {e}"))).into()),
     )
     .app_data(web::QueryConfig::default().error_handler(|e, _| {

@@ -8,16 +8,19 @@ use std::sync::Arc;
 use actix_web::web;
 
 use crate::app::App;
-use crate::db::{DbConnection, Task};
+use crate::db::{DbConnection, NewLogEntry, Task};
 use crate::jobs::live::LiveProgress;
 use crate::jobs::queue::{Job, JobQueue};
 use crate::web::error::{WebError, WebResult};
+use crate::web::password_gate::PasswordGate;
 
 #[derive(Clone)]
 pub struct WebState {
     pub app: Arc<App>,
     pub queue: JobQueue,
     pub live: LiveProgress,
+    /// Every password hash or check of a request goes through this (see [`PasswordGate`]).
+    pub passwords: PasswordGate,
     /// The runtime the queue's connection pools were opened on. actix runs handlers on
     /// per-thread runtimes of its own; queue I/O is sent back to this one.
     queue_runtime: tokio::runtime::Handle,
@@ -30,6 +33,7 @@ impl WebState {
             app,
             queue,
             live,
+            passwords: PasswordGate::for_this_machine(),
             queue_runtime: tokio::runtime::Handle::current(),
         }
     }
@@ -58,6 +62,15 @@ impl WebState {
             work(&mut conn).map_err(Into::into)
         })
         .await?
+    }
+
+    /// Writes an audit entry from a handler that holds no connection (inside `db`
+    /// closures, insert with `LogEntry::insert` on the connection at hand instead).
+    pub async fn audit(&self, entry: NewLogEntry) {
+        let app = self.app.clone();
+        if let Err(e) = web::block(move || app.audit(entry)).await {
+            tracing::error!("cannot write audit log entry: {e}");
+        }
     }
 
     /// Runs `work` with the application on the blocking pool.

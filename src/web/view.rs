@@ -76,6 +76,14 @@ pub fn human_bytes(bytes: i64) -> String {
     }
 }
 
+/// The services the configured sources belong to, sorted, each once (for pickers and filters).
+pub fn service_names(sources: &[crate::config::SourceConfig]) -> Vec<String> {
+    let mut services: Vec<String> = sources.iter().map(|s| s.service.clone()).collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
 #[cfg(test)]
 mod tests {
     use super::human_bytes;

@@ -9,6 +9,7 @@ mod crash;
 mod export;
 mod incremental;
 mod keys;
+mod lookup_errors;
 mod queue;
 mod restore_safety;
 mod round_trip;

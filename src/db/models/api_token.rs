@@ -9,6 +9,8 @@ use crate::db::schema::{api_tokens, users};
 use crate::db::{DbConnection, DbError, User};
 
 const WHAT: &str = "API token";
+/// `last_used_at` is written at most this often, so a busy script is not a write per call.
+const NOTE_USE_EVERY_SECONDS: i64 = 60;
 
 /// One token as stored (never the token itself).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
@@ -44,7 +46,8 @@ impl ApiToken {
         Ok(())
     }
 
-    /// The unrevoked token with this hash and its enabled user; notes the use.
+    /// The unrevoked token with this hash and its enabled user; notes the use (at most once
+    /// a minute).
     pub fn find_usable(
         conn: &mut DbConnection,
         token_hash: &str,
@@ -57,9 +60,15 @@ impl ApiToken {
             .select((ApiToken::as_select(), User::as_select()))
             .first::<(ApiToken, User)>(conn)
             .optional()?;
-        if let Some((token, _)) = &found {
+        let at = now();
+        let stale = |token: &ApiToken| {
+            token
+                .last_used_at
+                .is_none_or(|last| (at - last).num_seconds() >= NOTE_USE_EVERY_SECONDS)
+        };
+        if let Some((token, _)) = found.as_ref().filter(|(token, _)| stale(token)) {
             diesel::update(api_tokens::table.find(&token.id))
-                .set(api_tokens::last_used_at.eq(now()))
+                .set(api_tokens::last_used_at.eq(at))
                 .execute(conn)?;
         }
         Ok(found)

@@ -31,7 +31,7 @@ pub use log_entry::{LogEntry, LogFilter, NewLogEntry};
 pub use login_throttle::LoginThrottle;
 pub use manifest::Manifest;
 pub use schedule::{NewSchedule, Schedule, ScheduleChanges};
-pub use session::Session;
+pub use session::{Session, MAX_SESSION_AGE};
 pub use task::{NewTask, Task, TaskProgress};
 pub use user::{NewUser, User, UserChanges};
 

@@ -7,6 +7,9 @@ use super::now;
 use crate::db::schema::{sessions, users};
 use crate::db::{DbConnection, DbError, User};
 
+/// However active, a session ends this long after sign-in.
+pub const MAX_SESSION_AGE: Duration = Duration::days(7);
+
 /// One session as stored.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -49,7 +52,8 @@ impl Session {
         Ok(())
     }
 
-    /// The live session with this token hash and its (enabled) user.
+    /// The live session with this token hash and its (enabled) user: not idle too long and
+    /// younger than [`MAX_SESSION_AGE`].
     pub fn find_live(
         conn: &mut DbConnection,
         token_hash: &str,
@@ -58,6 +62,7 @@ impl Session {
             .inner_join(users::table)
             .filter(sessions::token_hash.eq(token_hash))
             .filter(sessions::expires_at.gt(now()))
+            .filter(sessions::created_at.gt(now() - MAX_SESSION_AGE))
             .filter(users::disabled.eq(false))
             .select((Session::as_select(), User::as_select()))
             .first(conn)

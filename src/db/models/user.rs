@@ -10,8 +10,9 @@ use crate::domain::Role;
 
 const WHAT: &str = "user";
 
-/// One user as stored. The password hash is argon2id (PHC string) and never serialized.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, serde::Serialize)]
+/// One user as stored. The password hash is argon2id (PHC string) and never serialized
+/// nor printed (`Debug` leaves it out).
+#[derive(Clone, PartialEq, Queryable, Selectable, Identifiable, serde::Serialize)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: String,
@@ -24,6 +25,22 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"<redacted>")
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .field("must_change_password", &self.must_change_password)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("last_login_at", &self.last_login_at)
+            .finish()
+    }
 }
 
 impl User {

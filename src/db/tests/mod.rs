@@ -9,6 +9,7 @@ mod migrations;
 mod schedules;
 mod tasks;
 mod users;
+mod web_access;
 
 use super::testing::TestDatabase;
 use super::{get, Backend, Backup, BackupOutcome, DbConnection, NewBackup};

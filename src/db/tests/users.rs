@@ -28,6 +28,11 @@ fn users_are_created_found_listed_and_changed() {
             Some(viewer.clone())
         );
         assert_eq!(User::find_by_username(conn, "nobody").expect("find"), None);
+        let printed = format!("{viewer:?}");
+        assert!(
+            printed.contains("eve") && !printed.contains("argon2id"),
+            "Debug leaves the hash out: {printed}"
+        );
         assert!(matches!(
             User::find_by_id(conn, "nope"),
             Err(DbError::NotFound { what: "user", .. })

@@ -43,7 +43,8 @@ fn render(
         .body(page.render()?))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: all three fields are passwords.
+#[derive(Deserialize)]
 pub struct PasswordForm {
     current_password: String,
     new_password: String,
@@ -69,21 +70,24 @@ pub async fn submit(
     if form.new_password == form.current_password {
         return bad("The new password must differ from the current one.");
     }
+    // Checked first: a wrong current password costs one argon2 run, not two.
     let stored = user.identity.user.password_hash.clone();
-    let (current_ok, new_hash) = web::block(move || {
-        (
-            verify_password(&form.current_password, &stored),
-            hash_password(&form.new_password),
-        )
-    })
-    .await?;
+    let current = form.current_password;
+    let current_ok = state
+        .passwords
+        .run(move || verify_password(&current, &stored))
+        .await?;
     if !current_ok {
         return bad("The current password is wrong.");
     }
-    let Ok(new_hash) = new_hash else {
-        return bad(&format!(
-            "The new password is too short: use at least {MIN_PASSWORD_LEN} characters."
-        ));
+    let new_password = form.new_password;
+    let new_hash = match state
+        .passwords
+        .run(move || hash_password(&new_password))
+        .await?
+    {
+        Ok(hash) => hash,
+        Err(e) => return bad(&format!("The new password is not accepted: {e}.")),
     };
     let user_id = user.identity.user.id.clone();
     let keep = match &user.identity.via {
@@ -102,19 +106,17 @@ pub async fn submit(
             Ok::<_, WebError>(())
         })
         .await?;
-    let name = user.username().to_string();
-    let app = state.app.clone();
-    web::block(move || {
-        app.audit(
+    let name = user.username();
+    state
+        .audit(
             NewLogEntry::new(
                 LogLevel::Info,
                 "user",
                 format!("`{name}` changed their password"),
             )
-            .by(&name),
+            .by(name),
         )
-    })
-    .await?;
+        .await;
     Ok(see_other("/"))
 }
 

@@ -126,9 +126,7 @@ fn render(
     } else {
         StatusCode::BAD_REQUEST
     };
-    let mut services: Vec<String> = settings.sources.iter().map(|s| s.service.clone()).collect();
-    services.sort();
-    services.dedup();
+    let services = crate::web::view::service_names(&settings.sources);
     let sources = settings
         .sources
         .iter()

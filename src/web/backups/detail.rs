@@ -75,7 +75,8 @@ struct DetailPage {
     /// The running task, else the backup's own task: a live bar while it runs.
     progress: Option<ProgressView>,
     logs: Vec<LogLine>,
-    can_download: bool,
+    /// Only a successful backup can be downloaded, verified or restored.
+    succeeded: bool,
 }
 
 pub async fn show(
@@ -189,7 +190,7 @@ fn gather(
         sources: backup.sources().unwrap_or_default().join(", "),
         warnings: backup.warnings(),
     };
-    let can_download = backup.status == crate::domain::Status::Succeeded.as_str();
+    let succeeded = backup.status == crate::domain::Status::Succeeded.as_str();
     Ok(DetailPage {
         layout,
         backup,
@@ -201,6 +202,6 @@ fn gather(
         tasks,
         progress,
         logs,
-        can_download,
+        succeeded,
     })
 }

@@ -66,9 +66,7 @@ pub async fn show(
     let request = query.parse(settings)?;
     let mut sources: Vec<String> = settings.sources.iter().map(|s| s.name.clone()).collect();
     sources.sort();
-    let mut services: Vec<String> = settings.sources.iter().map(|s| s.service.clone()).collect();
-    services.sort();
-    services.dedup();
+    let services = crate::web::view::service_names(&settings.sources);
     let search = request.search.clone();
     let cursor = request.cursor.clone();
     let per_page = request.per_page;

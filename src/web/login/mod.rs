@@ -39,14 +39,16 @@ pub fn removal(req: &HttpRequest, name: &str) -> Cookie<'static> {
 }
 
 /// Where to go after signing in: only a local path, so `next` cannot send anyone away.
+/// Browsers drop tabs and newlines inside URLs and read `\` as `/`, so `/<TAB>/evil.example`
+/// or `/\evil.example` would become `//evil.example`: any control character or backslash
+/// is refused, and the path may not start with two slashes.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path)
             if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.starts_with("/login")
-                && !path.contains(['\r', '\n']) =>
+                && !path[1..].starts_with('/')
+                && !path.contains(|c: char| c == '\\' || c.is_control())
+                && !path.starts_with("/login") =>
         {
             path.to_string()
         }
@@ -61,10 +63,31 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/backups?page=2")), "/backups?page=2");
-        assert_eq!(safe_next(Some("//evil.example/")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/backups/a%2Fb")), "/backups/a%2Fb");
+        assert_eq!(safe_next(Some("/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("evil.example")), "/");
         assert_eq!(safe_next(Some("/login")), "/");
+        assert_eq!(safe_next(Some("")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn next_cannot_become_a_protocol_relative_url() {
+        for bad in [
+            "//evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\t\\evil.example",
+            "/a\\b",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
+            "/\u{85}/evil.example",
+            "/backups\r\nSet-Cookie: x=1",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
     }
 }

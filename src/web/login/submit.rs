@@ -5,22 +5,34 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::page::render_form;
-use super::throttle::{self, addr_subject, user_subject};
+use super::throttle::{self, addr_subject, user_subject, Verdict};
 use super::{cookie, removal, safe_next, LOGIN_CSRF_COOKIE};
 use crate::auth::{new_token, same_secret, token_hash, verify_password};
 use crate::db::{NewLogEntry, Session, User, UserChanges};
 use crate::domain::LogLevel;
 use crate::web::auth::Viewer;
+use crate::web::client_addr::{client_addr, shown};
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::identity::{Credential, SESSION_COOKIE};
 use crate::web::state::WebState;
+use crate::web::users::list::MAX_USERNAME_CHARS;
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct LoginForm {
     username: String,
     password: String,
     csrf_token: String,
     next: Option<String>,
+}
+
+/// Never prints the password or the form token.
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("username", &self.username)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A real hash checked for unknown user names too, so timing does not tell which exist.
@@ -46,12 +58,9 @@ pub async fn submit(
     }
     let next = safe_next(form.next.as_deref());
     let username = form.username.trim().to_string();
-    let addr = req
-        .connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .to_string();
-    let subjects = vec![user_subject(&username), addr_subject(&addr)];
+    let addr = client_addr(&req, &state.app.settings.web.trusted_proxies);
+    let shown_addr = shown(addr);
+    let subjects = [user_subject(&username), addr_subject(addr)];
     let retry = |message: String, status| {
         render_form(
             &req,
@@ -69,48 +78,70 @@ pub async fn submit(
         );
     }
 
+    // A name no account can have is an unknown user: never looked up, never logged.
+    let found = if plausible_username(&username) {
+        let username = username.clone();
+        state
+            .db(move |conn| User::find_by_username(conn, &username))
+            .await?
+    } else {
+        None
+    };
+    let known = found.as_ref().map(|u| u.username.clone());
+    let who = known.as_ref().map_or_else(
+        || format!("an unknown user name ({} chars)", username.chars().count()),
+        |name| format!("`{name}`"),
+    );
+
     let locked = state
         .db({
             let subjects = subjects.clone();
             move |conn| throttle::locked_minutes(conn, &subjects)
         })
         .await?;
-    if let Some(minutes) = locked {
-        audit(
-            &state,
-            LogLevel::Warning,
-            &username,
-            format!("sign-in refused for `{username}` from {addr}: locked after repeated failures"),
-        )
-        .await;
-        return retry(
-            format!("Too many failed sign-ins. Try again in {minutes} minute(s)."),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let delay = state
-        .db({
-            let subjects = subjects.clone();
-            move |conn| throttle::delay_before(conn, &subjects)
-        })
-        .await?;
-    tokio::time::sleep(delay).await;
+    // Counted before the password is checked, so a burst cannot outrun the count.
+    let verdict = match locked {
+        Some(minutes) => Verdict::Locked { minutes },
+        None => {
+            let [user_key, addr_key] = subjects.clone();
+            state
+                .db(move |conn| throttle::count_attempt(conn, &user_key, &addr_key))
+                .await?
+        }
+    };
+    let last_try = match verdict {
+        Verdict::Locked { minutes } => {
+            audit(
+                &state,
+                LogLevel::Warning,
+                known.as_deref(),
+                format!(
+                    "sign-in refused for {who} from {shown_addr}: locked after repeated failures"
+                ),
+            )
+            .await;
+            return retry(
+                format!("Too many failed sign-ins. Try again in {minutes} minute(s)."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Verdict::Check { delay, last_try } => {
+            tokio::time::sleep(delay).await;
+            last_try
+        }
+    };
 
     let password = form.password;
-    let found = state
-        .db({
-            let username = username.clone();
-            move |conn| User::find_by_username(conn, &username)
+    let (user, valid) = state
+        .passwords
+        .run(move || {
+            let hash = found
+                .as_ref()
+                .map_or(decoy_hash(), |u| u.password_hash.as_str());
+            let valid = verify_password(&password, hash);
+            (found, valid)
         })
         .await?;
-    let (user, valid) = web::block(move || {
-        let hash = found
-            .as_ref()
-            .map_or(decoy_hash(), |u| u.password_hash.as_str());
-        let valid = verify_password(&password, hash);
-        (found, valid)
-    })
-    .await?;
     let user = match user {
         Some(user) if valid && !user.disabled => user,
         other => {
@@ -119,20 +150,14 @@ pub async fn submit(
                 Some(_) => "wrong password",
                 None => "unknown user",
             };
-            let now_locked = state
-                .db({
-                    let subjects = subjects.clone();
-                    move |conn| throttle::record_failure(conn, &subjects[0], &subjects[1])
-                })
-                .await?;
             audit(
                 &state,
                 LogLevel::Warning,
-                &username,
-                format!("sign-in failed for `{username}` from {addr}: {why}"),
+                known.as_deref(),
+                format!("sign-in failed for {who} from {shown_addr}: {why}"),
             )
             .await;
-            let message = if now_locked {
+            let message = if last_try {
                 "Too many failed sign-ins: locked for a while.".to_string()
             } else {
                 "Wrong user name or password.".to_string()
@@ -149,7 +174,7 @@ pub async fn submit(
         &user.id,
         new_token(),
         state.app.settings.web.session_idle,
-        Some(addr.clone()),
+        addr.map(|a| a.to_string()),
     );
     let must_change = user.must_change_password;
     state
@@ -160,7 +185,7 @@ pub async fn submit(
                     Session::delete(conn, &old)?;
                 }
                 Session::delete_expired(conn)?;
-                throttle::clear(conn, &subjects)?;
+                throttle::succeeded(conn, &subjects[0], &subjects[1])?;
                 Session::insert(conn, &session)?;
                 User::update(conn, &user_id, &UserChanges::logged_in(crate::db::now()))?;
                 Ok::<_, WebError>(())
@@ -170,8 +195,8 @@ pub async fn submit(
     audit(
         &state,
         LogLevel::Info,
-        &user.username,
-        format!("`{}` signed in from {addr}", user.username),
+        Some(&user.username),
+        format!("`{}` signed in from {shown_addr}", user.username),
     )
     .await;
     let target = if must_change {
@@ -199,7 +224,7 @@ pub async fn logout(
     audit(
         &state,
         LogLevel::Info,
-        user.username(),
+        Some(user.username()),
         format!("`{}` signed out", user.username()),
     )
     .await;
@@ -210,8 +235,18 @@ pub async fn logout(
     Ok(response)
 }
 
-async fn audit(state: &WebState, level: LogLevel, username: &str, message: String) {
-    let entry = NewLogEntry::new(level, "login", message).by(username);
-    let app = state.app.clone();
-    let _ = web::block(move || app.audit(entry)).await;
+/// `username` only for an existing account: a typed unknown name may be a password.
+async fn audit(state: &WebState, level: LogLevel, username: Option<&str>, message: String) {
+    let entry = NewLogEntry::new(level, "login", message);
+    let entry = match username {
+        Some(name) => entry.by(name),
+        None => entry,
+    };
+    state.audit(entry).await;
+}
+
+/// What a user name can be (see `users`): short, no control characters. Anything else is
+/// not looked up, so huge or odd input never reaches an index or the audit log.
+fn plausible_username(name: &str) -> bool {
+    name.chars().count() <= MAX_USERNAME_CHARS && !name.chars().any(char::is_control)
 }

@@ -175,9 +175,7 @@ pub fn render(
         .iter()
         .map(ScheduleRow::from)
         .collect();
-    let mut services: Vec<String> = sources.iter().map(|s| s.service.clone()).collect();
-    services.sort();
-    services.dedup();
+    let services = crate::web::view::service_names(sources);
     let page = SettingsPage {
         layout: Layout::new(identity, "settings"),
         schedules,

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 use crate::app::App;
-use crate::db::{write_transaction, DbConnection, DbError, NewLogEntry, Schedule};
+use crate::db::{write_transaction, DbConnection, DbError, LogEntry, NewLogEntry, Schedule};
 use crate::domain::schedule::{FieldErrors, ScheduleInput};
 use crate::domain::{LogLevel, ScheduleSpec};
 use crate::web::auth::Admin;
@@ -104,26 +104,27 @@ fn store(
             Some(id) => Schedule::update(conn, id, &schedule_changes(&spec))?,
             None => Schedule::insert(conn, &new_schedule(&spec))?,
         };
+        // In the same transaction: the change and its audit entry are kept together.
+        let verb = if id.is_some() { "changed" } else { "added" };
+        LogEntry::insert(
+            conn,
+            &NewLogEntry::new(
+                LogLevel::Info,
+                "settings",
+                format!("`{username}` {verb} schedule `{}`", saved.name),
+            )
+            .by(username)
+            .with_details(&describe(&spec)),
+        )?;
         Ok::<_, DbError>(Some(saved))
     });
-    let saved = match saved {
-        Ok(Some(saved)) => saved,
-        Ok(None) => return Err(taken()),
+    match saved {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(taken()),
         // Two admins saving the same name at once: the second meets the unique index.
-        Err(e) if e.is_unique_violation() => return Err(taken()),
-        Err(e) => return Err(e.into()),
-    };
-    let verb = if id.is_some() { "changed" } else { "added" };
-    app.audit(
-        NewLogEntry::new(
-            LogLevel::Info,
-            "settings",
-            format!("`{username}` {verb} schedule `{}`", saved.name),
-        )
-        .by(username)
-        .with_details(&describe(&spec)),
-    );
-    Ok(())
+        Err(e) if e.is_unique_violation() => Err(taken()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn delete(
@@ -132,14 +133,13 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> WebResult<HttpResponse> {
     let id = id.into_inner();
-    let app = state.app.clone();
     let username = user.username().to_string();
     state
         .db(move |conn| {
-            let schedule = Schedule::find_by_id(conn, &id)?;
-            Schedule::delete(conn, &id)?;
-            app.audit(
-                NewLogEntry::new(
+            write_transaction(conn, |conn| {
+                let schedule = Schedule::find_by_id(conn, &id)?;
+                Schedule::delete(conn, &id)?;
+                let entry = NewLogEntry::new(
                     LogLevel::Info,
                     "settings",
                     format!("`{username}` deleted schedule `{}`", schedule.name),
@@ -149,9 +149,10 @@ pub async fn delete(
                     "name": schedule.name,
                     "cron": schedule.cron,
                     "timezone": schedule.timezone,
-                })),
-            );
-            Ok::<_, WebError>(())
+                }));
+                LogEntry::insert(conn, &entry)?;
+                Ok::<_, DbError>(())
+            })
         })
         .await?;
     Ok(see_other("/settings"))

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::hash_password;
-use crate::db::{NewLogEntry, Session, User, UserChanges};
+use crate::db::{write_transaction, DbError, LogEntry, NewLogEntry, Session, User, UserChanges};
 use crate::domain::{LogLevel, Role};
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
@@ -70,7 +70,8 @@ pub async fn enable(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a password.
+#[derive(Deserialize)]
 pub struct PasswordForm {
     password: String,
     #[serde(default)]
@@ -85,7 +86,9 @@ pub async fn password(
 ) -> WebResult<HttpResponse> {
     let form = form.into_inner();
     let forced = form.must_change_password.is_some();
-    let hash = web::block(move || hash_password(&form.password))
+    let hash = state
+        .passwords
+        .run(move || hash_password(&form.password))
         .await?
         .map_err(|e| WebError::bad_request(format!("password: {e}")))?;
     let changes = UserChanges {
@@ -117,29 +120,34 @@ async fn apply(
     describe: impl FnOnce(&User) -> (String, bool) + Send + 'static,
 ) -> WebResult<HttpResponse> {
     let by = admin.username().to_string();
-    let app = state.app.clone();
     let target = format!("/users/{id}");
-    state
+    let refused = state
         .db(move |conn| {
-            let before = User::find_by_id(conn, &id)?;
-            let Some(_) = User::update_keeping_an_admin(conn, &id, &changes)? else {
-                return Err(WebError::Conflict(format!(
-                    "`{}` is the last enabled admin: make another user admin first",
-                    before.username
-                )));
-            };
-            let (message, end_sessions) = describe(&before);
-            if end_sessions {
-                Session::delete_for_user(conn, &id)?;
-            }
-            let level = if before.role() == Role::Admin {
-                LogLevel::Warning
-            } else {
-                LogLevel::Info
-            };
-            app.audit(NewLogEntry::new(level, "user", format!("`{by}` {message}")).by(&by));
-            Ok::<_, WebError>(())
+            // The change, the ended sessions and the audit entry stand or fall together.
+            write_transaction(conn, |conn| {
+                let before = User::find_by_id(conn, &id)?;
+                if User::update_keeping_an_admin(conn, &id, &changes)?.is_none() {
+                    return Ok(Some(before.username));
+                }
+                let (message, end_sessions) = describe(&before);
+                if end_sessions {
+                    Session::delete_for_user(conn, &id)?;
+                }
+                let level = if before.role() == Role::Admin {
+                    LogLevel::Warning
+                } else {
+                    LogLevel::Info
+                };
+                let entry = NewLogEntry::new(level, "user", format!("`{by}` {message}")).by(&by);
+                LogEntry::insert(conn, &entry)?;
+                Ok::<_, DbError>(None)
+            })
         })
         .await?;
+    if let Some(name) = refused {
+        return Err(WebError::Conflict(format!(
+            "`{name}` is the last enabled admin: make another user admin first"
+        )));
+    }
     Ok(see_other(&target))
 }

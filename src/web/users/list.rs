@@ -57,7 +57,8 @@ pub async fn show(state: web::Data<WebState>, user: Admin) -> WebResult<HttpResp
         .body(page.render()?))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a password.
+#[derive(Deserialize)]
 pub struct NewUserForm {
     username: String,
     role: String,
@@ -67,13 +68,16 @@ pub struct NewUserForm {
     must_change_password: Option<String>,
 }
 
+/// The longest user name an account can have.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
 /// User names appear in logs and URLs: keep them plain.
 pub fn parse_username(s: &str) -> Result<String, WebError> {
     let name = s.trim();
     let plain = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if name.is_empty() || name.len() > 64 || !plain {
+    if name.is_empty() || name.len() > MAX_USERNAME_CHARS || !plain {
         return Err(WebError::bad_request(
             "a user name has 1 to 64 characters: letters, digits, `.`, `_`, `-` or `@`",
         ));
@@ -94,7 +98,9 @@ pub async fn create(
     let form = form.into_inner();
     let username = parse_username(&form.username)?;
     let role = parse_role(&form.role)?;
-    let hash = web::block(move || hash_password(&form.password))
+    let hash = state
+        .passwords
+        .run(move || hash_password(&form.password))
         .await?
         .map_err(|e| WebError::bad_request(format!("password: {e}")))?;
     let mut new = NewUser::new(&username, &hash, role);
@@ -111,9 +117,9 @@ pub async fn create(
         })
         .await?;
     let admin = user.username().to_string();
-    let app = state.app.clone();
     let message = format!("`{admin}` added user `{}` as {role}", created.username);
-    web::block(move || app.audit(NewLogEntry::new(LogLevel::Info, "user", message).by(&admin)))
-        .await?;
+    state
+        .audit(NewLogEntry::new(LogLevel::Info, "user", message).by(&admin))
+        .await;
     Ok(see_other(&format!("/users/{}", created.id)))
 }

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::{new_token, token_hash};
-use crate::db::{ApiToken, NewLogEntry, User};
+use crate::db::{write_transaction, ApiToken, LogEntry, NewLogEntry, User};
 use crate::domain::LogLevel;
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
@@ -34,20 +34,18 @@ pub async fn issue(
     }
     let by = admin.username().to_string();
     let identity = admin.identity;
-    let app = state.app.clone();
     let html = state
         .db(move |conn| {
-            let user = User::find_by_id(conn, &id)?;
             let token = new_token();
-            ApiToken::insert(conn, &ApiToken::new(&user.id, &name, token_hash(&token)))?;
-            app.audit(
-                NewLogEntry::new(
-                    LogLevel::Info,
-                    "user",
-                    format!("`{by}` issued API token `{name}` for `{}`", user.username),
+            write_transaction(conn, |conn| {
+                let user = User::find_by_id(conn, &id)?;
+                ApiToken::insert(conn, &ApiToken::new(&user.id, &name, token_hash(&token)))?;
+                let message = format!("`{by}` issued API token `{name}` for `{}`", user.username);
+                LogEntry::insert(
+                    conn,
+                    &NewLogEntry::new(LogLevel::Info, "user", message).by(&by),
                 )
-                .by(&by),
-            );
+            })?;
             render(conn, &identity, &id, Some((name, token)))
         })
         .await?;
@@ -65,7 +63,6 @@ pub async fn revoke(
 ) -> WebResult<HttpResponse> {
     let (id, token_id) = path.into_inner();
     let by = admin.username().to_string();
-    let app = state.app.clone();
     let target = format!("/users/{id}");
     state
         .db(move |conn| {
@@ -74,18 +71,17 @@ pub async fn revoke(
                 .into_iter()
                 .find(|t| t.id == token_id)
                 .ok_or_else(|| WebError::NotFound(format!("API token `{token_id}` not found")))?;
-            ApiToken::revoke(conn, &token.id)?;
-            app.audit(
-                NewLogEntry::new(
-                    LogLevel::Info,
-                    "user",
-                    format!(
-                        "`{by}` revoked API token `{}` of `{}`",
-                        token.name, user.username
-                    ),
+            write_transaction(conn, |conn| {
+                ApiToken::revoke(conn, &token.id)?;
+                let message = format!(
+                    "`{by}` revoked API token `{}` of `{}`",
+                    token.name, user.username
+                );
+                LogEntry::insert(
+                    conn,
+                    &NewLogEntry::new(LogLevel::Info, "user", message).by(&by),
                 )
-                .by(&by),
-            );
+            })?;
             Ok::<_, WebError>(())
         })
         .await?;

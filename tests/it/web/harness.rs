@@ -36,11 +36,20 @@ pub struct TestConsole {
 impl TestConsole {
     /// A console over one directory source `files` (service `app`) holding two small files.
     pub fn start(backend: &Backend) -> TestConsole {
+        TestConsole::start_with(backend, |_| {})
+    }
+
+    /// Like [`TestConsole::start`], with the settings changed by `adjust` first.
+    pub fn start_with(
+        backend: &Backend,
+        adjust: impl FnOnce(&mut coffer::config::Settings),
+    ) -> TestConsole {
         let env = TestEnv::with_directory(backend);
         std::fs::write(env.path("files/hello.txt"), "hello from coffer\n").unwrap();
         std::fs::create_dir_all(env.path("files/sub")).unwrap();
         std::fs::write(env.path("files/sub/data.bin"), vec![7u8; 64 * 1024]).unwrap();
-        let settings = coffer::config::Settings::load(Some(&env.config)).unwrap();
+        let mut settings = coffer::config::Settings::load(Some(&env.config)).unwrap();
+        adjust(&mut settings);
         let app = Arc::new(App::open(settings).unwrap());
         // The queue lives on this runtime; jobs run only when a test drains it.
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -203,8 +212,7 @@ impl Browser {
 
     /// Fills in and sends the sign-in form.
     pub fn login(&mut self, username: &str, password: &str) -> Response {
-        let form = self.page("/login");
-        let token = hidden_field(&form, "csrf_token").expect("sign-in form has a CSRF token");
+        let token = self.sign_in_token();
         self.post_raw(
             "/login",
             &[
@@ -214,6 +222,12 @@ impl Browser {
                 ("next", "/"),
             ],
         )
+    }
+
+    /// Opens the sign-in form (setting its cookie) and returns its CSRF token.
+    pub fn sign_in_token(&self) -> String {
+        let form = self.page("/login");
+        hidden_field(&form, "csrf_token").expect("sign-in form has a CSRF token")
     }
 
     /// Reads the session's CSRF token from a page.

@@ -11,5 +11,6 @@ mod roles;
 mod settings;
 mod sign_in;
 mod tasks;
+mod throttle;
 pub mod users;
 mod verify;
