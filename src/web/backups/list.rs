@@ -5,7 +5,7 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::db::{Backup, BackupGroup, RowPosition};
+use crate::db::{Backup, BackupGroup, RowPosition, Task};
 use crate::domain::Status;
 use crate::web::auth::Viewer;
 use crate::web::backups::filters::{encode_cursor, FilterValues, ListQuery};
@@ -14,6 +14,7 @@ use crate::web::backups::stats;
 use crate::web::error::{WebError, WebResult};
 use crate::web::layout::Layout;
 use crate::web::state::WebState;
+use crate::web::tasks::progress::ProgressView;
 use crate::web::view::human_bytes;
 
 /// What the filters match, all pages together.
@@ -71,11 +72,17 @@ pub async fn show(
     let cursor = request.cursor.clone();
     let per_page = request.per_page;
     let settings = settings.clone();
-    let (page, groups) = state
+    let (page, groups, running) = state
         .db(move |conn| {
             let page = Backup::search_page(conn, &search, &cursor, per_page)?;
             let groups = stats::groups(conn, &settings, &search)?;
-            Ok::<_, WebError>((page, groups))
+            // Only rows of running backups get a live bar (one SSE connection each).
+            let running = if page.rows.iter().all(|b| b.status().is_finished()) {
+                Vec::new()
+            } else {
+                Task::list_running(conn)?
+            };
+            Ok::<_, WebError>((page, groups, running))
         })
         .await?;
     let filters = request.values;
@@ -94,7 +101,18 @@ pub async fn show(
     let totals = Totals::of(&groups);
     let body = ListPage {
         layout: Layout::new(&user.identity, "backups"),
-        rows: page.rows.iter().map(ListRow::from).collect(),
+        rows: page
+            .rows
+            .iter()
+            .map(|b| {
+                let mut row = ListRow::from(b);
+                row.progress = running
+                    .iter()
+                    .find(|t| t.backup_id.as_deref() == Some(b.id.as_str()))
+                    .map(|t| ProgressView::for_task(&state.live, t));
+                row
+            })
+            .collect(),
         total_size: human_bytes(totals.size_bytes),
         totals,
         statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),

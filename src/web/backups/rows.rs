@@ -17,6 +17,8 @@ pub struct ListRow {
     pub size: String,
     pub created_at: String,
     pub duration: String,
+    /// The live progress of its running task, if one runs.
+    pub progress: Option<crate::web::tasks::progress::ProgressView>,
 }
 
 impl From<&Backup> for ListRow {
@@ -31,6 +33,7 @@ impl From<&Backup> for ListRow {
             size: human_bytes(b.size_bytes),
             created_at: timestamp(&b.created_at),
             duration: duration(b.started_at, b.finished_at),
+            progress: None,
         }
     }
 }

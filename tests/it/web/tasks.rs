@@ -299,3 +299,27 @@ fn unknown_tasks_are_404_and_streams_need_a_session() {
         assert!(location(&response).starts_with("/login"));
     }
 }
+
+#[test]
+fn the_backup_list_shows_a_live_bar_for_running_backups_only() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let viewer = console.login_as(Role::Viewer);
+        let request = BackupRequest::new(Scope::All, BackupKind::Full);
+        let (backup, task) = prepare_backup(&console.app, &request).unwrap();
+        let stream = format!("sse-connect=\"/tasks/{}/events\"", task.id);
+        assert!(
+            !viewer.page("/backups").contains(&stream),
+            "pending: no bar yet"
+        );
+        {
+            let mut conn = console.app.conn().unwrap();
+            Task::mark_running(&mut conn, &task.id, "elsewhere:1").unwrap();
+            coffer::db::Backup::mark_running(&mut conn, &backup.id).unwrap();
+        }
+        assert!(
+            viewer.page("/backups").contains(&stream),
+            "running: a live bar"
+        );
+    }
+}
