@@ -106,12 +106,36 @@ pub struct SourceConfig {
     pub kind: SourceKind,
     /// For `directory`, `file` and `sqlite`.
     pub path: Option<PathBuf>,
-    /// For database servers (`postgres`, `mysql`, `redis`).
+    /// For database servers (`postgres`, `mysql`, `redis`): `postgres://user@host:port/db`,
+    /// `mysql://user@host:port/db`, `redis://host:port/N`. A password in the URL works, but
+    /// `password_env` or `password_file` keep it out of the config file.
     pub url: Option<String>,
+    /// Name of an environment variable holding the server password.
+    pub password_env: Option<String>,
+    /// A file whose first line is the server password (mode 0600 recommended).
+    pub password_file: Option<PathBuf>,
+    /// `postgres`, `mysql`: the databases to back up (default: the one in the URL).
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// `postgres`: also back up roles and other globals (`pg_dumpall --globals-only`).
+    #[serde(default)]
+    pub globals: bool,
+    /// `postgres`, `mysql`: after a restore over the original, keep the replaced database
+    /// under its dated name instead of dropping it.
+    #[serde(default)]
+    pub keep_replaced: bool,
+    /// Database servers: give up connecting after this many seconds (default 10), so an
+    /// unreachable server fails the backup instead of hanging it.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_seconds: u32,
     #[serde(default)]
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+}
+
+fn default_connect_timeout() -> u32 {
+    10
 }
 
 fn default_service() -> String {
@@ -258,10 +282,45 @@ impl Settings {
                 if path.as_os_str().is_empty() {
                     return Err(bad(&key("path"), "is empty".into()));
                 }
-            } else if source.url.is_none() {
+            } else {
+                crate::sources::ServerAddress::check_config(source)
+                    .map_err(|(field, message)| bad(&key(field), message))?;
+            }
+            if source.kind.is_path_based() {
+                for (field, set) in [
+                    ("url", source.url.is_some()),
+                    ("password_env", source.password_env.is_some()),
+                    ("password_file", source.password_file.is_some()),
+                    ("databases", !source.databases.is_empty()),
+                    ("globals", source.globals),
+                    ("keep_replaced", source.keep_replaced),
+                    (
+                        "connect_timeout_seconds",
+                        source.connect_timeout_seconds != default_connect_timeout(),
+                    ),
+                ] {
+                    if set {
+                        return Err(bad(
+                            &key(field),
+                            format!(
+                                "applies to database server sources, not to a {} source",
+                                source.kind
+                            ),
+                        ));
+                    }
+                }
+            } else if !(1..=3600).contains(&source.connect_timeout_seconds) {
                 return Err(bad(
-                    &key("url"),
-                    format!("a {} source needs a url", source.kind),
+                    &key("connect_timeout_seconds"),
+                    format!(
+                        "{} is out of range 1..=3600",
+                        source.connect_timeout_seconds
+                    ),
+                ));
+            } else if source.path.is_some() {
+                return Err(bad(
+                    &key("path"),
+                    format!("a {} source is reached by its url, not a path", source.kind),
                 ));
             }
             if source.kind != SourceKind::Directory

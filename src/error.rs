@@ -24,6 +24,10 @@ pub enum Error {
     /// The request is understood but refused to protect data (missing confirmation, busy source…).
     #[error("{0}")]
     Refused(String),
+    /// A database server or its client tools failed: unreachable, authentication refused,
+    /// tools older than the server, a dump or load that exited with an error.
+    #[error("{0}")]
+    Source(String),
     #[error("cancelled")]
     Cancelled,
     /// The job queue (apalis) could not be opened or written.

@@ -11,6 +11,7 @@ pub(crate) mod output; // also the JSON API's backup shape
 mod restore;
 mod serve;
 mod show;
+mod sources;
 mod user;
 mod verify;
 mod worker;
@@ -57,6 +58,8 @@ pub enum Command {
     Key(key::Args),
     /// Manage console users.
     User(user::Args),
+    /// List configured sources; check that they can be backed up now.
+    Sources(sources::Args),
     /// Apply pending database migrations.
     Migrate,
     /// Run the web console.
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&app, args),
         Command::Key(args) => key::run(&app, args),
         Command::User(args) => user::run(&app, args),
+        Command::Sources(args) => sources::run(&app, args),
         Command::Serve(args) => serve::run(app, args),
         Command::Worker(args) => worker::run(app, args),
         Command::Migrate => unreachable!("handled above"),

@@ -7,6 +7,7 @@ use super::output::{print_json, progress_display};
 use crate::app::App;
 use crate::error::Result;
 use crate::jobs::restore::{run_restore, RestoreRequest};
+use crate::sources::Selection;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -20,9 +21,23 @@ pub struct Args {
     /// Restore only entries whose path (`<source>/<path>`) matches this glob.
     #[arg(long, value_name = "GLOB")]
     path: Option<String>,
-    /// Restore into this folder (each source under `<DIR>/<source>`) instead of the original place.
-    #[arg(long, value_name = "DIR")]
+    /// Restore into this folder (each source under `<DIR>/<source>`) instead of the original
+    /// place. For one database source: a database name on its server, or a URL
+    /// (postgres://…, mysql://…, redis://host:port/N) without a password.
+    #[arg(long, value_name = "DIR|DB|URL")]
     target: Option<PathBuf>,
+    /// Database sources: restore only these tables (comma-separated; `schema.table` for postgres).
+    #[arg(long, value_delimiter = ',')]
+    table: Vec<String>,
+    /// PostgreSQL sources: restore only these schemas (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    schema: Vec<String>,
+    /// Redis sources: restore only keys matching this pattern (`user:*`).
+    #[arg(long, value_name = "PATTERN")]
+    keys: Option<String>,
+    /// Redis sources: add to what the target holds instead of replacing its contents.
+    #[arg(long)]
+    merge: bool,
     /// Confirm: a restore to the original place replaces what is there (after a safety backup).
     #[arg(long)]
     yes: bool,
@@ -37,6 +52,12 @@ pub fn run(app: &App, args: Args) -> Result<()> {
         service: args.service,
         path_glob: args.path,
         target: args.target,
+        selection: Selection {
+            tables: args.table,
+            schemas: args.schema,
+            keys: args.keys,
+        },
+        merge: args.merge,
         confirmed: args.yes,
         requested_by: Some(cli_user()),
     };

@@ -14,6 +14,7 @@ use crate::engine::archive_writer::{
 };
 use crate::engine::crypt::EncryptingWriter;
 use crate::engine::manifest::Manifest;
+use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
 pub use crate::jobs::backup_request::{prepare_backup, sources_in_scope, BackupRequest};
 use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
@@ -120,7 +121,7 @@ fn run_claimed(
     // Reading the sources (a stat of every file: most of a small incremental's time)
     // overlaps with loading the parent's manifest.
     let result = std::thread::scope(|scope| {
-        let snapshotting = scope.spawn(|| take_snapshots(app, chosen));
+        let snapshotting = scope.spawn(|| take_snapshots(app, chosen, run.progress()));
         let parent_manifest = Backup::mark_running(&mut *app.conn()?, &record.id)
             .map_err(Error::from)
             .and_then(|_| match &record.parent_id {
@@ -193,12 +194,21 @@ fn run_claimed(
 /// The sources' current state and what reading them warned about.
 type Snapshots = (Vec<SourceSnapshot>, Vec<String>);
 
-fn take_snapshots(app: &App, chosen: &[&SourceConfig]) -> Result<Snapshots> {
+fn take_snapshots(
+    app: &App,
+    chosen: &[&SourceConfig],
+    progress: &dyn ProgressSink,
+) -> Result<Snapshots> {
     let scratch = app.settings.data_dir.join("tmp");
     let mut warnings = Vec::new();
     let mut snapshots = Vec::with_capacity(chosen.len());
     for source in chosen {
-        snapshots.push(sources::snapshot(source, &scratch, &mut warnings)?);
+        snapshots.push(sources::snapshot(
+            source,
+            &scratch,
+            progress,
+            &mut warnings,
+        )?);
     }
     Ok((snapshots, warnings))
 }

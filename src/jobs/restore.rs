@@ -14,10 +14,10 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::app::App;
+use crate::config::SourceConfig;
 use crate::db::{Backup, NewLogEntry, NewTask, Task};
 use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, TaskKind};
 use crate::engine::extract::{extract, remove_tree, ExtractPlan};
-use crate::engine::manifest::{Manifest, SourceEntry};
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::backup::{prepare_backup, run_prepared_locked, BackupRequest};
 use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
@@ -27,7 +27,9 @@ use crate::jobs::restore_plan::{check_restore, Placement, RestorePlan};
 use crate::jobs::switch_over::{switch_over, Switch};
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::verify::StoredArchives;
+use crate::sources::database::{kind_of, StageRequest};
 use crate::sources::{sqlite_integrity_check, Filters};
+use crate::sources::{Selection, ServerAddress, StagedRestore};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RestoreOutcome {
@@ -76,6 +78,8 @@ fn record_restore(app: &App, plan: &RestorePlan, request: &RestoreRequest) -> Re
             "sources": plan.names,
             "path": request.path_glob,
             "target": request.target,
+            "selection": request.selection,
+            "merge": request.merge,
         }));
     if let Some(by) = &request.requested_by {
         task = task.with_creator(by);
@@ -97,6 +101,8 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
             service: None,
             path_glob: param(&task, "path")?,
             target: param::<Option<PathBuf>>(&task, "target")?,
+            selection: param::<Option<Selection>>(&task, "selection")?.unwrap_or_default(),
+            merge: param::<Option<bool>>(&task, "merge")?.unwrap_or(false),
             confirmed: true,
             requested_by: task.created_by.clone(),
         })
@@ -113,15 +119,8 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         return Ok(None);
     };
     let result = safety_backup(app, &plan, &request, &locks).and_then(|safety| {
-        let restored = restore_into_place(
-            app,
-            &plan.manifest,
-            &plan.placements,
-            &plan.chosen,
-            plan.glob.as_ref(),
-            &run,
-        );
-        restored.map(|(files, warnings)| (files, warnings, safety))
+        let restored = restore_into_place(app, &plan, &request, &run);
+        restored.map(|(files, warnings, places)| (files, warnings, safety, places))
     });
     run.finish(&result)?;
     drop(locks);
@@ -132,7 +131,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         ..
     } = plan;
     let mut entry_text = match &result {
-        Ok((files, _, _)) => format!(
+        Ok((files, _, _, _)) => format!(
             "restored {files} files of backup `{}` ({})",
             backup.name,
             names.join(", ")
@@ -142,7 +141,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
             backup.name
         ),
     };
-    if let Ok((_, _, Some(id))) = &result {
+    if let Ok((_, _, Some(id), _)) = &result {
         entry_text.push_str(&format!("; safety backup {id}"));
     }
     let level = if result.is_ok() {
@@ -157,7 +156,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         entry = entry.by(by);
     }
     app.audit(entry);
-    let (files, warnings, safety_backup) = result?;
+    let (files, warnings, safety_backup, destinations) = result?;
     Backup::mark_restored(&mut *app.conn()?, &backup.id)?;
     Ok(Some(RestoreOutcome {
         backup_id: backup.id,
@@ -165,7 +164,10 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
             .iter()
             .map(|p| RestoredSource {
                 source: p.source.name.clone(),
-                path: p.target.clone(),
+                path: destinations
+                    .get(&p.source.name)
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| p.target.clone()),
             })
             .collect(),
         files,
@@ -181,7 +183,11 @@ fn safety_backup(
     request: &RestoreRequest,
     locks: &SourceLocks,
 ) -> Result<Option<String>> {
-    let overwriting = request.target.is_none() && plan.placements.iter().any(|p| p.target.exists());
+    let overwriting = request.target.is_none()
+        && plan
+            .placements
+            .iter()
+            .try_fold(false, |any, p| Ok::<_, Error>(any || overwrites(app, p)?))?;
     if !overwriting {
         return Ok(None);
     }
@@ -201,14 +207,34 @@ fn safety_backup(
     Ok(Some(run_prepared_locked(app, &task, locks)?.id))
 }
 
+/// Whether restoring `placement` replaces something that exists now.
+fn overwrites(app: &App, placement: &Placement) -> Result<bool> {
+    let (Some(target), Some(kind)) = (&placement.database, kind_of(placement.source.kind)) else {
+        return Ok(placement.target.exists());
+    };
+    let config = configured(app, &placement.source.name)?;
+    kind.overwrites(config, &ServerAddress::of(config)?, target)
+}
+
+fn configured<'a>(app: &'a App, name: &str) -> Result<&'a SourceConfig> {
+    app.settings
+        .source(name)
+        .ok_or_else(|| Error::Refused(format!("source `{name}` is no longer configured")))
+}
+
+/// Files restored, warnings, and where each database source landed.
+type Restored = (u64, Vec<String>, HashMap<String, String>);
+
+/// Extracts the chosen sources into staging, loads database dumps into their staging
+/// places, then switches everything in: databases first (each can be undone), then files;
+/// any failure puts back what was switched and removes every staging copy.
 fn restore_into_place(
     app: &App,
-    manifest: &Manifest,
-    placements: &[Placement],
-    chosen: &[SourceEntry],
-    glob: Option<&globset::GlobMatcher>,
+    plan: &RestorePlan,
+    request: &RestoreRequest,
     run: &TaskRun,
-) -> Result<(u64, Vec<String>)> {
+) -> Result<Restored> {
+    let placements = &plan.placements;
     let cleanup = || {
         for p in placements {
             let _ = remove_tree(&p.staging);
@@ -224,11 +250,12 @@ fn restore_into_place(
                 fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
             }
         }
-        let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
-        let plan = ExtractPlan::select(manifest, &names, glob, staging)?;
-        let files = plan.file_count();
+        let names: Vec<String> = plan.chosen.iter().map(|s| s.name.clone()).collect();
+        let extract_plan =
+            ExtractPlan::select(&plan.manifest, &names, plan.glob.as_ref(), staging)?;
+        let files = extract_plan.file_count();
         let archives = StoredArchives::new(app);
-        extract(&plan, &archives, &app.keyring(), run.progress())?;
+        extract(&extract_plan, &archives, &app.keyring(), run.progress())?;
         for p in placements
             .iter()
             .filter(|p| p.source.kind == SourceKind::Sqlite)
@@ -243,25 +270,115 @@ fn restore_into_place(
                 })?;
             }
         }
+        let mut databases = StagedDatabases::default();
+        let staged = stage_databases(app, placements, request, run, &mut databases);
+        let switched = staged.and_then(|()| databases.switch_all());
+        if let Err(e) = switched {
+            databases.abandon();
+            return Err(e);
+        }
         let switches: Vec<Switch> = placements
             .iter()
+            .filter(|p| p.database.is_none())
             .map(|p| Switch {
                 source: p.source.name.clone(),
                 kind: p.source.kind,
                 target: p.target.clone(),
-                staged: if glob.is_some() {
+                staged: if plan.glob.is_some() {
                     p.staging.clone()
                 } else {
                     p.staged_item()
                 },
                 aside: p.aside.clone(),
-                partial: glob.is_some() && p.source.kind == SourceKind::Directory,
+                partial: plan.glob.is_some() && p.source.kind == SourceKind::Directory,
                 carry_over: p.carry_over.as_ref().and_then(|s| Filters::of(s).ok()),
             })
             .collect();
-        let warnings = switch_over(&switches)?;
-        Ok((files, warnings))
+        let mut warnings = match switch_over(&switches) {
+            Ok(warnings) => warnings,
+            Err(e) => {
+                databases.abandon();
+                return Err(e);
+            }
+        };
+        let destinations = databases.destinations();
+        warnings.extend(databases.finish());
+        Ok((files, warnings, destinations))
     })();
     cleanup();
     result
+}
+
+/// Loads every database placement's dump into its staging place.
+fn stage_databases(
+    app: &App,
+    placements: &[Placement],
+    request: &RestoreRequest,
+    run: &TaskRun,
+    staged: &mut StagedDatabases,
+) -> Result<()> {
+    let started = chrono::Utc::now();
+    for p in placements {
+        let (Some(target), Some(kind)) = (&p.database, kind_of(p.source.kind)) else {
+            continue;
+        };
+        let config = configured(app, &p.source.name)?;
+        let server = ServerAddress::of(config)?;
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let one = kind.stage(&StageRequest {
+            source: config,
+            server: &server,
+            dir: &p.staging,
+            target,
+            selection: &request.selection,
+            merge: request.merge,
+            tag: &tag[..12],
+            started,
+            progress: run.progress(),
+        })?;
+        staged.items.push((p.source.name.clone(), one, false));
+    }
+    Ok(())
+}
+
+/// Database restores staged so far, and whether each has been switched in.
+#[derive(Default)]
+struct StagedDatabases {
+    items: Vec<(String, Box<dyn StagedRestore>, bool)>,
+}
+
+impl StagedDatabases {
+    fn switch_all(&mut self) -> Result<()> {
+        for (_, staged, switched) in &mut self.items {
+            staged.switch()?;
+            *switched = true;
+        }
+        Ok(())
+    }
+
+    /// A step failed: undo the switches made (newest first) and drop every staging copy.
+    fn abandon(self) {
+        for (name, mut staged, switched) in self.items.into_iter().rev() {
+            if switched {
+                if let Err(e) = staged.undo() {
+                    tracing::error!("restore rollback of source `{name}` failed: {e}");
+                }
+            }
+            staged.discard();
+        }
+    }
+
+    fn destinations(&self) -> HashMap<String, String> {
+        self.items
+            .iter()
+            .map(|(name, staged, _)| (name.clone(), staged.destination()))
+            .collect()
+    }
+
+    fn finish(self) -> Vec<String> {
+        self.items
+            .into_iter()
+            .flat_map(|(_, staged, _)| staged.finish())
+            .collect()
+    }
 }

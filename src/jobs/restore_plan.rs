@@ -12,7 +12,8 @@ use crate::domain::{SourceKind, Status};
 use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
 use crate::error::{Error, Result};
 use crate::jobs::backup::load_manifest;
-use crate::sources::real_root;
+use crate::sources::database::kind_of;
+use crate::sources::{real_root, DatabaseTarget, Selection, ServerAddress};
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreRequest {
@@ -22,8 +23,14 @@ pub struct RestoreRequest {
     pub service: Option<String>,
     /// Only entries whose archive path (`<source>/<path>`) matches this glob.
     pub path_glob: Option<String>,
-    /// Another folder to restore into (each source under `<target>/<source>`).
+    /// Another folder to restore into (each source under `<target>/<source>`); for a single
+    /// database source, a database name on its server or a URL of its kind. Database
+    /// sources restored with file sources into a folder get new `<db>_restored_<time>` names.
     pub target: Option<PathBuf>,
+    /// Tables, schemas or a key pattern of database sources.
+    pub selection: Selection,
+    /// Redis: add to what the target holds instead of replacing it.
+    pub merge: bool,
     /// The operator confirmed that data will be overwritten.
     pub confirmed: bool,
     pub requested_by: Option<String>,
@@ -58,6 +65,11 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
     let manifest = load_manifest(&mut conn, &backup.id)?;
     drop(conn);
     let chosen = choose_sources(&manifest, request)?;
+    if !request.selection.is_everything() {
+        for source in &chosen {
+            request.selection.check_fits(source.kind, &source.name)?;
+        }
+    }
     let glob = match &request.path_glob {
         Some(pattern) => Some(
             globset::Glob::new(pattern)
@@ -68,7 +80,10 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
     };
     let placements = chosen
         .iter()
-        .map(|s| place(app, s, &manifest, request.target.as_deref()))
+        .map(|s| match kind_of(s.kind) {
+            Some(_) => place_database(app, s, request, chosen.len()),
+            None => place(app, s, &manifest, request.target.as_deref()),
+        })
         .collect::<Result<Vec<_>>>()?;
     let names = chosen.iter().map(|s| s.name.clone()).collect();
     Ok(RestorePlan {
@@ -92,6 +107,9 @@ pub(crate) struct Placement {
     pub aside: PathBuf,
     /// The source's config, when what its filters leave out must survive the switch.
     pub carry_over: Option<SourceConfig>,
+    /// Database server sources: where the dump is loaded (their `target`, `aside` and
+    /// `carry_over` are unused; `staging` receives the dump files).
+    pub database: Option<DatabaseTarget>,
 }
 
 impl Placement {
@@ -196,10 +214,74 @@ fn place(
     };
     Ok(Placement {
         source: source.clone(),
+        database: None,
         carry_over,
         staging: parent.join(format!(".coffer-staging-{tag}-{}", source.name)),
         aside: parent.join(format!(".coffer-previous-{tag}-{}", source.name)),
         target,
+    })
+}
+
+/// A database server source: the dump files are staged in Coffer's scratch folder and loaded
+/// into the database target. Its server and password come from the configuration.
+fn place_database(
+    app: &App,
+    source: &SourceEntry,
+    request: &RestoreRequest,
+    chosen: usize,
+) -> Result<Placement> {
+    let config = app
+        .settings
+        .source(&source.name)
+        .filter(|c| c.kind == source.kind)
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "source `{}` ({}) is not configured as a {} source now: Coffer needs its server \
+                 and password to restore it",
+                source.name, source.origin, source.kind
+            ))
+        })?;
+    let target = match request.target.as_deref() {
+        None => DatabaseTarget::Original,
+        Some(_) if chosen > 1 => DatabaseTarget::NewDefault,
+        Some(text) => {
+            let text = text.to_str().unwrap_or_default().trim();
+            if text.is_empty() || text.starts_with('/') || text.starts_with('.') {
+                return Err(Error::Refused(format!(
+                    "source `{}` is a {} database: --target takes a database name or a {} URL, not a folder",
+                    source.name,
+                    source.kind,
+                    source.kind
+                )));
+            }
+            if text.contains("://") {
+                ServerAddress::of(config)?.parse_target(text)?;
+            } else if source.kind == SourceKind::Redis {
+                text.parse::<u32>().map_err(|_| {
+                    Error::Refused(format!(
+                        "--target `{text}`: a redis source restores into a database number or a redis:// URL"
+                    ))
+                })?;
+            } else {
+                crate::sources::server::check_database_name(text)
+                    .map_err(|m| Error::Refused(format!("--target: {m}")))?;
+            }
+            DatabaseTarget::Named(text.to_string())
+        }
+    };
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let staging = app.settings.data_dir.join("tmp").join(format!(
+        ".coffer-staging-{}-{}",
+        &tag[..12],
+        source.name
+    ));
+    Ok(Placement {
+        source: source.clone(),
+        target: PathBuf::new(),
+        staging,
+        aside: PathBuf::new(),
+        carry_over: None,
+        database: Some(target),
     })
 }
 

@@ -2,11 +2,19 @@
 //! to archive, with where to read each one. Database kinds first write a consistent
 //! snapshot into a scratch folder that lives as long as the snapshot.
 
+pub mod database;
 mod directory;
 mod file;
+mod mysql;
+mod postgres;
+mod redis;
+pub mod server;
 mod sqlite;
+pub mod tool;
 
+pub use database::{DatabaseTarget, Selection, StagedRestore};
 pub use directory::{real_root, Filters};
+pub use server::ServerAddress;
 pub use sqlite::integrity_check as sqlite_integrity_check;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +22,8 @@ use std::path::{Path, PathBuf};
 use crate::config::SourceConfig;
 use crate::domain::SourceKind;
 use crate::engine::manifest::{EntryKind, SourceEntry};
-use crate::error::{Error, Result};
+use crate::engine::progress::ProgressSink;
+use crate::error::{Error, IoContext, Result};
 
 /// One thing to put in the archive. A whole tree's plan is held at once, so the entry is
 /// kept small: where it is read from is not stored but derived (`SourceSnapshot::disk_path`).
@@ -45,11 +54,17 @@ pub struct SourceSnapshot {
 
 /// Reads a source's current state. Problems that lose no data (a file vanishing mid-walk,
 /// an unreadable name) are pushed to `warnings`; a missing source root is an error.
+/// Database servers are dumped into a scratch folder under `scratch_root` first, reporting
+/// progress as they go.
 pub fn snapshot(
     source: &SourceConfig,
     scratch_root: &Path,
+    progress: &dyn ProgressSink,
     warnings: &mut Vec<String>,
 ) -> Result<SourceSnapshot> {
+    if let Some(kind) = database::kind_of(source.kind) {
+        return dump_server(kind, source, scratch_root, progress, warnings);
+    }
     let entry = SourceEntry {
         name: source.name.clone(),
         service: source.service.clone(),
@@ -61,8 +76,8 @@ pub fn snapshot(
             .unwrap_or_default(),
     };
     let path = source.path.as_deref().ok_or_else(|| {
-        Error::Refused(format!(
-            "source `{}` of kind {} is not supported yet",
+        Error::Config(format!(
+            "source `{}` of kind {} has no path",
             source.name, source.kind
         ))
     })?;
@@ -80,11 +95,8 @@ pub fn snapshot(
             let (entry, copy, dir) = sqlite::snapshot(&source.name, path, scratch_root)?;
             (vec![entry], ReadFrom::File(copy), Some(dir))
         }
-        other => {
-            return Err(Error::Refused(format!(
-                "source `{}`: kind {other} is not supported by this version",
-                source.name
-            )))
+        SourceKind::Postgres | SourceKind::Mysql | SourceKind::Redis => {
+            unreachable!("database servers are dumped above")
         }
     };
     Ok(SourceSnapshot {
@@ -93,6 +105,88 @@ pub fn snapshot(
         read_from,
         _scratch: scratch,
     })
+}
+
+/// Dumps a database server source into a scratch folder; its files become the source's
+/// entries. The folder goes when the snapshot is dropped, or at once if the dump fails.
+fn dump_server(
+    kind: &dyn database::DatabaseKind,
+    source: &SourceConfig,
+    scratch_root: &Path,
+    progress: &dyn ProgressSink,
+    warnings: &mut Vec<String>,
+) -> Result<SourceSnapshot> {
+    let server = ServerAddress::of(source)?;
+    std::fs::create_dir_all(scratch_root).ctx(|| format!("creating {}", scratch_root.display()))?;
+    let scratch = tempfile::Builder::new()
+        .prefix(&format!("{}-dump-", source.kind))
+        .tempdir_in(scratch_root)
+        .ctx(|| format!("creating a scratch folder in {}", scratch_root.display()))?;
+    kind.dump(database::DumpRequest {
+        source,
+        server: &server,
+        dir: scratch.path(),
+        progress,
+        warnings,
+    })?;
+    let mut names: Vec<String> = std::fs::read_dir(scratch.path())
+        .ctx(|| format!("listing {}", scratch.path().display()))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .ctx(|| format!("listing {}", scratch.path().display()))?;
+    names.sort();
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
+        let path = scratch.path().join(&name);
+        let mut entry = plan_entry(format!("{}/{name}", source.name), &path)
+            .ctx(|| format!("reading dump {}", path.display()))?;
+        // A dump's size and time say nothing about its content: always archive it whole.
+        entry.always_archive = true;
+        entries.push(entry);
+    }
+    if entries.is_empty() {
+        return Err(Error::Source(format!(
+            "source `{}`: the dump produced no files",
+            source.name
+        )));
+    }
+    Ok(SourceSnapshot {
+        entry: SourceEntry {
+            name: source.name.clone(),
+            service: source.service.clone(),
+            kind: source.kind,
+            origin: server.redacted(),
+        },
+        entries,
+        read_from: ReadFrom::Tree(scratch.path().to_path_buf()),
+        _scratch: Some(scratch),
+    })
+}
+
+/// `coffer sources check` for a path-based source: the path is there and readable.
+pub(crate) fn check_path_source(source: &SourceConfig) -> Result<Vec<String>> {
+    let path = source
+        .path
+        .as_deref()
+        .ok_or_else(|| Error::Config(format!("source `{}` has no path", source.name)))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+    let what = match source.kind {
+        SourceKind::Directory if !meta.is_dir() => {
+            return Err(Error::Source(format!("{} is not a folder", path.display())))
+        }
+        SourceKind::Directory => "folder",
+        _ if !meta.is_file() => {
+            return Err(Error::Source(format!("{} is not a file", path.display())))
+        }
+        _ => "file",
+    };
+    if source.kind == SourceKind::Directory {
+        std::fs::read_dir(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+    } else {
+        std::fs::File::open(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+    }
+    Ok(vec![format!("{what} {} is readable", path.display())])
 }
 
 /// Where a snapshot's entries are read from.

@@ -78,6 +78,7 @@ impl From<CofferError> for WebError {
         match e {
             e @ CofferError::NotFound { .. } => WebError::NotFound(e.to_string()),
             CofferError::Refused(message) => WebError::Conflict(message),
+            CofferError::Source(message) => WebError::Conflict(message),
             CofferError::Db(db) => db.into(),
             other => WebError::Internal(other.to_string()),
         }

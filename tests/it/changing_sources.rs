@@ -24,11 +24,17 @@ fn files_changing_under_the_backup_are_warnings() {
         kind: SourceKind::Directory,
         path: Some(root.clone()),
         url: None,
+        password_env: None,
+        password_file: None,
+        databases: vec![],
+        globals: false,
+        keep_replaced: false,
+        connect_timeout_seconds: 10,
         include: vec![],
         exclude: vec![],
     };
     let mut warnings = Vec::new();
-    let snapshot = coffer::sources::snapshot(&source, dir.path(), &mut warnings).unwrap();
+    let snapshot = coffer::sources::snapshot(&source, dir.path(), &Silent, &mut warnings).unwrap();
     // The tree changes between listing and reading, as it does on a live server.
     fs::remove_file(root.join("vanishes")).unwrap();
     fs::write(root.join("shrinks"), b"short now").unwrap();

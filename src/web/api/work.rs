@@ -79,6 +79,7 @@ pub async fn restore(
         target: body.target,
         confirmed: true,
         requested_by: Some(by.clone()),
+        ..RestoreRequest::default()
     };
     let task = state
         .blocking(move |app| {

@@ -111,6 +111,7 @@ pub async fn submit(
         target: choice.target,
         confirmed: true,
         requested_by: Some(user.username().to_string()),
+        ..RestoreRequest::default()
     };
     let prepared = state
         .blocking(move |app| {
