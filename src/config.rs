@@ -448,6 +448,26 @@ mod tests {
                 "sources[0].exclude",
             ),
             (
+                "[[sources]]\nname = \"d\"\nkind = \"postgres\"\nurl = \"postgres://u@h/db\"\npath = \"/x\"",
+                "sources[0].path",
+            ),
+            (
+                "[[sources]]\nname = \"d\"\nkind = \"mysql\"\nurl = \"mysql://u:pw@h/db\"\npassword_env = \"PW\"",
+                "sources[0].password_env",
+            ),
+            (
+                "[[sources]]\nname = \"d\"\nkind = \"postgres\"\nurl = \"postgres://u@h\"",
+                "sources[0].databases",
+            ),
+            (
+                "[[sources]]\nname = \"d\"\nkind = \"redis\"\nurl = \"redis://h/0\"\nconnect_timeout_seconds = 0",
+                "sources[0].connect_timeout_seconds",
+            ),
+            (
+                "[[sources]]\nname = \"d\"\nkind = \"file\"\npath = \"/x\"\nglobals = true",
+                "sources[0].globals",
+            ),
+            (
                 "[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/x\"\n[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/y\"",
                 "used by two sources",
             ),

@@ -12,6 +12,7 @@ mod restore;
 mod serve;
 mod show;
 mod sources;
+pub use sources::where_it_is;
 mod user;
 mod verify;
 mod worker;

@@ -24,6 +24,7 @@ pub mod password_gate; // bounded argon2 work
 pub mod routes; // the route table
 pub mod server; // binding and serving
 pub mod settings; // /settings: schedules
+pub mod sources; // /sources: what is backed up; test connection
 pub mod state; // what handlers share; the blocking bridge
 pub mod tasks; // a task's page and its live progress (SSE)
 pub mod users; // /users: accounts and API tokens

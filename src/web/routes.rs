@@ -5,7 +5,7 @@ use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
 use crate::web::{
-    account, api, assets, audit, backups, dashboard, health, login, settings, tasks, users,
+    account, api, assets, audit, backups, dashboard, health, login, settings, sources, tasks, users,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -26,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::configure)
         .route("/", web::get().to(dashboard::show))
         .route("/audit", web::get().to(audit::list::show))
+        .route("/sources", web::get().to(sources::list::show))
+        .route("/sources/{name}/check", web::post().to(sources::check::run))
         .route("/settings", web::get().to(settings::page::show))
         .route(
             "/settings/schedules",

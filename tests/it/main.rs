@@ -13,6 +13,7 @@ mod lookup_errors;
 mod queue;
 mod restore_safety;
 mod round_trip;
+mod sources_cli;
 mod sqlite_source;
 mod tamper;
 mod web;

@@ -11,6 +11,7 @@ use crate::db::{NewLogEntry, Task};
 use crate::domain::{LogLevel, VerifyDepth};
 use crate::jobs::restore::{prepare_restore, RestoreRequest};
 use crate::jobs::verify::prepare_verify;
+use crate::sources::Selection;
 use crate::web::api::json::task_json;
 use crate::web::auth::{Admin, Operator};
 use crate::web::error::{ApiError, WebError};
@@ -54,7 +55,16 @@ pub struct RestoreBody {
     #[serde(default)]
     sources: Vec<String>,
     path: Option<String>,
+    /// A folder; for one database source a database name or a URL without password.
     target: Option<PathBuf>,
+    /// Database sources: tables, schemas (PostgreSQL), a key pattern (Redis), merge (Redis).
+    #[serde(default)]
+    tables: Vec<String>,
+    #[serde(default)]
+    schemas: Vec<String>,
+    keys: Option<String>,
+    #[serde(default)]
+    merge: bool,
 }
 
 pub async fn restore(
@@ -77,6 +87,12 @@ pub async fn restore(
         service: None,
         path_glob: body.path,
         target: body.target,
+        selection: Selection {
+            tables: body.tables,
+            schemas: body.schemas,
+            keys: body.keys,
+        },
+        merge: body.merge,
         confirmed: true,
         requested_by: Some(by.clone()),
         ..RestoreRequest::default()

@@ -12,7 +12,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::db::{Backup, NewLogEntry};
-use crate::domain::{LogLevel, Status};
+use crate::domain::{LogLevel, SourceKind, Status};
 use crate::engine::manifest::{EntryKind, Manifest};
 use crate::error::Error;
 use crate::jobs::backup::load_manifest;
@@ -23,7 +23,7 @@ use crate::web::layout::Layout;
 use crate::web::state::WebState;
 use crate::web::view::human_bytes;
 
-use super::restore_form::{check, FieldErrors, RestoreForm};
+use super::restore_form::{check, FieldErrors, Held, RestoreForm};
 
 #[derive(Template)]
 #[template(path = "backups/restore.html")]
@@ -34,6 +34,8 @@ struct RestorePage {
     sources: Vec<SourceRow>,
     form: RestoreForm,
     errors: FieldErrors,
+    /// The backup holds database server sources (their target and selection fields show).
+    has_databases: bool,
 }
 
 /// One source of the backup as the page shows it.
@@ -90,8 +92,15 @@ pub async fn submit(
         FieldErrors::default(),
     )
     .await?;
-    let names: Vec<String> = page.sources.iter().map(|s| s.name.clone()).collect();
-    let choice = match check(&page.form, &names) {
+    let held: Vec<Held> = page
+        .sources
+        .iter()
+        .map(|s| Held {
+            name: s.name.clone(),
+            kind: s.kind.parse().unwrap_or(SourceKind::Directory),
+        })
+        .collect();
+    let choice = match check(&page.form, &held) {
         Ok(choice) => choice,
         Err(errors) => {
             return respond(
@@ -109,6 +118,8 @@ pub async fn submit(
         service: None,
         path_glob: choice.path_glob,
         target: choice.target,
+        selection: choice.selection,
+        merge: choice.merge,
         confirmed: true,
         requested_by: Some(user.username().to_string()),
         ..RestoreRequest::default()
@@ -163,6 +174,17 @@ fn summary_of(request: &RestoreRequest) -> String {
         Some(dir) => format!("into {}", dir.display()),
         None => "to the original places".to_string(),
     };
+    let selection = &request.selection;
+    let target = if selection.is_everything() {
+        target
+    } else {
+        format!(
+            "{target}, only tables [{}] schemas [{}] keys [{}]",
+            selection.tables.join(", "),
+            selection.schemas.join(", "),
+            selection.keys.as_deref().unwrap_or_default()
+        )
+    };
     match &request.path_glob {
         Some(glob) => format!("{sources}, paths matching `{glob}`, {target}"),
         None => format!("{sources}, {target}"),
@@ -192,7 +214,9 @@ async fn load_page(
             let manifest = load_manifest(&mut conn, &backup.id)?;
             drop(conn);
             let sources = source_rows(app, &manifest, &form);
+            let has_databases = manifest.sources.iter().any(|s| !s.kind.is_path_based());
             Ok(RestorePage {
+                has_databases,
                 layout,
                 backup_id: backup.id,
                 backup_name: backup.name,
@@ -214,25 +238,35 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
                 .iter()
                 .filter(|f| f.kind == EntryKind::File && f.source() == source.name);
             let (count, bytes) = files.fold((0, 0u64), |(n, b), f| (n + 1, b + f.size));
-            let configured = app
-                .settings
-                .source(&source.name)
-                .and_then(|c| c.path.clone());
-            let (target, present) = match &configured {
-                Some(path) if path.display().to_string() == source.origin => {
-                    (path.display().to_string(), what_is_at(path))
-                }
-                Some(path) => (
-                    format!(
-                        "configured now as {}: restore it into another directory",
-                        path.display()
+            let config = app.settings.source(&source.name);
+            let configured = config.and_then(|c| c.path.clone());
+            let database = config.filter(|c| !c.kind.is_path_based() && c.kind == source.kind);
+            let (target, present) = match (&configured, database) {
+                (_, Some(config)) => (
+                    crate::cli::where_it_is(config),
+                    "the live database: replaced after a safety backup".into(),
+                ),
+                (None, None) if !source.kind.is_path_based() => (
+                    "no longer configured: Coffer needs the server and password to restore it"
+                        .into(),
+                    String::new(),
+                ),
+                (configured, None) => match configured {
+                    Some(path) if path.display().to_string() == source.origin => {
+                        (path.display().to_string(), what_is_at(path))
+                    }
+                    Some(path) => (
+                        format!(
+                            "configured now as {}: restore it into another directory",
+                            path.display()
+                        ),
+                        String::new(),
                     ),
-                    String::new(),
-                ),
-                None => (
-                    "no longer configured: restore it into another directory".into(),
-                    String::new(),
-                ),
+                    None => (
+                        "no longer configured: restore it into another directory".into(),
+                        String::new(),
+                    ),
+                },
             };
             SourceRow {
                 name: source.name.clone(),

@@ -5,6 +5,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::SourceKind;
+use crate::sources::Selection;
+
 /// The form as sent. `sources` repeats (one checkbox per source), so it is read with
 /// `serde_html_form`, which collects repeated fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -14,10 +17,24 @@ pub struct RestoreForm {
     pub scope: String,
     pub sources: Vec<String>,
     pub path_glob: String,
-    /// `original` or `directory`.
+    /// `original`, `directory` or `database`.
     pub target: String,
     pub target_dir: String,
+    /// For one database source: a database name on its server, or a URL without password.
+    pub target_database: String,
+    /// Database sources: comma-separated tables / schemas; a Redis key pattern.
+    pub tables: String,
+    pub schemas: String,
+    pub keys: String,
+    /// Redis: merge into the target instead of replacing its contents.
+    pub merge: Option<String>,
     pub confirm: Option<String>,
+}
+
+/// A source the backup holds, as the form check needs it.
+pub struct Held {
+    pub name: String,
+    pub kind: SourceKind,
 }
 
 /// What the form asks for, checked.
@@ -25,6 +42,8 @@ pub struct Choice {
     pub sources: Vec<String>,
     pub path_glob: Option<String>,
     pub target: Option<PathBuf>,
+    pub selection: Selection,
+    pub merge: bool,
 }
 
 /// A message per field; empty when the field is fine.
@@ -34,14 +53,18 @@ pub struct FieldErrors {
     pub sources: String,
     pub path_glob: String,
     pub target_dir: String,
+    pub target_database: String,
+    pub selection: String,
     pub confirm: String,
     /// Refusals that belong to no one field (the backup's state, the configuration).
     pub general: String,
 }
 
 /// Checks every field, collecting all the messages at once.
-pub fn check(form: &RestoreForm, held: &[String]) -> Result<Choice, Box<FieldErrors>> {
+pub fn check(form: &RestoreForm, held_sources: &[Held]) -> Result<Choice, Box<FieldErrors>> {
     let mut errors = FieldErrors::default();
+    let held: Vec<String> = held_sources.iter().map(|h| h.name.clone()).collect();
+    let held = held.as_slice();
     let sources = match form.scope.as_str() {
         "all" => Vec::new(),
         "sources" => {
@@ -76,12 +99,39 @@ pub fn check(form: &RestoreForm, held: &[String]) -> Result<Choice, Box<FieldErr
                 None
             }
         },
+        "database" => {
+            match check_target_database(form.target_database.trim(), &sources, held_sources) {
+                Ok(name) => Some(PathBuf::from(name)),
+                Err(message) => {
+                    errors.target_database = message;
+                    None
+                }
+            }
+        }
         other => {
-            errors.target_dir =
-                format!("`{other}` is not a target: choose the original places or a directory.");
+            errors.target_dir = format!(
+                "`{other}` is not a target: choose the original places, a directory or a database."
+            );
             None
         }
     };
+    let selection = Selection {
+        tables: split_list(&form.tables),
+        schemas: split_list(&form.schemas),
+        keys: Some(form.keys.trim().to_string()).filter(|k| !k.is_empty()),
+    };
+    let chosen_kinds = held_sources
+        .iter()
+        .filter(|h| sources.is_empty() || sources.contains(&h.name));
+    if !selection.is_everything() {
+        for held in chosen_kinds {
+            if let Err(e) = selection.check_fits(held.kind, &held.name) {
+                errors.selection = format!(
+                    "{e}: tick only the database sources the tables, schemas or keys belong to."
+                );
+            }
+        }
+    }
     if form.confirm.is_none() {
         errors.confirm =
             "Tick this box to confirm that the data shown above will be overwritten.".into();
@@ -91,6 +141,8 @@ pub fn check(form: &RestoreForm, held: &[String]) -> Result<Choice, Box<FieldErr
         &errors.sources,
         &errors.path_glob,
         &errors.target_dir,
+        &errors.target_database,
+        &errors.selection,
         &errors.confirm,
     ]
     .iter()
@@ -100,10 +152,43 @@ pub fn check(form: &RestoreForm, held: &[String]) -> Result<Choice, Box<FieldErr
             sources,
             path_glob,
             target,
+            selection,
+            merge: form.merge.is_some(),
         })
     } else {
         Err(Box::new(errors))
     }
+}
+
+/// A database target needs exactly one database source chosen, and a name or URL.
+fn check_target_database(text: &str, chosen: &[String], held: &[Held]) -> Result<String, String> {
+    let picked: Vec<&Held> = held
+        .iter()
+        .filter(|h| chosen.is_empty() || chosen.contains(&h.name))
+        .collect();
+    let [one] = picked.as_slice() else {
+        return Err(
+            "A database target takes exactly one database source: tick just that one.".into(),
+        );
+    };
+    if one.kind.is_path_based() {
+        return Err(format!(
+            "`{}` is a {} source: restore it into a directory instead.",
+            one.name, one.kind
+        ));
+    }
+    if text.is_empty() {
+        return Err("Give a database name on the same server, or a URL.".into());
+    }
+    Ok(text.to_string())
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Another directory must be absolute, plain (no `..`), and hold nothing yet where the
@@ -139,4 +224,98 @@ fn check_target(dir: &str, chosen: &[String], held: &[String]) -> Result<PathBuf
         }
     }
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held() -> Vec<Held> {
+        vec![
+            Held {
+                name: "files".into(),
+                kind: SourceKind::Directory,
+            },
+            Held {
+                name: "shopdb".into(),
+                kind: SourceKind::Postgres,
+            },
+        ]
+    }
+
+    fn form(fields: impl FnOnce(&mut RestoreForm)) -> RestoreForm {
+        let mut form = RestoreForm {
+            scope: "sources".into(),
+            sources: vec!["shopdb".into()],
+            target: "original".into(),
+            confirm: Some("yes".into()),
+            ..RestoreForm::default()
+        };
+        fields(&mut form);
+        form
+    }
+
+    #[test]
+    fn a_database_target_takes_one_database_source() {
+        let choice = check(
+            &form(|f| {
+                f.target = "database".into();
+                f.target_database = "shop_check".into();
+            }),
+            &held(),
+        )
+        .unwrap_or_else(|e| panic!("{}", e.target_database));
+        assert_eq!(choice.target.as_deref(), Some(Path::new("shop_check")));
+
+        let errors = check(
+            &form(|f| {
+                f.scope = "all".into();
+                f.target = "database".into();
+                f.target_database = "x".into();
+            }),
+            &held(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            errors.target_database.contains("exactly one"),
+            "{}",
+            errors.target_database
+        );
+
+        let errors = check(
+            &form(|f| {
+                f.sources = vec!["files".into()];
+                f.target = "database".into();
+                f.target_database = "x".into();
+            }),
+            &held(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            errors.target_database.contains("directory"),
+            "{}",
+            errors.target_database
+        );
+    }
+
+    #[test]
+    fn tables_keys_and_merge_reach_the_choice_and_misfits_are_named() {
+        let choice = check(
+            &form(|f| {
+                f.tables = " orders, public.customers ,".into();
+                f.merge = Some("yes".into());
+            }),
+            &held(),
+        )
+        .unwrap_or_else(|e| panic!("{}", e.selection));
+        assert_eq!(choice.selection.tables, ["orders", "public.customers"]);
+        assert!(choice.merge);
+
+        let errors = check(&form(|f| f.keys = "user:*".into()), &held())
+            .err()
+            .unwrap();
+        assert!(errors.selection.contains("--keys"), "{}", errors.selection);
+    }
 }

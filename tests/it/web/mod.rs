@@ -10,6 +10,7 @@ mod restore;
 mod roles;
 mod settings;
 mod sign_in;
+mod sources;
 mod tasks;
 mod throttle;
 pub mod users;

@@ -25,6 +25,8 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/backups/{backup}/delete", Role::Admin),
     ("GET", "/tasks/{task}", Role::Viewer),
     ("GET", "/tasks/{task}/events", Role::Viewer),
+    ("GET", "/sources", Role::Viewer),
+    ("POST", "/sources/files/check", Role::Operator),
     ("GET", "/settings", Role::Viewer),
     ("POST", "/settings/schedules", Role::Admin),
     ("POST", "/settings/schedules/{schedule}", Role::Admin),

@@ -1,0 +1,4 @@
+//! `/sources`: the configured sources and their "test connection" button.
+
+pub mod check;
+pub mod list;
