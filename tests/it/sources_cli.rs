@@ -13,16 +13,25 @@ fn sources_are_listed_and_checked() {
     );
     std::fs::create_dir_all(env.path("files")).unwrap();
     let list = env.ok(&["sources", "list"]);
-    assert!(list.contains("postgres://shop@127.0.0.1:5432/shop"), "{list}");
+    assert!(
+        list.contains("postgres://shop@127.0.0.1:5432/shop"),
+        "{list}"
+    );
     assert!(!list.contains("hunter2"), "{list}");
 
     let ok = env.ok(&["sources", "check", "files"]);
-    assert!(ok.contains("files") && ok.contains("ok") && ok.contains("is readable"), "{ok}");
+    assert!(
+        ok.contains("files") && ok.contains("ok") && ok.contains("is readable"),
+        "{ok}"
+    );
 
     let out = env.run(&["sources", "check", "files", "gone"]);
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("gone") && stdout.contains("FAILED"), "{stdout}");
+    assert!(
+        stdout.contains("gone") && stdout.contains("FAILED"),
+        "{stdout}"
+    );
     assert!(stdout.contains("missing.txt"), "{stdout}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("1 of 2 sources failed"), "{stderr}");

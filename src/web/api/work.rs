@@ -95,7 +95,6 @@ pub async fn restore(
         merge: body.merge,
         confirmed: true,
         requested_by: Some(by.clone()),
-        ..RestoreRequest::default()
     };
     let task = state
         .blocking(move |app| {

@@ -122,7 +122,6 @@ pub async fn submit(
         merge: choice.merge,
         confirmed: true,
         requested_by: Some(user.username().to_string()),
-        ..RestoreRequest::default()
     };
     let prepared = state
         .blocking(move |app| {
