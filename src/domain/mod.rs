@@ -3,6 +3,7 @@
 //! parse user input into them, so a bad value never gets past the edge.
 
 pub mod cron;
+pub mod retention;
 pub mod schedule;
 mod scope;
 mod status;
