@@ -8,7 +8,9 @@ mod key;
 mod list;
 mod migrate;
 pub(crate) mod output; // also the JSON API's backup shape
+mod pin;
 mod restore;
+mod retention;
 mod serve;
 mod show;
 mod sources;
@@ -51,8 +53,13 @@ pub enum Command {
     Verify(verify::Args),
     /// Restore a backup, whole or in part, to its original place or another folder.
     Restore(restore::Args),
-    /// Delete backups older than N days (lists them first; deletes only with --confirm).
+    /// Delete old backups by age or by a retention policy (lists them first, with why each
+    /// one stays; deletes only with --confirm).
     Cleanup(cleanup::Args),
+    /// Keep a backup forever (retention never removes it).
+    Pin(pin::Args),
+    /// Let retention judge a pinned backup again.
+    Unpin(pin::Args),
     /// Write a backup as a plain .tar.gz that GNU tar opens.
     Export(export::Args),
     /// Manage archive encryption keys.
@@ -88,6 +95,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::run(&app, args),
         Command::Restore(args) => restore::run(&app, args),
         Command::Cleanup(args) => cleanup::run(&app, args),
+        Command::Pin(args) => pin::run(&app, args, true),
+        Command::Unpin(args) => pin::run(&app, args, false),
         Command::Export(args) => export::run(&app, args),
         Command::Key(args) => key::run(&app, args),
         Command::User(args) => user::run(&app, args),

@@ -17,6 +17,7 @@ pub mod queue;
 pub mod recovery;
 pub mod restore;
 mod restore_plan;
+pub mod retention;
 mod storage_keys;
 pub mod switch_over;
 pub mod task_run;

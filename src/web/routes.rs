@@ -73,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/backups/{id}/delete",
             web::post().to(backups::delete::delete),
         )
+        .route("/backups/{id}/pin", web::post().to(backups::pin::pin))
         .route("/tasks/{id}", web::get().to(tasks::page::show))
         .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
         .route("/backups/{id}/verify", web::get().to(backups::verify::show))

@@ -12,6 +12,7 @@ mod keys;
 mod lookup_errors;
 mod queue;
 mod restore_safety;
+mod retention;
 mod round_trip;
 mod sources_cli;
 mod sqlite_source;

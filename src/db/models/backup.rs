@@ -42,6 +42,8 @@ pub struct Backup {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    /// Kept forever: retention never removes it.
+    pub pinned: bool,
 }
 
 impl Backup {

@@ -71,6 +71,26 @@ impl Backup {
             .optional()?)
     }
 
+    /// Every backup of exactly this scope text, newest first: what a retention policy of
+    /// that scope judges.
+    pub fn list_with_scope(conn: &mut DbConnection, scope: &str) -> Result<Vec<Backup>, DbError> {
+        Ok(backup_records::table
+            .filter(dsl::scope.eq(scope))
+            .order((dsl::created_at.desc(), dsl::id.desc()))
+            .select(Backup::as_select())
+            .load(conn)?)
+    }
+
+    /// Pins (kept forever) or unpins a backup.
+    pub fn set_pinned(conn: &mut DbConnection, id: &str, pinned: bool) -> Result<Backup, DbError> {
+        diesel::update(backup_records::table.find(id))
+            .set(dsl::pinned.eq(pinned))
+            .returning(backup_records::all_columns)
+            .get_result(conn)
+            .optional()?
+            .ok_or_else(|| not_found(id))
+    }
+
     /// The incrementals made directly on top of `parent_id`, oldest first.
     pub fn list_children(conn: &mut DbConnection, parent_id: &str) -> Result<Vec<Backup>, DbError> {
         Ok(backup_records::table

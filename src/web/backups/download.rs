@@ -180,6 +180,7 @@ mod tests {
             created_at: crate::db::now(),
             started_at: None,
             finished_at: None,
+            pinned: false,
         };
         assert_eq!(
             file_name(&backup),

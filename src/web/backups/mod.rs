@@ -9,6 +9,7 @@ pub mod figures_cache; // totals and stats reused briefly when they are costly
 pub mod filters; // the list's query string
 pub mod list; // GET /backups
 pub mod manifest_view; // the file list of the detail page
+pub mod pin; // POST /backups/{id}/pin
 pub mod restore; // GET|POST /backups/{id}/restore
 mod restore_form; // the restore form, checked field by field
 pub mod rows; // backups, tasks and log entries as pages show them

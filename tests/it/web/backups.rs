@@ -414,3 +414,28 @@ fn roles_bad_ids_and_escaping() {
         );
     }
 }
+
+#[test]
+fn admins_pin_and_unpin_a_backup() {
+    let console = TestConsole::start(&crate::helpers::Backend::Sqlite);
+    let admin = console.login_as(Role::Admin);
+    let id = create(&admin, &[("scope", "all"), ("kind", "full")]);
+    console.run_pending_jobs();
+    let pinned = admin.post(&format!("/backups/{id}/pin"), &[("pinned", "yes")]);
+    assert_eq!(pinned.status(), 303);
+    let page = admin.page(&format!("/backups/{id}"));
+    assert!(
+        page.contains("id=\"pinned-note\"") && page.contains("Unpin"),
+        "{page}"
+    );
+    let mut conn = console.app.conn().unwrap();
+    assert!(Backup::find_by_id(&mut conn, &id).unwrap().pinned);
+    let bad = admin.post(&format!("/backups/{id}/pin"), &[("pinned", "maybe")]);
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().unwrap().contains("`yes` or `no`"));
+    admin.post(&format!("/backups/{id}/pin"), &[("pinned", "no")]);
+    assert!(!Backup::find_by_id(&mut conn, &id).unwrap().pinned);
+    assert!(!admin
+        .page(&format!("/backups/{id}"))
+        .contains("id=\"pinned-note\""));
+}

@@ -23,6 +23,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("GET", "/backups/{backup}/restore", Role::Admin),
     ("POST", "/backups/{backup}/restore", Role::Admin),
     ("POST", "/backups/{backup}/delete", Role::Admin),
+    ("POST", "/backups/{backup}/pin", Role::Admin),
     ("GET", "/tasks/{task}", Role::Viewer),
     ("GET", "/tasks/{task}/events", Role::Viewer),
     ("GET", "/sources", Role::Viewer),

@@ -1,0 +1,1 @@
+ALTER TABLE backup_records DROP COLUMN pinned;
