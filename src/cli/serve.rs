@@ -1,4 +1,5 @@
-//! `coffer serve [--bind ADDR:PORT]`: the web console and a worker pool in one process.
+//! `coffer serve [--bind ADDR:PORT]`: the web console, a worker pool and the scheduler in
+//! one process.
 //! SIGINT/SIGTERM stop taking new requests and jobs; running jobs finish first.
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use crate::config::parse_bind;
 use crate::error::{Error, Result};
 use crate::jobs::live::LiveProgress;
 use crate::jobs::queue::{run_workers, JobQueue, WorkerControl};
+use crate::jobs::scheduler::run_scheduler;
 use crate::web::first_admin::{ensure_first_admin, ADMIN_PASSWORD_ENV};
 use crate::web::{Console, WebState};
 
@@ -44,6 +46,9 @@ pub fn run(app: App, args: Args) -> Result<()> {
             live.clone(),
             control.clone(),
         ));
+        // Stops with the process (the runtime drops it); a claimed slot is never lost: its
+        // task is recorded pending and re-queued by the workers if the push did not happen.
+        tokio::spawn(run_scheduler(app.clone(), queue.clone()));
         let state = WebState::new(app, queue, live);
         let console = Console::build(state, bind).map_err(|e| Error::Io {
             context: format!("listening on {bind}"),

@@ -53,7 +53,15 @@ pub fn execute_backup(app: &App, task_id: &str, how: Execution) -> Result<Option
     let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
         return Ok(None);
     };
-    run_claimed(app, &record, &chosen, notes, &locks, run).map(Some)
+    let done = run_claimed(app, &record, &chosen, notes, &locks, run)?;
+    drop(locks);
+    if let Ok(Some(schedule_id)) = param::<Option<String>>(&task, "schedule_id") {
+        // Pruning follows each scheduled backup; its failure never fails the backup.
+        if let Err(e) = crate::jobs::scheduler::prune_after(app, &schedule_id) {
+            tracing::error!("retention after scheduled backup {} failed: {e}", done.id);
+        }
+    }
+    Ok(Some(done))
 }
 
 /// A backup of sources whose locks the caller already holds (a restore's safety backup).

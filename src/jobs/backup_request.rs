@@ -18,6 +18,8 @@ pub struct BackupRequest {
     pub description: Option<String>,
     pub created_by: Option<String>,
     pub automatic: bool,
+    /// The schedule that fired it: its retention policy prunes the scope afterwards.
+    pub schedule_id: Option<String>,
 }
 
 impl BackupRequest {
@@ -29,6 +31,7 @@ impl BackupRequest {
             description: None,
             created_by: None,
             automatic: false,
+            schedule_id: None,
         }
     }
 }
@@ -109,7 +112,11 @@ pub fn prepare_backup(app: &App, request: &BackupRequest) -> Result<(Backup, Tas
         let record = Backup::insert(conn, &new)?;
         let mut task = NewTask::new(TaskKind::Backup)
             .with_backup(&record.id)
-            .with_params(&json!({ "sources": names, "notes": notes }));
+            .with_params(&json!({
+                "sources": names,
+                "notes": notes,
+                "schedule_id": request.schedule_id,
+            }));
         if let Some(by) = &request.created_by {
             task = task.with_creator(by);
         }

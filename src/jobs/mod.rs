@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod restore;
 mod restore_plan;
 pub mod retention;
+pub mod scheduler;
 mod storage_keys;
 pub mod switch_over;
 pub mod task_run;

@@ -14,6 +14,7 @@ mod queue;
 mod restore_safety;
 mod retention;
 mod round_trip;
+mod scheduler;
 mod sources_cli;
 mod sqlite_source;
 mod tamper;

@@ -171,6 +171,31 @@ impl Schedule {
             .load(conn)?)
     }
 
+    /// Takes the run due at `slot` for this process: moves `next_run_at` from `slot` to
+    /// `next` in one conditional UPDATE, so when several Coffer processes share the database
+    /// exactly one of them gets `true` for a slot.
+    pub fn claim_slot(
+        conn: &mut DbConnection,
+        id: &str,
+        slot: NaiveDateTime,
+        ran_at: NaiveDateTime,
+        next: Option<NaiveDateTime>,
+    ) -> Result<bool, DbError> {
+        let claimed = diesel::update(
+            backup_schedules::table
+                .filter(dsl::id.eq(id))
+                .filter(dsl::enabled.eq(true))
+                .filter(dsl::next_run_at.eq(slot)),
+        )
+        .set((
+            dsl::last_run_at.eq(ran_at),
+            dsl::next_run_at.eq(next),
+            dsl::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        Ok(claimed == 1)
+    }
+
     /// Applies `changes` and stamps `updated_at`.
     pub fn update(
         conn: &mut DbConnection,

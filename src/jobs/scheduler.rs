@@ -1,0 +1,182 @@
+//! The scheduler inside `coffer serve`: every few seconds it looks for schedules whose next
+//! run is due, claims each due slot with one conditional UPDATE (so with several processes on
+//! one PostgreSQL exactly one enqueues it), records the backup as automatic with the
+//! schedule's name, and queues it. After downtime a missed run is made up once, not once per
+//! missed slot, and is marked late. Each scheduled backup is followed by pruning with the
+//! schedule's retention policy (see `jobs::backup::execute_backup`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::app::App;
+use crate::db::{NewLogEntry, Schedule, Task};
+use crate::domain::cron::parse_time_zone;
+use crate::domain::retention::RetentionPolicy;
+use crate::domain::{CronExpr, LogLevel};
+use crate::error::{Error, Result};
+use crate::jobs::backup::{prepare_backup, BackupRequest};
+use crate::jobs::queue::{Job, JobQueue};
+use crate::jobs::retention::prune;
+
+/// How often the scheduler looks for due schedules.
+pub const TICK: Duration = Duration::from_secs(10);
+
+/// A slot run this long after its time is reported as late.
+const LATE_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The user name automatic backups are recorded under.
+pub const SCHEDULER: &str = "scheduler";
+
+/// One pass at `now`: claims every due slot this process wins and prepares its backup.
+/// Returns the pending tasks to queue.
+pub fn fire_due(app: &App, now: DateTime<Utc>) -> Result<Vec<Task>> {
+    let due = Schedule::list_due(&mut *app.conn()?, now.naive_utc())?;
+    let mut fired = Vec::new();
+    for schedule in due {
+        match fire(app, &schedule, now) {
+            Ok(Some(task)) => fired.push(task),
+            Ok(None) => {} // another process took this slot
+            Err(e) => {
+                tracing::error!("schedule `{}` could not start: {e}", schedule.name);
+                app.audit(NewLogEntry::new(
+                    LogLevel::Error,
+                    "schedule",
+                    format!(
+                        "schedule `{}` could not start its backup: {e}",
+                        schedule.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(fired)
+}
+
+fn fire(app: &App, schedule: &Schedule, now: DateTime<Utc>) -> Result<Option<Task>> {
+    let Some(slot) = schedule.next_run_at else {
+        return Ok(None);
+    };
+    let cron: CronExpr = schedule
+        .cron
+        .parse()
+        .map_err(|e| Error::Config(format!("schedule `{}`: {e}", schedule.name)))?;
+    let zone = parse_time_zone(&schedule.timezone)
+        .map_err(|e| Error::Config(format!("schedule `{}`: {e}", schedule.name)))?;
+    let next: Option<NaiveDateTime> = cron.next_runs(zone, now, 1).first().map(|t| t.naive_utc());
+    // Slots missed while nothing ran collapse into this one run.
+    let slot_utc = slot.and_utc();
+    let missed = cron
+        .next_runs(zone, slot_utc, 1)
+        .first()
+        .is_some_and(|after| after.with_timezone(&Utc) <= now);
+    let late = missed || now - slot_utc > LATE_AFTER;
+    let mut conn = app.conn()?;
+    if !Schedule::claim_slot(&mut conn, &schedule.id, slot, now.naive_utc(), next)? {
+        return Ok(None);
+    }
+    drop(conn);
+    let local = slot_utc.with_timezone(&zone).format("%Y-%m-%d %H:%M");
+    let mut request = BackupRequest::new(schedule.scope()?, schedule.kind());
+    request.name = Some(format!("{} {local}", schedule.name));
+    request.description = Some(if late {
+        format!(
+            "Late: scheduled by `{}` for {local} ({}), started {} UTC{}",
+            schedule.name,
+            schedule.timezone,
+            now.format("%Y-%m-%d %H:%M"),
+            if missed {
+                "; missed runs were made up once"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!("Scheduled by `{}`", schedule.name)
+    });
+    request.automatic = true;
+    request.created_by = Some(SCHEDULER.into());
+    request.schedule_id = Some(schedule.id.clone());
+    let (backup, task) = prepare_backup(app, &request)?;
+    let level = if late {
+        LogLevel::Warning
+    } else {
+        LogLevel::Info
+    };
+    app.audit(
+        NewLogEntry::new(
+            level,
+            "schedule",
+            format!(
+                "schedule `{}` queued backup `{}`{}",
+                schedule.name,
+                backup.name,
+                if late { " (late)" } else { "" }
+            ),
+        )
+        .for_backup(&backup.id)
+        .for_task(&task.id)
+        .by(SCHEDULER),
+    );
+    Ok(Some(task))
+}
+
+/// The retention policy of a schedule: its stored policy, else keep `retention_days`
+/// (default 30).
+pub fn policy_of(schedule: &Schedule) -> Result<RetentionPolicy> {
+    if let Some(value) = schedule.retention_policy()? {
+        return serde_json::from_value(value).map_err(|e| {
+            Error::Config(format!(
+                "schedule `{}` has a bad retention policy: {e}",
+                schedule.name
+            ))
+        });
+    }
+    let days = schedule.retention_days.unwrap_or(30).clamp(1, 36_500) as u32;
+    Ok(RetentionPolicy {
+        keep_within_days: Some(days),
+        ..RetentionPolicy::default()
+    })
+}
+
+/// Prunes the scope of `schedule_id` by its policy (after one of its backups).
+pub fn prune_after(app: &App, schedule_id: &str) -> Result<()> {
+    let schedule = Schedule::find_by_id(&mut *app.conn()?, schedule_id)?;
+    let zone = parse_time_zone(&schedule.timezone).map_err(Error::Config)?;
+    prune(
+        app,
+        &schedule.scope()?,
+        &policy_of(&schedule)?,
+        &zone,
+        Some(SCHEDULER),
+    )?;
+    Ok(())
+}
+
+/// Runs the scheduler until the process ends: a pass every [`TICK`], its tasks queued.
+pub async fn run_scheduler(app: Arc<App>, queue: JobQueue) {
+    loop {
+        let pass = {
+            let app = app.clone();
+            tokio::task::spawn_blocking(move || fire_due(&app, Utc::now())).await
+        };
+        match pass {
+            Ok(Ok(tasks)) => {
+                for task in tasks {
+                    let pushed = match Job::for_task(&task) {
+                        Ok(job) => queue.push(job).await,
+                        Err(e) => Err(e),
+                    };
+                    // The task stays pending; workers re-queue lost pushes when they start.
+                    if let Err(e) = pushed {
+                        tracing::error!("scheduled task {} could not be queued: {e}", task.id);
+                    }
+                }
+            }
+            Ok(Err(e)) => tracing::error!("scheduler pass failed: {e}"),
+            Err(e) => tracing::error!("scheduler pass panicked: {e}"),
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
