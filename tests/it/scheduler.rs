@@ -27,7 +27,7 @@ fn every_five_minutes(env: &TestEnv, first: DateTime<Utc>) -> Schedule {
         BackupKind::Full,
     );
     new.next_run_at = Some(first.naive_utc());
-    Schedule::insert(&mut *env.app().conn().unwrap(), &new).unwrap()
+    Schedule::insert(&mut env.app().conn().unwrap(), &new).unwrap()
 }
 
 fn run_task(app: &coffer::app::App, task_id: &str) -> Backup {
@@ -62,13 +62,13 @@ fn each_slot_fires_once_and_the_backup_is_automatic_and_named() {
     );
     assert_eq!(backup.created_by.as_deref(), Some("scheduler"));
     assert_eq!(backup.description.as_deref(), Some("Scheduled by `five`"));
-    let after = Schedule::find_by_id(&mut *app.conn().unwrap(), &schedule.id).unwrap();
+    let after = Schedule::find_by_id(&mut app.conn().unwrap(), &schedule.id).unwrap();
     assert_eq!(after.next_run_at, Some(slot(5).naive_utc()));
     // Its retention (30 days by default) ran after the backup and was logged.
     let log = env.ok(&["list"]);
     assert!(log.contains(&backup.id));
     let entries = coffer::db::LogEntry::list(
-        &mut *app.conn().unwrap(),
+        &mut app.conn().unwrap(),
         &coffer::db::LogFilter {
             operation: Some("retention".into()),
             ..Default::default()
@@ -101,7 +101,7 @@ fn two_processes_on_one_postgres_enqueue_each_slot_exactly_once() {
         assert_eq!(this_round, 1, "slot {round}: one backup, whoever won");
         fired += this_round;
     }
-    let automatic = Backup::list(&mut *apps[0].conn().unwrap(), &Default::default())
+    let automatic = Backup::list(&mut apps[0].conn().unwrap(), &Default::default())
         .unwrap()
         .into_iter()
         .filter(|b| b.automatic)
@@ -129,14 +129,14 @@ fn a_missed_run_is_made_up_once_and_marked_late() {
         description.contains("missed runs were made up once"),
         "{description}"
     );
-    let after = Schedule::find_by_id(&mut *app.conn().unwrap(), &schedule.id).unwrap();
+    let after = Schedule::find_by_id(&mut app.conn().unwrap(), &schedule.id).unwrap();
     assert_eq!(
         after.next_run_at,
         Some((slot(0) + Duration::hours(2) + Duration::minutes(5)).naive_utc())
     );
     // Disabled schedules never fire.
     coffer::db::Schedule::update(
-        &mut *app.conn().unwrap(),
+        &mut app.conn().unwrap(),
         &schedule.id,
         &coffer::db::ScheduleChanges {
             enabled: Some(false),
