@@ -143,3 +143,93 @@ impl StagedRestore for StagedRedis {
         let _ = std::fs::remove_file(&self.journal);
     }
 }
+
+/// Against the local server (127.0.0.1:6379), database 13, which no other test uses.
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::SourceConfig;
+    use crate::domain::SourceKind;
+    use crate::engine::progress::Silent;
+
+    fn local(db: u32) -> ServerAddress {
+        ServerAddress::of(&SourceConfig {
+            name: "cache".into(),
+            service: "app".into(),
+            kind: SourceKind::Redis,
+            path: None,
+            url: Some(format!("redis://127.0.0.1:6379/{db}")),
+            password_env: None,
+            password_file: None,
+            databases: vec![],
+            globals: false,
+            keep_replaced: false,
+            connect_timeout_seconds: 5,
+            include: vec![],
+            exclude: vec![],
+        })
+        .unwrap()
+    }
+
+    fn contents(conn: &mut Conn) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        let mut all = BTreeMap::new();
+        let mut keys = Scanner::new(None);
+        while let Some(batch) = keys.next(conn).unwrap() {
+            for k in dump_keys(conn, batch).unwrap() {
+                all.insert(k.key, k.payload);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn undo_puts_back_what_the_switch_replaced() {
+        let target = local(13);
+        let timeout = Duration::from_secs(5);
+        let mut conn = open(&target, timeout).unwrap();
+        conn.select(13).unwrap();
+        let run = |conn: &mut Conn, text: &str| {
+            let args: Vec<&[u8]> = text.split(' ').map(str::as_bytes).collect();
+            conn.ok(&args).unwrap();
+        };
+        for merge in [false, true] {
+            run(&mut conn, "FLUSHDB");
+            run(&mut conn, "SET a 1");
+            run(&mut conn, "SET b 2");
+            run(&mut conn, "HSET h f v");
+            let snapshot = contents(&mut conn);
+            let dir = tempfile::tempdir().unwrap();
+            let mut sync = open(&target, timeout).unwrap();
+            super::super::sync::download_rdb(&mut sync, &dir.path().join("dump.rdb"), &Silent)
+                .unwrap();
+            run(&mut conn, "SET a changed");
+            run(&mut conn, "DEL b");
+            run(&mut conn, "SET c new");
+            let changed = contents(&mut conn);
+
+            let mut staged = StagedRedis {
+                server: TempServer::start(dir.path(), 16, &Silent).unwrap(),
+                source_db: 13,
+                target: target.clone(),
+                pattern: None,
+                merge,
+                journal: dir.path().join("journal"),
+                timeout,
+                touched: false,
+                warnings: vec![],
+            };
+            staged.switch().unwrap();
+            let mut expected = snapshot.clone();
+            if merge {
+                expected.insert(b"c".to_vec(), changed[b"c".as_slice()].clone());
+            }
+            assert_eq!(contents(&mut conn), expected, "switched (merge: {merge})");
+            staged.undo().unwrap();
+            assert_eq!(contents(&mut conn), changed, "undone (merge: {merge})");
+            Box::new(staged).discard();
+        }
+        run(&mut conn, "FLUSHDB");
+    }
+}

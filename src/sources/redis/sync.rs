@@ -44,14 +44,16 @@ pub fn download_rdb(conn: &mut Conn, path: &Path, progress: &dyn ProgressSink) -
     };
     let file = File::create(path).ctx(|| format!("creating {}", path.display()))?;
     let mut out = BufWriter::with_capacity(CHUNK, file);
+    let fail = |e: std::io::Error| conn_error(&label, e);
+    let input = conn.reader();
     let written = match header {
         Header::Length(len) => {
             report(0, len);
-            copy_exact(conn, &mut out, len, progress, &report)?
+            copy_exact(input, &mut out, len, progress, &report, &fail)?
         }
         Header::Eof(mark) => {
             report(0, estimate);
-            copy_until_mark(conn, &mut out, &mark, estimate, progress, &report)?
+            copy_until_mark(input, &mut out, &mark, estimate, progress, &report, &fail)?
         }
     };
     out.flush().ctx(|| format!("writing {}", path.display()))?;
@@ -119,12 +121,25 @@ fn bad_header(conn: &Conn) -> Error {
     ))
 }
 
+/// A failed read of the snapshot (`label`: the server).
+fn conn_error(label: &str, e: std::io::Error) -> Error {
+    let why = match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            "the server stopped sending (connect_timeout_seconds)".to_string()
+        }
+        std::io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
+        _ => e.to_string(),
+    };
+    Error::Source(format!("{label}: reading the RDB snapshot: {why}"))
+}
+
 fn copy_exact(
-    conn: &mut Conn,
+    input: &mut impl Read,
     out: &mut impl Write,
     len: u64,
     progress: &dyn ProgressSink,
     report: &dyn Fn(u64, u64),
+    fail: &dyn Fn(std::io::Error) -> Error,
 ) -> Result<u64> {
     let mut buffer = vec![0u8; CHUNK];
     let mut done = 0u64;
@@ -134,7 +149,7 @@ fn copy_exact(
             return Err(Error::Cancelled);
         }
         let want = (len - done).min(CHUNK as u64) as usize;
-        let n = read_some(conn, &mut buffer[..want])?;
+        let n = read_some(input, fail, &mut buffer[..want])?;
         out.write_all(&buffer[..n])
             .ctx(|| "writing the RDB snapshot".to_string())?;
         done += n as u64;
@@ -147,14 +162,17 @@ fn copy_exact(
 }
 
 /// Diskless form: everything up to the closing 40-byte mark. The last 40 bytes read are
-/// held back until more arrive, so the mark itself never reaches the file.
+/// held back until more arrive, so the mark itself never reaches the file. Nothing follows
+/// the mark until the replica acknowledges (which Coffer never does), so the mark is the
+/// end of what was read.
 fn copy_until_mark(
-    conn: &mut Conn,
+    input: &mut impl Read,
     out: &mut impl Write,
     mark: &[u8; MARK_LEN],
     estimate: u64,
     progress: &dyn ProgressSink,
     report: &dyn Fn(u64, u64),
+    fail: &dyn Fn(std::io::Error) -> Error,
 ) -> Result<u64> {
     let mut buffer = vec![0u8; CHUNK + MARK_LEN];
     let mut held = 0usize;
@@ -164,7 +182,7 @@ fn copy_until_mark(
         if progress.should_stop() {
             return Err(Error::Cancelled);
         }
-        let n = read_some(conn, &mut buffer[held..])?;
+        let n = read_some(input, fail, &mut buffer[held..])?;
         held += n;
         if held >= MARK_LEN && buffer[held - MARK_LEN..held] == mark[..] {
             let body = held - MARK_LEN;
@@ -187,18 +205,16 @@ fn copy_until_mark(
     }
 }
 
-fn read_some(conn: &mut Conn, buffer: &mut [u8]) -> Result<usize> {
-    let n = conn
-        .reader()
-        .read(buffer)
-        .map_err(|e| conn.io_error("reading the RDB snapshot", e))?;
-    if n == 0 {
-        return Err(conn.io_error(
-            "reading the RDB snapshot",
-            std::io::ErrorKind::UnexpectedEof.into(),
-        ));
+fn read_some(
+    input: &mut impl Read,
+    fail: &dyn Fn(std::io::Error) -> Error,
+    buffer: &mut [u8],
+) -> Result<usize> {
+    match input.read(buffer) {
+        Ok(0) => Err(fail(std::io::ErrorKind::UnexpectedEof.into())),
+        Ok(n) => Ok(n),
+        Err(e) => Err(fail(e)),
     }
-    Ok(n)
 }
 
 /// An RDB file starts with `REDIS` and a four-digit format version.
@@ -233,6 +249,44 @@ mod tests {
         assert!(matches!(parse_header(&line), Some(Header::Eof(m)) if m == mark));
         assert!(parse_header(b"EOF:short").is_none());
         assert!(parse_header(b"x").is_none());
+    }
+
+    /// A payload that ends in a mark, read in pieces that split the mark: the file gets
+    /// exactly the payload.
+    #[test]
+    fn the_diskless_form_stops_at_its_mark() {
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(7919);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let mark = *b"0123456789abcdef0123456789abcdef01234567";
+        let payload: Vec<u8> = (0..600_000u32).map(|i| (i % 253) as u8).collect();
+        let mut wire = payload.clone();
+        wire.extend_from_slice(&mark);
+        let mut out = Vec::new();
+        let progress = crate::engine::progress::Silent;
+        let fail = |e: std::io::Error| conn_error("test", e);
+        let mut input = Trickle(std::io::Cursor::new(wire));
+        let n =
+            copy_until_mark(&mut input, &mut out, &mark, 0, &progress, &|_, _| {}, &fail).unwrap();
+        assert_eq!(n, payload.len() as u64);
+        assert!(out == payload);
+
+        let mut cut = Trickle(std::io::Cursor::new(payload[..1000].to_vec()));
+        let err = copy_until_mark(
+            &mut cut,
+            &mut Vec::new(),
+            &mark,
+            0,
+            &progress,
+            &|_, _| {},
+            &fail,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("closed the connection"), "{err}");
     }
 
     #[test]
