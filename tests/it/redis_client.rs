@@ -113,19 +113,36 @@ impl Redis {
         self.state_without(pattern, b"\xff\xff-none")
     }
 
-    /// Like `state`, leaving out the keys starting with `skip`.
+    /// Like `state`, leaving out the keys starting with `skip`. Sets and hashes big enough
+    /// for a hash table serialise in table order, which depends on the order of insertion:
+    /// for those the sorted members stand in for the DUMP.
     pub fn state_without(&mut self, pattern: &str, skip: &[u8]) -> State {
         let mut state = BTreeMap::new();
         for key in self.keys(pattern) {
             if key.starts_with(skip) {
                 continue;
             }
-            let Value::Data(dump) = self.ok(&[b"DUMP", &key]) else {
+            let Value::Data(mut dump) = self.ok(&[b"DUMP", &key]) else {
                 continue;
             };
             let Value::Int(ttl) = self.ok(&[b"PTTL", &key]) else {
                 panic!("PTTL")
             };
+            let kind = self.ok(&[b"TYPE", &key]);
+            let (members, per_item) = match &kind {
+                Value::Status(t) if t == "set" => (self.ok(&[b"SMEMBERS", &key]), 1),
+                // HGETALL: field, value, field, value …
+                Value::Status(t) if t == "hash" => (self.ok(&[b"HGETALL", &key]), 2),
+                _ => (Value::Nil, 1),
+            };
+            if let Value::Array(items) = members {
+                let mut items: Vec<Vec<u8>> = items
+                    .chunks(per_item)
+                    .map(|item| format!("{item:?}").into_bytes())
+                    .collect();
+                items.sort();
+                dump = items.join(&b'\n');
+            }
             state.insert(key, (dump, ttl));
         }
         state

@@ -23,6 +23,10 @@ use crate::error::Result;
 use crate::sources::server::ServerAddress;
 use crate::sources::StagedRestore;
 
+/// How long one pipelined batch may take once connected: big keys take a while to
+/// serialise and load, and connect_timeout_seconds is about reaching the server.
+const BATCH_WAIT: Duration = Duration::from_secs(120);
+
 pub struct StagedRedis {
     pub server: TempServer,
     /// The database of the snapshot to restore (the source's).
@@ -41,12 +45,14 @@ pub struct StagedRedis {
 impl StagedRedis {
     fn source_conn(&self) -> Result<Conn> {
         let mut conn = self.server.connect()?;
+        conn.set_read_timeout(BATCH_WAIT)?;
         conn.select(self.source_db)?;
         Ok(conn)
     }
 
     fn target_conn(&self) -> Result<Conn> {
         let mut conn = open(&self.target, self.timeout)?;
+        conn.set_read_timeout(BATCH_WAIT.max(self.timeout))?;
         conn.select(self.target.redis_db())?;
         Ok(conn)
     }

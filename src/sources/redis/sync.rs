@@ -32,7 +32,6 @@ pub fn download_rdb(conn: &mut Conn, path: &Path, progress: &dyn ProgressSink) -
     // Older servers do not know it; SYNC works the same there.
     let _ = conn.call(&[b"REPLCONF", b"rdb-only", b"1"])?;
     let label = conn.label.clone();
-    let header = sync_header(conn, progress)?;
     let report = |done: u64, total: u64| {
         progress.report(&Progress {
             phase: format!("RDB snapshot of {label}"),
@@ -42,6 +41,10 @@ pub fn download_rdb(conn: &mut Conn, path: &Path, progress: &dyn ProgressSink) -
             files_total: 1,
         })
     };
+    // The estimate is shown while the server forks and writes the snapshot.
+    report(0, estimate);
+    wait_for_running_snapshot(conn, progress)?;
+    let header = sync_header(conn, progress)?;
     let file = File::create(path).ctx(|| format!("creating {}", path.display()))?;
     let mut out = BufWriter::with_capacity(CHUNK, file);
     let fail = |e: std::io::Error| conn_error(&label, e);
@@ -64,6 +67,32 @@ pub fn download_rdb(conn: &mut Conn, path: &Path, progress: &dyn ProgressSink) -
     report(written, written);
     Ok(written)
 }
+
+/// A `SYNC` that arrives while the server writes a snapshot for another replica is served
+/// that snapshot, forked before the request: writes acknowledged just before the backup
+/// started could be missing. Waiting until no snapshot is being written makes the one this
+/// backup gets start after its request (one started meanwhile started after it too).
+fn wait_for_running_snapshot(conn: &mut Conn, progress: &dyn ProgressSink) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let fields = info(conn, "persistence")?;
+        if info_field(&fields, "rdb_bgsave_in_progress").as_deref() != Some("1") {
+            return Ok(());
+        }
+        if progress.should_stop() {
+            return Err(Error::Cancelled);
+        }
+        if started.elapsed() > MAX_WAIT_FOR_OTHER_SNAPSHOT {
+            return Err(Error::Source(format!(
+                "{}: the server has been writing another snapshot for over an hour; try again later",
+                conn.label
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const MAX_WAIT_FOR_OTHER_SNAPSHOT: Duration = Duration::from_secs(3600);
 
 enum Header {
     Length(u64),
