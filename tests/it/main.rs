@@ -11,6 +11,8 @@ mod incremental;
 mod keys;
 mod lookup_errors;
 mod queue;
+mod redis_client;
+mod redis_source;
 mod restore_safety;
 mod retention;
 mod round_trip;
