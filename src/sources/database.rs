@@ -128,7 +128,9 @@ impl Selection {
 pub trait StagedRestore: Send {
     /// Where the data lands, safe to show (`postgres://app@host/shop`).
     fn destination(&self) -> String;
-    /// Puts the staged data in place, keeping what it replaces until `finish`.
+    /// Puts the staged data in place, keeping what it replaces until `finish`. A switch that
+    /// fails part-way must put back what it already changed before returning its error: the
+    /// restore only calls `undo` on switches that succeeded.
     fn switch(&mut self) -> Result<()>;
     /// Puts back what `switch` replaced (a later step of the restore failed).
     fn undo(&mut self) -> Result<()>;

@@ -1,0 +1,130 @@
+//! Notifications: the events operators hear about, raised by jobs and monitors through
+//! [`raise`]. Delivery to channels (email, webhooks) lives beside this file; raising never
+//! blocks or fails the work that raised it.
+
+use crate::app::App;
+use crate::db::NewLogEntry;
+use crate::domain::LogLevel;
+
+/// Something an operator should hear about. Texts are safe to send (no secrets).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    BackupFailed {
+        backup_id: String,
+        name: String,
+        error: String,
+    },
+    BackupSucceeded {
+        backup_id: String,
+        name: String,
+        size_bytes: i64,
+    },
+    /// A source's newest successful backup is older than its RPO.
+    RpoMissed {
+        source: String,
+        age_seconds: i64,
+        rpo_seconds: i64,
+    },
+    /// A task made no progress for longer than the stall limit.
+    TaskStalled {
+        task_id: String,
+        kind: String,
+        idle_seconds: i64,
+    },
+    VerificationFailed {
+        backup_id: String,
+        name: String,
+        error: String,
+    },
+    RestoreFinished {
+        backup_id: String,
+        task_id: String,
+        summary: String,
+    },
+    RestoreFailed {
+        backup_id: String,
+        task_id: String,
+        error: String,
+    },
+    /// Storage use passed the configured threshold.
+    StorageNearlyFull {
+        used_percent: f64,
+        threshold_percent: f64,
+        free_bytes: u64,
+    },
+    /// Sent from the settings page to check the channels.
+    Test { requested_by: String },
+}
+
+impl Event {
+    /// The stable name of the event kind (`backup_failed` …), used in config and payloads.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::BackupFailed { .. } => "backup_failed",
+            Event::BackupSucceeded { .. } => "backup_succeeded",
+            Event::RpoMissed { .. } => "rpo_missed",
+            Event::TaskStalled { .. } => "task_stalled",
+            Event::VerificationFailed { .. } => "verification_failed",
+            Event::RestoreFinished { .. } => "restore_finished",
+            Event::RestoreFailed { .. } => "restore_failed",
+            Event::StorageNearlyFull { .. } => "storage_nearly_full",
+            Event::Test { .. } => "test",
+        }
+    }
+
+    /// One line for a person (email subject, chat message).
+    pub fn summary(&self) -> String {
+        match self {
+            Event::BackupFailed { name, error, .. } => format!("Backup `{name}` failed: {error}"),
+            Event::BackupSucceeded {
+                name, size_bytes, ..
+            } => {
+                format!("Backup `{name}` succeeded ({size_bytes} bytes)")
+            }
+            Event::RpoMissed {
+                source,
+                age_seconds,
+                rpo_seconds,
+            } => format!(
+                "Source `{source}` has no successful backup for {}h (RPO {}h)",
+                age_seconds / 3600,
+                rpo_seconds / 3600
+            ),
+            Event::TaskStalled {
+                task_id,
+                kind,
+                idle_seconds,
+            } => {
+                format!("{kind} task {task_id} made no progress for {idle_seconds}s")
+            }
+            Event::VerificationFailed { name, error, .. } => {
+                format!("Verification of backup `{name}` failed: {error}")
+            }
+            Event::RestoreFinished { summary, .. } => format!("Restore finished: {summary}"),
+            Event::RestoreFailed { error, .. } => format!("Restore failed: {error}"),
+            Event::StorageNearlyFull {
+                used_percent,
+                threshold_percent,
+                ..
+            } => format!(
+                "Backup storage is {used_percent:.0}% full (threshold {threshold_percent:.0}%)"
+            ),
+            Event::Test { requested_by } => {
+                format!("Test notification from Coffer, sent by {requested_by}")
+            }
+        }
+    }
+}
+
+/// Raises `event`: recorded in the audit log now; delivered to the configured channels in
+/// the background (a failing channel never blocks the others or the caller).
+pub fn raise(app: &App, event: Event) {
+    let level = match event {
+        Event::BackupSucceeded { .. } | Event::RestoreFinished { .. } | Event::Test { .. } => {
+            LogLevel::Info
+        }
+        _ => LogLevel::Warning,
+    };
+    app.audit(NewLogEntry::new(level, "notify", event.summary()));
+}
