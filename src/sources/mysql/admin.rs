@@ -205,7 +205,14 @@ fn explain(stderr: &str) -> String {
     } else {
         ""
     };
-    let text: String = stderr.lines().collect::<Vec<_>>().join("; ");
+    // In batch mode the client echoes the failing statement between dashed lines before
+    // its `ERROR …` line: the error line is what says why.
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("ERROR")).collect();
+    let text = if errors.is_empty() {
+        stderr.lines().collect::<Vec<_>>().join("; ")
+    } else {
+        errors.join("; ")
+    };
     format!("{text}{hint}")
 }
 

@@ -3,7 +3,7 @@
 
 use super::admin::Client;
 use super::switch::Swap;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sources::database::StagedRestore;
 
 /// One database of the restore.
@@ -80,8 +80,12 @@ impl StagedRestore for MysqlRestore {
             if let Part::Swap(swap) = &mut self.parts[self.switched] {
                 if let Err(e) = swap.switch(&self.client) {
                     // This one put its original back itself; the earlier ones go back too.
-                    let _ = self.undo_switched();
-                    return Err(e);
+                    return match self.undo_switched() {
+                        Ok(()) => Err(e),
+                        Err(again) => Err(Error::Source(format!(
+                            "{e}; putting back the databases switched before it failed: {again}"
+                        ))),
+                    };
                 }
             }
             self.switched += 1;

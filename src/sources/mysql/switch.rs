@@ -192,6 +192,8 @@ impl Swap {
                 .filter(|t| aside.contains(t))
                 .collect();
             if !returning.is_empty() {
+                // The copies made in the previous database would stop its tables moving.
+                objects::drop_all(client, &self.previous, None)?;
                 let in_place = client.tables(&self.db)?;
                 let moves: Vec<String> = self
                     .staged_tables
