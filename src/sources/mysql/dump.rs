@@ -40,6 +40,7 @@ pub fn dump(request: DumpRequest<'_>) -> Result<()> {
         }
     }
     for db in &databases {
+        request.warnings.extend(not_transactional(&client, db)?);
         let estimate = size_of(&client, db)?;
         let mut command = client.command(client.tools.dump);
         command.args([
@@ -78,6 +79,24 @@ fn size_of(client: &Client, db: &str) -> Result<u64> {
         literal(db)
     ))?;
     Ok(text.trim().parse().unwrap_or(0))
+}
+
+/// `--single-transaction` only freezes transactional tables: others (MyISAM, Aria …) can
+/// change during the dump, which the backup's warnings then say.
+fn not_transactional(client: &Client, db: &str) -> Result<Option<String>> {
+    let tables = client.query_column(&format!(
+        "SELECT CONCAT(TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = {} AND TABLE_TYPE = 'BASE TABLE' \
+         AND ENGINE NOT IN ('InnoDB', 'ROCKSDB', 'TokuDB') ORDER BY TABLE_NAME",
+        literal(db)
+    ))?;
+    Ok((!tables.is_empty()).then(|| {
+        format!(
+            "database `{db}`: tables {} are not transactional, so their dump is consistent only \
+             if nothing writes to them during the backup",
+            tables.join(", ")
+        )
+    }))
 }
 
 fn in_source(error: Error, source: &str) -> Error {

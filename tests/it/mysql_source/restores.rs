@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use super::fixture::*;
-use crate::helpers::*;
 
 #[test]
 fn backup_under_writes_is_consistent_and_restores_exactly_into_a_new_database() {

@@ -9,9 +9,15 @@ use crate::helpers::*;
 fn selective_restore_replaces_only_the_chosen_tables() {
     let db = MysqlDb::new();
     create_shop(&db);
+    db.sql("CREATE TABLE notes (x INT) ENGINE=MyISAM; INSERT INTO notes VALUES (1);");
     let env = env_for(&db);
     let backup = coffer_ok(&env, &db, &["backup"]);
+    assert!(
+        backup["warnings"].to_string().contains("notes (MyISAM)"),
+        "{backup}"
+    );
     let id = backup["id"].as_str().unwrap();
+    db.sql("INSERT INTO notes VALUES (2);");
     let files_at_backup = root_sql(&format!("CHECKSUM TABLE {}.files EXTENDED", db.name));
 
     db.sql(
@@ -40,6 +46,11 @@ fn selective_restore_replaces_only_the_chosen_tables() {
         audit_now
     );
     assert!(db.fingerprint(&db.name).contains("trigger accounts_audit"));
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM notes"),
+        "2",
+        "other tables untouched"
+    );
     assert_eq!(db.databases(), vec![db.name.clone()]);
 
     // Into a new database, only the chosen tables.
