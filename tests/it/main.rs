@@ -10,6 +10,7 @@ mod export;
 mod incremental;
 mod keys;
 mod lookup_errors;
+mod mysql_source;
 mod queue;
 mod redis_client;
 mod redis_source;

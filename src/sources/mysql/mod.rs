@@ -1,7 +1,20 @@
-//! The `mysql` source kind (see `sources/database.rs` for what a kind does).
+//! The `mysql` source kind, for MySQL and MariaDB (see `sources/database.rs` for what a
+//! kind does). Dumps with `mysqldump`/`mariadb-dump`, loads and administers with the
+//! `mysql`/`mariadb` client; no client library is linked.
+
+mod admin;
+mod check;
+mod dump;
+mod dumpfile;
+mod objects;
+mod restore;
+mod stage;
+mod switch;
+
+use admin::Client;
 
 use crate::config::SourceConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sources::database::{
     DatabaseKind, DatabaseTarget, DumpRequest, StageRequest, StagedRestore,
 };
@@ -9,33 +22,40 @@ use crate::sources::server::ServerAddress;
 
 pub struct Mysql;
 
-// Being built: each part refuses plainly until it lands.
 impl DatabaseKind for Mysql {
     fn dump(&self, dump: DumpRequest<'_>) -> Result<()> {
-        Err(not_yet(dump.source))
+        dump::dump(dump)
     }
 
     fn stage(&self, request: &StageRequest) -> Result<Box<dyn StagedRestore>> {
-        Err(not_yet(request.source))
+        Ok(Box::new(stage::stage(request)?))
     }
 
+    /// Only a restore over the original replaces anything, and only the databases there now.
     fn overwrites(
         &self,
         source: &SourceConfig,
-        _server: &ServerAddress,
-        _target: &DatabaseTarget,
+        server: &ServerAddress,
+        target: &DatabaseTarget,
     ) -> Result<bool> {
-        Err(not_yet(source))
+        if *target != DatabaseTarget::Original {
+            return Ok(false);
+        }
+        let (client, _) = Client::connect(server, source.connect_timeout_seconds)?;
+        for db in dump::databases_of(source, server.database()) {
+            if client.database_exists(&db)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
-    fn check(&self, source: &SourceConfig, _server: &ServerAddress) -> Result<Vec<String>> {
-        Err(not_yet(source))
+    fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
+        let (client, version) = Client::connect(server, source.connect_timeout_seconds)?;
+        check::check(
+            &client,
+            &version,
+            &dump::databases_of(source, server.database()),
+        )
     }
-}
-
-fn not_yet(source: &SourceConfig) -> Error {
-    Error::Refused(format!(
-        "source `{}`: kind {} is not supported by this version",
-        source.name, source.kind
-    ))
 }

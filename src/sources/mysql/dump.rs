@@ -1,0 +1,107 @@
+//! The backup of a `mysql` source: one `mysqldump`/`mariadb-dump` per database, written as
+//! `<db>.sql`. `--single-transaction` gives a consistent snapshot of InnoDB tables while
+//! the application keeps writing; without `--databases` the dump carries no `CREATE
+//! DATABASE`/`USE`, so it loads into any database name (a staging database, a new name).
+
+use super::admin::{literal, Client};
+use super::check::{tools_fit, Version};
+use crate::error::{Error, Result};
+use crate::sources::database::DumpRequest;
+use crate::sources::tool::{spool_output, ToolRun};
+
+/// The databases a source backs up: `databases`, or the one in its URL.
+pub fn databases_of(source: &crate::config::SourceConfig, url_db: Option<String>) -> Vec<String> {
+    if source.databases.is_empty() {
+        url_db.into_iter().collect()
+    } else {
+        source.databases.clone()
+    }
+}
+
+pub fn dump(request: DumpRequest<'_>) -> Result<()> {
+    let (client, server_text) =
+        Client::connect(request.server, request.source.connect_timeout_seconds)?;
+    let server = Version::of_server(&server_text).ok_or_else(|| {
+        Error::Source(format!(
+            "cannot tell the server's version from `{server_text}`"
+        ))
+    })?;
+    let (versions, warnings) = tools_fit(client.tools, &server)?;
+    let mysql_tool = versions.last().is_some_and(|v| !v.mariadb);
+    request.warnings.extend(warnings);
+    let databases = databases_of(request.source, request.server.database());
+    for db in &databases {
+        if !client.database_exists(db)? {
+            return Err(Error::Source(format!(
+                "database `{db}` does not exist on {}: check `databases` (or the url) of source `{}`",
+                request.server.redacted(),
+                request.source.name
+            )));
+        }
+    }
+    for db in &databases {
+        request.warnings.extend(not_transactional(&client, db)?);
+        let estimate = size_of(&client, db)?;
+        let mut command = client.command(client.tools.dump);
+        command.args([
+            "--single-transaction",
+            "--routines",
+            "--triggers",
+            "--events",
+            "--hex-blob",
+            "--default-character-set=utf8mb4",
+            // Tablespace statements need the PROCESS privilege and mean nothing to a load.
+            "--no-tablespaces",
+        ]);
+        if mysql_tool && !server.mariadb {
+            // GTID bookkeeping would make the dump refuse to load on a server with GTIDs.
+            command.arg("--set-gtid-purged=OFF");
+        }
+        // `--` ends the options: a database name can never be read as one.
+        command.arg("--").arg(db);
+        let run = ToolRun {
+            tool: client.tools.dump,
+            phase: format!("dumping {db}"),
+            estimate,
+            progress: request.progress,
+        };
+        spool_output(&run, command, &request.dir.join(format!("{db}.sql")))
+            .map_err(|e| in_source(e, &request.source.name))?;
+    }
+    Ok(())
+}
+
+/// The database's size on disk (data and indexes): the dump's size is near it.
+fn size_of(client: &Client, db: &str) -> Result<u64> {
+    let text = client.query_value(&format!(
+        "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = {}",
+        literal(db)
+    ))?;
+    Ok(text.trim().parse().unwrap_or(0))
+}
+
+/// `--single-transaction` only freezes transactional tables: others (MyISAM, Aria …) can
+/// change during the dump, which the backup's warnings then say.
+fn not_transactional(client: &Client, db: &str) -> Result<Option<String>> {
+    let tables = client.query_column(&format!(
+        "SELECT CONCAT(TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = {} AND TABLE_TYPE = 'BASE TABLE' \
+         AND ENGINE NOT IN ('InnoDB', 'ROCKSDB', 'TokuDB') ORDER BY TABLE_NAME",
+        literal(db)
+    ))?;
+    Ok((!tables.is_empty()).then(|| {
+        format!(
+            "database `{db}`: tables {} are not transactional, so their dump is consistent only \
+             if nothing writes to them during the backup",
+            tables.join(", ")
+        )
+    }))
+}
+
+fn in_source(error: Error, source: &str) -> Error {
+    match error {
+        Error::Source(message) => Error::Source(format!("source `{source}`: {message}")),
+        other => other,
+    }
+}

@@ -1,0 +1,87 @@
+//! What a dump file says about itself before it is loaded: whether it is complete (the
+//! dump tool ends every finished dump with `-- Dump completed`) and which tables it
+//! creates (the load is checked against that list).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+
+/// The tables `path` creates, in dump order; an error when the dump is cut short.
+pub fn tables_in(path: &Path) -> Result<Vec<String>> {
+    let mut file = File::open(path).ctx(|| format!("opening {}", path.display()))?;
+    let length = file
+        .metadata()
+        .ctx(|| format!("reading {}", path.display()))?
+        .len();
+    let mut end = Vec::new();
+    file.seek(SeekFrom::Start(length.saturating_sub(512)))
+        .and_then(|_| file.read_to_end(&mut end))
+        .ctx(|| format!("reading {}", path.display()))?;
+    let end = String::from_utf8_lossy(&end);
+    if !end.contains("-- Dump completed") {
+        return Err(Error::Archive(format!(
+            "{} is not a complete mysqldump/mariadb-dump dump (its end is missing): nothing was loaded",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        )));
+    }
+    file.seek(SeekFrom::Start(0))
+        .ctx(|| format!("reading {}", path.display()))?;
+    // Lines are read as bytes: table data is not necessarily UTF-8. Their length is bounded
+    // by the dump tool's `net_buffer_length` (one extended INSERT per line).
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    let mut tables = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .ctx(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        if let Some(name) = created_table(&line) {
+            tables.push(name);
+        }
+    }
+    Ok(tables)
+}
+
+/// The name in a ``CREATE TABLE `name` (`` line (a doubled backquote stands for one).
+fn created_table(line: &[u8]) -> Option<String> {
+    let rest = line.strip_prefix(b"CREATE TABLE `")?;
+    let text = String::from_utf8_lossy(rest);
+    let mut name = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            if chars.peek() == Some(&'`') {
+                chars.next();
+            } else {
+                return Some(name);
+            }
+        }
+        name.push(c);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_listed_and_a_cut_dump_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sql");
+        let dump = "-- MariaDB dump\nCREATE TABLE `orders` (\n  `id` int\n);\n\
+                    INSERT INTO `orders` VALUES (1);\nCREATE TABLE `we``ird` (\n`x` int);\n\
+                    /*!50001 CREATE VIEW `v` AS SELECT 1 */;\n";
+        std::fs::write(&path, dump).unwrap();
+        let err = tables_in(&path).unwrap_err();
+        assert!(err.to_string().contains("not a complete"), "{err}");
+        std::fs::write(&path, format!("{dump}-- Dump completed on 2026-01-01\n")).unwrap();
+        assert_eq!(tables_in(&path).unwrap(), vec!["orders", "we`ird"]);
+    }
+}

@@ -1,0 +1,119 @@
+//! A `mysql` restore once staged: the databases it loaded, switched in together and undone
+//! together (see `database.rs` for the order the restore job calls these in).
+
+use super::admin::Client;
+use super::switch::Swap;
+use crate::error::{Error, Result};
+use crate::sources::database::StagedRestore;
+
+/// One database of the restore.
+pub enum Part {
+    /// Loaded straight into a database that did not exist: nothing to switch; undoing or
+    /// discarding drops it.
+    Direct { db: String },
+    /// Loaded into a staging database, swapped in over the original.
+    Swap(Swap),
+}
+
+pub struct MysqlRestore {
+    pub client: Client,
+    pub parts: Vec<Part>,
+    keep_replaced: bool,
+    /// How many parts are switched in (a failure part-way undoes those).
+    switched: usize,
+}
+
+impl MysqlRestore {
+    pub fn new(client: Client, keep_replaced: bool) -> Self {
+        MysqlRestore {
+            client,
+            parts: Vec::new(),
+            keep_replaced,
+            switched: 0,
+        }
+    }
+
+    /// Drops everything staged so far (a later database failed to stage).
+    pub fn discard_all(&mut self) {
+        for part in self.parts.drain(..) {
+            match part {
+                Part::Direct { db } => {
+                    let _ = self.client.drop_database(&db);
+                }
+                Part::Swap(swap) => swap.discard(&self.client),
+            }
+        }
+    }
+
+    fn undo_switched(&mut self) -> Result<()> {
+        let mut first_error = None;
+        while self.switched > 0 {
+            self.switched -= 1;
+            if let Part::Swap(swap) = &mut self.parts[self.switched] {
+                if let Err(e) = swap.rollback(&self.client) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl StagedRestore for MysqlRestore {
+    fn destination(&self) -> String {
+        let names: Vec<&str> = self
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Direct { db } => db.as_str(),
+                Part::Swap(swap) => swap.db.as_str(),
+            })
+            .collect();
+        self.client
+            .server
+            .with_database(&names.join(","))
+            .redacted()
+    }
+
+    fn switch(&mut self) -> Result<()> {
+        while self.switched < self.parts.len() {
+            if let Part::Swap(swap) = &mut self.parts[self.switched] {
+                if let Err(e) = swap.switch(&self.client) {
+                    // This one put its original back itself; the earlier ones go back too.
+                    return match self.undo_switched() {
+                        Ok(()) => Err(e),
+                        Err(again) => Err(Error::Source(format!(
+                            "{e}; putting back the databases switched before it failed: {again}"
+                        ))),
+                    };
+                }
+            }
+            self.switched += 1;
+        }
+        Ok(())
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        self.undo_switched()
+    }
+
+    fn finish(self: Box<Self>) -> Vec<String> {
+        let MysqlRestore {
+            client,
+            parts,
+            keep_replaced,
+            ..
+        } = *self;
+        parts
+            .into_iter()
+            .flat_map(|part| match part {
+                Part::Direct { .. } => Vec::new(),
+                Part::Swap(swap) => swap.finish(&client, keep_replaced),
+            })
+            .collect()
+    }
+
+    fn discard(mut self: Box<Self>) {
+        self.discard_all();
+    }
+}

@@ -1,0 +1,258 @@
+//! Loading a `mysql` source's dumps for a restore, changing nothing that exists: each
+//! `<db>.sql` is checked (complete, holds the chosen tables), loaded with the client into a
+//! database of its own and validated (the load's exit status, the table list). Over an
+//! existing original that is a staging database `<db>_coffer_staging_<tag>`, switched in
+//! later by `RENAME TABLE` (`switch.rs`); anywhere else it is the new database itself.
+
+use std::path::{Path, PathBuf};
+
+use super::admin::{ident, literal, Client};
+use super::dumpfile::tables_in;
+use super::restore::{MysqlRestore, Part};
+use super::switch::Swap;
+use crate::error::{Error, IoContext, Result};
+use crate::sources::database::{default_restored_name, DatabaseTarget, StageRequest};
+use crate::sources::tool::{feed_input, ToolRun};
+
+/// MySQL's limit on a database name, in characters.
+const NAME_LIMIT: usize = 64;
+
+pub fn stage(request: &StageRequest) -> Result<MysqlRestore> {
+    let dumps = dumps_in(request.dir)?;
+    let (server, named) = match request.target {
+        DatabaseTarget::Named(text) if text.contains("://") => {
+            let server = request.server.parse_target(text)?;
+            let name = server.database();
+            (server, name)
+        }
+        DatabaseTarget::Named(name) => (request.server.clone(), Some(name.clone())),
+        _ => (request.server.clone(), None),
+    };
+    if named.is_some() && dumps.len() > 1 {
+        return Err(Error::Refused(format!(
+            "source `{}` holds {} databases ({}): a target database name fits one only; give a \
+             server URL without a database (each keeps its name) or no --target",
+            request.source.name,
+            dumps.len(),
+            dumps
+                .iter()
+                .map(|(db, _)| db.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let (client, _) = Client::connect(&server, request.source.connect_timeout_seconds)?;
+    let mut restore = MysqlRestore::new(client, request.source.keep_replaced);
+    for (db, dump) in &dumps {
+        let part = stage_one(&restore.client, request, db, dump, named.as_deref());
+        match part {
+            Ok(part) => restore.parts.push(part),
+            Err(e) => {
+                restore.discard_all();
+                return Err(e);
+            }
+        }
+    }
+    Ok(restore)
+}
+
+/// The dump files (`<db>.sql`) restored from the archive, by database name.
+fn dumps_in(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut dumps = Vec::new();
+    for entry in std::fs::read_dir(dir).ctx(|| format!("listing {}", dir.display()))? {
+        let path = entry.ctx(|| format!("listing {}", dir.display()))?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if let Some(db) = name.strip_suffix(".sql") {
+            dumps.push((db.to_string(), path.clone()));
+        }
+    }
+    dumps.sort();
+    if dumps.is_empty() {
+        return Err(Error::Archive(
+            "the backup holds no MySQL dump (`<db>.sql`) for this source".into(),
+        ));
+    }
+    Ok(dumps)
+}
+
+fn stage_one(
+    client: &Client,
+    request: &StageRequest,
+    db: &str,
+    dump: &Path,
+    named: Option<&str>,
+) -> Result<Part> {
+    let tables = tables_in(dump)?;
+    let chosen = &request.selection.tables;
+    if let Some(missing) = chosen.iter().find(|t| !tables.contains(t)) {
+        return Err(Error::Refused(format!(
+            "table `{missing}` is not in the backup of database `{db}` (it has: {})",
+            tables.join(", ")
+        )));
+    }
+    let selection = (!chosen.is_empty()).then(|| chosen.clone());
+    let target = match (request.target, named) {
+        (DatabaseTarget::Original, _) => db.to_string(),
+        (DatabaseTarget::NewDefault, _) => default_restored_name(db, request.started),
+        (DatabaseTarget::Named(_), Some(name)) => name.to_string(),
+        // A server URL without a database: each database keeps its name there.
+        (DatabaseTarget::Named(_), None) => db.to_string(),
+    };
+    let replacing = matches!(request.target, DatabaseTarget::Original);
+    if replacing && client.database_exists(&target)? {
+        let staging = name_with(db, &format!("_coffer_staging_{}", request.tag));
+        let previous = name_with(
+            db,
+            &format!(
+                "_coffer_previous_{}",
+                request.started.format("%Y%m%d_%H%M%S")
+            ),
+        );
+        let charset = charset_clause(client, &target)?;
+        create_database(client, &staging, &charset)?;
+        load_checked(client, request, dump, &staging, &tables).inspect_err(|_| {
+            let _ = client.drop_database(&staging);
+        })?;
+        let swap = Swap::new(target, staging, previous, selection);
+        if let Err(e) = swap.check_foreign_keys(client) {
+            let _ = client.drop_database(&swap.staging);
+            return Err(e);
+        }
+        return Ok(Part::Swap(swap));
+    }
+    if !replacing && client.database_exists(&target)? {
+        return Err(Error::Refused(format!(
+            "database `{target}` already exists on {}: choose another --target name (a restore \
+             only replaces the source's own database, without --target)",
+            client.server.redacted()
+        )));
+    }
+    create_database(client, &target, "")?;
+    let loaded = load_checked(client, request, dump, &target, &tables)
+        .and_then(|()| keep_only(client, &target, &tables, selection.as_deref()));
+    if let Err(e) = loaded {
+        let _ = client.drop_database(&target);
+        return Err(e);
+    }
+    Ok(Part::Direct { db: target })
+}
+
+/// Loads `dump` into `into` and checks it created exactly the dump's tables.
+fn load_checked(
+    client: &Client,
+    request: &StageRequest,
+    dump: &Path,
+    into: &str,
+    tables: &[String],
+) -> Result<()> {
+    let mut command = client.command(client.tools.client);
+    command.args([
+        "--batch",
+        "--default-character-set=utf8mb4",
+        "--max-allowed-packet=1G",
+        &format!("--database={into}"),
+    ]);
+    let run = ToolRun {
+        tool: client.tools.client,
+        phase: format!("loading into {into}"),
+        estimate: std::fs::metadata(dump).map(|m| m.len()).unwrap_or(0),
+        progress: request.progress,
+    };
+    feed_input(&run, command, dump).map_err(|e| match e {
+        Error::Source(message) => Error::Source(format!(
+            "loading the dump into `{into}` failed, nothing live was changed: {message}"
+        )),
+        other => other,
+    })?;
+    let mut loaded = client.tables(into)?;
+    let mut expected = tables.to_vec();
+    loaded.sort();
+    expected.sort();
+    if loaded != expected {
+        return Err(Error::Source(format!(
+            "the load into `{into}` created tables [{}] but the dump has [{}]: nothing live was changed",
+            loaded.join(", "),
+            expected.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// A selective restore into a new database keeps only the chosen tables (and no views,
+/// which would point at tables that are gone).
+fn keep_only(
+    client: &Client,
+    db: &str,
+    tables: &[String],
+    chosen: Option<&[String]>,
+) -> Result<()> {
+    let Some(chosen) = chosen else {
+        return Ok(());
+    };
+    let views = client.query_column(&format!(
+        "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {}",
+        literal(db)
+    ))?;
+    let mut sql = String::from("SET FOREIGN_KEY_CHECKS = 0;\n");
+    for view in views {
+        sql.push_str(&format!("DROP VIEW {}.{};\n", ident(db), ident(&view)));
+    }
+    for table in tables.iter().filter(|t| !chosen.contains(t)) {
+        sql.push_str(&format!("DROP TABLE {}.{};\n", ident(db), ident(table)));
+    }
+    client.run(&sql).map(drop)
+}
+
+/// `CHARACTER SET … COLLATE …` of an existing database, for its staging twin.
+pub fn charset_clause(client: &Client, db: &str) -> Result<String> {
+    let row = client
+        .run(&format!(
+            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME \
+             FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {}",
+            literal(db)
+        ))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    match (
+        row.first().cloned().flatten(),
+        row.get(1).cloned().flatten(),
+    ) {
+        (Some(charset), Some(collation)) => Ok(format!(
+            " CHARACTER SET {} COLLATE {}",
+            ident(&charset),
+            ident(&collation)
+        )),
+        _ => Ok(String::new()),
+    }
+}
+
+pub fn create_database(client: &Client, db: &str, charset: &str) -> Result<()> {
+    client
+        .run(&format!("CREATE DATABASE {}{charset}", ident(db)))
+        .map(drop)
+}
+
+/// `db` + `suffix`, the name cut so the whole fits MySQL's 64-character limit.
+pub fn name_with(db: &str, suffix: &str) -> String {
+    let keep = NAME_LIMIT.saturating_sub(suffix.chars().count());
+    let stem: String = db.chars().take(keep).collect();
+    format!("{stem}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn working_names_fit_the_limit() {
+        assert_eq!(
+            name_with("shop", "_coffer_staging_0123456789ab"),
+            "shop_coffer_staging_0123456789ab"
+        );
+        assert_eq!(
+            name_with(&"x".repeat(63), "_coffer_previous_20260101_000000").len(),
+            64
+        );
+    }
+}

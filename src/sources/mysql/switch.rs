@@ -1,0 +1,261 @@
+//! Switching a staged database in over the original, MySQL having no `RENAME DATABASE`:
+//! one `RENAME TABLE` statement (atomic) moves the original's tables into
+//! `<db>_coffer_previous_<time>` and the staged tables into `<db>`. Triggers cannot move
+//! with their table to another database, and views, routines and events stay where they
+//! are, so those are dropped and created again from their definitions (the staged ones in
+//! `<db>`, copies of the original's in the previous database, events disabled there).
+//! With a selection only the chosen tables (and their triggers) are swapped.
+//!
+//! Any failure part-way puts the original back (`rollback`), which reads where the tables
+//! are now rather than trusting how far the switch got.
+
+use super::admin::{ident, literal, Client};
+use super::objects::{self, Kind, Object};
+use super::stage::create_database;
+use crate::error::{Error, Result};
+
+pub struct Swap {
+    /// The original database, replaced in place.
+    pub db: String,
+    /// Holds the loaded dump until the switch; dropped afterwards.
+    pub staging: String,
+    /// Receives the original's tables during the switch.
+    pub previous: String,
+    /// The chosen tables; `None` swaps the whole database.
+    pub selection: Option<Vec<String>>,
+    original: Vec<Object>,
+    original_tables: Vec<String>,
+    staged_tables: Vec<String>,
+    previous_created: bool,
+    /// The original has been changed: a failure must put it back.
+    changed: bool,
+    pub notes: Vec<String>,
+}
+
+impl Swap {
+    pub fn new(
+        db: String,
+        staging: String,
+        previous: String,
+        selection: Option<Vec<String>>,
+    ) -> Self {
+        Swap {
+            db,
+            staging,
+            previous,
+            selection,
+            original: Vec::new(),
+            original_tables: Vec::new(),
+            staged_tables: Vec::new(),
+            previous_created: false,
+            changed: false,
+            notes: Vec::new(),
+        }
+    }
+
+    fn in_scope(&self, tables: Vec<String>) -> Vec<String> {
+        match &self.selection {
+            Some(chosen) => tables.into_iter().filter(|t| chosen.contains(t)).collect(),
+            None => tables,
+        }
+    }
+
+    /// Refuses a swap that foreign keys would tie to the wrong tables: a swapped table
+    /// referenced from a table that stays (it would follow the rename into the previous
+    /// database), or a staged table referencing one that is not swapped in.
+    pub fn check_foreign_keys(&self, client: &Client) -> Result<()> {
+        let swapped = self.in_scope(client.tables(&self.db)?);
+        let staged = self.in_scope(client.tables(&self.staging)?);
+        let rows = client.run(&format!(
+            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, UNIQUE_CONSTRAINT_SCHEMA, REFERENCED_TABLE_NAME \
+             FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE UNIQUE_CONSTRAINT_SCHEMA IN ({}, {})",
+            literal(&self.db),
+            literal(&self.staging)
+        ))?;
+        for row in rows {
+            let [Some(schema), Some(table), Some(ref_schema), Some(referenced)] =
+                <[Option<String>; 4]>::try_from(row).unwrap_or_default()
+            else {
+                continue;
+            };
+            let problem = if ref_schema == self.db && swapped.contains(&referenced) {
+                let stays = schema != self.db || !swapped.contains(&table);
+                stays.then(|| {
+                    format!("`{schema}`.`{table}` references `{referenced}` with a foreign key")
+                })
+            } else if ref_schema == self.staging
+                && schema == self.staging
+                && staged.contains(&table)
+                && !staged.contains(&referenced)
+            {
+                Some(format!(
+                    "`{table}` references `{referenced}` with a foreign key"
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(Error::Refused(format!(
+                    "cannot replace tables of `{}` on their own: {problem}; restore the tables \
+                     tied by foreign keys together (--table), or the whole database",
+                    self.db
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Switches the staged tables in; on failure the original is put back first.
+    pub fn switch(&mut self, client: &Client) -> Result<()> {
+        let switched = self.try_switch(client);
+        let Err(error) = switched else {
+            return Ok(());
+        };
+        match self.rollback(client) {
+            Ok(()) => Err(error),
+            Err(again) => Err(Error::Source(format!(
+                "{error}; putting `{}` back also failed: {again} (its tables may be in `{}`)",
+                self.db, self.previous
+            ))),
+        }
+    }
+
+    fn try_switch(&mut self, client: &Client) -> Result<()> {
+        let scope = self.selection.clone();
+        let scope = scope.as_deref();
+        self.original = objects::read(client, &self.db, scope)?;
+        let staged = objects::read(client, &self.staging, scope)?;
+        self.original_tables = self.in_scope(client.tables(&self.db)?);
+        self.staged_tables = self.in_scope(client.tables(&self.staging)?);
+        let charset = super::stage::charset_clause(client, &self.db)?;
+        create_database(client, &self.previous, &charset)?;
+        self.previous_created = true;
+
+        let triggers = |list: &[Object]| -> Vec<Object> {
+            list.iter()
+                .filter(|o| o.kind == Kind::Trigger)
+                .cloned()
+                .collect()
+        };
+        self.changed = true;
+        let drop_triggers = objects::drop_sql(&self.db, &triggers(&self.original))
+            + &objects::drop_sql(&self.staging, &triggers(&staged));
+        if !drop_triggers.is_empty() {
+            client.run(&drop_triggers)?;
+        }
+        let moves: Vec<String> = self
+            .original_tables
+            .iter()
+            .map(|t| move_table(&self.db, &self.previous, t))
+            .chain(
+                self.staged_tables
+                    .iter()
+                    .map(|t| move_table(&self.staging, &self.db, t)),
+            )
+            .collect();
+        if !moves.is_empty() {
+            client.run(&format!("RENAME TABLE {}", moves.join(", ")))?;
+        }
+        if scope.is_none() {
+            let others: Vec<Object> = self
+                .original
+                .iter()
+                .filter(|o| o.kind != Kind::Trigger)
+                .cloned()
+                .collect();
+            if !others.is_empty() {
+                client.run(&objects::drop_sql(&self.db, &others))?;
+            }
+        }
+        objects::install(client, &self.db, &staged, false)?;
+        // The kept copy is for looking back: a failure here is only worth a warning.
+        if let Err(e) = objects::install(client, &self.previous, &self.original, true) {
+            self.notes.push(format!(
+                "`{}` holds the replaced tables, but not all of their triggers, views, routines \
+                 or events: {e}",
+                self.previous
+            ));
+        }
+        Ok(())
+    }
+
+    /// Puts the original back: its tables (wherever the switch left them) and definitions.
+    pub fn rollback(&mut self, client: &Client) -> Result<()> {
+        if self.changed {
+            let scope = self.selection.clone();
+            objects::drop_all(client, &self.db, scope.as_deref())?;
+            let aside = client.tables(&self.previous)?;
+            let returning: Vec<&String> = self
+                .original_tables
+                .iter()
+                .filter(|t| aside.contains(t))
+                .collect();
+            if !returning.is_empty() {
+                // The copies made in the previous database would stop its tables moving.
+                objects::drop_all(client, &self.previous, None)?;
+                let in_place = client.tables(&self.db)?;
+                let moves: Vec<String> = self
+                    .staged_tables
+                    .iter()
+                    .filter(|t| in_place.contains(t))
+                    .map(|t| move_table(&self.db, &self.staging, t))
+                    .chain(
+                        returning
+                            .iter()
+                            .map(|t| move_table(&self.previous, &self.db, t)),
+                    )
+                    .collect();
+                client.run(&format!("RENAME TABLE {}", moves.join(", ")))?;
+            }
+            objects::install(client, &self.db, &self.original, false)?;
+            self.changed = false;
+        }
+        self.drop_previous_if_empty(client)
+    }
+
+    fn drop_previous_if_empty(&mut self, client: &Client) -> Result<()> {
+        if self.previous_created && client.tables(&self.previous)?.is_empty() {
+            client.drop_database(&self.previous)?;
+            self.previous_created = false;
+        }
+        Ok(())
+    }
+
+    /// After every switch succeeded: the staging database goes, the previous one too
+    /// unless it is to be kept.
+    pub fn finish(mut self, client: &Client, keep_replaced: bool) -> Vec<String> {
+        let mut warnings = std::mem::take(&mut self.notes);
+        if let Err(e) = client.drop_database(&self.staging) {
+            warnings.push(format!("could not drop `{}`: {e}", self.staging));
+        }
+        if keep_replaced {
+            warnings.push(format!(
+                "the replaced tables of `{}` are kept in `{}` (keep_replaced)",
+                self.db, self.previous
+            ));
+        } else if let Err(e) = client.drop_database(&self.previous) {
+            warnings.push(format!(
+                "could not drop `{}`, which holds the replaced tables: {e}",
+                self.previous
+            ));
+        }
+        warnings
+    }
+
+    /// The restore failed: the staging database goes (the previous one only if empty).
+    pub fn discard(mut self, client: &Client) {
+        let _ = client.drop_database(&self.staging);
+        let _ = self.drop_previous_if_empty(client);
+    }
+}
+
+fn move_table(from: &str, to: &str, table: &str) -> String {
+    format!(
+        "{}.{} TO {}.{}",
+        ident(from),
+        ident(table),
+        ident(to),
+        ident(table)
+    )
+}
