@@ -33,9 +33,13 @@ impl App {
     }
 
     pub fn open_with(settings: Settings, keys: KeyPolicy) -> Result<App> {
+        // Two processes starting together on a fresh install (console and worker) would both
+        // migrate the SQLite file and both write a first key: one sets up, the other waits.
+        let setting_up = lock_setup(&settings.data_dir)?;
         let pool = db::open(&settings.database_url)?;
         let storage: Arc<dyn Storage> = Arc::new(LocalStorage::new(&settings.storage_path));
         let keyring = open_keyring(&settings, &pool, keys)?;
+        drop(setting_up);
         let app = App {
             settings,
             pool,
@@ -121,4 +125,14 @@ fn open_keyring(settings: &Settings, pool: &Pool, policy: KeyPolicy) -> Result<K
         );
     }
     Ok(keyring)
+}
+
+/// An exclusive lock on `<data_dir>/.coffer-setup.lock`, held while the database is migrated
+/// and the keyring opened (released when dropped, or by the kernel if the process dies).
+fn lock_setup(data_dir: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir).ctx(|| format!("creating {}", data_dir.display()))?;
+    let path = data_dir.join(".coffer-setup.lock");
+    let file = std::fs::File::create(&path).ctx(|| format!("creating {}", path.display()))?;
+    file.lock().ctx(|| format!("locking {}", path.display()))?;
+    Ok(file)
 }

@@ -1,6 +1,8 @@
+use std::io::Write;
+
 use clap::Parser;
 
-fn main() -> std::process::ExitCode {
+fn main() {
     let cli = coffer::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -9,11 +11,19 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,coffer=info")),
         )
         .init();
-    match coffer::cli::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let code = match coffer::cli::run(cli) {
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
+            1
         }
-    }
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // Leave without the C library's exit handlers: the connection pool's background threads
+    // may still be inside libpq (opening a spare connection) while those handlers tear down
+    // its TLS state, which crashed the process after its work was done (exit status 139).
+    // Everything Coffer writes is flushed and closed by now.
+    // SAFETY: `_exit` ends the process at once; no Rust state is used after it.
+    unsafe { libc::_exit(code) }
 }

@@ -45,6 +45,35 @@ impl RetentionPolicy {
         }
     }
 
+    /// One line for a person: `30 days, last 7, 4 weekly, 2 verified`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(days) = self.keep_within_days.filter(|d| *d > 0) {
+            parts.push(format!("{days} days"));
+        }
+        if let Some(n) = self.keep_last.filter(|n| *n > 0) {
+            parts.push(format!("last {n}"));
+        }
+        for (count, what) in [
+            (self.keep_daily, "daily"),
+            (self.keep_weekly, "weekly"),
+            (self.keep_monthly, "monthly"),
+            (self.keep_yearly, "yearly"),
+        ] {
+            if let Some(n) = count.filter(|n| *n > 0) {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        if self.min_verified > 0 {
+            parts.push(format!("{} verified", self.min_verified));
+        }
+        if parts.is_empty() {
+            "keeps nothing".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// A policy that keeps nothing by any rule would delete everything: refuse it.
     pub fn check(&self) -> Result<(), String> {
         let keeps = [

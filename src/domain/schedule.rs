@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::cron::{parse_time_zone, CronExpr};
+use super::retention::RetentionPolicy;
 use super::{BackupKind, Scope};
 
 /// Retention is kept between one day and ten years.
@@ -98,6 +99,13 @@ pub struct ScheduleInput {
     pub sources: Vec<String>,
     pub kind: String,
     pub retention_days: String,
+    /// Retention counts (empty: the rule is off).
+    pub keep_last: String,
+    pub keep_daily: String,
+    pub keep_weekly: String,
+    pub keep_monthly: String,
+    pub keep_yearly: String,
+    pub min_verified: String,
 }
 
 /// What a schedule's scope may name: the configured sources with their services.
@@ -140,6 +148,8 @@ pub struct ScheduleSpec {
     pub scope: Scope,
     pub kind: BackupKind,
     pub retention_days: u32,
+    /// The whole retention policy; its `keep_within_days` is `retention_days`.
+    pub retention: RetentionPolicy,
 }
 
 impl ScheduleSpec {
@@ -153,6 +163,21 @@ impl ScheduleSpec {
         let scope = parse_scope(input, known, e);
         let kind = keep(e, "kind", input.kind.parse::<BackupKind>());
         let retention_days = keep(e, "retention_days", parse_retention(&input.retention_days));
+        let mut count = |field: &'static str, text: &str| keep(e, field, parse_count(text));
+        let retention = RetentionPolicy {
+            keep_within_days: retention_days,
+            keep_last: count("keep_last", &input.keep_last).flatten(),
+            keep_daily: count("keep_daily", &input.keep_daily).flatten(),
+            keep_weekly: count("keep_weekly", &input.keep_weekly).flatten(),
+            keep_monthly: count("keep_monthly", &input.keep_monthly).flatten(),
+            keep_yearly: count("keep_yearly", &input.keep_yearly).flatten(),
+            min_verified: count("min_verified", &input.min_verified)
+                .flatten()
+                .unwrap_or(0),
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         match (name, frequency, timezone, scope, kind, retention_days) {
             (Some(name), Some(frequency), Some(timezone), Some(scope), Some(kind), Some(days)) => {
                 Ok(ScheduleSpec {
@@ -163,6 +188,7 @@ impl ScheduleSpec {
                     scope,
                     kind,
                     retention_days: days,
+                    retention,
                 })
             }
             _ => Err(errors),
@@ -232,6 +258,23 @@ fn parse_retention(s: &str) -> Result<u32, String> {
         )),
     }
 }
+
+/// A retention count: empty is "off"; otherwise a whole number from 0 to 10,000.
+fn parse_count(s: &str) -> Result<Option<u32>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<u32>() {
+        Ok(n) if n <= MAX_COUNT => Ok(Some(n)),
+        _ => Err(format!(
+            "`{s}` is not a count: use a whole number from 0 to {MAX_COUNT}, or leave it empty"
+        )),
+    }
+}
+
+/// The largest retention count accepted (27 years of dailies).
+const MAX_COUNT: u32 = 10_000;
 
 /// Reads the frequency and the fields it needs (time, weekday, day or expression).
 fn parse_frequency(input: &ScheduleInput, e: &mut FieldErrors) -> Option<Frequency> {

@@ -6,7 +6,7 @@
 use chrono::TimeZone;
 
 use crate::app::App;
-use crate::db::{Backup, NewLogEntry};
+use crate::db::{Backup, DbConnection, NewLogEntry};
 use crate::domain::retention::{plan, Candidate, RetentionPlan, RetentionPolicy};
 use crate::domain::{LogLevel, Scope};
 use crate::error::{Error, Result};
@@ -30,8 +30,18 @@ pub fn preview_retention<Z: TimeZone>(
     policy: &RetentionPolicy,
     zone: &Z,
 ) -> Result<RetentionPreview> {
+    preview_on(&mut *app.conn()?, scope, policy, zone)
+}
+
+/// [`preview_retention`] on a connection the caller holds (the settings page).
+pub fn preview_on<Z: TimeZone>(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    policy: &RetentionPolicy,
+    zone: &Z,
+) -> Result<RetentionPreview> {
     policy.check().map_err(Error::Refused)?;
-    let backups = Backup::list_with_scope(&mut *app.conn()?, &scope.to_string())?;
+    let backups = Backup::list_with_scope(conn, &scope.to_string())?;
     let candidates: Vec<Candidate> = backups
         .iter()
         .map(|b| Candidate {

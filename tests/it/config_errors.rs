@@ -81,3 +81,30 @@ fn users_are_added_with_a_password_from_stdin() {
         &alice.password_hash
     ));
 }
+
+/// A console and a worker started together on a fresh install: one migrates the catalogue and
+/// writes the first key while the other waits, and both then work with the same key.
+#[test]
+fn processes_starting_together_on_a_fresh_install_set_up_once() {
+    for backend in &BOTH {
+        for _ in 0..3 {
+            let env = TestEnv::with_directory(backend);
+            std::fs::write(env.path("files/a"), b"a").unwrap();
+            let runs: Vec<_> = (0..4)
+                .map(|_| env.command(&["list", "--json"]).spawn().unwrap())
+                .collect();
+            for run in runs {
+                let out = run.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "{:?}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let keys = std::fs::read_dir(env.path("data/keys")).unwrap().count();
+            assert_eq!(keys, 2, "one key and the active pointer");
+            env.backup(&[]);
+        }
+    }
+}

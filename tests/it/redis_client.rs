@@ -128,6 +128,13 @@ impl Redis {
             let Value::Int(ttl) = self.ok(&[b"PTTL", &key]) else {
                 panic!("PTTL")
             };
+            // Kept as the absolute expiry (ms since the epoch), so states read at different
+            // moments compare by when their keys expire, however long the restore took.
+            let ttl = if ttl < 0 {
+                ttl
+            } else {
+                chrono::Utc::now().timestamp_millis() + ttl
+            };
             let kind = self.ok(&[b"TYPE", &key]);
             let (members, per_item) = match &kind {
                 Value::Status(t) if t == "set" => (self.ok(&[b"SMEMBERS", &key]), 1),
@@ -149,9 +156,10 @@ impl Redis {
     }
 }
 
+/// Key → (DUMP, absolute expiry in ms since the epoch, or PTTL's -1 / -2).
 pub type State = BTreeMap<Vec<u8>, (Vec<u8>, i64)>;
 
-/// Same keys, same DUMP of each, TTLs within a second of each other.
+/// Same keys, same DUMP of each, expiry times within a second of each other.
 pub fn assert_same(restored: &State, expected: &State, what: &str) {
     let names = |s: &State| {
         s.keys()

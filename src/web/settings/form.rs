@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 
 use crate::config::SourceConfig;
 use crate::db::{NewSchedule, Schedule, ScheduleChanges};
+use crate::domain::retention::RetentionPolicy;
 use crate::domain::schedule::{KnownSources, ScheduleInput};
 use crate::domain::{CronExpr, Frequency, ScheduleSpec, Scope};
 
@@ -31,6 +32,12 @@ pub fn input_from_pairs(pairs: &FormPairs) -> ScheduleInput {
             "sources" => input.sources.push(value),
             "kind" => input.kind = value,
             "retention_days" => input.retention_days = value,
+            "keep_last" => input.keep_last = value,
+            "keep_daily" => input.keep_daily = value,
+            "keep_weekly" => input.keep_weekly = value,
+            "keep_monthly" => input.keep_monthly = value,
+            "keep_yearly" => input.keep_yearly = value,
+            "min_verified" => input.min_verified = value,
             _ => {}
         }
     }
@@ -64,6 +71,17 @@ pub fn input_from_schedule(s: &Schedule) -> ScheduleInput {
         retention_days: s.retention_days.map(|d| d.to_string()).unwrap_or_default(),
         ..blank_input()
     };
+    if let Ok(Some(value)) = s.retention_policy() {
+        if let Ok(policy) = serde_json::from_value::<RetentionPolicy>(value) {
+            let text = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+            input.keep_last = text(policy.keep_last);
+            input.keep_daily = text(policy.keep_daily);
+            input.keep_weekly = text(policy.keep_weekly);
+            input.keep_monthly = text(policy.keep_monthly);
+            input.keep_yearly = text(policy.keep_yearly);
+            input.min_verified = text(Some(policy.min_verified).filter(|n| *n > 0));
+        }
+    }
     input.frequency = "cron".into();
     if let Ok(expr) = s.cron.parse::<CronExpr>() {
         let (frequency, time) = match Frequency::from_cron(expr) {
@@ -140,6 +158,7 @@ pub fn new_schedule(spec: &ScheduleSpec) -> NewSchedule {
     );
     new.enabled = spec.enabled;
     new.retention_days = Some(i64::from(spec.retention_days));
+    new.retention_policy = Some(policy_json(spec));
     new.next_run_at = next_run_at(spec);
     new
 }
@@ -151,6 +170,7 @@ pub fn schedule_changes(spec: &ScheduleSpec) -> ScheduleChanges {
         cron: Some(spec.cron().to_string()),
         timezone: Some(spec.timezone.name().to_string()),
         retention_days: Some(Some(i64::from(spec.retention_days))),
+        retention_policy: Some(Some(policy_json(spec))),
         next_run_at: Some(next_run_at(spec)),
         ..ScheduleChanges::default()
     }
@@ -168,5 +188,11 @@ pub fn describe(spec: &ScheduleSpec) -> serde_json::Value {
         "scope": spec.scope.to_string(),
         "kind": spec.kind.as_str(),
         "retention_days": spec.retention_days,
+        "retention": spec.retention,
     })
+}
+
+/// The stored form of a schedule's retention policy.
+fn policy_json(spec: &ScheduleSpec) -> String {
+    serde_json::to_string(&spec.retention).unwrap_or_default()
 }

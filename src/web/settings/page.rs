@@ -10,6 +10,8 @@ use serde::Deserialize;
 use crate::db::{DbConnection, Schedule};
 use crate::domain::schedule::{FieldErrors, ScheduleInput};
 use crate::domain::{CronExpr, Frequency};
+use crate::jobs::retention::preview_on;
+use crate::jobs::scheduler::policy_of;
 use crate::web::auth::Viewer;
 use crate::web::error::{WebError, WebResult};
 use crate::web::identity::Identity;
@@ -32,6 +34,68 @@ pub struct SettingsPage {
     pub sources: Vec<String>,
     pub services: Vec<String>,
     pub weekdays: &'static [&'static str],
+    /// What the edited schedule's retention would do now.
+    pub preview: Option<RetentionPreviewView>,
+}
+
+/// The retention preview of the schedule being edited.
+pub struct RetentionPreviewView {
+    pub policy: String,
+    pub blocked: String,
+    pub rows: Vec<PreviewRow>,
+    pub removed: usize,
+    /// Rows left out of `rows` (the list is cut at [`PREVIEW_ROWS`]).
+    pub more: usize,
+}
+
+pub struct PreviewRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub status: String,
+    /// Empty: the backup would be removed.
+    pub reasons: String,
+}
+
+/// How many backups the retention preview lists.
+const PREVIEW_ROWS: usize = 200;
+
+/// What the retention of schedule `id` would do now, as the page shows it.
+fn retention_preview(conn: &mut DbConnection, id: &str) -> WebResult<RetentionPreviewView> {
+    let schedule = Schedule::find_by_id(conn, id)?;
+    let policy = policy_of(&schedule)?;
+    let zone =
+        crate::domain::cron::parse_time_zone(&schedule.timezone).map_err(WebError::bad_request)?;
+    let preview = preview_on(conn, &schedule.scope()?, &policy, &zone)?;
+    let removed = preview.plan.removals().count();
+    let rows: Vec<PreviewRow> = preview
+        .plan
+        .decisions
+        .iter()
+        .filter_map(|d| {
+            let backup = preview.backup(&d.id)?;
+            Some(PreviewRow {
+                id: backup.id.clone(),
+                name: backup.name.clone(),
+                created_at: crate::web::view::timestamp(&backup.created_at),
+                status: backup.status.clone(),
+                reasons: d
+                    .reasons
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })
+        })
+        .collect();
+    let more = rows.len().saturating_sub(PREVIEW_ROWS);
+    Ok(RetentionPreviewView {
+        policy: policy.describe(),
+        blocked: preview.plan.blocked.clone().unwrap_or_default(),
+        rows: rows.into_iter().take(PREVIEW_ROWS).collect(),
+        removed,
+        more,
+    })
 }
 
 impl SettingsPage {
@@ -101,7 +165,7 @@ impl From<&Schedule> for ScheduleRow {
             timezone: s.timezone.clone(),
             scope: s.scope.clone(),
             kind: s.kind.clone(),
-            retention: s.retention_days.map_or("—".into(), |d| format!("{d} days")),
+            retention: policy_of(s).map_or_else(|e| e.to_string(), |p| p.describe()),
             next_runs,
             problem,
         }
@@ -176,7 +240,12 @@ pub fn render(
         .map(ScheduleRow::from)
         .collect();
     let services = crate::web::view::service_names(sources);
+    let preview = match &editing {
+        Some(id) => Some(retention_preview(conn, id)?),
+        None => None,
+    };
     let page = SettingsPage {
+        preview,
         layout: Layout::new(identity, "settings"),
         schedules,
         form,

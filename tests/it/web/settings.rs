@@ -180,6 +180,21 @@ fn bad_input_is_shown_next_to_its_field_and_nothing_is_saved() {
                 with(with(daily("g"), "frequency", "monthly"), "day", "31"),
                 "last",
             ),
+            (
+                "keep_daily",
+                with(daily("h"), "keep_daily", "-2"),
+                "`-2` is not a count",
+            ),
+            (
+                "keep_weekly",
+                with(daily("i"), "keep_weekly", "lots"),
+                "whole number",
+            ),
+            (
+                "min_verified",
+                with(daily("j"), "min_verified", "10001"),
+                "0 to 10000",
+            ),
         ];
         for (field, form, expected) in cases {
             let response = post(&admin, "/settings/schedules", &form);
@@ -248,4 +263,47 @@ fn the_list_shows_the_next_three_runs_in_the_zone_and_in_utc() {
             assert!(page.contains(&shown), "missing `{shown}` in {page}");
         }
     }
+}
+
+#[test]
+fn a_schedules_retention_policy_is_saved_and_previewed_with_reasons() {
+    let console = TestConsole::start(&crate::helpers::Backend::Sqlite);
+    let admin = console.login_as(Role::Admin);
+    for _ in 0..3 {
+        let (_, task) = coffer::jobs::backup::prepare_backup(
+            &console.app,
+            &coffer::jobs::backup::BackupRequest::new(
+                coffer::domain::Scope::All,
+                coffer::domain::BackupKind::Full,
+            ),
+        )
+        .unwrap();
+        console.push_task(&task);
+        console.run_pending_jobs();
+    }
+    let form = with(with(daily("gfs"), "keep_last", "1"), "keep_daily", "7");
+    let form = with(form, "retention_days", "1");
+    assert_eq!(post(&admin, "/settings/schedules", &form).status(), 303);
+    let stored = schedules(&console).remove(0);
+    let policy = coffer::jobs::scheduler::policy_of(&stored).unwrap();
+    assert_eq!(policy.keep_last, Some(1));
+    assert_eq!(policy.keep_daily, Some(7));
+    assert_eq!(policy.keep_within_days, Some(1));
+
+    let list = admin.page("/settings");
+    assert!(list.contains("1 days, last 1, 7 daily"), "{list}");
+    let editing = admin.page(&format!("/settings?edit={}", stored.id));
+    assert!(editing.contains("id=\"retention-preview\""), "{editing}");
+    assert!(
+        editing.contains("would remove <strong>0</strong>"),
+        "{editing}"
+    );
+    assert!(
+        editing.contains("kept: younger than 1 days; one of the last 1; daily"),
+        "{editing}"
+    );
+    assert!(
+        editing.contains("value=\"7\""),
+        "the form shows the saved counts"
+    );
 }
