@@ -10,6 +10,7 @@ mod export;
 mod incremental;
 mod keys;
 mod lookup_errors;
+mod postgres_source;
 mod queue;
 mod restore_safety;
 mod round_trip;
