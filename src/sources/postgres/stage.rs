@@ -152,6 +152,13 @@ fn load(plan: &Plan, request: &StageRequest) -> Result<Staged> {
         None
     } else {
         let chosen = toc.select(request.selection, &plan.dump)?;
+        if plan.replace && chosen.table_names(&toc).is_empty() {
+            return Err(Error::Refused(format!(
+                "the chosen part of database {} holds no table contents to restore over the \
+                 original: restore it into a new database with --target",
+                plan.database
+            )));
+        }
         Some(chosen)
     };
     let staging = names::staging(&plan.name, request.tag);
