@@ -7,7 +7,9 @@
 #
 # Environment: PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres) must reach a server
 # where that user may create databases; SCALE=70 (pgbench scale); BENCH_DIR (a scratch
-# folder, default /tmp/coffer-bench-pg); COFFER (default target/release/coffer).
+# folder, default /tmp/coffer-bench-pg); COFFER (default target/release/coffer);
+# REUSE_DB=1 keeps an existing coffer_bench_src (made by an earlier pgbench -i) instead of
+# building it again.
 # Creates and drops databases named coffer_bench_*.
 set -euo pipefail
 export LC_ALL=C
@@ -29,8 +31,9 @@ done
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 drop_all() {
-    local db
+    local db keep=${1:-}
     for db in $(sql "SELECT datname FROM pg_database WHERE datname LIKE 'coffer_bench_%'"); do
+        [ "$db" = "$keep" ] && continue
         sql "DROP DATABASE \"$db\" WITH (FORCE)"
     done
 }
@@ -39,13 +42,18 @@ trap drop_all EXIT
 timed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
-drop_all
 safe_rm "$BENCH_DIR/state"
 mkdir -p "$BENCH_DIR/state"
-log "creating $DB with pgbench -i -s $SCALE"
-sql "CREATE DATABASE $DB"
-pgbench -q -i -s "$SCALE" "$DB" >/dev/null 2>&1
-sql "VACUUM ANALYZE" >/dev/null
+if [ "${REUSE_DB:-0}" = 1 ] && [ -n "$(sql "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
+    drop_all "$DB"
+    log "reusing $DB"
+else
+    drop_all
+    log "creating $DB with pgbench -i -s $SCALE"
+    sql "CREATE DATABASE $DB"
+    pgbench -q -i -s "$SCALE" "$DB" >/dev/null 2>&1
+    psql -X -q -d "$DB" -c "VACUUM ANALYZE" >/dev/null
+fi
 size=$(sql "SELECT pg_size_pretty(pg_database_size('$DB'))")
 log "database size: $size; $JOBS cores"
 
