@@ -114,6 +114,20 @@ pub fn feed_input(run: &ToolRun, mut command: Command, input: &Path) -> Result<S
     Ok(String::from_utf8_lossy(&stdout.join().unwrap_or_default()).into_owned())
 }
 
+/// Runs `command` to its end (its output discarded, the tail of its error output kept for
+/// the message), reporting `done()` against the estimate: a load whose progress is measured
+/// elsewhere (`pg_restore -d`: the size of the database it fills).
+pub fn run_watched(run: &ToolRun, mut command: Command, done: impl Fn() -> u64) -> Result<()> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = spawn(run.tool, &mut command)?;
+    let stderr = collect_stderr(&mut child);
+    let status = watch(run, &mut child, done);
+    finish(run.tool, status, stderr)
+}
+
 /// Runs a short command (a version query, `pg_restore --list`) and returns its output.
 pub fn output(tool: &'static str, mut command: Command) -> Result<String> {
     command.stdin(Stdio::null());

@@ -11,6 +11,7 @@ mod incremental;
 mod keys;
 mod lookup_errors;
 mod mysql_source;
+mod postgres_source;
 mod queue;
 mod redis_client;
 mod redis_source;

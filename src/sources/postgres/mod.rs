@@ -1,41 +1,77 @@
-//! The `postgres` source kind (see `sources/database.rs` for what a kind does).
+//! The `postgres` source kind (see `sources/database.rs` for what a kind does): `pg_dump`
+//! custom-format dumps per database, restored with `pg_restore -j` into a staging database
+//! that is validated and then switched in by renames.
+
+mod check;
+mod dump;
+mod held;
+mod names;
+mod sql;
+mod stage;
+mod switch;
+mod toc;
 
 use crate::config::SourceConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sources::database::{
     DatabaseKind, DatabaseTarget, DumpRequest, StageRequest, StagedRestore,
 };
 use crate::sources::server::ServerAddress;
 
+use sql::Pg;
+
 pub struct Postgres;
 
-// Being built: each part refuses plainly until it lands.
 impl DatabaseKind for Postgres {
     fn dump(&self, dump: DumpRequest<'_>) -> Result<()> {
-        Err(not_yet(dump.source))
+        let databases = databases(dump.source, dump.server);
+        dump::dump(
+            &connection(dump.source, dump.server),
+            &databases,
+            dump.source.globals,
+            dump,
+        )
     }
 
     fn stage(&self, request: &StageRequest) -> Result<Box<dyn StagedRestore>> {
-        Err(not_yet(request.source))
+        stage::stage(&connection(request.source, request.server), request)
     }
 
     fn overwrites(
         &self,
         source: &SourceConfig,
-        _server: &ServerAddress,
-        _target: &DatabaseTarget,
+        server: &ServerAddress,
+        target: &DatabaseTarget,
     ) -> Result<bool> {
-        Err(not_yet(source))
+        if *target != DatabaseTarget::Original {
+            return Ok(false);
+        }
+        let pg = connection(source, server);
+        for database in databases(source, server) {
+            if pg.exists(&database)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
-    fn check(&self, source: &SourceConfig, _server: &ServerAddress) -> Result<Vec<String>> {
-        Err(not_yet(source))
+    fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
+        check::check(&connection(source, server), &databases(source, server))
     }
 }
 
-fn not_yet(source: &SourceConfig) -> Error {
-    Error::Refused(format!(
-        "source `{}`: kind {} is not supported by this version",
-        source.name, source.kind
-    ))
+fn connection(source: &SourceConfig, server: &ServerAddress) -> Pg {
+    Pg {
+        server: server.clone(),
+        timeout_seconds: source.connect_timeout_seconds,
+    }
+}
+
+/// The configured databases, or the URL's (the config check makes sure there is one).
+fn databases(source: &SourceConfig, server: &ServerAddress) -> Vec<String> {
+    if source.databases.is_empty() {
+        server.database().into_iter().collect()
+    } else {
+        source.databases.clone()
+    }
 }

@@ -1,0 +1,263 @@
+//! Restoring a postgres source, the part that changes nothing live: every `<db>.pgdump` of
+//! the restored backup is loaded with `pg_restore -j N` into a new staging database on the
+//! target server and validated (exit status; every table of the dump is there). What the
+//! switch then does depends on the target (see `switch.rs`).
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::dump::{DUMP_SUFFIX, GLOBALS_FILE};
+use super::names;
+use super::sql::Pg;
+use super::switch::{Staged, StagedSource, Step};
+use super::toc::{self, Toc};
+use crate::error::{Error, IoContext, Result};
+use crate::sources::database::{default_restored_name, DatabaseTarget, StageRequest};
+use crate::sources::tool::{run_watched, ToolRun};
+use crate::sources::StagedRestore;
+
+/// One database of the backup and where it goes.
+struct Plan {
+    database: String,
+    dump: PathBuf,
+    target: Pg,
+    name: String,
+    /// Over the original: replace the whole database, or only the chosen tables' contents.
+    replace: bool,
+}
+
+pub fn stage(pg: &Pg, request: &StageRequest) -> Result<Box<dyn StagedRestore>> {
+    let plans = plan(pg, request)?;
+    let mut staged: Vec<Staged> = Vec::new();
+    for plan in plans {
+        match load(&plan, request) {
+            Ok(one) => staged.push(one),
+            Err(e) => {
+                for one in staged {
+                    one.discard();
+                }
+                return Err(e);
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    if request.dir.join(GLOBALS_FILE).exists() {
+        warnings.push(format!(
+            "source `{}`: roles and other globals ({GLOBALS_FILE}) are in the backup but were not \
+             applied: existing roles would clash; apply what you need with psql",
+            request.source.name
+        ));
+    }
+    Ok(Box::new(StagedSource::new(
+        staged,
+        request.source.keep_replaced,
+        warnings,
+    )))
+}
+
+/// Which database goes where; refuses existing named targets before anything is created.
+fn plan(pg: &Pg, request: &StageRequest) -> Result<Vec<Plan>> {
+    let dumps = dumps_in(request.dir)?;
+    let single = |what: &str| -> Result<()> {
+        if dumps.len() > 1 {
+            return Err(Error::Refused(format!(
+                "source `{}` holds {} databases: {what} names one; restore them beside the \
+                 originals instead (several sources with a folder --target), or one by one",
+                request.source.name,
+                dumps.len()
+            )));
+        }
+        Ok(())
+    };
+    let mut plans = Vec::new();
+    for (database, dump) in dumps.iter().cloned() {
+        let (target, name) = match request.target {
+            DatabaseTarget::Original => (pg.clone(), database.clone()),
+            DatabaseTarget::NewDefault => (
+                pg.clone(),
+                default_restored_name(&database, request.started),
+            ),
+            DatabaseTarget::Named(text) if text.contains("://") => {
+                let server = pg.server.parse_target(text)?;
+                let name = match server.database() {
+                    Some(name) => {
+                        single("a target URL with a database")?;
+                        name
+                    }
+                    None => database.clone(),
+                };
+                let target = Pg {
+                    server,
+                    timeout_seconds: pg.timeout_seconds,
+                };
+                (target, name)
+            }
+            DatabaseTarget::Named(name) => {
+                single("--target")?;
+                (pg.clone(), name.clone())
+            }
+        };
+        let exists = target.exists(&name)?;
+        let original = *request.target == DatabaseTarget::Original;
+        if exists && !original {
+            return Err(Error::Refused(format!(
+                "database {name} already exists on {}: choose another --target, or restore over \
+                 the original without --target",
+                target.server.redacted()
+            )));
+        }
+        if original && !exists && !request.selection.is_everything() {
+            return Err(Error::Refused(format!(
+                "database {name} does not exist on {}: restore the chosen tables into a new \
+                 database with --target",
+                target.server.redacted()
+            )));
+        }
+        plans.push(Plan {
+            database,
+            dump,
+            target,
+            name,
+            replace: original && exists,
+        });
+    }
+    Ok(plans)
+}
+
+/// The `<db>.pgdump` files of the restored backup, by database name.
+fn dumps_in(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut dumps = Vec::new();
+    for entry in std::fs::read_dir(dir).ctx(|| format!("listing {}", dir.display()))? {
+        let entry = entry.ctx(|| format!("listing {}", dir.display()))?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if let Some(database) = file.strip_suffix(DUMP_SUFFIX) {
+            dumps.push((database.to_string(), entry.path()));
+        }
+    }
+    dumps.sort();
+    if dumps.is_empty() {
+        return Err(Error::Archive(format!(
+            "the backup holds no {DUMP_SUFFIX} dump for this source"
+        )));
+    }
+    Ok(dumps)
+}
+
+/// Creates the staging database, loads the dump (or the chosen part) and validates it; on
+/// failure the staging database is dropped and the target is as it was.
+fn load(plan: &Plan, request: &StageRequest) -> Result<Staged> {
+    let toc = Toc::read(&plan.dump)?;
+    let selected = if request.selection.is_everything() {
+        None
+    } else {
+        let chosen = toc.select(request.selection, &plan.dump)?;
+        if plan.replace && chosen.table_names(&toc).is_empty() {
+            return Err(Error::Refused(format!(
+                "the chosen part of database {} holds no table contents to restore over the \
+                 original: restore it into a new database with --target",
+                plan.database
+            )));
+        }
+        Some(chosen)
+    };
+    let staging = names::staging(&plan.name, request.tag);
+    let owner = if plan.replace {
+        plan.target.owner(&plan.name)?
+    } else {
+        None
+    };
+    plan.target.create(&staging, owner.as_deref())?;
+    let loaded = (|| {
+        let list = match &selected {
+            Some(chosen) => {
+                let path = request.dir.join(format!("{}.list", plan.database));
+                std::fs::write(&path, chosen.list(&toc))
+                    .ctx(|| format!("writing {}", path.display()))?;
+                Some(path)
+            }
+            None => None,
+        };
+        restore(plan, &staging, list.as_deref(), request)?;
+        let expected = match &selected {
+            Some(chosen) => chosen.tables(&toc),
+            None => toc.tables(),
+        };
+        validate(&plan.target, &staging, &expected)
+    })();
+    if let Err(e) = loaded {
+        let _ = plan.target.drop_database(&staging);
+        return Err(Error::Source(format!(
+            "restoring database {} into staging failed, nothing live was changed: {e}",
+            plan.database
+        )));
+    }
+    let step = match (plan.replace, selected) {
+        (true, Some(chosen)) => Step::Contents {
+            dump: plan.dump.clone(),
+            list: request.dir.join(format!("{}.data.list", plan.database)),
+            lines: chosen.data_list(&toc),
+            tables: chosen.table_names(&toc),
+            held: None,
+        },
+        (true, None) => Step::Replace {
+            previous: names::previous(&plan.name, request.started),
+        },
+        (false, _) => Step::Create,
+    };
+    Ok(Staged {
+        pg: plan.target.clone(),
+        name: plan.name.clone(),
+        staging,
+        step,
+    })
+}
+
+/// `pg_restore -j N` into the staging database (N: this machine's cores), progress measured
+/// by the staging database's size against the dump's.
+fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageRequest) -> Result<()> {
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut command = plan.target.command("pg_restore", staging);
+    command.arg(format!("--jobs={jobs}")).args([
+        "--exit-on-error",
+        "--no-password",
+        "--dbname",
+        staging,
+    ]);
+    if let Some(list) = list {
+        command.arg("--use-list").arg(list);
+    }
+    command.arg(&plan.dump);
+    let estimate = std::fs::metadata(&plan.dump).map_or(0, |m| m.len());
+    let run = ToolRun {
+        tool: "pg_restore",
+        phase: format!("restoring {}", plan.database),
+        estimate,
+        progress: request.progress,
+    };
+    // Asking the server every 200 ms would cost more than it tells: every 2 s is enough.
+    let last = Cell::new((Instant::now(), 0u64));
+    run_watched(&run, command, || {
+        let (at, size) = last.get();
+        if at.elapsed() < Duration::from_secs(2) {
+            return size;
+        }
+        let size = plan.target.size(staging).unwrap_or(size);
+        last.set((Instant::now(), size));
+        size
+    })
+}
+
+/// Every table the dump (or the chosen part) defines is in the staging database.
+fn validate(pg: &Pg, staging: &str, expected: &[String]) -> Result<()> {
+    let present = pg.tables(staging)?;
+    let missing: Vec<&String> = expected.iter().filter(|t| !present.contains(t)).collect();
+    if !missing.is_empty() {
+        return Err(Error::Source(format!(
+            "pg_restore finished but {} table(s) of the dump are missing: {}",
+            missing.len(),
+            toc::shorten(&missing)
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! Putting staged databases in place, and taking them back out.
+//!
+//! - **Replace** (the original, whole): no new sessions on the original, its sessions ended,
+//!   then in one transaction the original is renamed `<db>_coffer_previous_<time>` and the
+//!   staging database takes its name. Undo is the reverse renames; finish drops the previous
+//!   one unless `keep_replaced`.
+//! - **Create** (a new name): the staging database is renamed to it.
+//! - **Contents** (chosen tables over the original): see `held.rs`; the rest of the
+//!   original is not touched.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::held::Held;
+use super::sql::{ident, literal, Pg, MAINTENANCE_DB};
+use crate::error::{Error, Result};
+use crate::sources::StagedRestore;
+
+pub enum Step {
+    Replace {
+        previous: String,
+    },
+    Create,
+    Contents {
+        dump: PathBuf,
+        list: PathBuf,
+        lines: String,
+        tables: Vec<(String, String)>,
+        held: Option<Held>,
+    },
+}
+
+/// One database of a source, loaded into `staging` on its target server.
+pub struct Staged {
+    pub pg: Pg,
+    pub name: String,
+    pub staging: String,
+    pub step: Step,
+}
+
+/// Every database of one source; they switch together or not at all.
+pub struct StagedSource {
+    items: Vec<Staged>,
+    switched: usize,
+    keep_replaced: bool,
+    warnings: Vec<String>,
+}
+
+impl StagedSource {
+    pub fn new(items: Vec<Staged>, keep_replaced: bool, warnings: Vec<String>) -> Self {
+        StagedSource {
+            items,
+            switched: 0,
+            keep_replaced,
+            warnings,
+        }
+    }
+
+    fn undo_switched(&mut self) -> Result<()> {
+        let mut first_error = None;
+        while self.switched > 0 {
+            self.switched -= 1;
+            if let Err(e) = self.items[self.switched].undo() {
+                tracing::error!(
+                    "undoing the switch of {}: {e}",
+                    self.items[self.switched].name
+                );
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl StagedRestore for StagedSource {
+    fn destination(&self) -> String {
+        self.items
+            .iter()
+            .map(|s| s.pg.server.with_database(&s.name).redacted())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn switch(&mut self) -> Result<()> {
+        while self.switched < self.items.len() {
+            if let Err(e) = self.items[self.switched].switch() {
+                // The caller undoes only sources that switched as a whole: put back ours.
+                let _ = self.undo_switched();
+                return Err(e);
+            }
+            self.switched += 1;
+        }
+        Ok(())
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        self.undo_switched()
+    }
+
+    fn finish(self: Box<Self>) -> Vec<String> {
+        let mut warnings = self.warnings;
+        for item in self.items {
+            warnings.extend(item.finish(self.keep_replaced));
+        }
+        warnings
+    }
+
+    fn discard(self: Box<Self>) {
+        for item in self.items {
+            item.discard();
+        }
+    }
+}
+
+impl Staged {
+    fn switch(&mut self) -> Result<()> {
+        match &mut self.step {
+            Step::Replace { previous } => {
+                let previous = previous.clone();
+                self.replace(&previous)
+            }
+            Step::Create => {
+                if self.pg.exists(&self.name)? {
+                    return Err(Error::Refused(format!(
+                        "database {} was created on {} while the restore ran: nothing replaced",
+                        self.name,
+                        self.pg.server.redacted()
+                    )));
+                }
+                self.pg
+                    .in_transaction(MAINTENANCE_DB, &[rename(&self.staging, &self.name)])
+            }
+            Step::Contents {
+                dump,
+                list,
+                lines,
+                tables,
+                held,
+            } => {
+                std::fs::write(&*list, lines.as_bytes()).map_err(|e| Error::Io {
+                    context: format!("writing {}", list.display()),
+                    source: e,
+                })?;
+                *held = Some(Held::load(&self.pg, &self.name, tables, dump, list)?);
+                Ok(())
+            }
+        }
+    }
+
+    fn replace(&self, previous: &str) -> Result<()> {
+        let pg = &self.pg;
+        pg.query(MAINTENANCE_DB, &allow_connections(&self.name, false))?;
+        let renamed = retry(|| {
+            terminate_sessions(pg, &self.name)?;
+            pg.in_transaction(
+                MAINTENANCE_DB,
+                &[
+                    rename(&self.name, previous),
+                    rename(&self.staging, &self.name),
+                ],
+            )
+        });
+        if renamed.is_err() {
+            let _ = pg.query(MAINTENANCE_DB, &allow_connections(&self.name, true));
+        }
+        renamed
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        let pg = self.pg.clone();
+        match &mut self.step {
+            Step::Replace { previous } => {
+                retry(|| {
+                    terminate_sessions(&pg, &self.name)?;
+                    pg.in_transaction(
+                        MAINTENANCE_DB,
+                        &[
+                            rename(&self.name, &self.staging),
+                            rename(previous, &self.name),
+                        ],
+                    )
+                })?;
+                pg.query(MAINTENANCE_DB, &allow_connections(&self.name, true))
+                    .map(drop)
+            }
+            Step::Create => retry(|| {
+                terminate_sessions(&pg, &self.name)?;
+                pg.in_transaction(MAINTENANCE_DB, &[rename(&self.name, &self.staging)])
+            }),
+            Step::Contents { held, .. } => {
+                if let Some(held) = held.take() {
+                    held.rollback();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self, keep_replaced: bool) -> Vec<String> {
+        let mut warnings = Vec::new();
+        match self.step {
+            Step::Replace { previous } if keep_replaced => {
+                let _ = self
+                    .pg
+                    .query(MAINTENANCE_DB, &allow_connections(&previous, true));
+                warnings.push(format!(
+                    "the replaced database {} is kept as {previous} (keep_replaced)",
+                    self.name
+                ));
+            }
+            Step::Replace { previous } => {
+                if let Err(e) = self.pg.drop_database(&previous) {
+                    warnings.push(format!(
+                        "the replaced database {} is left as {previous}: dropping it failed: {e}",
+                        self.name
+                    ));
+                }
+            }
+            Step::Create => {}
+            Step::Contents { held, .. } => {
+                if let Some(held) = held {
+                    if let Err(e) = held.commit() {
+                        warnings.push(format!(
+                            "the chosen tables of {} were NOT replaced: committing failed: {e}",
+                            self.name
+                        ));
+                    }
+                }
+                let _ = self.pg.drop_database(&self.staging);
+            }
+        }
+        warnings
+    }
+
+    pub fn discard(self) {
+        if let Step::Contents {
+            held: Some(held), ..
+        } = self.step
+        {
+            held.rollback();
+        }
+        if let Err(e) = self.pg.drop_database(&self.staging) {
+            tracing::error!("dropping staging database {}: {e}", self.staging);
+        }
+    }
+}
+
+fn rename(from: &str, to: &str) -> String {
+    format!("ALTER DATABASE {} RENAME TO {}", ident(from), ident(to))
+}
+
+fn allow_connections(database: &str, allow: bool) -> String {
+    format!(
+        "ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}",
+        ident(database)
+    )
+}
+
+/// Ends every other session on `database` (a rename needs it to itself).
+fn terminate_sessions(pg: &Pg, database: &str) -> Result<()> {
+    pg.query(
+        MAINTENANCE_DB,
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = {} AND pid <> pg_backend_pid()",
+            literal(database)
+        ),
+    )
+    .map(drop)
+}
+
+/// A session may reconnect between ending it and the rename (before `ALLOW_CONNECTIONS`
+/// took effect for it): try a few times.
+fn retry(mut step: impl FnMut() -> Result<()>) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        match step() {
+            Err(e) if attempt < 3 && e.to_string().contains("being accessed by other users") => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            other => return other,
+        }
+    }
+}
