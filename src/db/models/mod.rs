@@ -13,6 +13,7 @@ mod backup;
 mod backup_queries;
 mod backup_search;
 mod backup_state;
+mod backup_text;
 mod log_entry;
 mod login_throttle;
 mod manifest;

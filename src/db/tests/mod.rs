@@ -8,6 +8,7 @@ mod logs;
 mod migrations;
 mod schedules;
 mod tasks;
+mod text_search;
 mod users;
 mod web_access;
 
