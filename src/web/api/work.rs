@@ -78,6 +78,7 @@ pub async fn restore(
         path_glob: body.path,
         target: body.target,
         confirmed: true,
+        remote: true,
         requested_by: Some(by.clone()),
         ..RestoreRequest::default()
     };

@@ -110,6 +110,7 @@ pub async fn submit(
         path_glob: choice.path_glob,
         target: choice.target,
         confirmed: true,
+        remote: true,
         requested_by: Some(user.username().to_string()),
         ..RestoreRequest::default()
     };
@@ -142,6 +143,14 @@ pub async fn submit(
                 ..FieldErrors::default()
             };
             respond(RestorePage { errors, ..page }, StatusCode::CONFLICT)
+        }
+        // What only the engine can judge (a database target's name or URL).
+        Err(WebError::BadRequest(message)) => {
+            let errors = FieldErrors {
+                general: message,
+                ..FieldErrors::default()
+            };
+            respond(RestorePage { errors, ..page }, StatusCode::BAD_REQUEST)
         }
         Err(other) => Err(other),
     }

@@ -3,6 +3,7 @@
 pub mod harness;
 
 mod api;
+mod api_checks;
 mod audit;
 mod backups;
 mod browser;
