@@ -10,6 +10,7 @@
 
 mod api_token;
 mod backup;
+mod backup_in_use;
 mod backup_queries;
 mod backup_search;
 mod backup_state;

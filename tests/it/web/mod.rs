@@ -7,6 +7,7 @@ mod api_checks;
 mod audit;
 mod backups;
 mod browser;
+mod delete_busy;
 mod restore;
 mod roles;
 mod settings;
