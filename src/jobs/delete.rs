@@ -20,7 +20,7 @@ pub enum Deletion {
     /// An incremental depends on the backup, so it was kept untouched.
     HasDependants,
     /// This task (pending or running) works on the backup, so it was kept untouched.
-    InUse(Task),
+    InUse(Box<Task>),
 }
 
 /// Deletes `backup` (record, archive and manifest objects) and writes `message` to the audit
@@ -37,7 +37,7 @@ pub fn delete_backup(
     )?;
     match Backup::delete_unless_in_use(&mut *app.conn()?, &backup.id) {
         Ok(None) => {}
-        Ok(Some(task)) => return Ok(Deletion::InUse(task)),
+        Ok(Some(task)) => return Ok(Deletion::InUse(Box::new(task))),
         Err(e) if e.is_foreign_key_violation() => return Ok(Deletion::HasDependants),
         Err(e) => return Err(e.into()),
     }

@@ -208,8 +208,14 @@ fn text_combines_with_filters_and_follows_changes() {
         .sql(format!("'{}'", renamed.id))
         .execute(conn)
         .expect("rename");
-        assert_eq!(all_pages(conn, &search("QUOKKA"), 5), [renamed.id.clone()]);
-        assert_eq!(all_pages(conn, &search("wombat"), 5), [renamed.id.clone()]);
+        assert_eq!(
+            all_pages(conn, &search("QUOKKA"), 5),
+            vec![renamed.id.clone()]
+        );
+        assert_eq!(
+            all_pages(conn, &search("wombat"), 5),
+            vec![renamed.id.clone()]
+        );
         assert!(all_pages(conn, &search("under_score"), 5).is_empty());
         Backup::delete(conn, &rows[9].id).expect("delete");
         assert!(all_pages(conn, &search("4242"), 5)
