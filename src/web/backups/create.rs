@@ -13,7 +13,7 @@ use crate::error::Error as CofferError;
 use crate::jobs::backup::{prepare_backup, BackupRequest, MAX_DESCRIPTION, MAX_NAME};
 use crate::web::auth::Operator;
 use crate::web::error::{see_other, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 
 /// What the user typed, shown again when something is wrong.
@@ -141,9 +141,7 @@ fn render(
         services,
         sources,
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(status, page.render()?))
 }
 
 impl FieldErrors {

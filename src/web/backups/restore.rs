@@ -19,7 +19,7 @@ use crate::jobs::backup::load_manifest;
 use crate::jobs::restore::{prepare_restore, RestoreRequest};
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::view::human_bytes;
 
@@ -157,9 +157,7 @@ pub async fn submit(
 }
 
 fn respond(page: RestorePage, status: StatusCode) -> WebResult<HttpResponse> {
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(status, page.render()?))
 }
 
 fn summary_of(request: &RestoreRequest) -> String {

@@ -48,6 +48,19 @@ fn admin_token(console: &TestConsole) -> String {
     issue_token(console, &admin, "scripts")
 }
 
+/// A successful backup of `files`, made through the API; returns its id.
+fn backed_up(console: &TestConsole, token: &str) -> String {
+    let (status, created) = post(
+        console,
+        token,
+        "/backups",
+        &json!({"scope": "sources:files", "kind": "full"}),
+    );
+    assert_eq!(status, 202, "{created}");
+    console.run_pending_jobs();
+    created["backup"]["id"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn backup_names_and_descriptions_are_limited_in_characters() {
     for backend in &BOTH {
@@ -85,15 +98,7 @@ fn bad_restore_requests_are_400_with_the_cli_wording() {
     for backend in &BOTH {
         let console = console_with_database_source(backend);
         let token = admin_token(&console);
-        let (status, created) = post(
-            &console,
-            &token,
-            "/backups",
-            &json!({"scope": "sources:files", "kind": "full"}),
-        );
-        assert_eq!(status, 202, "{created}");
-        console.run_pending_jobs();
-        let id = created["backup"]["id"].as_str().unwrap().to_string();
+        let id = backed_up(&console, &token);
         let restore = format!("/backups/{id}/restore");
         let cli_error = |args: &[&str]| {
             let mut all = vec!["restore", id.as_str(), "--yes"];
@@ -157,15 +162,7 @@ fn a_database_source_still_takes_a_database_name_as_target() {
     for backend in &BOTH {
         let console = console_with_database_source(backend);
         let token = admin_token(&console);
-        let (status, created) = post(
-            &console,
-            &token,
-            "/backups",
-            &json!({"scope": "sources:files", "kind": "full"}),
-        );
-        assert_eq!(status, 202, "{created}");
-        console.run_pending_jobs();
-        let id = created["backup"]["id"].as_str().unwrap().to_string();
+        let id = backed_up(&console, &token);
         // Let the backup's manifest list a database source too, as a backup of both would.
         let mut conn = console.app.conn().unwrap();
         let stored = coffer::db::Manifest::load(&mut conn, &id).unwrap().unwrap();

@@ -5,19 +5,30 @@
 use coffer::db::{Backup, Task};
 use coffer::domain::{Role, Status};
 
-use super::harness::{location, TestConsole};
-use crate::helpers::BOTH;
+use super::harness::{location, Browser, TestConsole};
+use crate::helpers::{Backend, BOTH};
+
+/// A console, a signed-in admin and a successful backup.
+fn console_with_backup(backend: &Backend) -> (TestConsole, Browser, String) {
+    let console = TestConsole::start(backend);
+    let admin = console.login_as(Role::Admin);
+    let created = admin.post("/backups", &[("scope", "all"), ("kind", "full")]);
+    let id = location(&created)
+        .trim_start_matches("/backups/")
+        .to_string();
+    console.run_pending_jobs();
+    (console, admin, id)
+}
+
+fn queue_verify(admin: &Browser, id: &str) {
+    let queued = admin.post(&format!("/backups/{id}/verify"), &[("depth", "deep")]);
+    assert_eq!(queued.status(), 303);
+}
 
 #[test]
 fn a_queued_verify_keeps_its_backup_from_being_deleted() {
     for backend in &BOTH {
-        let console = TestConsole::start(backend);
-        let admin = console.login_as(Role::Admin);
-        let created = admin.post("/backups", &[("scope", "all"), ("kind", "full")]);
-        let id = location(&created)
-            .trim_start_matches("/backups/")
-            .to_string();
-        console.run_pending_jobs();
+        let (console, admin, id) = console_with_backup(backend);
         let archive = {
             let backup = Backup::find_by_id(&mut console.app.conn().unwrap(), &id).unwrap();
             console
@@ -26,8 +37,7 @@ fn a_queued_verify_keeps_its_backup_from_being_deleted() {
                 .join(backup.storage_key.unwrap())
         };
 
-        let queued = admin.post(&format!("/backups/{id}/verify"), &[("depth", "deep")]);
-        assert_eq!(queued.status(), 303);
+        queue_verify(&admin, &id);
         let refused = admin.post(&format!("/backups/{id}/delete"), &[]);
         assert_eq!(refused.status(), 409);
         let page = refused.text().unwrap();
@@ -52,15 +62,8 @@ fn a_queued_verify_keeps_its_backup_from_being_deleted() {
 #[test]
 fn a_verify_of_a_deleted_backup_fails_instead_of_starting() {
     for backend in &BOTH {
-        let console = TestConsole::start(backend);
-        let admin = console.login_as(Role::Admin);
-        let created = admin.post("/backups", &[("scope", "all"), ("kind", "full")]);
-        let id = location(&created)
-            .trim_start_matches("/backups/")
-            .to_string();
-        console.run_pending_jobs();
-        let queued = admin.post(&format!("/backups/{id}/verify"), &[("depth", "deep")]);
-        assert_eq!(queued.status(), 303);
+        let (console, admin, id) = console_with_backup(backend);
+        queue_verify(&admin, &id);
         // The record vanishes behind the console's back (the delete that won the race).
         let mut conn = console.app.conn().unwrap();
         let task = Task::list_for_backup(&mut conn, &id)
