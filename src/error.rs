@@ -21,6 +21,10 @@ pub enum Error {
     Archive(String),
     #[error("{what} `{id}` not found")]
     NotFound { what: &'static str, id: String },
+    /// The request itself is wrong (an unknown source, a bad glob, a name too long…): fixing
+    /// it is up to the caller. The console and the API answer 400.
+    #[error("{0}")]
+    Invalid(String),
     /// The request is understood but refused to protect data (missing confirmation, busy source…).
     #[error("{0}")]
     Refused(String),

@@ -59,6 +59,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
         },
         merge: args.merge,
         confirmed: args.yes,
+        remote: false,
         requested_by: Some(cli_user()),
     };
     let outcome = run_restore(app, &request, progress_display("restore", args.json))?;

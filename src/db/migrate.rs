@@ -41,6 +41,16 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbE
     }
 }
 
+/// Reverts the newest applied migration; returns its version. For tests of a migration
+/// applied to a database that already holds rows.
+pub fn revert_last_migration(conn: &mut DbConnection) -> Result<String, DbError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+    };
+    reverted.map(|v| v.to_string()).map_err(migration_error)
+}
+
 /// The versions already applied to the database, newest first.
 pub fn applied_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let applied = match conn {

@@ -24,7 +24,9 @@ mod tests;
 
 pub use connection::{write_transaction, Db, DbConnection};
 pub use error::DbError;
-pub use migrate::{applied_migrations, revert_all_migrations, run_migrations};
+pub use migrate::{
+    applied_migrations, revert_all_migrations, revert_last_migration, run_migrations,
+};
 pub use models::*;
 pub use pool::{get, open, Pool, PooledConn};
 pub use url::{redact_url, Backend};

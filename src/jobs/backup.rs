@@ -16,7 +16,9 @@ use crate::engine::crypt::EncryptingWriter;
 use crate::engine::manifest::Manifest;
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
-pub use crate::jobs::backup_request::{prepare_backup, sources_in_scope, BackupRequest};
+pub use crate::jobs::backup_request::{
+    prepare_backup, sources_in_scope, BackupRequest, MAX_DESCRIPTION, MAX_NAME,
+};
 use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
 use crate::jobs::locks::{lock_sources, SourceLocks};
 use crate::jobs::task_run::{Display, TaskRun};

@@ -10,6 +10,10 @@ use crate::db::{write_transaction, Backup, NewBackup, NewTask, Task};
 use crate::domain::{BackupKind, Scope, TaskKind};
 use crate::error::{Error, Result};
 
+/// The longest backup name and description, in characters (the form and the API alike).
+pub const MAX_NAME: usize = 200;
+pub const MAX_DESCRIPTION: usize = 2000;
+
 #[derive(Debug, Clone)]
 pub struct BackupRequest {
     pub scope: Scope,
@@ -74,11 +78,7 @@ pub fn prepare_backup(app: &App, request: &BackupRequest) -> Result<(Backup, Tas
         .name
         .clone()
         .unwrap_or_else(|| default_name(&request.scope));
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(Error::Refused(
-            "a backup name must have 1 to 200 characters".into(),
-        ));
-    }
+    check_text(&name, request.description.as_deref())?;
     let mut conn = app.conn()?;
     // Parent choice and insert in one write transaction: what the record says is its
     // parent is the latest success at the moment it was recorded.
@@ -124,6 +124,22 @@ pub fn prepare_backup(app: &App, request: &BackupRequest) -> Result<(Backup, Tas
         Ok::<_, crate::db::DbError>((record, task))
     })?;
     Ok(recorded)
+}
+
+/// A name of 1 to [`MAX_NAME`] characters and a description of at most [`MAX_DESCRIPTION`]
+/// (counted in characters, not bytes: `é` or `日` is one).
+fn check_text(name: &str, description: Option<&str>) -> Result<()> {
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME {
+        return Err(Error::Invalid(format!(
+            "a backup name must have 1 to {MAX_NAME} characters"
+        )));
+    }
+    if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
+        return Err(Error::Invalid(format!(
+            "a backup description has at most {MAX_DESCRIPTION} characters"
+        )));
+    }
+    Ok(())
 }
 
 fn default_name(scope: &Scope) -> String {

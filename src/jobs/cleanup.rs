@@ -81,6 +81,13 @@ pub fn apply_cleanup(app: &App, plan: &CleanupPlan, by: Option<&str>) -> Result<
                 "kept backup {}: an incremental now depends on it",
                 backup.id
             ),
+            Deletion::InUse(task) => tracing::warn!(
+                "kept backup {}: its {} task {} is {}",
+                backup.id,
+                task.kind,
+                task.id,
+                task.status
+            ),
         }
     }
     Ok(deleted)

@@ -2,20 +2,25 @@
 //! The record goes first and the objects after: the database refuses to delete a parent that
 //! an incremental still names (foreign key), and then nothing is touched; an object left
 //! behind by a failed storage delete is only wasted space, never a record without its data.
+//! A backup that a pending or running task (verify, restore…) names is kept: the check and
+//! the delete are one transaction, and claiming a task re-checks that its backup exists
+//! (`db/models/backup_in_use.rs`), so no task starts on an archive being deleted.
 
 use crate::app::App;
-use crate::db::{Backup, NewLogEntry};
+use crate::db::{Backup, NewLogEntry, Task};
 use crate::domain::LogLevel;
 use crate::error::Result;
 use crate::jobs::locks::lock_sources;
 use crate::jobs::manifest_key;
 
 /// What [`delete_backup`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Deletion {
     Deleted,
     /// An incremental depends on the backup, so it was kept untouched.
     HasDependants,
+    /// This task (pending or running) works on the backup, so it was kept untouched.
+    InUse(Box<Task>),
 }
 
 /// Deletes `backup` (record, archive and manifest objects) and writes `message` to the audit
@@ -30,8 +35,9 @@ pub fn delete_backup(
         &app.settings.data_dir,
         &backup.sources().unwrap_or_default(),
     )?;
-    match Backup::delete(&mut *app.conn()?, &backup.id) {
-        Ok(()) => {}
+    match Backup::delete_unless_in_use(&mut *app.conn()?, &backup.id) {
+        Ok(None) => {}
+        Ok(Some(task)) => return Ok(Deletion::InUse(Box::new(task))),
         Err(e) if e.is_foreign_key_violation() => return Ok(Deletion::HasDependants),
         Err(e) => return Err(e.into()),
     }

@@ -104,6 +104,8 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
             selection: param::<Option<Selection>>(&task, "selection")?.unwrap_or_default(),
             merge: param::<Option<bool>>(&task, "merge")?.unwrap_or(false),
             confirmed: true,
+            // Checked when the task was prepared; the params keep the folder as given.
+            remote: false,
             requested_by: task.created_by.clone(),
         })
     })();

@@ -3,7 +3,7 @@
 //! aside folders beside the target). Done when the task is prepared and again when it runs.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::app::App;
 use crate::config::SourceConfig;
@@ -33,6 +33,10 @@ pub struct RestoreRequest {
     pub merge: bool,
     /// The operator confirmed that data will be overwritten.
     pub confirmed: bool,
+    /// Sent over HTTP (the console or the API): a target folder must be absolute and plain,
+    /// since a relative one would land wherever the server happens to run. The CLI's relative
+    /// folders are relative to the shell the user typed them in, which is what they mean.
+    pub remote: bool,
     pub requested_by: Option<String>,
 }
 
@@ -73,7 +77,7 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
     let glob = match &request.path_glob {
         Some(pattern) => Some(
             globset::Glob::new(pattern)
-                .map_err(|e| Error::Refused(format!("--path `{pattern}`: {e}")))?
+                .map_err(|e| Error::Invalid(format!("--path `{pattern}`: {e}")))?
                 .compile_matcher(),
         ),
         None => None,
@@ -82,7 +86,10 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
         .iter()
         .map(|s| match kind_of(s.kind) {
             Some(_) => place_database(app, s, request, chosen.len()),
-            None => place(app, s, &manifest, request.target.as_deref()),
+            None => {
+                check_remote_folder(request, s)?;
+                place(app, s, &manifest, request.target.as_deref())
+            }
         })
         .collect::<Result<Vec<_>>>()?;
     let names = chosen.iter().map(|s| s.name.clone()).collect();
@@ -128,7 +135,7 @@ fn choose_sources(manifest: &Manifest, request: &RestoreRequest) -> Result<Vec<S
     for name in &request.sources {
         if !manifest.sources.iter().any(|s| &s.name == name) {
             let held: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
-            return Err(Error::Refused(format!(
+            return Err(Error::Invalid(format!(
                 "backup {} has no source `{name}` (it holds: {})",
                 manifest.backup_id,
                 held.join(", ")
@@ -143,7 +150,7 @@ fn choose_sources(manifest: &Manifest, request: &RestoreRequest) -> Result<Vec<S
         .cloned()
         .collect();
     if chosen.is_empty() {
-        return Err(Error::Refused(
+        return Err(Error::Invalid(
             "the chosen sources and service select nothing in this backup".into(),
         ));
     }
@@ -222,6 +229,25 @@ fn place(
     })
 }
 
+/// A file source restored into another folder over HTTP: the folder must be absolute and
+/// without `..` (the console's form says the same).
+fn check_remote_folder(request: &RestoreRequest, source: &SourceEntry) -> Result<()> {
+    match request.target.as_deref() {
+        Some(dir)
+            if request.remote
+                && (!dir.is_absolute() || dir.components().any(|c| c == Component::ParentDir)) =>
+        {
+            Err(Error::Invalid(format!(
+                "target `{}` is not an absolute folder: source `{}` is restored into a folder, \
+                 so give an absolute path (starting with /, without `..`)",
+                dir.display(),
+                source.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A database server source: the dump files are staged in Coffer's scratch folder and loaded
 /// into the database target. Its server and password come from the configuration.
 fn place_database(
@@ -247,7 +273,7 @@ fn place_database(
         Some(text) => {
             let text = text.to_str().unwrap_or_default().trim();
             if text.is_empty() || text.starts_with('/') || text.starts_with('.') {
-                return Err(Error::Refused(format!(
+                return Err(Error::Invalid(format!(
                     "source `{}` is a {} database: --target takes a database name or a {} URL, not a folder",
                     source.name,
                     source.kind,
@@ -258,13 +284,13 @@ fn place_database(
                 ServerAddress::of(config)?.parse_target(text)?;
             } else if source.kind == SourceKind::Redis {
                 text.parse::<u32>().map_err(|_| {
-                    Error::Refused(format!(
+                    Error::Invalid(format!(
                         "--target `{text}`: a redis source restores into a database number or a redis:// URL"
                     ))
                 })?;
             } else {
                 crate::sources::server::check_database_name(text)
-                    .map_err(|m| Error::Refused(format!("--target: {m}")))?;
+                    .map_err(|m| Error::Invalid(format!("--target: {m}")))?;
             }
             DatabaseTarget::Named(text.to_string())
         }

@@ -88,7 +88,7 @@ pub fn prune<Z: TimeZone>(
             backup.name,
             backup.created_at.format("%Y-%m-%d %H:%M")
         );
-        if delete_backup(app, backup, by, message)? == Deletion::Deleted {
+        if matches!(delete_backup(app, backup, by, message)?, Deletion::Deleted) {
             outcome.deleted.push(backup.id.clone());
         }
     }

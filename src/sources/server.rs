@@ -109,9 +109,9 @@ impl ServerAddress {
     /// source's kind and carry no password: the task's parameters are stored, so the source's
     /// own password (from wherever it is configured) is used for the target server too.
     pub fn parse_target(&self, text: &str) -> Result<Self> {
-        let url = parse(self.kind, text).map_err(|m| Error::Refused(format!("target: {m}")))?;
+        let url = parse(self.kind, text).map_err(|m| Error::Invalid(format!("target: {m}")))?;
         if url.password().is_some() {
-            return Err(Error::Refused(
+            return Err(Error::Invalid(
                 "a target URL must not contain a password (it would be stored with the task): \
                  the source's password is used for the target server too"
                     .into(),

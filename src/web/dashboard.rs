@@ -4,6 +4,7 @@
 
 mod chart;
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
@@ -14,7 +15,7 @@ use crate::web::backups::list::Totals;
 use crate::web::backups::rows::age;
 use crate::web::backups::stats::{groups, last_success_per_source};
 use crate::web::error::{WebError, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::view::{human_bytes, timestamp, BackupRow, TaskRow};
 use chart::Chart;
@@ -90,7 +91,5 @@ pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpRes
             })
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(StatusCode::OK, page.render()?))
 }

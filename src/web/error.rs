@@ -77,6 +77,7 @@ impl From<CofferError> for WebError {
     fn from(e: CofferError) -> WebError {
         match e {
             e @ CofferError::NotFound { .. } => WebError::NotFound(e.to_string()),
+            CofferError::Invalid(message) => WebError::BadRequest(message),
             CofferError::Refused(message) => WebError::Conflict(message),
             CofferError::Source(message) => WebError::Conflict(message),
             CofferError::Db(db) => db.into(),

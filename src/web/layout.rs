@@ -54,3 +54,10 @@ impl Layout {
             .is_some_and(|u| u.role.allows(Role::Admin))
     }
 }
+
+/// A rendered page as the answer, with `status` (every HTML response goes through here).
+pub fn html_response(status: actix_web::http::StatusCode, html: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html)
+}

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::db::{Backup, Task};
+use crate::db::{Backup, LogEntry, Task};
 
 pub struct BackupRow {
     pub id: String,
@@ -27,6 +27,31 @@ impl From<&Backup> for BackupRow {
             files: b.file_count,
             created_at: timestamp(&b.created_at),
             error: b.error_message.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// An audit log entry, as the audit page, a backup's page and its verify history list it.
+pub struct LogRow {
+    pub at: String,
+    pub level: String,
+    pub operation: String,
+    pub user: String,
+    pub message: String,
+    pub backup_id: String,
+    pub task_id: String,
+}
+
+impl From<&LogEntry> for LogRow {
+    fn from(e: &LogEntry) -> LogRow {
+        LogRow {
+            at: timestamp(&e.created_at),
+            level: e.level.clone(),
+            operation: e.operation.clone(),
+            user: e.username.clone().unwrap_or_default(),
+            message: e.message.clone(),
+            backup_id: e.backup_id.clone().unwrap_or_default(),
+            task_id: e.task_id.clone().unwrap_or_default(),
         }
     }
 }

@@ -8,21 +8,20 @@
 //! `sources` is a JSON list of plain names (`[A-Za-z0-9_.-]`, checked by the config), so a
 //! source filter is a LIKE on the quoted name, `%"files"%`, with `_` escaped; a service
 //! matches its `service:NAME` scope or any of its configured sources. Text search is a
-//! case-insensitive LIKE on name and description (SQLite lowercases ASCII only).
+//! case-insensitive substring of name or description, through a trigram index
+//! (`backup_text.rs`).
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, sql};
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool};
 
+use super::backup_text::{escape_like, text_condition, TextBackend};
 use super::Backup;
 use crate::db::schema::backup_records::{self, dsl};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::{BackupKind, Status};
-
-diesel::define_sql_function!(fn lower(x: Text) -> Text);
-diesel::define_sql_function!(fn coalesce(x: Nullable<Text>, y: Text) -> Text);
 
 /// Which backups the console lists. Empty fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,7 +85,7 @@ pub struct BackupGroup {
     pub size_bytes: i64,
 }
 
-type Condition = Box<dyn BoxableExpression<backup_records::table, Db, SqlType = Bool>>;
+pub(super) type Condition = Box<dyn BoxableExpression<backup_records::table, Db, SqlType = Bool>>;
 
 impl Backup {
     /// One page of at most `per_page` backups matching `search`, newest first.
@@ -98,7 +97,7 @@ impl Backup {
     ) -> Result<BackupPage, DbError> {
         let mut query = backup_records::table
             .into_boxed()
-            .filter(condition(search, like_folds_case(conn)))
+            .filter(condition(search, text_backend(conn)))
             .select(Backup::as_select())
             .limit(per_page + 1);
         query = match cursor {
@@ -164,7 +163,7 @@ impl Backup {
                 sql::<BigInt>("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"),
             ))
             .into_boxed::<Db>()
-            .filter(condition(search, like_folds_case(conn)))
+            .filter(condition(search, text_backend(conn)))
             .load(conn)?;
         Ok(rows
             .into_iter()
@@ -190,7 +189,7 @@ impl Backup {
         };
         let found: Option<(NaiveDateTime, Option<NaiveDateTime>)> = backup_records::table
             .into_boxed()
-            .filter(condition(&search, like_folds_case(conn)))
+            .filter(condition(&search, text_backend(conn)))
             .order((dsl::created_at.desc(), dsl::id.desc()))
             .select((dsl::created_at, dsl::finished_at))
             .first(conn)
@@ -214,15 +213,16 @@ impl Backup {
     }
 }
 
-/// The WHERE clause of `search`, boxed so it fits plain and grouped queries alike.
-/// SQLite's LIKE already ignores ASCII case (and `lower()` folds ASCII only too), so there
-/// the text filter skips `lower()`, which made a search scan about eight times slower.
-/// PostgreSQL's LIKE is case-sensitive: it compares lowercased text.
-fn like_folds_case(conn: &DbConnection) -> bool {
-    matches!(conn, DbConnection::Sqlite(_))
+/// Which text search the connection's backend gets (their LIKE and index differ).
+fn text_backend(conn: &DbConnection) -> TextBackend {
+    match conn {
+        DbConnection::Sqlite(_) => TextBackend::Sqlite,
+        DbConnection::Pg(_) => TextBackend::Postgres,
+    }
 }
 
-fn condition(search: &BackupSearch, like_folds_case: bool) -> Condition {
+/// The WHERE clause of `search`, boxed so it fits plain and grouped queries alike.
+fn condition(search: &BackupSearch, backend: TextBackend) -> Condition {
     let mut parts: Vec<Condition> = Vec::new();
     if let Some(status) = search.status {
         parts.push(Box::new(dsl::status.eq(status.as_str())));
@@ -244,24 +244,7 @@ fn condition(search: &BackupSearch, like_folds_case: bool) -> Condition {
         parts.push(any);
     }
     if let Some(text) = &search.text {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        if like_folds_case {
-            parts.push(Box::new(
-                dsl::name
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(coalesce(dsl::description, "").like(pattern).escape('\\')),
-            ));
-        } else {
-            parts.push(Box::new(
-                lower(dsl::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(coalesce(dsl::description, ""))
-                        .like(pattern)
-                        .escape('\\')),
-            ));
-        }
+        parts.push(text_condition(text, backend));
     }
     parts
         .into_iter()
@@ -277,26 +260,4 @@ fn covers_source(source: &str) -> Condition {
             .like(format!("%{}%", escape_like(&quoted)))
             .escape('\\'),
     )
-}
-
-/// Makes `%`, `_` and `\` match themselves in a LIKE pattern with `ESCAPE '\'`.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_like;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like(r#"a_b%c\d"#), r#"a\_b\%c\\d"#);
-    }
 }

@@ -10,9 +10,11 @@
 
 mod api_token;
 mod backup;
+mod backup_in_use;
 mod backup_queries;
 mod backup_search;
 mod backup_state;
+mod backup_text;
 mod log_entry;
 mod login_throttle;
 mod manifest;

@@ -37,7 +37,25 @@ impl Task {
     /// Claims a pending task for `worker`: `pending → running` in one UPDATE whose WHERE
     /// requires `pending`, so of two workers given the same task exactly one gets it.
     /// `Ok(None)` when the task is no longer pending (already run, running or cancelled).
+    /// A task whose backup was deleted meanwhile is failed instead of claimed (it would
+    /// read a vanished archive); the backup's row is held while claiming, see
+    /// `backup_in_use.rs`.
     pub fn claim(conn: &mut DbConnection, id: &str, worker: &str) -> Result<Option<Task>, DbError> {
+        Task::with_backup_held(conn, id, |conn, present| {
+            if present {
+                return Task::claim_now(conn, id, worker);
+            }
+            let task = Task::find_by_id(conn, id)?;
+            if task.status() == Status::Pending {
+                let backup = task.backup_id.as_deref().unwrap_or_default();
+                let reason = format!("backup {backup} was deleted before this task could start");
+                Task::mark_finished(conn, id, Status::Failed, Some(&reason))?;
+            }
+            Ok(None)
+        })
+    }
+
+    fn claim_now(conn: &mut DbConnection, id: &str, worker: &str) -> Result<Option<Task>, DbError> {
         let at = now();
         let change = StatusChange {
             status: Status::Running.as_str().to_string(),

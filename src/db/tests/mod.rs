@@ -1,6 +1,7 @@
 //! Tests of the metadata store. Every test body runs against both backends: a fresh SQLite
 //! file and a fresh PostgreSQL database (see `db::testing`).
 
+mod backup_in_use;
 mod backup_life;
 mod backups;
 mod connections;
@@ -8,6 +9,7 @@ mod logs;
 mod migrations;
 mod schedules;
 mod tasks;
+mod text_search;
 mod users;
 mod web_access;
 

@@ -11,7 +11,7 @@ use crate::domain::LogLevel;
 use crate::web::auth::Viewer;
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::identity::Credential;
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 
 #[derive(Template)]
@@ -38,9 +38,7 @@ fn render(
         min_length: MIN_PASSWORD_LEN,
         error,
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(status, page.render()?))
 }
 
 /// No `Debug`: all three fields are passwords.

@@ -94,6 +94,7 @@ pub async fn restore(
         },
         merge: body.merge,
         confirmed: true,
+        remote: true,
         requested_by: Some(by.clone()),
     };
     let task = state

@@ -2,6 +2,7 @@
 //! dates (`from` and `to` are whole UTC days, both included), fifty entries a page. A bad
 //! filter value is a 400 that says which one.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{Days, NaiveDate};
@@ -11,9 +12,9 @@ use crate::db::{LogEntry, LogFilter};
 use crate::domain::LogLevel;
 use crate::web::auth::Viewer;
 use crate::web::error::{WebError, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
-use crate::web::view::timestamp;
+use crate::web::view::LogRow;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -112,30 +113,6 @@ fn parse_date(field: &str, value: &str) -> Result<Option<NaiveDate>, WebError> {
         })
 }
 
-pub struct LogRow {
-    pub at: String,
-    pub level: String,
-    pub operation: String,
-    pub user: String,
-    pub message: String,
-    pub backup_id: String,
-    pub task_id: String,
-}
-
-impl From<&LogEntry> for LogRow {
-    fn from(e: &LogEntry) -> LogRow {
-        LogRow {
-            at: timestamp(&e.created_at),
-            level: e.level.clone(),
-            operation: e.operation.clone(),
-            user: e.username.clone().unwrap_or_default(),
-            message: e.message.clone(),
-            backup_id: e.backup_id.clone().unwrap_or_default(),
-            task_id: e.task_id.clone().unwrap_or_default(),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "audit/list.html")]
 struct AuditPage {
@@ -177,7 +154,5 @@ pub async fn show(
         query,
         levels: LogLevel::ALL,
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(view.render()?))
+    Ok(html_response(StatusCode::OK, view.render()?))
 }

@@ -10,14 +10,11 @@ use askama::Template;
 use crate::config::Settings;
 use crate::domain::{BackupKind, LogLevel, Scope};
 use crate::error::Error as CofferError;
-use crate::jobs::backup::{prepare_backup, BackupRequest};
+use crate::jobs::backup::{prepare_backup, BackupRequest, MAX_DESCRIPTION, MAX_NAME};
 use crate::web::auth::Operator;
 use crate::web::error::{see_other, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
-
-const MAX_NAME: usize = 200;
-const MAX_DESCRIPTION: usize = 2000;
 
 /// What the user typed, shown again when something is wrong.
 #[derive(Debug, Default, Clone)]
@@ -144,9 +141,7 @@ fn render(
         services,
         sources,
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(status, page.render()?))
 }
 
 impl FieldErrors {

@@ -41,10 +41,7 @@ fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), CofferError> {
         .into_iter()
         .find(|t| !t.status().is_finished());
     if let Some(task) = busy {
-        return Err(CofferError::Refused(format!(
-            "Backup `{}` cannot be deleted while its {} task is {}. Wait for it to finish.",
-            backup.name, task.kind, task.status
-        )));
+        return Err(in_use(&backup, &task));
     }
     if !backup.status().is_finished() {
         return Err(CofferError::Refused(format!(
@@ -60,5 +57,15 @@ fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), CofferError> {
             "Backup `{}` cannot be deleted: an incremental backup now depends on it.",
             backup.name
         ))),
+        Deletion::InUse(task) => Err(in_use(&backup, &task)),
     }
+}
+
+/// The refusal while a task (queued or running) works on the backup.
+fn in_use(backup: &Backup, task: &Task) -> CofferError {
+    CofferError::Refused(format!(
+        "Backup `{}` cannot be deleted while its {} task is {}. Wait for it to finish, \
+         then delete it.",
+        backup.name, task.kind, task.status
+    ))
 }

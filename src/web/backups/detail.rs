@@ -2,6 +2,7 @@
 //! place in an incremental chain, its files (one page of the manifest), its tasks with their
 //! progress, its audit log — and the actions the user's role allows.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
@@ -12,11 +13,12 @@ use crate::error::Error as CofferError;
 use crate::jobs::live::LiveProgress;
 use crate::web::auth::Viewer;
 use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};
-use crate::web::backups::rows::{duration, LogLine, TaskLine};
+use crate::web::backups::rows::{duration, TaskLine};
 use crate::web::error::WebResult;
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::tasks::progress::ProgressView;
+use crate::web::view::LogRow;
 use crate::web::view::{human_bytes, timestamp};
 
 /// A chain deeper than this is shown cut short (a loop in hand-edited rows cannot hang us).
@@ -74,7 +76,7 @@ struct DetailPage {
     tasks: Vec<TaskLine>,
     /// The running task, else the backup's own task: a live bar while it runs.
     progress: Option<ProgressView>,
-    logs: Vec<LogLine>,
+    logs: Vec<LogRow>,
     /// Only a successful backup can be downloaded, verified or restored.
     succeeded: bool,
 }
@@ -92,9 +94,7 @@ pub async fn show(
     let page = state
         .blocking(move |app| gather(app, &live, &id, &wanted, layout))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(StatusCode::OK, page.render()?))
 }
 
 fn gather(
@@ -141,7 +141,7 @@ fn gather(
         },
     )?
     .iter()
-    .map(LogLine::from)
+    .map(LogRow::from)
     .collect();
     let (listing, manifest_problem) = match Manifest::load(&mut conn, &backup.id)? {
         None => (None, None),

@@ -105,6 +105,12 @@ impl ListQuery {
                     "the search text is too long (at most {MAX_TEXT} characters)"
                 )));
             }
+            // PostgreSQL refuses NUL in text and nobody types control characters.
+            if q.chars().any(char::is_control) {
+                return Err(bad(
+                    "the search text must not contain control characters".to_string()
+                ));
+            }
             search.text = Some(q.to_string());
             values.q = q.to_string();
         }

@@ -2,6 +2,7 @@
 //! filters are a plain GET form, so the list works without JavaScript and every page is a
 //! link that can be shared.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
@@ -12,7 +13,7 @@ use crate::web::backups::filters::{encode_cursor, FilterValues, ListQuery};
 use crate::web::backups::rows::ListRow;
 use crate::web::backups::stats;
 use crate::web::error::{WebError, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::tasks::progress::ProgressView;
 use crate::web::view::human_bytes;
@@ -124,7 +125,5 @@ pub async fn show(
         filters,
     }
     .render()?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    Ok(html_response(StatusCode::OK, body))
 }

@@ -19,7 +19,7 @@ use crate::jobs::backup::load_manifest;
 use crate::jobs::restore::{prepare_restore, RestoreRequest};
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::view::human_bytes;
 
@@ -121,6 +121,7 @@ pub async fn submit(
         selection: choice.selection,
         merge: choice.merge,
         confirmed: true,
+        remote: true,
         requested_by: Some(user.username().to_string()),
     };
     let prepared = state
@@ -153,14 +154,20 @@ pub async fn submit(
             };
             respond(RestorePage { errors, ..page }, StatusCode::CONFLICT)
         }
+        // What only the engine can judge (a database target's name or URL).
+        Err(WebError::BadRequest(message)) => {
+            let errors = FieldErrors {
+                general: message,
+                ..FieldErrors::default()
+            };
+            respond(RestorePage { errors, ..page }, StatusCode::BAD_REQUEST)
+        }
         Err(other) => Err(other),
     }
 }
 
 fn respond(page: RestorePage, status: StatusCode) -> WebResult<HttpResponse> {
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(status, page.render()?))
 }
 
 fn summary_of(request: &RestoreRequest) -> String {

@@ -1,9 +1,9 @@
-//! Backups, tasks and log entries as the backup pages show them: formatted in Rust, plain
+//! Backups and tasks as the backup pages show them: formatted in Rust, plain
 //! text for askama to escape.
 
 use chrono::NaiveDateTime;
 
-use crate::db::{Backup, LogEntry, Task};
+use crate::db::{Backup, Task};
 use crate::web::view::{human_bytes, timestamp};
 
 /// A line of the backup list.
@@ -67,27 +67,6 @@ impl From<&Task> for TaskLine {
             files: format!("{} of {}", t.files_done, t.files_total),
             created_at: timestamp(&t.created_at),
             error: t.error.clone().unwrap_or_default(),
-        }
-    }
-}
-
-/// An audit log entry about a backup.
-pub struct LogLine {
-    pub at: String,
-    pub level: String,
-    pub operation: String,
-    pub username: String,
-    pub message: String,
-}
-
-impl From<&LogEntry> for LogLine {
-    fn from(e: &LogEntry) -> LogLine {
-        LogLine {
-            at: timestamp(&e.created_at),
-            level: e.level.clone(),
-            operation: e.operation.clone(),
-            username: e.username.clone().unwrap_or_default(),
-            message: e.message.clone(),
         }
     }
 }

@@ -15,9 +15,9 @@ use crate::jobs::verify::prepare_verify;
 use crate::web::auth::{Operator, Viewer};
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::identity::Identity;
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
-use crate::web::view::timestamp;
+use crate::web::view::{timestamp, LogRow};
 
 /// How many audit entries the page lists.
 const ENTRIES_SHOWN: i64 = 50;
@@ -34,7 +34,7 @@ struct VerifyPage {
     verify_state: String,
     verified_at: String,
     runs: Vec<VerifyRun>,
-    entries: Vec<EntryRow>,
+    entries: Vec<LogRow>,
     depth: String,
     depth_error: String,
 }
@@ -48,13 +48,6 @@ struct VerifyRun {
     status: String,
     /// `passed`, `failed`, or empty while unfinished / when the task itself failed.
     verdict: String,
-    message: String,
-}
-
-struct EntryRow {
-    at: String,
-    level: String,
-    username: String,
     message: String,
 }
 
@@ -160,15 +153,13 @@ async fn render(
                 backup_id: backup.id,
                 backup_name: backup.name,
                 runs,
-                entries: entries.iter().map(entry_row).collect(),
+                entries: entries.iter().map(LogRow::from).collect(),
                 depth: "quick".into(),
                 depth_error,
             })
         })
         .await?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(status, page.render()?))
 }
 
 /// A verify task with its verdict: the newest audit entry of the task once it finished (the
@@ -198,14 +189,5 @@ fn run_of(task: &Task, entries: &[LogEntry]) -> VerifyRun {
         status: status.as_str().to_string(),
         verdict: verdict.to_string(),
         message,
-    }
-}
-
-fn entry_row(entry: &LogEntry) -> EntryRow {
-    EntryRow {
-        at: timestamp(&entry.created_at),
-        level: entry.level.clone(),
-        username: entry.username.clone().unwrap_or_default(),
-        message: entry.message.clone(),
     }
 }

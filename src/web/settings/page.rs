@@ -15,6 +15,7 @@ use crate::jobs::scheduler::policy_of;
 use crate::web::auth::Viewer;
 use crate::web::error::{WebError, WebResult};
 use crate::web::identity::Identity;
+use crate::web::layout::html_response;
 use crate::web::layout::Layout;
 use crate::web::settings::form::{blank_input, input_from_schedule, weekday_name};
 use crate::web::state::WebState;
@@ -218,12 +219,6 @@ pub async fn show(
         })
         .await
         .map(|html| html_response(StatusCode::OK, html))
-}
-
-pub fn html_response(status: StatusCode, html: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(html)
 }
 
 /// Renders the page (HTML) with the list read from `conn`.

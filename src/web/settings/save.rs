@@ -11,10 +11,11 @@ use crate::domain::schedule::{FieldErrors, ScheduleInput};
 use crate::domain::{LogLevel, ScheduleSpec};
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
+use crate::web::layout::html_response;
 use crate::web::settings::form::{
     describe, input_from_pairs, known_sources, new_schedule, schedule_changes, FormPairs,
 };
-use crate::web::settings::page::{html_response, render};
+use crate::web::settings::page::render;
 use crate::web::state::WebState;
 
 pub async fn create(

@@ -2,6 +2,7 @@
 //! progress. Without JavaScript the page refreshes itself while the task is unfinished; an
 //! htmx request gets the progress partial alone.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -9,7 +10,7 @@ use super::progress::{ProgressPartial, ProgressView};
 use crate::db::{Backup, DbError, Task};
 use crate::web::auth::Viewer;
 use crate::web::error::WebResult;
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::view::timestamp;
 
@@ -73,9 +74,7 @@ pub async fn show(
         }
         .render()?
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
+    Ok(html_response(StatusCode::OK, html))
 }
 
 fn facts(task: &Task, backup: Option<&Backup>) -> TaskFacts {

@@ -1,6 +1,7 @@
 //! `GET /users/{id}`: one user with the forms that change them and their API tokens. The
 //! page that issues a token shows it once (see [`super::tokens`]).
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
@@ -10,7 +11,7 @@ use crate::domain::Role;
 use crate::web::auth::Admin;
 use crate::web::error::{WebError, WebResult};
 use crate::web::identity::Identity;
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::users::list::UserRow;
 use crate::web::view::timestamp;
@@ -57,9 +58,7 @@ pub async fn show(
     let html = state
         .db(move |conn| render(conn, &identity, &id, None))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
+    Ok(html_response(StatusCode::OK, html))
 }
 
 /// The page of user `id`; `new_token` is `(name, token)` right after issuing one.

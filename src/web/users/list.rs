@@ -1,5 +1,6 @@
 //! `GET /users` (every user) and `POST /users` (add one with an initial password).
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -9,7 +10,7 @@ use crate::db::{NewLogEntry, NewUser, User};
 use crate::domain::{LogLevel, Role};
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
-use crate::web::layout::Layout;
+use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::view::timestamp;
 
@@ -52,9 +53,7 @@ pub async fn show(state: web::Data<WebState>, user: Admin) -> WebResult<HttpResp
         roles: Role::ALL,
         min_length: MIN_PASSWORD_LEN,
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    Ok(html_response(StatusCode::OK, page.render()?))
 }
 
 /// No `Debug`: it holds a password.

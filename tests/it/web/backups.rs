@@ -260,6 +260,14 @@ fn the_list_filters_pages_and_totals() {
         assert_eq!(count("q=needle"), "1");
         assert_eq!(count("q=seeded-1"), "10");
         assert_eq!(count("q=%25"), "0", "% matches itself only");
+        // Through the trigram index (3+ characters) and without it, quotes and wildcards
+        // taken literally.
+        assert_eq!(count("q=NEEDLE"), "1");
+        assert_eq!(count("q=ded-2"), "10");
+        assert_eq!(count("q=%22needle%22"), "0");
+        assert_eq!(count("q=seeded_2"), "0", "_ matches itself only");
+        assert_eq!(count("q=needle&status=failed"), "0");
+        assert_eq!(count("q=needle&status=success&source=other_src"), "1");
         assert_eq!(
             count("status=&kind=&q="),
             "30",
@@ -275,6 +283,7 @@ fn the_list_filters_pages_and_totals() {
             "before=yesterday",
             "before=1.a&after=1.b",
             "source=a%22b",
+            "q=a%00b",
         ] {
             let response = viewer.get(&format!("/backups?{bad}"));
             assert_eq!(response.status(), 400, "{bad}");

@@ -3,9 +3,11 @@
 pub mod harness;
 
 mod api;
+mod api_checks;
 mod audit;
 mod backups;
 mod browser;
+mod delete_busy;
 mod restore;
 mod roles;
 mod settings;
