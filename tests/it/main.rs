@@ -10,6 +10,7 @@ mod export;
 mod incremental;
 mod keys;
 mod lookup_errors;
+mod mixed_sources;
 mod mysql_source;
 mod postgres_source;
 mod queue;
