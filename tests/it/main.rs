@@ -11,6 +11,7 @@ mod incremental;
 mod keys;
 mod lookup_errors;
 mod mysql_source;
+mod notify;
 mod queue;
 mod redis_client;
 mod redis_source;
