@@ -1,5 +1,5 @@
 //! `GET /settings`: the schedules with their next runs, and the form to add or edit one
-//! (`?edit=ID`). The same page comes back with status 400 and a message next to each bad
+//! (`?edit=ID`); the notification channels with the button that tests them. The same page comes back with status 400 and a message next to each bad
 //! field when a submitted form is refused.
 
 use actix_web::http::StatusCode;
@@ -32,6 +32,8 @@ pub struct SettingsPage {
     pub sources: Vec<String>,
     pub services: Vec<String>,
     pub weekdays: &'static [&'static str],
+    /// The notification channels: `(label, where to)`, no secrets.
+    pub channels: Vec<(String, String)>,
 }
 
 impl SettingsPage {
@@ -136,7 +138,7 @@ pub async fn show(
 ) -> WebResult<HttpResponse> {
     let editing = query.into_inner().edit.filter(|id| !id.is_empty());
     let identity = user.identity;
-    let sources = state.app.settings.sources.clone();
+    let app = state.app.clone();
     state
         .db(move |conn| {
             let form = match &editing {
@@ -146,7 +148,7 @@ pub async fn show(
             render(
                 conn,
                 &identity,
-                &sources,
+                &app.settings,
                 form,
                 FieldErrors::default(),
                 editing,
@@ -166,7 +168,7 @@ pub fn html_response(status: StatusCode, html: String) -> HttpResponse {
 pub fn render(
     conn: &mut DbConnection,
     identity: &Identity,
-    sources: &[crate::config::SourceConfig],
+    settings: &crate::config::Settings,
     form: ScheduleInput,
     errors: FieldErrors,
     editing: Option<String>,
@@ -175,7 +177,12 @@ pub fn render(
         .iter()
         .map(ScheduleRow::from)
         .collect();
+    let sources = &settings.sources;
     let services = crate::web::view::service_names(sources);
+    let channels = crate::notify::Channel::all(&settings.notify)
+        .iter()
+        .map(|c| (c.label(), c.describe()))
+        .collect();
     let page = SettingsPage {
         layout: Layout::new(identity, "settings"),
         schedules,
@@ -193,6 +200,7 @@ pub fn render(
             "saturday",
             "sunday",
         ],
+        channels,
     };
     page.render().map_err(WebError::from)
 }
