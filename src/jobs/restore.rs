@@ -157,7 +157,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         entry = entry.by(by);
     }
     app.audit(entry);
-    notify_outcome(app, &backup.id, &task.id, &result, entry_summary);
+    crate::notify::outcomes::restore(app, &backup.id, &task.id, &result, entry_summary);
     let (files, warnings, safety_backup, destinations) = result?;
     Backup::mark_restored(&mut *app.conn()?, &backup.id)?;
     Ok(Some(RestoreOutcome {
@@ -176,31 +176,6 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         safety_backup,
         warnings,
     }))
-}
-
-/// Raises restore finished / failed (a cancelled restore is neither).
-fn notify_outcome<T>(app: &App, backup_id: &str, task_id: &str, result: &Result<T>, text: String) {
-    use crate::notify::{raise, Event};
-    let (backup_id, task_id) = (backup_id.to_string(), task_id.to_string());
-    match result {
-        Ok(_) => raise(
-            app,
-            Event::RestoreFinished {
-                backup_id,
-                task_id,
-                summary: text,
-            },
-        ),
-        Err(Error::Cancelled) => {}
-        Err(e) => raise(
-            app,
-            Event::RestoreFailed {
-                backup_id,
-                task_id,
-                error: e.to_string(),
-            },
-        ),
-    }
 }
 
 /// Backs up what is there now, before anything is overwritten (original places only).

@@ -36,6 +36,7 @@ pub struct Notifier {
     /// Started on the first event, so commands that raise nothing start no thread.
     lanes: OnceLock<Vec<Lane>>,
     counters: Arc<Counters>,
+    queue_size: usize,
 }
 
 struct Lane {
@@ -51,6 +52,7 @@ impl Notifier {
             pool,
             lanes: OnceLock::new(),
             counters: Arc::default(),
+            queue_size: QUEUE_SIZE,
         }
     }
 
@@ -89,7 +91,7 @@ impl Notifier {
         Channel::all(&self.settings)
             .into_iter()
             .filter_map(|channel| {
-                let (sender, receiver) = sync_channel(QUEUE_SIZE);
+                let (sender, receiver) = sync_channel(self.queue_size);
                 let worker = Worker {
                     channel: channel.clone(),
                     settings: self.settings.clone(),
@@ -251,5 +253,76 @@ fn write_log(pool: &Pool, entry: NewLogEntry) {
         });
     if let Err(e) = written {
         tracing::error!("cannot write notify audit entry: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::db::testing::TestDatabase;
+
+    /// A channel stuck on one delivery: later events fill its queue and the rest are dropped
+    /// (counted and logged) at once, without blocking the caller.
+    #[test]
+    fn a_full_queue_drops_and_logs_instead_of_blocking() {
+        // Accepts connections and never answers: every attempt waits for its time-out.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (accepted, in_flight) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+                let _ = accepted.send(());
+            }
+        });
+        let text = format!(
+            "[notify]\nretries = 0\ntimeout_seconds = 1\n[[notify.webhooks]]\nname = \"slow\"\nurl = \"http://127.0.0.1:{port}/\"\n"
+        );
+        let settings = Settings::from_toml(&text, "t", &|_| None).unwrap();
+        let db = TestDatabase::sqlite().unwrap();
+        let pool = db::open(db.url()).unwrap();
+        let mut notifier = Notifier::new(&settings.notify, pool.clone());
+        notifier.queue_size = 1;
+        let event = |n: i64| Event::RpoMissed {
+            source: format!("s{n}"),
+            age_seconds: n,
+            rpo_seconds: 1,
+        };
+        notifier.enqueue(&event(1));
+        in_flight
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the first event is being delivered");
+        let started = Instant::now();
+        for n in 2..=4 {
+            notifier.enqueue(&event(n)); // 2 waits in the queue, 3 and 4 are dropped
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "raise never waits"
+        );
+        assert_eq!(notifier.counters().dropped.load(Ordering::Relaxed), 2);
+        drop(notifier); // waits for the two deliveries (each times out after 1 s)
+        let entries = db::LogEntry::list(
+            &mut db::get(&pool).unwrap(),
+            &db::LogFilter {
+                operation: Some("notify".into()),
+                ..db::LogFilter::default()
+            },
+        )
+        .unwrap();
+        let dropped = entries
+            .iter()
+            .filter(|e| {
+                e.message
+                    .contains("rpo_missed notification dropped: its queue is full")
+            })
+            .count();
+        let gave_up = entries
+            .iter()
+            .filter(|e| e.message.contains("attempt 1 of 1 failed"))
+            .count();
+        assert_eq!((dropped, gave_up), (2, 2), "{entries:?}");
     }
 }

@@ -5,6 +5,7 @@
 mod channel; // a configured destination, named without its secrets
 mod deliverer; // per-channel threads, bounded queues, retries with back-off, attempt log
 mod email; // SMTP through lettre
+pub mod outcomes; // the events a job's outcome raises
 pub mod payload; // the bodies each channel sends
 mod test_send; // the settings page's and CLI's "send a test notification"
 mod webhook; // HTTP POST through ureq
