@@ -15,6 +15,7 @@ pub struct App {
     pub pool: Pool,
     pub storage: Arc<dyn Storage>,
     keyring: RwLock<Keyring>,
+    notifier: crate::notify::Notifier,
 }
 
 /// When Coffer may generate a new archive key by itself.
@@ -40,11 +41,13 @@ impl App {
         let storage: Arc<dyn Storage> = Arc::new(LocalStorage::new(&settings.storage_path));
         let keyring = open_keyring(&settings, &pool, keys)?;
         drop(setting_up);
+        let notifier = crate::notify::Notifier::new(&settings.notify, pool.clone());
         let app = App {
             settings,
             pool,
             storage,
             keyring: RwLock::new(keyring),
+            notifier,
         };
         crate::jobs::recovery::fail_abandoned_tasks(&app)?;
         crate::jobs::recovery::sweep_leftovers(&app);
@@ -68,6 +71,11 @@ impl App {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         keyring.rotate().ctx(|| "rotating the archive key".into())
+    }
+
+    /// Delivers raised events to the notification channels (`crate::notify::raise`).
+    pub fn notifier(&self) -> &crate::notify::Notifier {
+        &self.notifier
     }
 
     /// Writes an audit log entry. A failure to log is reported but never fails the work.

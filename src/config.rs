@@ -11,6 +11,12 @@ use serde::Deserialize;
 use crate::domain::SourceKind;
 use crate::error::{Error, Result};
 
+mod notify;
+pub use notify::{
+    EmailSettings, NotifySettings, PasswordFrom, SmtpSecurity, WebhookFormat, WebhookSettings,
+    EVENT_KINDS,
+};
+
 pub const DEFAULT_CONFIG_FILE: &str = "coffer.toml";
 
 /// The validated settings the program runs with.
@@ -26,6 +32,7 @@ pub struct Settings {
     pub web: WebSettings,
     pub workers: WorkerSettings,
     pub sources: Vec<SourceConfig>,
+    pub notify: NotifySettings,
 }
 
 /// The console (`coffer serve`).
@@ -158,6 +165,8 @@ struct FileConfig {
     workers: WorkerSettings,
     #[serde(default)]
     sources: Vec<SourceConfig>,
+    #[serde(default)]
+    notify: notify::NotifyConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -338,6 +347,7 @@ impl Settings {
                 }
             }
         }
+        let notify = parsed.notify.validate().map_err(|(key, m)| bad(&key, m))?;
         Ok(Settings {
             origin: origin.to_string(),
             data_dir,
@@ -348,6 +358,7 @@ impl Settings {
             web,
             workers: parsed.workers,
             sources: parsed.sources,
+            notify,
         })
     }
 

@@ -7,6 +7,7 @@ mod export;
 mod key;
 mod list;
 mod migrate;
+mod notify;
 pub(crate) mod output; // also the JSON API's backup shape
 mod pin;
 mod restore;
@@ -70,6 +71,8 @@ pub enum Command {
     Sources(sources::Args),
     /// Apply pending database migrations.
     Migrate,
+    /// Check the notification channels (`coffer notify test`).
+    Notify(notify::Args),
     /// Run the web console.
     Serve(serve::Args),
     /// Run queued backups, verifications and restores (workers only) until SIGINT/SIGTERM.
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Key(args) => key::run(&app, args),
         Command::User(args) => user::run(&app, args),
         Command::Sources(args) => sources::run(&app, args),
+        Command::Notify(args) => notify::run(&app, args),
         Command::Serve(args) => serve::run(app, args),
         Command::Worker(args) => worker::run(app, args),
         Command::Migrate => unreachable!("handled above"),

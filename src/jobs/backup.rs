@@ -175,6 +175,14 @@ fn run_claimed(
                     done.kind, done.name, done.file_count, done.size_bytes
                 ),
             );
+            crate::notify::raise(
+                app,
+                crate::notify::Event::BackupSucceeded {
+                    backup_id: done.id.clone(),
+                    name: done.name.clone(),
+                    size_bytes: done.size_bytes,
+                },
+            );
             task_recorded?;
             Ok(done)
         }
@@ -195,6 +203,14 @@ fn run_claimed(
             log(
                 LogLevel::Error,
                 format!("backup `{}` failed: {e}", record.name),
+            );
+            crate::notify::raise(
+                app,
+                crate::notify::Event::BackupFailed {
+                    backup_id: record.id.clone(),
+                    name: record.name.clone(),
+                    error: e.to_string(),
+                },
             );
             Err(e)
         }

@@ -137,15 +137,17 @@ pub(crate) fn acquire_locks(
 /// configured…) as `failed`, with its backup record, and logs why. Returns the reason.
 pub(crate) fn fail_before_start(app: &App, task: &Task, reason: Error) -> Error {
     let message = reason.to_string();
+    let mut failed_backup = None;
     let recorded = app.conn().and_then(|mut conn| {
         if Task::claim(&mut conn, &task.id, &worker_name())?.is_some() {
             Task::mark_finished(&mut conn, &task.id, Status::Failed, Some(&message))?;
             if let Some(backup_id) = &task.backup_id {
-                let backup = Backup::find_by_id(&mut conn, backup_id);
-                if backup.is_ok_and(|b| b.status() == Status::Pending)
-                    && task.kind == TaskKind::Backup.as_str()
-                {
+                let backup = Backup::find_by_id(&mut conn, backup_id).ok();
+                if let Some(backup) = backup.filter(|b| {
+                    b.status() == Status::Pending && task.kind == TaskKind::Backup.as_str()
+                }) {
                     Backup::mark_failed(&mut conn, backup_id, &message)?;
+                    failed_backup = Some((backup.id, backup.name));
                 }
             }
         }
@@ -167,6 +169,16 @@ pub(crate) fn fail_before_start(app: &App, task: &Task, reason: Error) -> Error 
         entry = entry.by(by);
     }
     app.audit(entry);
+    if let Some((backup_id, name)) = failed_backup {
+        crate::notify::raise(
+            app,
+            crate::notify::Event::BackupFailed {
+                backup_id,
+                name,
+                error: message,
+            },
+        );
+    }
     reason
 }
 

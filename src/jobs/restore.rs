@@ -151,6 +151,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     } else {
         LogLevel::Error
     };
+    let entry_summary = entry_text.clone();
     let mut entry = NewLogEntry::new(level, "restore", entry_text)
         .for_backup(&backup.id)
         .for_task(&task.id);
@@ -158,6 +159,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         entry = entry.by(by);
     }
     app.audit(entry);
+    crate::notify::outcomes::restore(app, &backup.id, &task.id, &result, entry_summary);
     let (files, warnings, safety_backup, destinations) = result?;
     Backup::mark_restored(&mut *app.conn()?, &backup.id)?;
     Ok(Some(RestoreOutcome {

@@ -179,6 +179,16 @@ pub fn execute_verify(app: &App, task_id: &str, how: Execution) -> Result<Option
         entry = entry.by(by);
     }
     app.audit(entry);
+    if !passed {
+        crate::notify::raise(
+            app,
+            crate::notify::Event::VerificationFailed {
+                backup_id: backup.id.clone(),
+                name: backup.name.clone(),
+                error: message.clone(),
+            },
+        );
+    }
     Ok(Some(VerifyOutcome {
         backup_id: backup.id,
         depth,

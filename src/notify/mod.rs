@@ -2,6 +2,18 @@
 //! [`raise`]. Delivery to channels (email, webhooks) lives beside this file; raising never
 //! blocks or fails the work that raised it.
 
+mod channel; // a configured destination, named without its secrets
+mod deliverer; // per-channel threads, bounded queues, retries with back-off, attempt log
+mod email; // SMTP through lettre
+pub mod outcomes; // the events a job's outcome raises
+pub mod payload; // the bodies each channel sends
+mod test_send; // the settings page's and CLI's "send a test notification"
+mod webhook; // HTTP POST through ureq
+
+pub use channel::Channel;
+pub use deliverer::{Counters, Notifier, DRAIN_LIMIT};
+pub use test_send::{send_test, ChannelReport};
+
 use crate::app::App;
 use crate::db::NewLogEntry;
 use crate::domain::LogLevel;
@@ -73,6 +85,18 @@ impl Event {
         }
     }
 
+    /// The backup the event is about, if any (audit entries link to it).
+    pub fn backup_id(&self) -> Option<&str> {
+        match self {
+            Event::BackupFailed { backup_id, .. }
+            | Event::BackupSucceeded { backup_id, .. }
+            | Event::VerificationFailed { backup_id, .. }
+            | Event::RestoreFinished { backup_id, .. }
+            | Event::RestoreFailed { backup_id, .. } => Some(backup_id),
+            _ => None,
+        }
+    }
+
     /// One line for a person (email subject, chat message).
     pub fn summary(&self) -> String {
         match self {
@@ -117,14 +141,23 @@ impl Event {
     }
 }
 
-/// Raises `event`: recorded in the audit log now; delivered to the configured channels in
-/// the background (a failing channel never blocks the others or the caller).
+/// Raises `event`: recorded in the audit log now; queued for the configured channels that
+/// want it and delivered in the background (a failing channel never blocks the others or
+/// the caller). A successful backup is not raised at all unless `notify.on_success`.
 pub fn raise(app: &App, event: Event) {
+    if matches!(event, Event::BackupSucceeded { .. }) && !app.settings.notify.on_success {
+        return;
+    }
     let level = match event {
         Event::BackupSucceeded { .. } | Event::RestoreFinished { .. } | Event::Test { .. } => {
             LogLevel::Info
         }
         _ => LogLevel::Warning,
     };
-    app.audit(NewLogEntry::new(level, "notify", event.summary()));
+    let mut entry = NewLogEntry::new(level, "notify", event.summary());
+    if let Some(id) = event.backup_id() {
+        entry = entry.for_backup(id);
+    }
+    app.audit(entry);
+    app.notifier().enqueue(&event);
 }

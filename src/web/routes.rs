@@ -41,6 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/settings/schedules/{id}/delete",
             web::post().to(settings::save::delete),
         )
+        .route(
+            "/settings/notify/test",
+            web::post().to(settings::notify_test::send),
+        )
         .route("/users", web::get().to(users::list::show))
         .route("/users", web::post().to(users::list::create))
         .route("/users/{id}", web::get().to(users::detail::show))

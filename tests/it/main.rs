@@ -12,6 +12,7 @@ mod keys;
 mod lookup_errors;
 mod mixed_sources;
 mod mysql_source;
+mod notify;
 mod postgres_source;
 mod queue;
 mod redis_client;

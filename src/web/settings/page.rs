@@ -1,5 +1,5 @@
 //! `GET /settings`: the schedules with their next runs, and the form to add or edit one
-//! (`?edit=ID`). The same page comes back with status 400 and a message next to each bad
+//! (`?edit=ID`); the notification channels with the button that tests them. The same page comes back with status 400 and a message next to each bad
 //! field when a submitted form is refused.
 
 use actix_web::http::StatusCode;
@@ -37,6 +37,8 @@ pub struct SettingsPage {
     pub weekdays: &'static [&'static str],
     /// What the edited schedule's retention would do now.
     pub preview: Option<RetentionPreviewView>,
+    /// The notification channels: `(label, where to)`, no secrets.
+    pub channels: Vec<(String, String)>,
 }
 
 /// The retention preview of the schedule being edited.
@@ -201,7 +203,7 @@ pub async fn show(
 ) -> WebResult<HttpResponse> {
     let editing = query.into_inner().edit.filter(|id| !id.is_empty());
     let identity = user.identity;
-    let sources = state.app.settings.sources.clone();
+    let app = state.app.clone();
     state
         .db(move |conn| {
             let form = match &editing {
@@ -211,7 +213,7 @@ pub async fn show(
             render(
                 conn,
                 &identity,
-                &sources,
+                &app.settings,
                 form,
                 FieldErrors::default(),
                 editing,
@@ -225,7 +227,7 @@ pub async fn show(
 pub fn render(
     conn: &mut DbConnection,
     identity: &Identity,
-    sources: &[crate::config::SourceConfig],
+    settings: &crate::config::Settings,
     form: ScheduleInput,
     errors: FieldErrors,
     editing: Option<String>,
@@ -234,11 +236,16 @@ pub fn render(
         .iter()
         .map(ScheduleRow::from)
         .collect();
+    let sources = &settings.sources;
     let services = crate::web::view::service_names(sources);
     let preview = match &editing {
         Some(id) => Some(retention_preview(conn, id)?),
         None => None,
     };
+    let channels = crate::notify::Channel::all(&settings.notify)
+        .iter()
+        .map(|c| (c.label(), c.describe()))
+        .collect();
     let page = SettingsPage {
         preview,
         layout: Layout::new(identity, "settings"),
@@ -257,6 +264,7 @@ pub fn render(
             "saturday",
             "sunday",
         ],
+        channels,
     };
     page.render().map_err(WebError::from)
 }

@@ -64,8 +64,7 @@ async fn save(
             match store(conn, &app, &input, id.as_deref(), &identity.user.username) {
                 Ok(()) => Ok(None),
                 Err(Refusal::Fields(errors)) => {
-                    let sources = &app.settings.sources;
-                    render(conn, &identity, sources, input, errors, id).map(Some)
+                    render(conn, &identity, &app.settings, input, errors, id).map(Some)
                 }
                 Err(Refusal::Other(e)) => Err(e),
             }

@@ -8,6 +8,7 @@ mod audit;
 mod backups;
 mod browser;
 mod delete_busy;
+mod notify;
 mod restore;
 mod roles;
 mod settings;

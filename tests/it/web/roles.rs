@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/settings/schedules", Role::Admin),
     ("POST", "/settings/schedules/{schedule}", Role::Admin),
     ("POST", "/settings/schedules/{schedule}/delete", Role::Admin),
+    ("POST", "/settings/notify/test", Role::Admin),
     ("GET", "/audit", Role::Viewer),
     ("GET", "/users", Role::Admin),
     ("POST", "/users", Role::Admin),

@@ -1,0 +1,54 @@
+//! `POST /settings/notify/test` (admins): sends a test notification to every channel, one
+//! attempt each, and shows which got it — a page, or the result fragment for htmx.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::notify::{send_test, ChannelReport};
+use crate::web::auth::Admin;
+use crate::web::error::WebResult;
+use crate::web::layout::html_response;
+use crate::web::layout::Layout;
+use crate::web::state::WebState;
+
+#[derive(Template)]
+#[template(path = "settings/notify_test.html")]
+struct TestPage {
+    layout: Layout,
+    reports: Vec<ChannelReport>,
+    all_delivered: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings/notify_result.html")]
+struct TestResult {
+    reports: Vec<ChannelReport>,
+    all_delivered: bool,
+}
+
+pub async fn send(
+    state: web::Data<WebState>,
+    user: Admin,
+    request: HttpRequest,
+) -> WebResult<HttpResponse> {
+    let by = user.username().to_string();
+    // Waits for every channel (bounded by `notify.timeout_seconds`), off the async workers.
+    let reports = state.blocking(move |app| send_test(app, &by)).await?;
+    let all_delivered = reports.iter().all(|r| r.delivered);
+    let html = if request.headers().contains_key("HX-Request") {
+        TestResult {
+            reports,
+            all_delivered,
+        }
+        .render()?
+    } else {
+        TestPage {
+            layout: Layout::new(&user.identity, "settings"),
+            reports,
+            all_delivered,
+        }
+        .render()?
+    };
+    Ok(html_response(StatusCode::OK, html))
+}
