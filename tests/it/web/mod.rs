@@ -6,6 +6,7 @@ mod api;
 mod audit;
 mod backups;
 mod browser;
+mod metrics;
 mod restore;
 mod roles;
 mod settings;
