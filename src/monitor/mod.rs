@@ -1,6 +1,50 @@
 //! The monitor inside `coffer serve`: once a minute it checks recovery point objectives,
 //! stalled tasks and storage space, raising each alert once per occurrence (remembered in
-//! `monitor_alerts`), and queues the scheduled verifications.
+//! `monitor_alerts`, so several processes on one database raise it once too), and queues
+//! the scheduled verifications.
 
 pub mod rpo;
+mod rpo_check;
 pub mod storage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use crate::app::App;
+use crate::jobs::queue::JobQueue;
+
+pub use rpo_check::check_rpo;
+
+/// How often the monitor looks.
+pub const TICK: Duration = Duration::from_secs(60);
+
+/// What one pass found and did.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Sources whose RPO alert this pass raised.
+    pub rpo_missed: Vec<String>,
+}
+
+/// One pass at `now`. A check that fails is logged and does not stop the others.
+pub fn check_once(app: &App, now: NaiveDateTime) -> Checked {
+    let mut checked = Checked::default();
+    match check_rpo(app, now) {
+        Ok(raised) => checked.rpo_missed = raised,
+        Err(e) => tracing::error!("RPO check failed: {e}"),
+    }
+    checked
+}
+
+/// Runs the monitor until the process ends: a pass every [`TICK`].
+pub async fn run_monitor(app: Arc<App>, _queue: JobQueue) {
+    loop {
+        let app = app.clone();
+        let pass = tokio::task::spawn_blocking(move || check_once(&app, crate::db::now())).await;
+        if let Err(e) = pass {
+            tracing::error!("monitor pass panicked: {e}");
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}

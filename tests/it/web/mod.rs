@@ -7,6 +7,7 @@ mod audit;
 mod backups;
 mod browser;
 mod metrics;
+mod monitor_rpo;
 mod restore;
 mod roles;
 mod settings;
