@@ -5,6 +5,7 @@
 
 pub mod rpo;
 mod rpo_check;
+pub mod stalls;
 pub mod storage;
 
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub const TICK: Duration = Duration::from_secs(60);
 pub struct Checked {
     /// Sources whose RPO alert this pass raised.
     pub rpo_missed: Vec<String>,
+    /// Tasks whose stall alert this pass raised.
+    pub stalled: Vec<String>,
 }
 
 /// One pass at `now`. A check that fails is logged and does not stop the others.
@@ -33,6 +36,10 @@ pub fn check_once(app: &App, now: NaiveDateTime) -> Checked {
     match check_rpo(app, now) {
         Ok(raised) => checked.rpo_missed = raised,
         Err(e) => tracing::error!("RPO check failed: {e}"),
+    }
+    match stalls::check_stalls(app, now) {
+        Ok(raised) => checked.stalled = raised,
+        Err(e) => tracing::error!("stalled-task check failed: {e}"),
     }
     checked
 }

@@ -10,6 +10,7 @@ use askama::Template;
 use crate::db::{Backup, BackupFilter, BackupSearch, Task};
 use crate::domain::{Status, VerifyState};
 use crate::monitor::rpo::rpo_status;
+use crate::monitor::stalls::stall_cutoff;
 use crate::web::auth::Viewer;
 use crate::web::backups::list::Totals;
 use crate::web::backups::rows::age;
@@ -47,13 +48,15 @@ struct DashboardPage {
     failed: i64,
     total_size: String,
     freshness: Vec<Freshness>,
-    running: Vec<TaskRow>,
+    /// Each running task and whether it is stalled.
+    running: Vec<(TaskRow, bool)>,
     recent_failures: Vec<BackupRow>,
     chart: Option<Chart>,
 }
 
 pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpResponse> {
     let settings = state.app.settings.clone();
+    let stall_cutoff = stall_cutoff(&state.app, crate::db::now());
     let page = state
         .db(move |conn| {
             let totals = Totals::of(&groups(conn, &settings, &BackupSearch::default())?);
@@ -75,9 +78,13 @@ pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpRes
                 .into_iter()
                 .find(|(state, _)| *state == VerifyState::Passed)
                 .map_or(0, |(_, n)| n);
+            let stalled: Vec<String> = Task::list_stalled(conn, stall_cutoff)?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
             let running = Task::list_running(conn)?
                 .iter()
-                .map(TaskRow::from)
+                .map(|t| (TaskRow::from(t), stalled.contains(&t.id)))
                 .collect();
             let recent_failures = Backup::list(
                 conn,

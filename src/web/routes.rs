@@ -78,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/backups/{id}/pin", web::post().to(backups::pin::pin))
         .route("/tasks/{id}", web::get().to(tasks::page::show))
         .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
+        .route("/tasks/{id}/cancel", web::post().to(tasks::cancel::cancel))
         .route("/backups/{id}/verify", web::get().to(backups::verify::show))
         .route(
             "/backups/{id}/verify",

@@ -26,6 +26,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/backups/{backup}/pin", Role::Admin),
     ("GET", "/tasks/{task}", Role::Viewer),
     ("GET", "/tasks/{task}/events", Role::Viewer),
+    ("POST", "/tasks/{task}/cancel", Role::Operator),
     ("GET", "/sources", Role::Viewer),
     ("POST", "/sources/files/check", Role::Operator),
     ("GET", "/settings", Role::Viewer),
