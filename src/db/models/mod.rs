@@ -23,6 +23,7 @@ mod session;
 mod task;
 mod task_state;
 mod user;
+mod verify_due;
 
 pub use api_token::ApiToken;
 pub use backup::{Backup, BackupChanges, BackupFilter, BackupOutcome, NewBackup};

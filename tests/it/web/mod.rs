@@ -8,6 +8,7 @@ mod backups;
 mod browser;
 mod metrics;
 mod monitor_rpo;
+mod monitor_schedule;
 mod monitor_stalls;
 mod restore;
 mod roles;
