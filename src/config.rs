@@ -31,8 +31,34 @@ pub struct Settings {
     pub archive: ArchiveSettings,
     pub web: WebSettings,
     pub workers: WorkerSettings,
+    pub monitor: MonitorSettings,
     pub sources: Vec<SourceConfig>,
     pub notify: NotifySettings,
+}
+
+/// What the monitor loop of `coffer serve` watches (`[monitor]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorSettings {
+    /// A running task whose progress has not moved for this long is stalled.
+    pub stall_minutes: u32,
+    /// Storage use (percent of the file system holding the storage folder) that raises an alert.
+    pub storage_full_percent: f64,
+    /// Quick verification of every successful backup not verified for this long (0: off).
+    pub verify_quick_hours: u32,
+    /// Deep verification of every successful backup not deep-verified for this long (0: off).
+    pub verify_deep_days: u32,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        MonitorSettings {
+            stall_minutes: 30,
+            storage_full_percent: 90.0,
+            verify_quick_hours: 24,
+            verify_deep_days: 7,
+        }
+    }
 }
 
 /// The console (`coffer serve`).
@@ -139,6 +165,14 @@ pub struct SourceConfig {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Recovery point objective: the newest successful backup of this source should be at
+    /// most this old (default 26: a daily backup plus slack).
+    #[serde(default = "default_rpo_hours")]
+    pub rpo_hours: u32,
+}
+
+fn default_rpo_hours() -> u32 {
+    26
 }
 
 fn default_connect_timeout() -> u32 {
@@ -163,6 +197,8 @@ struct FileConfig {
     web: WebConfig,
     #[serde(default)]
     workers: WorkerSettings,
+    #[serde(default)]
+    monitor: MonitorSettings,
     #[serde(default)]
     sources: Vec<SourceConfig>,
     #[serde(default)]
@@ -270,6 +306,7 @@ impl Settings {
                 format!("{} is out of range 1..=64", parsed.workers.concurrency),
             ));
         }
+        check_monitor(&parsed.monitor).map_err(|(key, m)| bad(key, m))?;
         let mut names = HashSet::new();
         for (i, source) in parsed.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
@@ -332,6 +369,12 @@ impl Settings {
                     format!("a {} source is reached by its url, not a path", source.kind),
                 ));
             }
+            if !(1..=24 * 366).contains(&source.rpo_hours) {
+                return Err(bad(
+                    &key("rpo_hours"),
+                    format!("{} is out of range 1..=8784 (a year)", source.rpo_hours),
+                ));
+            }
             if source.kind != SourceKind::Directory
                 && !(source.include.is_empty() && source.exclude.is_empty())
             {
@@ -357,6 +400,7 @@ impl Settings {
             archive: parsed.archive,
             web,
             workers: parsed.workers,
+            monitor: parsed.monitor,
             sources: parsed.sources,
             notify,
         })
@@ -365,6 +409,41 @@ impl Settings {
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
     }
+}
+
+/// The `[monitor]` values in range, or the key and what is wrong.
+fn check_monitor(m: &MonitorSettings) -> std::result::Result<(), (&'static str, String)> {
+    if !(1..=7 * 24 * 60).contains(&m.stall_minutes) {
+        return Err((
+            "monitor.stall_minutes",
+            format!("{} is out of range 1..=10080 (a week)", m.stall_minutes),
+        ));
+    }
+    if !(m.storage_full_percent > 0.0 && m.storage_full_percent <= 100.0) {
+        return Err((
+            "monitor.storage_full_percent",
+            format!("{} is out of range (0, 100]", m.storage_full_percent),
+        ));
+    }
+    if m.verify_quick_hours > 24 * 366 {
+        return Err((
+            "monitor.verify_quick_hours",
+            format!(
+                "{} is out of range 0..=8784 (0 turns it off)",
+                m.verify_quick_hours
+            ),
+        ));
+    }
+    if m.verify_deep_days > 366 {
+        return Err((
+            "monitor.verify_deep_days",
+            format!(
+                "{} is out of range 0..=366 (0 turns it off)",
+                m.verify_deep_days
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `HOST:PORT` with an IP address, e.g. `127.0.0.1:8080` or `[::]:8080` (port 0 picks one).
@@ -411,6 +490,12 @@ mod tests {
         assert!(s.archive.encryption);
         assert_eq!(s.workers.concurrency, 2);
         assert!(s.web.trusted_proxies.is_empty());
+        assert_eq!(s.monitor.stall_minutes, 30);
+        assert_eq!(s.monitor.storage_full_percent, 90.0);
+        assert_eq!(
+            (s.monitor.verify_quick_hours, s.monitor.verify_deep_days),
+            (24, 7)
+        );
     }
 
     #[test]
@@ -482,6 +567,11 @@ mod tests {
                 "[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/x\"\n[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/y\"",
                 "used by two sources",
             ),
+            ("[[sources]]\nname = \"a\"\nkind = \"file\"\npath = \"/x\"\nrpo_hours = 0", "sources[0].rpo_hours"),
+            ("[monitor]\nstall_minutes = 0", "monitor.stall_minutes"),
+            ("[monitor]\nstorage_full_percent = 120", "monitor.storage_full_percent"),
+            ("[monitor]\nverify_deep_days = 1000", "monitor.verify_deep_days"),
+            ("[monitor]\nstall = 3", "stall"),
         ];
         for (text, needle) in cases {
             let err = Settings::from_toml(text, "my.toml", &no_env)

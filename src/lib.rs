@@ -16,6 +16,7 @@ pub mod engine; // archive byte pipelines: tar, gzip, encryption, checksums, res
 pub mod error; // the app's error type
 pub mod jobs; // backup, restore, verify, cleanup, export, recovery
 pub mod memory; // giving freed memory back to the system between phases
+pub mod monitor; // RPO, stalled tasks, storage space, the verification schedule
 pub mod notify; // events operators hear about; email and webhook delivery
 pub mod sources; // what each kind of source contributes to an archive
 pub mod storage; // where archives live: local folder (S3 later)

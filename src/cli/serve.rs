@@ -1,5 +1,5 @@
-//! `coffer serve [--bind ADDR:PORT]`: the web console, a worker pool and the scheduler in
-//! one process.
+//! `coffer serve [--bind ADDR:PORT]`: the web console, a worker pool, the scheduler and the
+//! monitor in one process.
 //! SIGINT/SIGTERM stop taking new requests and jobs; running jobs finish first.
 
 use std::sync::Arc;
@@ -49,6 +49,7 @@ pub fn run(app: App, args: Args) -> Result<()> {
         // Stops with the process (the runtime drops it); a claimed slot is never lost: its
         // task is recorded pending and re-queued by the workers if the push did not happen.
         tokio::spawn(run_scheduler(app.clone(), queue.clone()));
+        tokio::spawn(crate::monitor::run_monitor(app.clone(), queue.clone()));
         let state = WebState::new(app, queue, live);
         let console = Console::build(state, bind).map_err(|e| Error::Io {
             context: format!("listening on {bind}"),

@@ -74,6 +74,7 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        progress_at -> Nullable<Timestamp>,
     }
 }
 
@@ -142,6 +143,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    monitor_alerts (subject) {
+        subject -> Text,
+        raised_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    monitor_counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(backup_manifests -> backup_records (backup_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -156,4 +171,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     api_tokens,
     login_throttle,
+    monitor_alerts,
+    monitor_counters,
 );

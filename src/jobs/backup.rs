@@ -164,6 +164,10 @@ fn run_claimed(
     match result {
         Ok(outcome) => {
             let done = Backup::mark_succeeded(&mut conn, &record.id, &outcome)?;
+            // For `/metrics`; a lost count never fails the backup.
+            if let Err(e) = db::MonitorCounter::add(&mut conn, db::WRITTEN_BYTES, done.size_bytes) {
+                tracing::warn!("cannot count the bytes backup {} wrote: {e}", done.id);
+            }
             log(
                 if outcome.warnings.is_empty() {
                     LogLevel::Info

@@ -7,6 +7,7 @@
 
 pub mod backup;
 mod backup_request;
+pub mod cancel;
 pub mod cleanup;
 pub mod delete;
 pub mod execution;

@@ -92,8 +92,15 @@ impl TaskRun {
             Err(Error::Cancelled) => (Status::Cancelled, Some("cancelled".to_string())),
             Err(e) => (Status::Failed, Some(e.to_string())),
         };
-        Task::mark_finished(&mut conn, &self.task_id, status, message.as_deref())?;
-        Ok(())
+        match Task::mark_finished(&mut conn, &self.task_id, status, message.as_deref()) {
+            Ok(_) => Ok(()),
+            // Cancelled from outside (`jobs::cancel`): the row already says so.
+            Err(crate::db::DbError::IllegalTransition {
+                from: Status::Cancelled,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn stop_heartbeat(&mut self) {

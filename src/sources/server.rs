@@ -280,6 +280,7 @@ mod tests {
             connect_timeout_seconds: 10,
             include: vec![],
             exclude: vec![],
+            rpo_hours: 26,
         }
     }
 

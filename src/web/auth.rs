@@ -103,6 +103,7 @@ fn check<R: MinimumRole>(req: &HttpRequest) -> Result<Authed<R>, WebError> {
     })
 }
 
+/// JSON errors and 401 (not a sign-in redirect): the API and the metrics a scraper reads.
 pub fn is_api(req: &HttpRequest) -> bool {
-    req.path().starts_with("/api/")
+    req.path().starts_with("/api/") || req.path() == "/metrics"
 }

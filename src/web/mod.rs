@@ -20,6 +20,7 @@ pub mod health; // /health and /ready
 pub mod identity; // session / token → Identity, CSRF
 pub mod layout; // what the page frame needs
 pub mod login; // sign in and out, lock-out
+pub mod metrics; // GET /metrics: Prometheus text format
 pub mod password_gate; // bounded argon2 work
 pub mod routes; // the route table
 pub mod server; // binding and serving

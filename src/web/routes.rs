@@ -5,7 +5,8 @@ use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
 use crate::web::{
-    account, api, assets, audit, backups, dashboard, health, login, settings, sources, tasks, users,
+    account, api, assets, audit, backups, dashboard, health, login, metrics, settings, sources,
+    tasks, users,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -14,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(page_path_config())
         .route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(metrics::show))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(login::submit))
@@ -80,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/backups/{id}/pin", web::post().to(backups::pin::pin))
         .route("/tasks/{id}", web::get().to(tasks::page::show))
         .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
+        .route("/tasks/{id}/cancel", web::post().to(tasks::cancel::cancel))
         .route("/backups/{id}/verify", web::get().to(backups::verify::show))
         .route(
             "/backups/{id}/verify",

@@ -32,6 +32,7 @@ fn files_changing_under_the_backup_are_warnings() {
         connect_timeout_seconds: 10,
         include: vec![],
         exclude: vec![],
+        rpo_hours: 26,
     };
     let mut warnings = Vec::new();
     let snapshot = coffer::sources::snapshot(&source, dir.path(), &Silent, &mut warnings).unwrap();

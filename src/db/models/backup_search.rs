@@ -197,6 +197,20 @@ impl Backup {
         Ok(found.map(|(created, finished)| finished.unwrap_or(created)))
     }
 
+    /// When the oldest backup matching `search` was recorded (whatever its status).
+    pub fn earliest_time(
+        conn: &mut DbConnection,
+        search: &BackupSearch,
+    ) -> Result<Option<NaiveDateTime>, DbError> {
+        Ok(backup_records::table
+            .into_boxed()
+            .filter(condition(search, text_backend(conn)))
+            .order((dsl::created_at.asc(), dsl::id.asc()))
+            .select(dsl::created_at)
+            .first(conn)
+            .optional()?)
+    }
+
     /// The newest `limit` successful backups, oldest first (for the dashboard's chart).
     pub fn list_recent_succeeded(
         conn: &mut DbConnection,

@@ -10,6 +10,7 @@
 
 mod api_token;
 mod backup;
+mod backup_figures;
 mod backup_in_use;
 mod backup_queries;
 mod backup_search;
@@ -18,20 +19,24 @@ mod backup_text;
 mod log_entry;
 mod login_throttle;
 mod manifest;
+mod monitor;
 mod schedule;
 mod session;
 mod task;
 mod task_state;
 mod user;
+mod verify_due;
 
 pub use api_token::ApiToken;
 pub use backup::{Backup, BackupChanges, BackupFilter, BackupOutcome, NewBackup};
+pub use backup_figures::Distribution;
 pub use backup_search::{
     BackupGroup, BackupPage, BackupSearch, PageCursor, RowPosition, ServiceMatch,
 };
 pub use log_entry::{LogEntry, LogFilter, NewLogEntry};
 pub use login_throttle::LoginThrottle;
 pub use manifest::Manifest;
+pub use monitor::{MonitorAlert, MonitorCounter, WRITTEN_BYTES};
 pub use schedule::{NewSchedule, Schedule, ScheduleChanges};
 pub use session::{Session, MAX_SESSION_AGE};
 pub use task::{NewTask, Task, TaskProgress};

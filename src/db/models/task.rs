@@ -36,6 +36,8 @@ pub struct Task {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    /// When its progress last moved (set when it starts; a heartbeat alone does not move it).
+    pub progress_at: Option<NaiveDateTime>,
 }
 
 impl Task {

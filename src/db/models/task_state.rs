@@ -19,6 +19,7 @@ struct StatusChange {
     started_at: Option<NaiveDateTime>,
     finished_at: Option<NaiveDateTime>,
     error: Option<String>,
+    progress_at: Option<NaiveDateTime>,
 }
 
 impl Task {
@@ -29,6 +30,7 @@ impl Task {
             worker: Some(worker.to_string()),
             heartbeat_at: Some(at),
             started_at: Some(at),
+            progress_at: Some(at),
             ..StatusChange::default()
         };
         transition(conn, id, Status::Running, change)
@@ -62,6 +64,7 @@ impl Task {
             worker: Some(worker.to_string()),
             heartbeat_at: Some(at),
             started_at: Some(at),
+            progress_at: Some(at),
             ..StatusChange::default()
         };
         let claimed = diesel::update(backup_tasks::table.find(id))
@@ -109,16 +112,32 @@ impl Task {
         transition(conn, id, status, change)
     }
 
-    /// Records progress and a heartbeat. Returns `false` when the task is no longer running
-    /// (for instance cancelled meanwhile): the worker should stop.
+    /// Records progress and a heartbeat; `progress_at` moves only when the progress differs
+    /// from the stored one (stall detection). Returns `false` when the task is no longer
+    /// running (for instance cancelled meanwhile): the worker should stop.
     pub fn update_progress(
         conn: &mut DbConnection,
         id: &str,
         progress: &TaskProgress,
     ) -> Result<bool, DbError> {
+        use diesel::dsl::case_when;
+        use diesel::sql_types::{Nullable, Timestamp};
+        let at = now();
+        // SET expressions see the row as it was, so this compares with the stored progress.
+        let moved = dsl::bytes_done
+            .ne(progress.bytes_done)
+            .or(dsl::files_done.ne(progress.files_done))
+            .or(dsl::phase.ne(progress.phase.clone()))
+            .or(dsl::percent.ne(progress.percent));
+        let progress_at =
+            case_when::<_, _, Nullable<Timestamp>>(moved, Some(at)).otherwise(dsl::progress_at);
         let updated = diesel::update(backup_tasks::table.find(id))
             .filter(dsl::status.eq(Status::Running.as_str()))
-            .set((progress, dsl::heartbeat_at.eq(now())))
+            .set((
+                dsl::progress_at.eq(progress_at),
+                progress,
+                dsl::heartbeat_at.eq(at),
+            ))
             .execute(conn)?;
         if updated == 0 {
             Task::find_by_id(conn, id)?;
@@ -138,6 +157,34 @@ impl Task {
             .order((dsl::created_at.asc(), dsl::id.asc()))
             .select(Task::as_select())
             .load(conn)?)
+    }
+}
+
+impl Task {
+    /// Running tasks whose progress has not moved since `before`: stalled (their heartbeat
+    /// may still beat, e.g. a dump waiting on a locked table).
+    pub fn list_stalled(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+    ) -> Result<Vec<Task>, DbError> {
+        Ok(backup_tasks::table
+            .filter(dsl::status.eq(Status::Running.as_str()))
+            .filter(
+                dsl::progress_at
+                    .lt(before)
+                    .or(dsl::progress_at.is_null().and(dsl::started_at.lt(before))),
+            )
+            .order((dsl::created_at.asc(), dsl::id.asc()))
+            .select(Task::as_select())
+            .load(conn)?)
+    }
+
+    /// How many tasks are `pending` (the queue depth).
+    pub fn count_pending(conn: &mut DbConnection) -> Result<i64, DbError> {
+        Ok(backup_tasks::table
+            .filter(dsl::status.eq(Status::Pending.as_str()))
+            .count()
+            .get_result(conn)?)
     }
 }
 

@@ -175,6 +175,7 @@ mod tests {
             connect_timeout_seconds: 5,
             include: vec![],
             exclude: vec![],
+            rpo_hours: 26,
         })
         .unwrap()
     }

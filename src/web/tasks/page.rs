@@ -7,7 +7,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::progress::{ProgressPartial, ProgressView};
+use chrono::NaiveDateTime;
+
 use crate::db::{Backup, DbError, Task};
+use crate::domain::Status;
+use crate::monitor::stalls::{idle_since, stall_cutoff};
 use crate::web::auth::Viewer;
 use crate::web::error::WebResult;
 use crate::web::layout::{html_response, Layout};
@@ -39,6 +43,10 @@ struct TaskFacts {
     params: Vec<(String, String)>,
     backup_id: String,
     backup_name: String,
+    /// Pending or running: it can be cancelled.
+    unfinished: bool,
+    /// Running without progress for `[monitor] stall_minutes`: since when.
+    stalled_since: String,
 }
 
 pub async fn show(
@@ -48,6 +56,7 @@ pub async fn show(
     path: web::Path<String>,
 ) -> WebResult<HttpResponse> {
     let id = path.into_inner();
+    let cutoff = stall_cutoff(&state.app, crate::db::now());
     let (task, backup) = state
         .db(move |conn| {
             let task = Task::find_by_id(conn, &id)?;
@@ -68,7 +77,7 @@ pub async fn show(
     } else {
         TaskPage {
             layout: Layout::new(&user.identity, "backups"),
-            task: facts(&task, backup.as_ref()),
+            task: facts(&task, backup.as_ref(), cutoff),
             progress,
             refresh_seconds: REFRESH_SECONDS,
         }
@@ -77,7 +86,12 @@ pub async fn show(
     Ok(html_response(StatusCode::OK, html))
 }
 
-fn facts(task: &Task, backup: Option<&Backup>) -> TaskFacts {
+fn facts(task: &Task, backup: Option<&Backup>, stall_cutoff: NaiveDateTime) -> TaskFacts {
+    let stalled_since = idle_since(task)
+        .filter(|at| task.status() == Status::Running && *at < stall_cutoff)
+        .as_ref()
+        .map(timestamp)
+        .unwrap_or_default();
     let when = |at: &Option<chrono::NaiveDateTime>| at.as_ref().map(timestamp).unwrap_or_default();
     TaskFacts {
         id: task.id.clone(),
@@ -93,6 +107,8 @@ fn facts(task: &Task, backup: Option<&Backup>) -> TaskFacts {
         params: params_of(task),
         backup_id: task.backup_id.clone().unwrap_or_default(),
         backup_name: backup.map(|b| b.name.clone()).unwrap_or_default(),
+        unfinished: !task.status().is_finished(),
+        stalled_since,
     }
 }
 

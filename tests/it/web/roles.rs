@@ -26,6 +26,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/backups/{backup}/pin", Role::Admin),
     ("GET", "/tasks/{task}", Role::Viewer),
     ("GET", "/tasks/{task}/events", Role::Viewer),
+    ("POST", "/tasks/{task}/cancel", Role::Operator),
     ("GET", "/sources", Role::Viewer),
     ("POST", "/sources/files/check", Role::Operator),
     ("GET", "/settings", Role::Viewer),
@@ -52,6 +53,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/backups/{backup}/verify", Role::Operator),
     ("POST", "/api/v1/backups/{backup}/restore", Role::Admin),
     ("GET", "/api/v1/tasks/{task}", Role::Viewer),
+    ("GET", "/metrics", Role::Viewer),
 ];
 
 #[test]
@@ -65,7 +67,8 @@ fn every_route_checks_the_role_on_the_server() {
         let admin = console.login_as(Role::Admin);
         for (method, template, needed) in ROUTES {
             let path = ids.fill(template);
-            let api = path.starts_with("/api/");
+            // The metrics answer a scraper like the API does: 401, no sign-in page.
+            let api = path.starts_with("/api/") || path == "/metrics";
 
             let response = send(&anonymous, method, &path);
             if api {

@@ -23,6 +23,7 @@ fn server_source(name: &str, url: &str) -> SourceConfig {
         connect_timeout_seconds: 2,
         include: vec![],
         exclude: vec![],
+        rpo_hours: 26,
     }
 }
 

@@ -1,0 +1,23 @@
+//! `POST /tasks/{id}/cancel` (operator): cancels a pending or running task (a stalled one,
+//! say) through its row, so it works whichever process runs it (see `jobs::cancel`). Back
+//! to the task's page; a task already finished is refused with 409 and why.
+
+use actix_web::{web, HttpResponse};
+
+use crate::jobs::cancel::cancel_task;
+use crate::web::auth::Operator;
+use crate::web::error::{see_other, WebResult};
+use crate::web::state::WebState;
+
+pub async fn cancel(
+    state: web::Data<WebState>,
+    user: Operator,
+    id: web::Path<String>,
+) -> WebResult<HttpResponse> {
+    let id = id.into_inner();
+    let by = user.username().to_string();
+    let task = state
+        .blocking(move |app| cancel_task(app, &id, &by))
+        .await?;
+    Ok(see_other(&format!("/tasks/{}", task.id)))
+}
