@@ -12,6 +12,7 @@ pub(crate) mod output; // also the JSON API's backup shape
 mod pin;
 mod restore;
 mod retention;
+mod schedule;
 mod serve;
 mod show;
 mod sources;
@@ -57,6 +58,8 @@ pub enum Command {
     /// Delete old backups by age or by a retention policy (lists them first, with why each
     /// one stays; deletes only with --confirm).
     Cleanup(cleanup::Args),
+    /// List, add, edit and delete backup schedules (as on the settings page).
+    Schedule(Box<schedule::Args>),
     /// Keep a backup forever (retention never removes it).
     Pin(pin::Args),
     /// Let retention judge a pinned backup again.
@@ -98,6 +101,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::run(&app, args),
         Command::Restore(args) => restore::run(&app, args),
         Command::Cleanup(args) => cleanup::run(&app, args),
+        Command::Schedule(args) => schedule::run(&app, *args),
         Command::Pin(args) => pin::run(&app, args, true),
         Command::Unpin(args) => pin::run(&app, args, false),
         Command::Export(args) => export::run(&app, args),

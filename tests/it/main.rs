@@ -20,6 +20,7 @@ mod redis_source;
 mod restore_safety;
 mod retention;
 mod round_trip;
+mod schedule_cli;
 mod scheduler;
 mod sources_cli;
 mod sqlite_source;

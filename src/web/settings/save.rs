@@ -36,7 +36,7 @@ pub async fn update(
 }
 
 /// Why a form was not saved.
-enum Refusal {
+pub(crate) enum Refusal {
     Fields(FieldErrors),
     Other(WebError),
 }
@@ -77,7 +77,7 @@ async fn save(
 }
 
 /// Parses, checks the name is free, stores and logs.
-fn store(
+pub(crate) fn store(
     conn: &mut DbConnection,
     app: &App,
     input: &ScheduleInput,
