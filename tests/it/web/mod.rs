@@ -4,6 +4,7 @@ pub mod harness;
 
 mod api;
 mod api_checks;
+mod api_schedules;
 mod audit;
 mod backups;
 mod browser;

@@ -53,6 +53,11 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/api/v1/backups/{backup}/verify", Role::Operator),
     ("POST", "/api/v1/backups/{backup}/restore", Role::Admin),
     ("GET", "/api/v1/tasks/{task}", Role::Viewer),
+    ("GET", "/api/v1/schedules", Role::Viewer),
+    ("POST", "/api/v1/schedules", Role::Admin),
+    ("PUT", "/api/v1/schedules/{schedule}", Role::Admin),
+    // Last: an admin's DELETE removes the schedule the routes above use.
+    ("DELETE", "/api/v1/schedules/{schedule}", Role::Admin),
     ("GET", "/metrics", Role::Viewer),
 ];
 
@@ -171,7 +176,7 @@ fn send(browser: &Browser, method: &str, path: &str) -> Response {
         "GET" => browser.get(path),
         _ if path.starts_with("/api/") => browser
             .client
-            .post(browser.url(path))
+            .request(method.parse().unwrap(), browser.url(path))
             .header("X-CSRF-Token", &browser.csrf)
             .header("content-type", "application/json")
             .body("{}")
