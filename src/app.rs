@@ -8,14 +8,24 @@ use crate::config::Settings;
 use crate::db::{self, Backup, NewLogEntry, Pool, PooledConn};
 use crate::engine::keyring::{is_blank_key_dir, Keyring};
 use crate::error::{Error, IoContext, Result};
-use crate::storage::{LocalStorage, Storage};
+use crate::storage::{open_target, Storage};
 
 pub struct App {
     pub settings: Settings,
     pub pool: Pool,
+    /// The primary storage target: every backup is written here first.
     pub storage: Arc<dyn Storage>,
+    /// Further targets each backup is copied to (`[[storage.replicas]]`), in config order.
+    pub replicas: Vec<NamedStorage>,
     keyring: RwLock<Keyring>,
     notifier: crate::notify::Notifier,
+}
+
+/// A storage target with the name the config gives it.
+#[derive(Clone)]
+pub struct NamedStorage {
+    pub name: String,
+    pub storage: Arc<dyn Storage>,
 }
 
 /// When Coffer may generate a new archive key by itself.
@@ -38,7 +48,26 @@ impl App {
         // migrate the SQLite file and both write a first key: one sets up, the other waits.
         let setting_up = lock_setup(&settings.data_dir)?;
         let pool = db::open(&settings.database_url)?;
-        let storage: Arc<dyn Storage> = Arc::new(LocalStorage::new(&settings.storage_path));
+        let open = |target: &crate::config::StorageTarget| {
+            open_target(target).map_err(|e| {
+                Error::Config(format!(
+                    "config {}: storage target `{}`: {e}",
+                    settings.origin, target.name
+                ))
+            })
+        };
+        let storage = open(&settings.storage.primary)?;
+        let replicas = settings
+            .storage
+            .replicas
+            .iter()
+            .map(|target| {
+                Ok(NamedStorage {
+                    name: target.name.clone(),
+                    storage: open(target)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let keyring = open_keyring(&settings, &pool, keys)?;
         drop(setting_up);
         let notifier = crate::notify::Notifier::new(&settings.notify, pool.clone());
@@ -46,12 +75,29 @@ impl App {
             settings,
             pool,
             storage,
+            replicas,
             keyring: RwLock::new(keyring),
             notifier,
         };
         crate::jobs::recovery::fail_abandoned_tasks(&app)?;
         crate::jobs::recovery::sweep_leftovers(&app);
         Ok(app)
+    }
+
+    /// The primary target's name (`[storage] name`, default `primary`).
+    pub fn storage_name(&self) -> &str {
+        &self.settings.storage.primary.name
+    }
+
+    /// Every target by name, the primary first.
+    pub fn storage_targets(&self) -> Vec<NamedStorage> {
+        let primary = NamedStorage {
+            name: self.storage_name().to_string(),
+            storage: self.storage.clone(),
+        };
+        std::iter::once(primary)
+            .chain(self.replicas.iter().cloned())
+            .collect()
     }
 
     pub fn conn(&self) -> Result<PooledConn> {

@@ -12,10 +12,12 @@ use crate::domain::SourceKind;
 use crate::error::{Error, Result};
 
 mod notify;
+mod storage;
 pub use notify::{
     EmailSettings, NotifySettings, PasswordFrom, SmtpSecurity, WebhookFormat, WebhookSettings,
     EVENT_KINDS,
 };
+pub use storage::{S3Settings, StorageLocation, StorageSettings, StorageTarget};
 
 pub const DEFAULT_CONFIG_FILE: &str = "coffer.toml";
 
@@ -27,7 +29,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub keys_dir: PathBuf,
-    pub storage_path: PathBuf,
+    pub storage: StorageSettings,
     pub archive: ArchiveSettings,
     pub web: WebSettings,
     pub workers: WorkerSettings,
@@ -90,11 +92,27 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub struct WorkerSettings {
     /// Jobs one process runs at once (at least 1).
     pub concurrency: usize,
+    /// A running task whose heartbeat is older than this is taken for dead (its worker was
+    /// killed, or its host is gone) and failed by the reaper of any other process.
+    pub heartbeat_timeout_seconds: u64,
 }
+
+/// The range `[workers] heartbeat_timeout_seconds` accepts: above the one-second heartbeat
+/// with room for a busy machine, at most a day.
+pub const HEARTBEAT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 3..=86_400;
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        WorkerSettings { concurrency: 2 }
+        WorkerSettings {
+            concurrency: 2,
+            heartbeat_timeout_seconds: 60,
+        }
+    }
+}
+
+impl WorkerSettings {
+    pub fn heartbeat_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.heartbeat_timeout_seconds)
     }
 }
 
@@ -190,7 +208,7 @@ struct FileConfig {
     database_url: Option<String>,
     keys_dir: Option<PathBuf>,
     #[serde(default)]
-    storage: StorageConfig,
+    storage: storage::TargetConfig,
     #[serde(default)]
     archive: ArchiveSettings,
     #[serde(default)]
@@ -203,12 +221,6 @@ struct FileConfig {
     sources: Vec<SourceConfig>,
     #[serde(default)]
     notify: notify::NotifyConfig,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StorageConfig {
-    path: Option<PathBuf>,
 }
 
 /// Reads an environment variable, treating an empty value as unset.
@@ -255,10 +267,10 @@ impl Settings {
             .or(parsed.database_url)
             .unwrap_or_else(|| data_dir.join("coffer.db").display().to_string());
         let keys_dir = parsed.keys_dir.unwrap_or_else(|| data_dir.join("keys"));
-        let storage_path = env("COFFER_STORAGE_PATH")
-            .map(PathBuf::from)
-            .or(parsed.storage.path)
-            .unwrap_or_else(|| PathBuf::from("./backups"));
+        let storage = parsed
+            .storage
+            .validate(env)
+            .map_err(|(key, m)| bad(&key, m))?;
 
         if parsed.archive.compression_level > 12 {
             return Err(bad(
@@ -304,6 +316,15 @@ impl Settings {
             return Err(bad(
                 "workers.concurrency",
                 format!("{} is out of range 1..=64", parsed.workers.concurrency),
+            ));
+        }
+        if !HEARTBEAT_TIMEOUT_RANGE.contains(&parsed.workers.heartbeat_timeout_seconds) {
+            return Err(bad(
+                "workers.heartbeat_timeout_seconds",
+                format!(
+                    "{} is out of range 3..=86400 (a day)",
+                    parsed.workers.heartbeat_timeout_seconds
+                ),
             ));
         }
         check_monitor(&parsed.monitor).map_err(|(key, m)| bad(key, m))?;
@@ -396,7 +417,7 @@ impl Settings {
             data_dir,
             database_url,
             keys_dir,
-            storage_path,
+            storage,
             archive: parsed.archive,
             web,
             workers: parsed.workers,
@@ -404,6 +425,14 @@ impl Settings {
             sources: parsed.sources,
             notify,
         })
+    }
+
+    /// The primary target's folder when it is a local one (for file-system checks).
+    pub fn local_storage_path(&self) -> Option<&Path> {
+        match &self.storage.primary.location {
+            StorageLocation::Local(path) => Some(path),
+            StorageLocation::S3(_) => None,
+        }
     }
 
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
@@ -485,10 +514,11 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("./data"));
         assert_eq!(s.database_url, "./data/coffer.db");
         assert_eq!(s.keys_dir, PathBuf::from("./data/keys"));
-        assert_eq!(s.storage_path, PathBuf::from("./backups"));
+        assert_eq!(s.local_storage_path(), Some(Path::new("./backups")));
         assert_eq!(s.archive.compression_level, 6);
         assert!(s.archive.encryption);
         assert_eq!(s.workers.concurrency, 2);
+        assert_eq!(s.workers.heartbeat_timeout_seconds, 60);
         assert!(s.web.trusted_proxies.is_empty());
         assert_eq!(s.monitor.stall_minutes, 30);
         assert_eq!(s.monitor.storage_full_percent, 90.0);
@@ -508,7 +538,7 @@ mod tests {
         let s = Settings::from_toml("data_dir = \"/elsewhere\"", "t.toml", &env).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/var/lib/coffer"));
         assert_eq!(s.database_url, "/var/lib/coffer/coffer.db");
-        assert_eq!(s.storage_path, PathBuf::from("/srv/backups"));
+        assert_eq!(s.local_storage_path(), Some(Path::new("/srv/backups")));
     }
 
     #[test]
@@ -534,6 +564,14 @@ mod tests {
             ("[workers]\nconcurrency = \"two\"", "concurrency = \"two\""),
             ("[workers]\nconcurrency = -1", "concurrency = -1"),
             ("[workers]\nthreads = 2", "threads"),
+            (
+                "[workers]\nheartbeat_timeout_seconds = 1",
+                "workers.heartbeat_timeout_seconds",
+            ),
+            (
+                "[workers]\nheartbeat_timeout_seconds = 100000",
+                "workers.heartbeat_timeout_seconds",
+            ),
             ("[web]\ntrusted_proxies = [\"proxy.local\"]", "web.trusted_proxies"),
             ("[[sources]]\nname = \"a\"\nkind = \"directory\"", "sources[0].path"),
             ("[[sources]]\nname = \"a b\"\nkind = \"file\"\npath = \"/x\"", "sources[0].name"),

@@ -2,8 +2,11 @@
 //! and handing it to `jobs`. Output is plain text for people and JSON (`--json`) for scripts.
 
 mod backup;
+mod catalog;
 mod cleanup;
+mod copies;
 mod export;
+mod health;
 mod key;
 mod list;
 mod migrate;
@@ -60,6 +63,11 @@ pub enum Command {
     Cleanup(cleanup::Args),
     /// List, add, edit and delete backup schedules (as on the settings page).
     Schedule(Box<schedule::Args>),
+    /// Where a backup's copies are (primary storage, replicas) and their state; copy to
+    /// replicas that lack a healthy copy.
+    Copies(copies::Args),
+    /// Recreate the catalogue's records from a storage target's archives and manifests.
+    Catalog(catalog::Args),
     /// Keep a backup forever (retention never removes it).
     Pin(pin::Args),
     /// Let retention judge a pinned backup again.
@@ -74,6 +82,8 @@ pub enum Command {
     Sources(sources::Args),
     /// Apply pending database migrations.
     Migrate,
+    /// Ask a running console whether it answers (container health checks; exit 0 on 2xx).
+    Health(health::Args),
     /// Check the notification channels (`coffer notify test`).
     Notify(notify::Args),
     /// Run the web console.
@@ -85,16 +95,19 @@ pub enum Command {
 /// Runs a parsed command line; the error is printed by `main`.
 pub fn run(cli: Cli) -> Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
-    if let Command::Migrate = cli.command {
-        return migrate::run(&settings);
-    }
+    // Neither needs the keyring or (for health) the database: they run before the app opens.
+    let command = match cli.command {
+        Command::Migrate => return migrate::run(&settings),
+        Command::Health(args) => return health::run(&settings, args),
+        command => command,
+    };
     // Only an explicit key rotation may start a new keyring when encrypted backups exist.
-    let keys = match &cli.command {
+    let keys = match &command {
         Command::Key(args) if args.is_rotation() => KeyPolicy::Always,
         _ => KeyPolicy::FirstRunOnly,
     };
     let app = App::open_with(settings, keys)?;
-    match cli.command {
+    match command {
         Command::Backup(args) => backup::run(&app, args),
         Command::List(args) => list::run(&app, args),
         Command::Show(args) => show::run(&app, args),
@@ -102,6 +115,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Restore(args) => restore::run(&app, args),
         Command::Cleanup(args) => cleanup::run(&app, args),
         Command::Schedule(args) => schedule::run(&app, *args),
+        Command::Copies(args) => copies::run(&app, args),
+        Command::Catalog(args) => catalog::run(&app, args),
         Command::Pin(args) => pin::run(&app, args, true),
         Command::Unpin(args) => pin::run(&app, args, false),
         Command::Export(args) => export::run(&app, args),
@@ -111,6 +126,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Notify(args) => notify::run(&app, args),
         Command::Serve(args) => serve::run(app, args),
         Command::Worker(args) => worker::run(app, args),
-        Command::Migrate => unreachable!("handled above"),
+        Command::Migrate | Command::Health(_) => unreachable!("handled above"),
     }
 }

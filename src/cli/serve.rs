@@ -1,5 +1,6 @@
-//! `coffer serve [--bind ADDR:PORT]`: the web console, a worker pool, the scheduler and the
-//! monitor in one process.
+//! `coffer serve [--bind ADDR:PORT] [--no-workers]`: the web console, a worker pool, the
+//! scheduler, the monitor and the heartbeat reaper in one process. `--no-workers` leaves the
+//! jobs to `coffer worker` processes (a web tier behind a load balancer).
 //! SIGINT/SIGTERM stop taking new requests and jobs; running jobs finish first.
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use crate::config::parse_bind;
 use crate::error::{Error, Result};
 use crate::jobs::live::LiveProgress;
 use crate::jobs::queue::{run_workers, JobQueue, WorkerControl};
+use crate::jobs::reaper::run_reaper;
 use crate::jobs::scheduler::run_scheduler;
 use crate::web::first_admin::{ensure_first_admin, ADMIN_PASSWORD_ENV};
 use crate::web::{Console, WebState};
@@ -20,6 +22,9 @@ pub struct Args {
     /// Address to listen on (else $COFFER_BIND, else `[web] bind`, else 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_bind)]
     pub bind: Option<std::net::SocketAddr>,
+    /// Run no worker pool: queued jobs are left to `coffer worker` processes.
+    #[arg(long)]
+    pub no_workers: bool,
 }
 
 pub fn run(app: App, args: Args) -> Result<()> {
@@ -40,12 +45,16 @@ pub fn run(app: App, args: Args) -> Result<()> {
         let queue = JobQueue::open(&app).await?;
         let live = LiveProgress::new();
         let control = WorkerControl::new();
-        let workers = tokio::spawn(run_workers(
-            app.clone(),
-            queue.clone(),
-            live.clone(),
-            control.clone(),
-        ));
+        let workers = (!args.no_workers).then(|| {
+            tokio::spawn(run_workers(
+                app.clone(),
+                queue.clone(),
+                live.clone(),
+                control.clone(),
+            ))
+        });
+        // Fails the tasks of dead workers, wherever they ran (stops with the process).
+        tokio::spawn(run_reaper(app.clone()));
         // Stops with the process (the runtime drops it); a claimed slot is never lost: its
         // task is recorded pending and re-queued by the workers if the push did not happen.
         tokio::spawn(run_scheduler(app.clone(), queue.clone()));
@@ -73,10 +82,12 @@ pub fn run(app: App, args: Args) -> Result<()> {
             source: e,
         });
         control.stop();
-        match workers.await {
-            Ok(Err(e)) => tracing::error!("the worker pool stopped with an error: {e}"),
-            Err(e) => tracing::error!("the worker pool failed: {e}"),
-            Ok(Ok(())) => {}
+        if let Some(pool) = workers {
+            match pool.await {
+                Ok(Err(e)) => tracing::error!("the worker pool stopped with an error: {e}"),
+                Err(e) => tracing::error!("the worker pool failed: {e}"),
+                Ok(Ok(())) => {}
+            }
         }
         served
     })

@@ -1,4 +1,5 @@
-//! `coffer worker`: runs the worker pool only (no web console) until SIGINT or SIGTERM.
+//! `coffer worker`: runs the worker pool (and the heartbeat reaper) only, no web console,
+//! until SIGINT or SIGTERM. Any number of them, on any hosts, share a PostgreSQL queue.
 //! The first signal stops taking jobs and lets running ones finish; a second one cancels
 //! them (they end `cancelled`, leaving targets and storage clean).
 
@@ -11,6 +12,7 @@ use crate::app::App;
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::live::LiveProgress;
 use crate::jobs::queue::{run_workers, JobQueue, WorkerControl};
+use crate::jobs::reaper::run_reaper;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {}
@@ -45,6 +47,8 @@ pub fn run(app: App, _args: Args) -> Result<()> {
                 control.abort();
             }
         });
+        // Fails the tasks of dead workers, wherever they ran (stops with the process).
+        tokio::spawn(run_reaper(app.clone()));
         eprintln!(
             "coffer worker: running up to {} job(s) at once; Ctrl-C to stop",
             app.settings.workers.concurrency

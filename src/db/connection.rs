@@ -36,6 +36,7 @@ impl DbConnection {
                     ))
                 }),
             Backend::Sqlite => {
+                super::sqlite_process::configure_once();
                 let path = sqlite_path(url)?;
                 create_parent_dir(&path)?;
                 let shown = path.display();

@@ -15,6 +15,7 @@ mod migrate;
 pub mod models;
 mod pool;
 pub mod schema;
+mod sqlite_process;
 #[doc(hidden)]
 pub mod testing;
 mod url;

@@ -157,7 +157,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    backup_copies (backup_id, storage) {
+        backup_id -> Text,
+        storage -> Text,
+        state -> Text,
+        size_bytes -> BigInt,
+        error -> Nullable<Text>,
+        checked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(backup_manifests -> backup_records (backup_id));
+diesel::joinable!(backup_copies -> backup_records (backup_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 
@@ -173,4 +186,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     monitor_alerts,
     monitor_counters,
+    backup_copies,
 );

@@ -24,7 +24,8 @@ use crate::domain::BackupKind;
 use crate::error::{Error, IoContext, Result};
 use crate::sources::{PlannedEntry, SourceSnapshot};
 
-/// Files at least this large that are already compressed are stored, not deflated again.
+/// Files at least this large that are already compressed (by their name, or as the source
+/// says) are stored, not deflated again.
 const STORE_ONLY_MIN: u64 = 64 * 1024;
 
 pub struct ArchiveOptions<'a> {
@@ -288,7 +289,8 @@ where
         }
         Err(e) => return Err(e).ctx(|| format!("opening {}", disk_path.display())),
     };
-    let store_only = entry.size >= STORE_ONLY_MIN && looks_compressed(disk_path);
+    let store_only =
+        entry.size >= STORE_ONLY_MIN && (entry.store_only || looks_compressed(disk_path));
     if store_only {
         tar.get_mut().set_store_only(true);
     }

@@ -30,7 +30,7 @@ use crate::sources::{self, SourceSnapshot};
 pub fn run_backup(app: &App, request: &BackupRequest, display: Option<Display>) -> Result<Backup> {
     let chosen = sources_in_scope(app, &request.scope)?;
     let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
-    let locks = lock_sources(&app.settings.data_dir, &names)?;
+    let locks = lock_sources(&app.settings, &names)?;
     let (_, task) = prepare_backup(app, request)?;
     execute_backup(app, &task.id, Execution::with_locks(locks, display))?
         .ok_or_else(|| Error::Refused(format!("backup task {} was run by another worker", task.id)))
@@ -146,39 +146,83 @@ fn run_claimed(
         let parent_manifest = parent_manifest?;
         let (snapshots, mut warnings) = snapshots?;
         warnings.splice(0..0, notes);
-        write_and_commit(app, record, snapshots, parent_manifest, &run, warnings)
+        write_and_commit(app, record, snapshots, parent_manifest, &run, warnings).map(|outcome| {
+            crate::jobs::copies::replicate_new(app, &record.id, outcome, run.progress())
+        })
     });
-    let task_recorded = run.finish(&result);
-    let mut conn = app.conn()?;
-    let log = |level, message: String| {
+    let entry = |level, message: String| {
         let mut entry = NewLogEntry::new(level, "backup", message).for_backup(&record.id);
         if let Some(by) = &record.created_by {
             entry = entry.by(by);
         }
-        app.audit(entry);
+        entry
     };
     // The record may still be pending if marking it running failed.
     let still_open = |conn: &mut db::DbConnection| {
         Backup::find_by_id(conn, &record.id).is_ok_and(|b| !b.status().is_finished())
     };
-    match result {
-        Ok(outcome) => {
-            let done = Backup::mark_succeeded(&mut conn, &record.id, &outcome)?;
-            // For `/metrics`; a lost count never fails the backup.
-            if let Err(e) = db::MonitorCounter::add(&mut conn, db::WRITTEN_BYTES, done.size_bytes) {
-                tracing::warn!("cannot count the bytes backup {} wrote: {e}", done.id);
-            }
-            log(
-                if outcome.warnings.is_empty() {
+    let mut done = None;
+    // The task's end, the record's and the audit entry in one transaction: killed at any
+    // moment, this process leaves an outcome recorded everywhere or a running task (which
+    // the reaper fails with its record), never a success without its record or log.
+    let recorded = run.finish_with(&result, |conn| {
+        match &result {
+            Ok(outcome) => {
+                let finished = Backup::mark_succeeded(conn, &record.id, outcome)?;
+                let level = if outcome.warnings.is_empty() {
                     LogLevel::Info
                 } else {
                     LogLevel::Warning
-                },
-                format!(
+                };
+                let text = format!(
                     "{} backup `{}` succeeded: {} files, {} bytes stored",
-                    done.kind, done.name, done.file_count, done.size_bytes
-                ),
-            );
+                    finished.kind, finished.name, finished.file_count, finished.size_bytes
+                );
+                db::LogEntry::insert(conn, &entry(level, text))?;
+                done = Some(finished);
+            }
+            Err(Error::Cancelled) => {
+                if still_open(conn) {
+                    Backup::mark_cancelled(conn, &record.id, "cancelled before it finished")?;
+                }
+                let text = format!("backup `{}` was cancelled", record.name);
+                db::LogEntry::insert(conn, &entry(LogLevel::Warning, text))?;
+            }
+            Err(e) => {
+                if still_open(conn) {
+                    Backup::mark_failed(conn, &record.id, &e.to_string())?;
+                }
+                let text = format!("backup `{}` failed: {e}", record.name);
+                db::LogEntry::insert(conn, &entry(LogLevel::Error, text))?;
+            }
+        }
+        Ok(())
+    });
+    // The task row is the one arbiter between this run and a reaper: whoever ended it
+    // first decides the outcome.
+    if let Err(Error::Db(db::DbError::IllegalTransition {
+        from: Status::Failed,
+        ..
+    })) = &recorded
+    {
+        return Err(ended_elsewhere(app, record, &result));
+    }
+    match result {
+        Ok(_) => {
+            recorded?;
+            let done = done
+                .ok_or_else(|| Error::Refused(format!("backup {} was not recorded", record.id)))?;
+            // For `/metrics`; a lost count never fails the backup.
+            let counted = app.conn().and_then(|mut conn| {
+                Ok(db::MonitorCounter::add(
+                    &mut conn,
+                    db::WRITTEN_BYTES,
+                    done.size_bytes,
+                )?)
+            });
+            if let Err(e) = counted {
+                tracing::warn!("cannot count the bytes backup {} wrote: {e}", done.id);
+            }
             crate::notify::raise(
                 app,
                 crate::notify::Event::BackupSucceeded {
@@ -187,38 +231,64 @@ fn run_claimed(
                     size_bytes: done.size_bytes,
                 },
             );
-            task_recorded?;
             Ok(done)
         }
-        Err(Error::Cancelled) => {
-            if still_open(&mut conn) {
-                Backup::mark_cancelled(&mut conn, &record.id, "cancelled before it finished")?;
-            }
-            log(
-                LogLevel::Warning,
-                format!("backup `{}` was cancelled", record.name),
-            );
-            Err(Error::Cancelled)
-        }
         Err(e) => {
-            if still_open(&mut conn) {
-                Backup::mark_failed(&mut conn, &record.id, &e.to_string())?;
+            if let Err(not_recorded) = recorded {
+                // Left running: the reaper fails it (and notifies) once its heartbeat is old.
+                tracing::error!(
+                    "backup `{}` ended ({e}) but that could not be recorded: {not_recorded}",
+                    record.name
+                );
+            } else if !matches!(e, Error::Cancelled) {
+                crate::notify::raise(
+                    app,
+                    crate::notify::Event::BackupFailed {
+                        backup_id: record.id.clone(),
+                        name: record.name.clone(),
+                        error: e.to_string(),
+                    },
+                );
             }
-            log(
-                LogLevel::Error,
-                format!("backup `{}` failed: {e}", record.name),
-            );
-            crate::notify::raise(
-                app,
-                crate::notify::Event::BackupFailed {
-                    backup_id: record.id.clone(),
-                    name: record.name.clone(),
-                    error: e.to_string(),
-                },
-            );
             Err(e)
         }
     }
+}
+
+/// The heartbeat reaper of another process failed the task while it ran (this one was
+/// silent too long) and logged why. The record follows the task row (the reaper fails it
+/// too, this makes sure), and objects committed meanwhile must not outlive it.
+fn ended_elsewhere(app: &App, record: &Backup, result: &Result<BackupOutcome>) -> Error {
+    let reason = "failed while it ran: its heartbeat had stopped";
+    let failed =
+        app.conn().and_then(
+            |mut conn| match Backup::mark_failed(&mut conn, &record.id, reason) {
+                Ok(_) | Err(db::DbError::IllegalTransition { .. }) => Ok(()),
+                Err(e) => Err(e.into()),
+            },
+        );
+    if let Err(e) = failed {
+        tracing::error!("cannot mark backup {} failed: {e}", record.id);
+    }
+    if let Ok(outcome) = result {
+        for object in [
+            manifest_key(&outcome.storage_key),
+            outcome.storage_key.clone(),
+        ] {
+            for target in app.storage_targets() {
+                if let Err(delete) = target.storage.delete(&object) {
+                    tracing::error!(
+                        "cannot delete {object} of a failed backup from `{}`: {delete}",
+                        target.name
+                    );
+                }
+            }
+        }
+    }
+    Error::Refused(format!(
+        "backup `{}` was {reason}; nothing of it is kept",
+        record.name
+    ))
 }
 
 /// The sources' current state and what reading them warned about.

@@ -2,6 +2,8 @@
 //! The record goes first and the objects after: the database refuses to delete a parent that
 //! an incremental still names (foreign key), and then nothing is touched; an object left
 //! behind by a failed storage delete is only wasted space, never a record without its data.
+//! Every storage target's copy goes (the primary and each replica); the copy rows go with the
+//! record (`ON DELETE CASCADE`).
 //! A backup that a pending or running task (verify, restore…) names is kept: the check and
 //! the delete are one transaction, and claiming a task re-checks that its backup exists
 //! (`db/models/backup_in_use.rs`), so no task starts on an archive being deleted.
@@ -31,10 +33,7 @@ pub fn delete_backup(
     by: Option<&str>,
     message: String,
 ) -> Result<Deletion> {
-    let _locks = lock_sources(
-        &app.settings.data_dir,
-        &backup.sources().unwrap_or_default(),
-    )?;
+    let _locks = lock_sources(&app.settings, &backup.sources().unwrap_or_default())?;
     match Backup::delete_unless_in_use(&mut *app.conn()?, &backup.id) {
         Ok(None) => {}
         Ok(Some(task)) => return Ok(Deletion::InUse(Box::new(task))),
@@ -43,11 +42,14 @@ pub fn delete_backup(
     }
     if let Some(key) = &backup.storage_key {
         for object in [key.clone(), manifest_key(key)] {
-            if let Err(e) = app.storage.delete(&object) {
-                tracing::error!(
-                    "backup {} deleted, but its object {object} could not be: {e}",
-                    backup.id
-                );
+            for target in app.storage_targets() {
+                if let Err(e) = target.storage.delete(&object) {
+                    tracing::error!(
+                        "backup {} deleted, but its object {object} in `{}` could not be: {e}",
+                        backup.id,
+                        target.name
+                    );
+                }
             }
         }
     }

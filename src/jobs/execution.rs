@@ -102,7 +102,7 @@ pub(crate) fn acquire_locks(
     };
     let mut noted: Option<String> = None;
     loop {
-        let busy = match try_lock_sources(&app.settings.data_dir, sources)? {
+        let busy = match try_lock_sources(&app.settings, sources)? {
             Ok(locks) => return Ok(Some(locks)),
             Err(busy) => busy,
         };

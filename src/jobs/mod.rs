@@ -8,13 +8,16 @@
 pub mod backup;
 mod backup_request;
 pub mod cancel;
+pub mod catalog;
 pub mod cleanup;
+pub mod copies;
 pub mod delete;
 pub mod execution;
 pub mod export;
 pub mod live;
 pub mod locks;
 pub mod queue;
+pub mod reaper;
 pub mod recovery;
 pub mod restore;
 mod restore_plan;

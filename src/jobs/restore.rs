@@ -54,7 +54,7 @@ pub fn run_restore(
     display: Option<Display>,
 ) -> Result<RestoreOutcome> {
     let plan = check_restore(app, request)?;
-    let locks = lock_sources(&app.settings.data_dir, &plan.names)?;
+    let locks = lock_sources(&app.settings, &plan.names)?;
     let task = record_restore(app, &plan, request)?;
     drop(plan);
     execute_restore(app, &task.id, Execution::with_locks(locks, display))?.ok_or_else(|| {

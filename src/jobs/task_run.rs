@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::app::App;
-use crate::db::{NewTask, Task, TaskProgress};
+use crate::db::{DbError, NewTask, Task, TaskProgress};
 use crate::domain::Status;
 use crate::engine::progress::{Progress, ProgressSink, SharedProgress};
 use crate::error::{Error, Result};
@@ -78,7 +78,21 @@ impl TaskRun {
     }
 
     /// Stops the heartbeat and records the outcome of `result`.
-    pub fn finish<T>(mut self, result: &Result<T>) -> Result<()> {
+    pub fn finish<T>(self, result: &Result<T>) -> Result<()> {
+        self.finish_with(result, |_| Ok(()))
+    }
+
+    /// Like [`finish`](Self::finish), and runs `also` (the job's own records of its outcome:
+    /// the backup record, the audit entry) in the same transaction as the task's end. A
+    /// process killed at any moment leaves all of them or none — a still running task,
+    /// which the heartbeat reaper fails. When the task was ended by someone else meanwhile,
+    /// `also` runs only after a cancellation (the job still records what it stopped);
+    /// after a failure (the reaper) the error says `IllegalTransition` from `failed`.
+    pub fn finish_with<T>(
+        mut self,
+        result: &Result<T>,
+        also: impl FnOnce(&mut crate::db::DbConnection) -> std::result::Result<(), DbError>,
+    ) -> Result<()> {
         self.stop_heartbeat();
         let final_progress = self.shared.snapshot();
         let mut conn = crate::db::get(&self.app_pool)?;
@@ -92,15 +106,19 @@ impl TaskRun {
             Err(Error::Cancelled) => (Status::Cancelled, Some("cancelled".to_string())),
             Err(e) => (Status::Failed, Some(e.to_string())),
         };
-        match Task::mark_finished(&mut conn, &self.task_id, status, message.as_deref()) {
-            Ok(_) => Ok(()),
-            // Cancelled from outside (`jobs::cancel`): the row already says so.
-            Err(crate::db::DbError::IllegalTransition {
-                from: Status::Cancelled,
-                ..
-            }) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        crate::db::write_transaction(&mut conn, |conn| {
+            match Task::mark_finished(conn, &self.task_id, status, message.as_deref()) {
+                Ok(_) => {}
+                // Cancelled from outside (`jobs::cancel`): the row already says so.
+                Err(DbError::IllegalTransition {
+                    from: Status::Cancelled,
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+            also(conn)
+        })?;
+        Ok(())
     }
 
     fn stop_heartbeat(&mut self) {

@@ -9,9 +9,9 @@ use crate::app::App;
 use crate::db::{Backup, BackupChanges, NewLogEntry, NewTask, Task};
 use crate::domain::{LogLevel, Status, TaskKind, VerifyDepth, VerifyState};
 use crate::engine::archive_reader::StoredDigest;
-use crate::engine::extract::{check_digest, ArchiveSource};
+use crate::engine::extract::ArchiveSource;
 use crate::engine::verify::deep_verify;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::jobs::backup::{load_manifest, load_manifest_with_digest};
 use crate::jobs::execution::{fail_before_start, load_pending, param, Execution};
 use crate::jobs::locks::SourceLocks;
@@ -62,11 +62,7 @@ impl<'a> StoredArchives<'a> {
 impl ArchiveSource for StoredArchives<'_> {
     fn open(&self, backup_id: &str) -> Result<(Box<dyn Read + Send>, StoredDigest)> {
         let (_, key, expected) = self.record(backup_id)?;
-        let reader = self.app.storage.open(&key).map_err(|e| {
-            Error::Archive(format!(
-                "archive of backup {backup_id} ({key}) cannot be opened: {e}"
-            ))
-        })?;
+        let reader = crate::jobs::copies::open_healthy(self.app, backup_id, &key, &expected)?;
         Ok((reader, expected))
     }
 }
@@ -211,67 +207,71 @@ fn check_chain(
     let chain = load_manifest(&mut *app.conn()?, &backup.id)?.chain();
     for id in &chain {
         let (_, key, expected) = archives.record(id)?;
-        let size = app
-            .storage
-            .size(&key)
-            .ctx(|| format!("looking for {key}"))?;
-        match size {
-            None => {
-                return Err(Error::Archive(format!(
-                    "archive of backup {id} is missing from storage ({key})"
-                )))
-            }
-            Some(size) if size != expected.bytes => {
-                return Err(Error::Archive(format!(
-                    "archive of backup {id} has {size} bytes, the record says {}",
-                    expected.bytes
-                )))
-            }
-            Some(_) => {}
+        if depth == VerifyDepth::Quick {
+            check_copies(app, id, &key, &expected)?;
+            continue;
         }
         let (stored, _) = archives.open(id)?;
-        match depth {
-            VerifyDepth::Quick => {
-                let actual = hash_stream(stored)
-                    .map_err(|e| Error::Archive(format!("reading archive of backup {id}: {e}")))?;
-                check_digest(id, &actual, &expected)?;
-            }
-            VerifyDepth::Deep => {
-                // One manifest in memory at a time: a large tree's is tens of MiB.
-                let (own, own_sha256) = load_manifest_with_digest(&mut *app.conn()?, id)?;
-                let report = deep_verify(
-                    stored,
-                    &app.keyring(),
-                    &own,
-                    &own_sha256,
-                    &expected,
-                    run.progress(),
-                )?;
-                files += report.files_checked;
-                drop(own);
-                // The next archive's manifest comes in one piece; make room for it.
-                crate::memory::release_free_memory();
-            }
-        }
+        // One manifest in memory at a time: a large tree's is tens of MiB.
+        let (own, own_sha256) = load_manifest_with_digest(&mut *app.conn()?, id)?;
+        let report = deep_verify(
+            stored,
+            &app.keyring(),
+            &own,
+            &own_sha256,
+            &expected,
+            run.progress(),
+        )?;
+        files += report.files_checked;
+        drop(own);
+        // The next archive's manifest comes in one piece; make room for it.
+        crate::memory::release_free_memory();
     }
     Ok((chain.len(), files))
 }
 
-fn hash_stream(mut stored: Box<dyn Read + Send>) -> std::io::Result<StoredDigest> {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let n = stored.read(&mut buf)?;
-        if n == 0 {
-            break;
+/// Quick verification of one archive: every copy of it (primary and replicas) is read
+/// whole and compared with the record; each copy's state is recorded. Any bad copy fails the
+/// verification, naming it, so a damaged replica is noticed before it is needed.
+fn check_copies(app: &App, id: &str, key: &str, expected: &StoredDigest) -> Result<()> {
+    use crate::db::{BackupCopy, CopyState};
+    let recorded = BackupCopy::of_backup(&mut *app.conn()?, id)?;
+    let mut problems = Vec::new();
+    for target in app.storage_targets() {
+        let state = recorded
+            .iter()
+            .find(|c| c.storage == target.name)
+            .map(BackupCopy::state);
+        let expected_here = match state {
+            None => target.name == app.storage_name(),
+            Some(CopyState::Copying) => false,
+            Some(_) => true,
+        };
+        if !expected_here {
+            continue;
         }
-        hasher.update(&buf[..n]);
-        bytes += n as u64;
+        let problem = crate::jobs::copies::check_copy(&target, key, expected).err();
+        if let Some(p) = &problem {
+            problems.push(format!(
+                "archive of backup {id} in `{}`: {}",
+                target.name, p.message
+            ));
+        }
+        let (state, error) = match problem {
+            None => (CopyState::Healthy, None),
+            Some(p) => (p.state, Some(p.message)),
+        };
+        BackupCopy::record(
+            &mut *app.conn()?,
+            id,
+            &target.name,
+            state,
+            expected.bytes,
+            error,
+        )?;
     }
-    Ok(StoredDigest {
-        sha256: hex::encode(hasher.finalize()),
-        bytes,
-    })
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Archive(problems.join("; "))),
+    }
 }

@@ -48,7 +48,7 @@ pub fn check_once(app: &App, now: NaiveDateTime) -> Checked {
         Err(e) => tracing::error!("stalled-task check failed: {e}"),
     }
     match storage::check_storage(app) {
-        Ok(usage) => checked.storage = Some(usage),
+        Ok(usage) => checked.storage = usage,
         Err(e) => tracing::error!("storage check failed: {e}"),
     }
     match verify_schedule::due_verifications(app, now) {

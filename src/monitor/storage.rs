@@ -57,9 +57,14 @@ pub fn usage(path: &Path) -> Result<Usage> {
 }
 
 /// Raises [`Event::StorageNearlyFull`] when use is at or past the threshold and was not
-/// already; clears the alert when use is below it. Returns the usage seen.
-pub fn check_storage(app: &App) -> Result<Usage> {
-    let found = usage(&app.settings.storage_path)?;
+/// already; clears the alert when use is below it. Returns the usage seen; `None` when the
+/// primary target is an object store (it has no file system to fill; the provider's quota
+/// is not visible through the S3 API).
+pub fn check_storage(app: &App) -> Result<Option<Usage>> {
+    let Some(path) = app.settings.local_storage_path() else {
+        return Ok(None);
+    };
+    let found = usage(path)?;
     let threshold = app.settings.monitor.storage_full_percent;
     let used = found.used_percent();
     let mut conn = app.conn()?;
@@ -78,5 +83,5 @@ pub fn check_storage(app: &App) -> Result<Usage> {
     } else {
         MonitorAlert::clear(&mut conn, SUBJECT)?;
     }
-    Ok(found)
+    Ok(Some(found))
 }

@@ -24,6 +24,12 @@ pub trait DatabaseKind: Sync {
     /// names (`shop.pgdump`, `dump.rdb`); warnings go to `warnings`.
     fn dump(&self, dump: DumpRequest<'_>) -> Result<()>;
 
+    /// Whether the dump file `name` (as `dump` wrote it) is compressed already, so the
+    /// archive stores it as it is rather than deflating it again for nothing.
+    fn compressed(&self, _name: &str) -> bool {
+        false
+    }
+
     /// Loads the dump files in `request.dir` into a staging place and validates them.
     fn stage(&self, request: &StageRequest) -> Result<Box<dyn StagedRestore>>;
 

@@ -39,6 +39,9 @@ pub struct PlannedEntry {
     /// Never taken from the parent in an incremental: a database snapshot's size and
     /// mtime say nothing about its content (WAL mode leaves the main file's mtime alone).
     pub always_archive: bool,
+    /// Already compressed (a database dump its tool compressed): stored in the archive
+    /// without deflating it again, whatever its name.
+    pub store_only: bool,
     /// Device and inode when planned: a path swapped for another file is noticed.
     pub identity: (u64, u64),
 }
@@ -142,6 +145,7 @@ fn dump_server(
             .ctx(|| format!("reading dump {}", path.display()))?;
         // A dump's size and time say nothing about its content: always archive it whole.
         entry.always_archive = true;
+        entry.store_only = kind.compressed(&name);
         entries.push(entry);
     }
     if entries.is_empty() {
@@ -249,6 +253,7 @@ pub(crate) fn entry_from(
         mtime_ns: mtime_ns(meta.mtime(), meta.mtime_nsec()),
         link_target,
         always_archive: false,
+        store_only: false,
         identity: (meta.dev(), meta.ino()),
     })
 }

@@ -29,7 +29,7 @@ pub struct ToolRun<'a> {
 }
 
 impl ToolRun<'_> {
-    fn report(&self, done: u64) {
+    pub fn report(&self, done: u64) {
         self.progress.report(&Progress {
             phase: self.phase.clone(),
             bytes_done: done,

@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{validate_key, PendingObject, Storage};
+use super::{validate_key, PendingObject, Storage, StoredObject};
 
 pub struct LocalStorage {
     root: PathBuf,
@@ -72,6 +72,29 @@ impl Storage for LocalStorage {
         }
     }
 
+    fn list(&self, prefix: &str) -> io::Result<Vec<StoredObject>> {
+        let mut found = Vec::new();
+        if !self.root.exists() {
+            return Ok(found);
+        }
+        for entry in walkdir::WalkDir::new(&self.root).sort_by_file_name() {
+            let entry = entry.map_err(io::Error::other)?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Ok(relative) = entry.path().strip_prefix(&self.root) else {
+                continue;
+            };
+            let key = relative.to_string_lossy().into_owned();
+            if key.contains(".partial-") || !key.starts_with(prefix) {
+                continue; // unfinished writes are not objects
+            }
+            let size = entry.metadata().map_err(io::Error::other)?.len();
+            found.push(StoredObject { key, size });
+        }
+        Ok(found)
+    }
+
     fn sweep_abandoned(&self, older_than: std::time::Duration) -> io::Result<usize> {
         let mut removed = 0;
         for entry in walkdir::WalkDir::new(&self.root).into_iter().flatten() {
@@ -85,6 +108,34 @@ impl Storage for LocalStorage {
                 .is_some_and(|age| age > older_than);
             if is_partial && old && fs::remove_file(entry.path()).is_ok() {
                 removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn delete_unfinished(&self, key: &str) -> io::Result<usize> {
+        let final_path = self.path_of(key)?;
+        let Some(dir) = final_path.parent() else {
+            return Ok(0);
+        };
+        let prefix = format!(
+            "{}.partial-",
+            final_path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(removed)
@@ -191,6 +242,34 @@ mod tests {
             0
         );
         assert_eq!(store.sweep_abandoned(std::time::Duration::ZERO).unwrap(), 1);
+    }
+
+    #[test]
+    fn unfinished_objects_of_one_key_are_removed_at_any_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LocalStorage::new(dir.path());
+        let mut mine = storage.create("2026/01/a.tar.gz").unwrap();
+        mine.write_all(b"half").unwrap();
+        let mut other = storage.create("2026/01/ab.tar.gz").unwrap();
+        other.write_all(b"half").unwrap();
+        mine.flush().unwrap();
+        other.flush().unwrap();
+        let partials = |name: &str| {
+            fs::read_dir(dir.path().join("2026/01"))
+                .unwrap()
+                .filter(|e| {
+                    let e = e.as_ref().unwrap().file_name();
+                    e.to_string_lossy().starts_with(&format!("{name}.partial-"))
+                })
+                .count()
+        };
+        assert_eq!((partials("a.tar.gz"), partials("ab.tar.gz")), (1, 1));
+        assert_eq!(storage.delete_unfinished("2026/01/a.tar.gz").unwrap(), 1);
+        assert_eq!((partials("a.tar.gz"), partials("ab.tar.gz")), (0, 1));
+        assert_eq!(storage.delete_unfinished("2026/02/none.tar.gz").unwrap(), 0);
+        // The writer whose file was removed cannot publish it any more.
+        assert!(mine.commit().is_err());
+        drop(other);
     }
 
     #[test]

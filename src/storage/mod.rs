@@ -3,10 +3,41 @@
 //! half-written object that looks finished. Dropping a `PendingObject` aborts it.
 
 mod local;
+mod s3;
 
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 pub use local::LocalStorage;
+pub use s3::S3Storage;
+
+use crate::config::{StorageLocation, StorageTarget};
+
+/// An object found by `Storage::list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: String,
+    pub size: u64,
+}
+
+/// Makes ring the process's TLS crypto provider, once. reqwest (under object_store) is built
+/// without a provider of its own so that the whole program uses one crypto library (ring,
+/// which lettre and ureq use too); any HTTP client must be built after this ran.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Opens the backend a configured target names.
+pub fn open_target(target: &StorageTarget) -> io::Result<Arc<dyn Storage>> {
+    Ok(match &target.location {
+        StorageLocation::Local(path) => Arc::new(LocalStorage::new(path)),
+        StorageLocation::S3(settings) => Arc::new(S3Storage::new(settings)?),
+    })
+}
 
 /// An object being written; invisible under its key until committed.
 pub trait PendingObject: Write + Send {
@@ -24,9 +55,18 @@ pub trait Storage: Send + Sync {
     fn size(&self, key: &str) -> io::Result<Option<u64>>;
     /// Removes the object; removing a missing object is not an error.
     fn delete(&self, key: &str) -> io::Result<()>;
+    /// Every finished object whose key starts with `prefix` (`""`: all), in no set order.
+    fn list(&self, prefix: &str) -> io::Result<Vec<StoredObject>>;
     /// Removes temporary objects older than `older_than`, left by a process that died while
     /// writing (younger ones may belong to a backup running right now). Returns how many.
     fn sweep_abandoned(&self, older_than: std::time::Duration) -> io::Result<usize>;
+    /// Removes the temporary objects of `key` whatever their age: the caller knows the
+    /// writer is dead (the heartbeat reaper, for a backup it failed). Returns how many.
+    /// A backend that cannot find them by key leaves them to [`Self::sweep_abandoned`].
+    fn delete_unfinished(&self, key: &str) -> io::Result<usize> {
+        let _ = key;
+        Ok(0)
+    }
     /// True when the storage can be written now (for `/ready` and start-up checks).
     fn check(&self) -> io::Result<()>;
 }

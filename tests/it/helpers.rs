@@ -205,3 +205,10 @@ pub fn tool(program: &str, args: &[&str]) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("{program} must be installed for this test: {e}"))
 }
+
+/// An HTTP client builder for tests. reqwest is built without a TLS crypto provider of its
+/// own (Coffer installs ring for the whole process), so one must be installed first.
+pub fn http_client() -> reqwest::blocking::ClientBuilder {
+    coffer::storage::install_tls_provider();
+    reqwest::blocking::Client::builder()
+}

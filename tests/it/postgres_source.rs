@@ -544,3 +544,166 @@ fn a_client_older_than_the_server_is_a_clear_error() {
     }
     assert_eq!(env.json(&["list"])[0]["status"], "failed");
 }
+
+/// The database's own settings as the server has them: connection limit, grants (the
+/// owner's own entry aside), comment, and every `ALTER DATABASE/ROLE … SET` in it.
+fn database_properties(db: &str) -> String {
+    psql(
+        "postgres",
+        &format!(
+            "SELECT d.datconnlimit || ' | ' || coalesce(( \
+                 SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(d.datacl) a \
+                 WHERE a::text NOT LIKE 'postgres=%'), '-') \
+             || ' | ' || coalesce(shobj_description(d.oid, 'pg_database'), '-') \
+             || ' | ' || coalesce(( \
+                 SELECT string_agg(coalesce(r.rolname, '*') || ':' || array_to_string(s.setconfig, ','), \
+                     ';' ORDER BY r.rolname NULLS FIRST) \
+                 FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole \
+                 WHERE s.setdatabase = d.oid), '-') \
+             FROM pg_database d WHERE d.datname = '{db}'"
+        ),
+    )
+}
+
+#[test]
+fn database_settings_grants_and_comment_come_back_with_a_restore() {
+    let mut db = TempDb::new();
+    let name = db.name.clone();
+    let reader = format!("{name}_reader");
+    db.roles.push(reader.clone());
+    psql("postgres", &format!("CREATE ROLE {reader}"));
+    db.sql("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)");
+    db.sql(&format!(
+        "ALTER DATABASE {name} SET search_path TO app, public; \
+         ALTER DATABASE {name} SET work_mem = '7MB'; \
+         ALTER ROLE {reader} IN DATABASE {name} SET statement_timeout = '5s'; \
+         ALTER DATABASE {name} CONNECTION LIMIT 42; \
+         REVOKE CONNECT, TEMPORARY ON DATABASE {name} FROM PUBLIC; \
+         GRANT CONNECT ON DATABASE {name} TO {reader}; \
+         COMMENT ON DATABASE {name} IS 'the shop''s data'"
+    ));
+    let at_backup = database_properties(&name);
+    assert!(
+        at_backup.starts_with("42 | ") && at_backup.contains(&format!("{reader}=c/postgres")),
+        "{at_backup}"
+    );
+    let env = TestEnv::new(&Backend::Sqlite, &source(&db.url(), ""));
+    let backup = env.backup(&[]);
+    let id = backup["id"].as_str().unwrap();
+
+    // Into a new database: the same settings, grants and comment.
+    let copy = format!("{name}_copy");
+    let out = env.run(&["restore", id, "--sources", "pg", "--target", &copy, "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("not applied"), "{stderr}");
+    assert_eq!(database_properties(&copy), at_backup);
+    assert_eq!(psql(&copy, "SELECT count(*) FROM t"), "2");
+    // The original is untouched by the copy's statements.
+    assert_eq!(database_properties(&name), at_backup);
+
+    // Over the original, after its settings changed: back as they were at the backup.
+    db.sql(&format!(
+        "ALTER DATABASE {name} SET work_mem = '1MB'; ALTER DATABASE {name} RESET search_path; \
+         ALTER DATABASE {name} CONNECTION LIMIT -1; \
+         REVOKE CONNECT ON DATABASE {name} FROM {reader}; \
+         COMMENT ON DATABASE {name} IS 'changed'"
+    ));
+    assert_ne!(database_properties(&name), at_backup);
+    let out = env.run(&["restore", id, "--sources", "pg", "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("not applied"), "{stderr}");
+    assert_eq!(database_properties(&name), at_backup);
+
+    // A role the settings name is gone: the data comes back, the settings do not (all or
+    // nothing), and the restore says so.
+    psql(
+        "postgres",
+        &format!(
+            "REVOKE CONNECT ON DATABASE {name} FROM {reader}; \
+             ALTER ROLE {reader} IN DATABASE {name} RESET ALL; \
+             ALTER ROLE {reader} IN DATABASE {copy} RESET ALL; \
+             REVOKE CONNECT ON DATABASE {copy} FROM {reader}; DROP ROLE {reader}"
+        ),
+    );
+    let lost = format!("{name}_lost");
+    let out = env.run(&["restore", id, "--sources", "pg", "--target", &lost, "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("were not applied") && stderr.contains(&reader),
+        "{stderr}"
+    );
+    assert_eq!(psql(&lost, "SELECT count(*) FROM t"), "2");
+    assert!(database_properties(&lost).starts_with("-1 | - | - | -"));
+}
+
+/// `pg_restore --list` of the dump of `database` in backup `id` (exported as a .tar.gz).
+fn dump_listing(env: &TestEnv, id: &str, database: &str) -> String {
+    let exported = env.path(&format!("{id}.tar.gz"));
+    env.ok(&["export", id, "-o", exported.to_str().unwrap()]);
+    let unpacked = env.path(&format!("{id}-unpacked"));
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let tar = tool(
+        "tar",
+        &[
+            "-xzf",
+            exported.to_str().unwrap(),
+            "-C",
+            unpacked.to_str().unwrap(),
+        ],
+    );
+    assert!(tar.status.success());
+    let dump = unpacked.join(format!("pg/{database}.pgdump"));
+    let listing = tool("pg_restore", &["--list", dump.to_str().unwrap()]);
+    assert!(listing.status.success());
+    String::from_utf8(listing.stdout).unwrap()
+}
+
+/// Dumps are compressed by `pg_dump` (level 1) now; backups made before, with uncompressed
+/// (`-Z0`) dumps, still restore.
+#[test]
+fn dumps_are_compressed_and_uncompressed_ones_of_earlier_versions_restore() {
+    let db = TempDb::new();
+    db.sql(FIXTURE);
+    let env = TestEnv::new(&Backend::Sqlite, &source(&db.url(), ""));
+    let now = env.backup(&[]);
+    let listing = dump_listing(&env, now["id"].as_str().unwrap(), &db.name);
+    assert!(listing.contains("Compression: 1"), "{listing}");
+
+    // A pg_dump that dumps as earlier versions did: `-Z0` last wins over Coffer's level.
+    let bin = env.path("z0-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = String::from_utf8(tool("sh", &["-c", "command -v pg_dump"]).stdout).unwrap();
+    let script = bin.join("pg_dump");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a; do [ \"$a\" = --version ] && exec {real} --version; done\nexec {real} \"$@\" --compress=0\n",
+            real = real.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = env
+        .command(&["backup", "--json"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let old: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = old["id"].as_str().unwrap();
+    let listing = dump_listing(&env, id, &db.name);
+    assert!(listing.contains("Compression: 0"), "{listing}");
+
+    let copy = format!("{}_copy", db.name);
+    env.ok(&["restore", id, "--sources", "pg", "--target", &copy, "--yes"]);
+    assert_eq!(contents(&copy), contents(&db.name));
+    assert_eq!(schema(&copy), schema(&db.name));
+}

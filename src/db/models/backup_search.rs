@@ -17,7 +17,7 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 
-use super::backup_text::{escape_like, text_condition, TextBackend};
+use super::backup_text::{escape_like, text_condition, text_index, TextIndex};
 use super::Backup;
 use crate::db::schema::backup_records::{self, dsl};
 use crate::db::{Db, DbConnection, DbError};
@@ -95,9 +95,10 @@ impl Backup {
         cursor: &PageCursor,
         per_page: i64,
     ) -> Result<BackupPage, DbError> {
+        let index = text_index(conn, search.text.as_deref())?;
         let mut query = backup_records::table
             .into_boxed()
-            .filter(condition(search, text_backend(conn)))
+            .filter(condition(search, &index))
             .select(Backup::as_select())
             .limit(per_page + 1);
         query = match cursor {
@@ -153,6 +154,7 @@ impl Backup {
         conn: &mut DbConnection,
         search: &BackupSearch,
     ) -> Result<Vec<BackupGroup>, DbError> {
+        let index = text_index(conn, search.text.as_deref())?;
         let rows: Vec<(String, String, i64, i64)> = backup_records::table
             .group_by((dsl::status, dsl::kind))
             .select((
@@ -163,7 +165,7 @@ impl Backup {
                 sql::<BigInt>("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"),
             ))
             .into_boxed::<Db>()
-            .filter(condition(search, text_backend(conn)))
+            .filter(condition(search, &index))
             .load(conn)?;
         Ok(rows
             .into_iter()
@@ -187,9 +189,10 @@ impl Backup {
             status: Some(Status::Succeeded),
             ..search.clone()
         };
+        let index = text_index(conn, search.text.as_deref())?;
         let found: Option<(NaiveDateTime, Option<NaiveDateTime>)> = backup_records::table
             .into_boxed()
-            .filter(condition(&search, text_backend(conn)))
+            .filter(condition(&search, &index))
             .order((dsl::created_at.desc(), dsl::id.desc()))
             .select((dsl::created_at, dsl::finished_at))
             .first(conn)
@@ -202,9 +205,10 @@ impl Backup {
         conn: &mut DbConnection,
         search: &BackupSearch,
     ) -> Result<Option<NaiveDateTime>, DbError> {
+        let index = text_index(conn, search.text.as_deref())?;
         Ok(backup_records::table
             .into_boxed()
-            .filter(condition(search, text_backend(conn)))
+            .filter(condition(search, &index))
             .order((dsl::created_at.asc(), dsl::id.asc()))
             .select(dsl::created_at)
             .first(conn)
@@ -227,16 +231,8 @@ impl Backup {
     }
 }
 
-/// Which text search the connection's backend gets (their LIKE and index differ).
-fn text_backend(conn: &DbConnection) -> TextBackend {
-    match conn {
-        DbConnection::Sqlite(_) => TextBackend::Sqlite,
-        DbConnection::Pg(_) => TextBackend::Postgres,
-    }
-}
-
 /// The WHERE clause of `search`, boxed so it fits plain and grouped queries alike.
-fn condition(search: &BackupSearch, backend: TextBackend) -> Condition {
+fn condition(search: &BackupSearch, index: &TextIndex) -> Condition {
     let mut parts: Vec<Condition> = Vec::new();
     if let Some(status) = search.status {
         parts.push(Box::new(dsl::status.eq(status.as_str())));
@@ -258,7 +254,7 @@ fn condition(search: &BackupSearch, backend: TextBackend) -> Condition {
         parts.push(any);
     }
     if let Some(text) = &search.text {
-        parts.push(text_condition(text, backend));
+        parts.push(text_condition(text, index));
     }
     parts
         .into_iter()

@@ -10,7 +10,8 @@
 //!   `lower(description)`, exactly the expressions compared, so the planner uses them for the
 //!   LIKE itself (and falls back to a scan where a pattern has no trigram).
 //! - SQLite: the FTS5 table `backup_records_text` (tokenizer `trigram`) is asked for the rowids
-//!   holding the query as a phrase. Its tokenizer folds Unicode case, a coarser folding than
+//!   holding the query's rarest trigrams (or, when none is rare, the query as a phrase:
+//!   `backup_text_trigrams.rs`). Its tokenizer folds Unicode case, a coarser folding than
 //!   LIKE's ASCII one, so it finds every row the LIKE finds (and the LIKE then drops the
 //!   extra ones). A trigram index cannot answer queries under three characters (it finds
 //!   nothing), so those are the plain LIKE scan.
@@ -20,35 +21,58 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::backup_search::Condition;
+use super::backup_text_trigrams::fts_query;
 use crate::db::schema::backup_records::dsl;
+use crate::db::DbConnection;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<Text>) -> diesel::sql_types::Nullable<Text>);
 
-/// Which backend the condition is for: their LIKE and their index differ.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum TextBackend {
-    Sqlite,
-    Postgres,
+/// How the text filter of one query reaches its backend's index.
+pub(super) enum TextIndex {
+    /// SQLite: the FTS5 query naming the candidate rows (`backup_text_trigrams.rs`), or
+    /// `None` where the index cannot answer (no text, or too short, or a NUL in it).
+    Fts5(Option<String>),
+    /// PostgreSQL: the `pg_trgm` indexes are on the compared expressions themselves.
+    PgTrgm,
+}
+
+/// The index plan for `text` on this connection (SQLite picks the trigrams to ask for here).
+pub(super) fn text_index(conn: &mut DbConnection, text: Option<&str>) -> QueryResult<TextIndex> {
+    match conn {
+        DbConnection::Pg(_) => Ok(TextIndex::PgTrgm),
+        DbConnection::Sqlite(sqlite) => {
+            let Some(lowered) = text.map(str::to_lowercase) else {
+                return Ok(TextIndex::Fts5(None));
+            };
+            // FTS5 reads NUL as the end of the query text; such a query keeps the plain LIKE.
+            let indexable = lowered.chars().count() >= TRIGRAM && !lowered.contains('\0');
+            Ok(TextIndex::Fts5(if indexable {
+                Some(fts_query(sqlite, &lowered)?)
+            } else {
+                None
+            }))
+        }
+    }
 }
 
 /// The shortest query the trigram index can answer.
 const TRIGRAM: usize = 3;
 
 /// Rows whose name or description holds `text`, ignoring case.
-pub(super) fn text_condition(text: &str, backend: TextBackend) -> Condition {
+pub(super) fn text_condition(text: &str, index: &TextIndex) -> Condition {
     let lowered = text.to_lowercase();
     let pattern = format!("%{}%", escape_like(&lowered));
     // A NULL description makes its LIKE NULL, which OR treats as false: no COALESCE needed
     // (and none wanted: the PostgreSQL index is on lower(description) itself).
-    let like: Condition = match backend {
-        TextBackend::Sqlite => Box::new(
+    let like: Condition = match index {
+        TextIndex::Fts5(_) => Box::new(
             dsl::name
                 .like(pattern.clone())
                 .escape('\\')
                 .or(dsl::description.like(pattern).escape('\\'))
                 .assume_not_null(),
         ),
-        TextBackend::Postgres => Box::new(
+        TextIndex::PgTrgm => Box::new(
             lower(dsl::name.nullable())
                 .like(pattern.clone())
                 .escape('\\')
@@ -56,24 +80,18 @@ pub(super) fn text_condition(text: &str, backend: TextBackend) -> Condition {
                 .assume_not_null(),
         ),
     };
-    // FTS5 reads NUL as the end of the query text; such a query keeps the plain LIKE.
-    let indexable = lowered.chars().count() >= TRIGRAM && !lowered.contains('\0');
-    if backend == TextBackend::Sqlite && indexable {
-        let candidates = sql::<Bool>(
-            "backup_records.rowid IN \
-             (SELECT rowid FROM backup_records_text WHERE backup_records_text MATCH ",
-        )
-        .bind::<Text, _>(fts_phrase(&lowered))
-        .sql(")");
-        Box::new(candidates.and(like))
-    } else {
-        like
+    match index {
+        TextIndex::Fts5(Some(fts_query)) => {
+            let candidates = sql::<Bool>(
+                "backup_records.rowid IN \
+                 (SELECT rowid FROM backup_records_text WHERE backup_records_text MATCH ",
+            )
+            .bind::<Text, _>(fts_query.clone())
+            .sql(")");
+            Box::new(candidates.and(like))
+        }
+        _ => like,
     }
-}
-
-/// `text` as one FTS5 phrase: in double quotes, a quote written twice, nothing else special.
-fn fts_phrase(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// Makes `%`, `_` and `\` match themselves in a LIKE pattern with `ESCAPE '\'`.
@@ -90,15 +108,10 @@ pub(super) fn escape_like(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{escape_like, fts_phrase};
+    use super::escape_like;
 
     #[test]
     fn like_wildcards_are_escaped() {
         assert_eq!(escape_like(r#"a_b%c\d"#), r#"a\_b\%c\\d"#);
-    }
-
-    #[test]
-    fn phrases_double_their_quotes() {
-        assert_eq!(fts_phrase(r#"say "hi" AND"#), r#""say ""hi"" AND""#);
     }
 }

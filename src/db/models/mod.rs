@@ -16,6 +16,8 @@ mod backup_queries;
 mod backup_search;
 mod backup_state;
 mod backup_text;
+mod backup_text_trigrams;
+mod copy;
 mod log_entry;
 mod login_throttle;
 mod manifest;
@@ -33,6 +35,7 @@ pub use backup_figures::Distribution;
 pub use backup_search::{
     BackupGroup, BackupPage, BackupSearch, PageCursor, RowPosition, ServiceMatch,
 };
+pub use copy::{BackupCopy, CopyState};
 pub use log_entry::{LogEntry, LogFilter, NewLogEntry};
 pub use login_throttle::LoginThrottle;
 pub use manifest::Manifest;

@@ -10,6 +10,11 @@ use crate::db::schema::backup_tasks::{self, dsl};
 use crate::db::{DbConnection, DbError};
 use crate::domain::Status;
 
+diesel::define_sql_function!(
+    /// SQL's `coalesce` over a nullable text and a fallback.
+    fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::Text>, y: diesel::sql_types::Text) -> diesel::sql_types::Text
+);
+
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = backup_tasks)]
 struct StatusChange {
@@ -143,6 +148,39 @@ impl Task {
             Task::find_by_id(conn, id)?;
         }
         Ok(updated > 0)
+    }
+
+    /// Fails the running task `task` as dead, with `reason`, in one UPDATE that names what
+    /// the caller saw: still `running`, on the same worker, and — with `silent_before` — a
+    /// heartbeat older than that (or none). Of two processes reaping at once exactly one
+    /// gets `true`; a worker that beat again meanwhile, or finished the task itself, keeps it.
+    pub fn fail_if_dead(
+        conn: &mut DbConnection,
+        task: &Task,
+        silent_before: Option<NaiveDateTime>,
+        reason: &str,
+    ) -> Result<bool, DbError> {
+        let change = StatusChange {
+            status: Status::Failed.as_str().to_string(),
+            finished_at: Some(now()),
+            error: Some(reason.to_string()),
+            ..StatusChange::default()
+        };
+        // A running task always names its worker (the claim sets it); '' stands for none.
+        let worker = task.worker.clone().unwrap_or_default();
+        let running = backup_tasks::table
+            .find(&task.id)
+            .filter(dsl::status.eq(Status::Running.as_str()))
+            .filter(coalesce(dsl::worker, "").eq(worker));
+        let updated = match silent_before {
+            Some(before) => diesel::update(
+                running.filter(dsl::heartbeat_at.lt(before).or(dsl::heartbeat_at.is_null())),
+            )
+            .set(&change)
+            .execute(conn)?,
+            None => diesel::update(running).set(&change).execute(conn)?,
+        };
+        Ok(updated == 1)
     }
 
     /// Running tasks whose last heartbeat is older than `before` (or that never beat):

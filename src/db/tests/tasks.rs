@@ -158,6 +158,48 @@ fn stale_running_tasks_are_found_by_heartbeat() {
 }
 
 #[test]
+fn a_dead_task_is_failed_once_and_only_as_it_was_seen() {
+    each_backend(|conn, backend| {
+        let task = Task::insert(conn, &NewTask::new(TaskKind::Backup)).expect("insert");
+        Task::mark_running(conn, &task.id, "host-a:1").expect("start");
+        let seen = Task::find_by_id(conn, &task.id).expect("find");
+        let reason = "no heartbeat for 60 s: its worker (host-a:1) is gone";
+        // Still beating: kept.
+        let long_ago = now() - Duration::minutes(5);
+        assert!(!Task::fail_if_dead(conn, &seen, Some(long_ago), reason).expect("reap"));
+        // Another worker's row (as if it had been seen on a different worker): kept.
+        let mut elsewhere = seen.clone();
+        elsewhere.worker = Some("host-b:2".into());
+        let cutoff = now() + Duration::seconds(1);
+        assert!(!Task::fail_if_dead(conn, &elsewhere, Some(cutoff), reason).expect("reap"));
+        // Silent since the cutoff: failed by the first reaper, not again by a second.
+        assert!(
+            Task::fail_if_dead(conn, &seen, Some(cutoff), reason).expect("reap"),
+            "{backend:?}"
+        );
+        assert!(!Task::fail_if_dead(conn, &seen, Some(cutoff), reason).expect("reap"));
+        let failed = Task::find_by_id(conn, &task.id).expect("find");
+        assert_eq!(failed.status(), Status::Failed);
+        assert_eq!(failed.error.as_deref(), Some(reason));
+        assert!(failed.finished_at.is_some());
+        // The worker coming back cannot finish it a second time.
+        assert!(!Task::update_progress(conn, &task.id, &progress(50.0, None)).expect("beat"));
+        assert!(matches!(
+            Task::mark_finished(conn, &task.id, Status::Succeeded, None),
+            Err(DbError::IllegalTransition {
+                from: Status::Failed,
+                ..
+            })
+        ));
+        // Without a heartbeat condition (start-up: the process is gone), running is enough.
+        let other = Task::insert(conn, &NewTask::new(TaskKind::Verify)).expect("insert");
+        Task::mark_running(conn, &other.id, "host-a:3").expect("start");
+        let other = Task::find_by_id(conn, &other.id).expect("find");
+        assert!(Task::fail_if_dead(conn, &other, None, "gone").expect("reap"));
+    });
+}
+
+#[test]
 fn an_unknown_task_kind_is_reported_not_guessed() {
     each_backend(|conn, backend| {
         let new = NewTask {

@@ -273,3 +273,65 @@ fn the_migration_indexes_rows_already_there() {
         assert_same_as_like(conn, backend, "indexed by the migration");
     });
 }
+
+/// Enough rows that the SQLite index sees common trigrams (in 1,000 rows or more, answered
+/// by the whole phrase) beside rare ones (answered by the AND of the rarest few), and the
+/// LIKE result either way. Texts of their own, so no other test's remembered trigram counts
+/// apply to them.
+#[test]
+fn common_and_rare_trigrams_give_the_like_result() {
+    const ROWS: i64 = 2_500;
+    each_backend(|conn, backend| {
+        let series = match backend {
+            Backend::Sqlite => format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ROWS}) \
+                 SELECT i FROM n"
+            ),
+            Backend::Postgres => format!("SELECT i FROM generate_series(1, {ROWS}) AS n(i)"),
+        };
+        diesel::sql_query(format!(
+            "INSERT INTO backup_records (id, name, kind, status, scope, sources, size_bytes, \
+             file_count, automatic, description, verify_state, restore_count, created_at) \
+             SELECT 'zk-' || i, 'Zephyr kiln ' || i, 'full', \
+             CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'success' END, 'all', '[\"files\"]', i, 0, \
+             false, CASE WHEN i % 2 = 0 THEN 'glaze pass ' || (i * 7) END, 'unverified', 0, \
+             $1 FROM ({series}) AS s"
+        ))
+        .bind::<diesel::sql_types::Timestamp, _>(chrono::Utc::now().naive_utc())
+        .execute(conn)
+        .expect("seed rows");
+        for query in [
+            "zephyr kiln 1234",
+            "kiln 12",
+            "ZEPHYR KILN",
+            "ephyr k",
+            "phyr kiln 24",
+            "glaze pass 7",
+            "ss 1",
+            "kiln 1234 glaze",
+            "kiln kiln",
+            "zephyr kiln 99999",
+        ] {
+            let expected = like_reference(conn, backend, query);
+            assert_eq!(
+                all_pages(conn, &search(query), 500),
+                expected,
+                "{backend:?}: query {query:?}"
+            );
+            let groups = Backup::search_groups(conn, &search(query)).expect("groups");
+            let counted: i64 = groups.iter().map(|g| g.count).sum();
+            assert_eq!(
+                counted,
+                expected.len() as i64,
+                "{backend:?}: totals of {query:?}"
+            );
+        }
+        // Sanity: both kinds of query are there.
+        assert_eq!(like_reference(conn, backend, "zephyr kiln 1234").len(), 1);
+        assert_eq!(
+            like_reference(conn, backend, "ZEPHYR KILN").len(),
+            ROWS as usize
+        );
+        assert_eq!(like_reference(conn, backend, "kiln 1234 glaze").len(), 0);
+    });
+}

@@ -73,11 +73,14 @@ impl JobQueue {
     /// Opens the queue that goes with `app`'s metadata store, creating its tables.
     pub async fn open(app: &App) -> Result<JobQueue> {
         let concurrency = app.settings.workers.concurrency;
+        let beats = QueueBeats::for_timeout(app.settings.workers.heartbeat_timeout());
         let store = match Backend::of_url(&app.settings.database_url) {
-            Backend::Sqlite => open_sqlite(&app.settings.data_dir.join("queue.db"), concurrency)
-                .await
-                .map(Store::Sqlite)?,
-            Backend::Postgres => open_postgres(&app.settings.database_url, concurrency)
+            Backend::Sqlite => {
+                open_sqlite(&app.settings.data_dir.join("queue.db"), concurrency, beats)
+                    .await
+                    .map(Store::Sqlite)?
+            }
+            Backend::Postgres => open_postgres(&app.settings.database_url, concurrency, beats)
                 .await
                 .map(Store::Postgres)?,
         };
@@ -167,7 +170,32 @@ fn queue_error(e: impl std::fmt::Display) -> Error {
     Error::Queue(e.to_string())
 }
 
-async fn open_sqlite(path: &Path, concurrency: usize) -> Result<SqliteStorage<Job>> {
+/// How often a queue worker tells apalis it is alive, and how many missed beats make it
+/// dead. apalis puts the jobs a dead worker had taken (running, or fetched and not yet
+/// started) back in the queue; aligned with `[workers] heartbeat_timeout_seconds`, a job
+/// fetched by a killed worker runs elsewhere about as soon as the reaper fails the task the
+/// worker was running. A job delivered again for a task that ended does nothing.
+#[derive(Debug, Clone, Copy)]
+struct QueueBeats {
+    every: Duration,
+    missed: usize,
+}
+
+impl QueueBeats {
+    fn for_timeout(timeout: Duration) -> QueueBeats {
+        const MISSED: u32 = 3;
+        QueueBeats {
+            every: (timeout / MISSED).max(Duration::from_secs(1)),
+            missed: MISSED as usize,
+        }
+    }
+}
+
+async fn open_sqlite(
+    path: &Path,
+    concurrency: usize,
+    beats: QueueBeats,
+) -> Result<SqliteStorage<Job>> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io {
             context: format!("creating {}", dir.display()),
@@ -188,11 +216,17 @@ async fn open_sqlite(path: &Path, concurrency: usize) -> Result<SqliteStorage<Jo
         .map_err(|e| Error::Queue(format!("preparing the job queue {}: {e}", path.display())))?;
     let config = apalis_sqlite::Config::default()
         .queue(QUEUE_NAME)
-        .batch_size(concurrency);
+        .batch_size(concurrency)
+        .heartbeat_interval(beats.every)
+        .missed_heartbeats(beats.missed);
     Ok(SqliteStorage::new(&pool).with_config(config))
 }
 
-async fn open_postgres(url: &str, concurrency: usize) -> Result<PostgresStorage<Job>> {
+async fn open_postgres(
+    url: &str,
+    concurrency: usize,
+    beats: QueueBeats,
+) -> Result<PostgresStorage<Job>> {
     let shown = crate::db::redact_url(url);
     let pool = PgPool::connect(url)
         .await
@@ -202,6 +236,8 @@ async fn open_postgres(url: &str, concurrency: usize) -> Result<PostgresStorage<
         .map_err(|e| Error::Queue(format!("preparing the job queue in {shown}: {e}")))?;
     let config = apalis_postgres::Config::default()
         .queue(QUEUE_NAME)
-        .batch_size(concurrency);
+        .batch_size(concurrency)
+        .heartbeat_interval(beats.every)
+        .missed_heartbeats(beats.missed);
     Ok(PostgresStorage::new(&pool).with_config(config))
 }

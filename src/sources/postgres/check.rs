@@ -1,8 +1,6 @@
 //! `coffer sources check` for a postgres source, and the version rule the dump applies too:
 //! a `pg_dump` older than the server cannot dump it (and says so less plainly).
 
-use std::process::Command;
-
 use super::sql::Pg;
 use crate::error::{Error, Result};
 use crate::sources::tool;
@@ -39,7 +37,7 @@ pub fn check(pg: &Pg, databases: &[String]) -> Result<Vec<String>> {
 
 /// The major version of a client tool (`pg_dump (PostgreSQL) 15.20 (Debian …)` → 15).
 pub fn client_major(program: &'static str) -> Result<u32> {
-    let mut command = Command::new(program);
+    let mut command = super::program::command(program);
     command.arg("--version");
     let text = tool::output(program, command)?;
     parse_major(&text).ok_or_else(|| {

@@ -12,7 +12,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
@@ -76,7 +76,7 @@ impl Held {
             "BEGIN;\nSET LOCAL lock_timeout = '{LOCK_TIMEOUT}';\nTRUNCATE ONLY {list_of_tables};\n"
         );
         let loaded = held.send(&start).and_then(|()| {
-            let mut restore = Command::new("pg_restore");
+            let mut restore = super::program::command("pg_restore");
             restore
                 .args(["--data-only", "--file=-", "--use-list"])
                 .arg(list)

@@ -3,9 +3,12 @@
 //! that is validated and then switched in by renames.
 
 mod check;
+mod copy_progress;
 mod dump;
 mod held;
 mod names;
+mod program;
+mod properties;
 mod sql;
 mod stage;
 mod switch;
@@ -31,6 +34,11 @@ impl DatabaseKind for Postgres {
             dump.source.globals,
             dump,
         )
+    }
+
+    /// `pg_dump` compresses its dumps itself (see `dump.rs`).
+    fn compressed(&self, name: &str) -> bool {
+        name.ends_with(dump::DUMP_SUFFIX)
     }
 
     fn stage(&self, request: &StageRequest) -> Result<Box<dyn StagedRestore>> {

@@ -24,7 +24,7 @@ impl Pg {
     /// user's shell may carry (`PGPASSWORD`, `PGSERVICE` …) are replaced or removed so the
     /// configured source decides alone.
     pub fn command(&self, program: &str, database: &str) -> Command {
-        let mut command = Command::new(program);
+        let mut command = super::program::command(program);
         for var in [
             "PGSERVICE",
             "PGSERVICEFILE",

@@ -1,14 +1,16 @@
 //! Restoring a postgres source, the part that changes nothing live: every `<db>.pgdump` of
 //! the restored backup is loaded with `pg_restore -j N` into a new staging database on the
-//! target server and validated (exit status; every table of the dump is there). What the
-//! switch then does depends on the target (see `switch.rs`).
+//! target server and validated (exit status; every table of the dump is there), then given
+//! the database-level settings and grants the dump holds (`properties.rs`). What the switch
+//! then does depends on the target (see `switch.rs`).
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::dump::{DUMP_SUFFIX, GLOBALS_FILE};
+use super::dump::{DUMP_SUFFIX, GLOBALS_FILE, SIZE_SUFFIX};
 use super::names;
+use super::properties;
 use super::sql::Pg;
 use super::switch::{Staged, StagedSource, Step};
 use super::toc::{self, Toc};
@@ -30,8 +32,9 @@ struct Plan {
 pub fn stage(pg: &Pg, request: &StageRequest) -> Result<Box<dyn StagedRestore>> {
     let plans = plan(pg, request)?;
     let mut staged: Vec<Staged> = Vec::new();
+    let mut warnings = Vec::new();
     for plan in plans {
-        match load(&plan, request) {
+        match load(&plan, request, &mut warnings) {
             Ok(one) => staged.push(one),
             Err(e) => {
                 for one in staged {
@@ -41,7 +44,6 @@ pub fn stage(pg: &Pg, request: &StageRequest) -> Result<Box<dyn StagedRestore>> 
             }
         }
     }
-    let mut warnings = Vec::new();
     if request.dir.join(GLOBALS_FILE).exists() {
         warnings.push(format!(
             "source `{}`: roles and other globals ({GLOBALS_FILE}) are in the backup but were not \
@@ -144,9 +146,10 @@ fn dumps_in(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(dumps)
 }
 
-/// Creates the staging database, loads the dump (or the chosen part) and validates it; on
-/// failure the staging database is dropped and the target is as it was.
-fn load(plan: &Plan, request: &StageRequest) -> Result<Staged> {
+/// Creates the staging database, loads the dump (or the chosen part), validates it and gives
+/// it the database's own settings and grants; on failure the staging database is dropped
+/// and the target is as it was.
+fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Result<Staged> {
     let toc = Toc::read(&plan.dump)?;
     let selected = if request.selection.is_everything() {
         None
@@ -192,6 +195,26 @@ fn load(plan: &Plan, request: &StageRequest) -> Result<Staged> {
             plan.database
         )));
     }
+    let contents_only = plan.replace && selected.is_some();
+    if !contents_only {
+        // The data is complete and checked: settings that cannot be applied here (a role
+        // missing on another server, no right to set them) are worth a warning, not the
+        // restore.
+        let applied = properties::apply(
+            &plan.target,
+            &plan.dump,
+            &plan.database,
+            &staging,
+            request.dir,
+        );
+        if let Err(e) = applied {
+            warnings.push(format!(
+                "database {}: its settings, grants and comment from the backup were not \
+                 applied to the restored database (its data is complete): {e}",
+                plan.name
+            ));
+        }
+    }
     let step = match (plan.replace, selected) {
         (true, Some(chosen)) => Step::Contents {
             dump: plan.dump.clone(),
@@ -214,7 +237,8 @@ fn load(plan: &Plan, request: &StageRequest) -> Result<Staged> {
 }
 
 /// `pg_restore -j N` into the staging database (N: this machine's cores), progress measured
-/// by the staging database's size against the dump's.
+/// by the staging database's size against the original's when it was dumped (or, in backups
+/// made before that was recorded, the dump's size: they were uncompressed).
 fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageRequest) -> Result<()> {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut command = plan.target.command("pg_restore", staging);
@@ -228,7 +252,8 @@ fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageReque
         command.arg("--use-list").arg(list);
     }
     command.arg(&plan.dump);
-    let estimate = std::fs::metadata(&plan.dump).map_or(0, |m| m.len());
+    let estimate = recorded_size(request.dir, &plan.database)
+        .unwrap_or_else(|| std::fs::metadata(&plan.dump).map_or(0, |m| m.len()));
     let run = ToolRun {
         tool: "pg_restore",
         phase: format!("restoring {}", plan.database),
@@ -246,6 +271,12 @@ fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageReque
         last.set((Instant::now(), size));
         size
     })
+}
+
+/// `<db>.size` beside the dump: the database's size when it was dumped.
+fn recorded_size(dir: &Path, database: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join(format!("{database}{SIZE_SUFFIX}"))).ok()?;
+    text.trim().parse().ok()
 }
 
 /// Every table the dump (or the chosen part) defines is in the staging database.

@@ -12,7 +12,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 
 use crate::error::{Error, IoContext, Result};
 use crate::sources::database::Selection;
@@ -73,7 +72,7 @@ pub struct Chosen {
 
 impl Toc {
     pub fn read(dump: &Path) -> Result<Toc> {
-        let mut command = Command::new("pg_restore");
+        let mut command = super::program::command("pg_restore");
         command.arg("--list").arg(dump);
         let text = tool::output("pg_restore", command)?;
         Ok(Toc::parse(&text))
@@ -206,7 +205,7 @@ impl Toc {
         let mut list = tempfile::NamedTempFile::new().ctx(|| "creating a list file".into())?;
         list.write_all(lines.join("\n").as_bytes())
             .ctx(|| "writing a list file".into())?;
-        let mut command = Command::new("pg_restore");
+        let mut command = super::program::command("pg_restore");
         command
             .args(["--schema-only", "--file=-", "--use-list"])
             .arg(list.path())

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::app::App;
-use crate::db::{Backup, LogEntry, LogFilter, Manifest, Task};
+use crate::db::{Backup, BackupCopy, LogEntry, LogFilter, Manifest, Task};
 use crate::engine::manifest::Manifest as ManifestDoc;
 use crate::error::Error as CofferError;
 use crate::jobs::live::LiveProgress;
@@ -46,6 +46,25 @@ impl From<&Backup> for ChainLink {
     }
 }
 
+/// One copy of the archive (primary storage target or a replica) as last seen.
+pub struct CopyLine {
+    pub storage: String,
+    pub state: String,
+    pub checked_at: String,
+    pub error: String,
+}
+
+impl From<&BackupCopy> for CopyLine {
+    fn from(c: &BackupCopy) -> CopyLine {
+        CopyLine {
+            storage: c.storage.clone(),
+            state: c.state.clone(),
+            checked_at: c.checked_at.as_ref().map(timestamp).unwrap_or_default(),
+            error: c.error.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// The record's fields as text (empty when unset).
 pub struct Facts {
     pub size: String,
@@ -71,6 +90,8 @@ struct DetailPage {
     /// Oldest first, ending with the direct parent.
     ancestors: Vec<ChainLink>,
     children: Vec<ChainLink>,
+    /// Its copies in the storage targets (empty for backups made before copies were kept).
+    copies: Vec<CopyLine>,
     listing: Option<FileListing>,
     manifest_problem: Option<String>,
     tasks: Vec<TaskLine>,
@@ -150,6 +171,10 @@ fn gather(
             Err(problem) => (None, Some(problem)),
         },
     };
+    let copies = BackupCopy::of_backup(&mut conn, &backup.id)?
+        .iter()
+        .map(CopyLine::from)
+        .collect();
     drop(conn);
     let stored = match &backup.storage_key {
         Some(key) => app.storage.size(key).ok().flatten(),
@@ -197,6 +222,7 @@ fn gather(
         facts,
         ancestors,
         children,
+        copies,
         listing,
         manifest_problem,
         tasks,

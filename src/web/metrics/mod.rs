@@ -222,8 +222,9 @@ pub fn render(app: &App) -> Result<String> {
     );
 
     // Storage last: an unreadable storage folder must not hide the other figures.
-    match usage(&app.settings.storage_path) {
-        Ok(found) => {
+    match app.settings.local_storage_path().map(usage) {
+        None => {}
+        Some(Ok(found)) => {
             e.family(
                 "coffer_storage_size_bytes",
                 "gauge",
@@ -237,7 +238,7 @@ pub fn render(app: &App) -> Result<String> {
             );
             e.sample("coffer_storage_free_bytes", &[], found.free_bytes as f64);
         }
-        Err(err) => tracing::warn!("metrics: {err}"),
+        Some(Err(err)) => tracing::warn!("metrics: {err}"),
     }
     Ok(e.finish())
 }

@@ -1,8 +1,8 @@
 //! Where the event stream of one task gets its snapshots. A task run by a worker of this
 //! process is in the live hub: the feed waits on its watch channel, so a subscriber costs no
 //! database query and a slow one only skips stale values. A task run elsewhere (another
-//! `coffer worker`), or not started yet, is read from its row about once a second — and each
-//! time the feed also looks whether the hub has it now, switching over when it does.
+//! `coffer worker`), or not started yet, is read from its row about once a second — and ten
+//! times a second the feed looks whether the hub has it now, switching over when it does.
 //! Snapshots go out at most every [`MIN_GAP`], and the feed ends after the finished one.
 
 use std::time::Duration;
@@ -19,6 +19,9 @@ use crate::web::state::WebState;
 pub const MIN_GAP: Duration = Duration::from_millis(250);
 /// How often the row of a task that is not in the live hub is read.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How often the feed of such a task looks whether a worker of this process has taken it
+/// up: a cheap map lookup, so that a job of a second or two shows its progress as well.
+const HUB_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 enum Source {
     Live(watch::Receiver<TaskSnapshot>),
@@ -87,8 +90,7 @@ impl Feed {
                     Err(_) => self.source = Source::Row,
                 },
                 Source::Row => {
-                    sleep(POLL_EVERY).await;
-                    if let Some(mut receiver) = self.state.live.subscribe(&self.task_id) {
+                    if let Some(mut receiver) = self.wait_for_hub().await {
                         let latest = receiver.borrow_and_update().clone();
                         self.source = Source::Live(receiver);
                         return Some(latest);
@@ -107,6 +109,20 @@ impl Feed {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Waits up to [`POLL_EVERY`] for the task to appear in the live hub.
+    async fn wait_for_hub(&self) -> Option<watch::Receiver<TaskSnapshot>> {
+        let until = Instant::now() + POLL_EVERY;
+        loop {
+            sleep(HUB_CHECK_EVERY.min(until.saturating_duration_since(Instant::now()))).await;
+            if let Some(receiver) = self.state.live.subscribe(&self.task_id) {
+                return Some(receiver);
+            }
+            if Instant::now() >= until {
+                return None;
             }
         }
     }

@@ -20,7 +20,7 @@ struct Script {
 impl Script {
     fn new(console: &TestConsole, token: &str) -> Script {
         Script {
-            client: Client::new(),
+            client: crate::helpers::http_client().build().unwrap(),
             base: console.url("/api/v1"),
             token: token.to_string(),
         }
@@ -180,7 +180,7 @@ fn errors_are_json_with_the_right_status() {
     for backend in &BOTH {
         let console = TestConsole::start(backend);
         let operator = script_as(&console, Role::Operator, "otto");
-        let anonymous = Client::new();
+        let anonymous = crate::helpers::http_client().build().unwrap();
 
         let (status, body) = answer(
             anonymous

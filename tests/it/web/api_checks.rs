@@ -4,7 +4,7 @@
 
 use coffer::domain::{Role, SourceKind};
 use coffer::engine::manifest::{Manifest, SourceEntry};
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::Response;
 use serde_json::{json, Value};
 
 use super::harness::TestConsole;
@@ -12,7 +12,9 @@ use super::users::issue_token;
 use crate::helpers::BOTH;
 
 fn post(console: &TestConsole, token: &str, path: &str, body: &Value) -> (u16, Value) {
-    let response: Response = Client::new()
+    let response: Response = crate::helpers::http_client()
+        .build()
+        .unwrap()
         .post(console.url(&format!("/api/v1{path}")))
         .header("Authorization", format!("Bearer {token}"))
         .json(body)

@@ -126,7 +126,7 @@ impl TestConsole {
     /// A browser with no session.
     pub fn anonymous(&self) -> Browser {
         Browser {
-            client: Client::builder()
+            client: crate::helpers::http_client()
                 .cookie_store(true)
                 .redirect(Policy::none())
                 .build()

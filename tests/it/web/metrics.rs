@@ -3,7 +3,6 @@
 
 use coffer::domain::Role;
 use prometheus_parse::{Scrape, Value};
-use reqwest::blocking::Client;
 
 use super::harness::TestConsole;
 use super::users::issue_token;
@@ -11,7 +10,9 @@ use crate::helpers::BOTH;
 
 /// Scrapes `/metrics` with `token` and parses it.
 pub fn scrape(console: &TestConsole, token: &str) -> Scrape {
-    let response = Client::new()
+    let response = crate::helpers::http_client()
+        .build()
+        .unwrap()
         .get(console.url("/metrics"))
         .header("Authorization", format!("Bearer {token}"))
         .send()

@@ -19,7 +19,7 @@ mod roles;
 mod settings;
 mod sign_in;
 mod sources;
-mod tasks;
+pub mod tasks;
 mod throttle;
 pub mod users;
 mod verify;

@@ -175,7 +175,8 @@ pub fn run_on_thread(
 fn workers_stream_progress_in_order_up_to_the_outcome() {
     for backend in &BOTH {
         let console = TestConsole::start(backend);
-        add_files(&console, 3000);
+        // Enough that a deep verification lasts a few seconds even on a quiet machine.
+        add_files(&console, 6000);
         let backup_id = make_backup(&console);
         let _workers = console.start_workers();
         let operator = console.login_as(Role::Operator);
