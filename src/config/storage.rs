@@ -71,8 +71,10 @@ pub struct S3Settings {
     /// Bytes per multipart part: memory per upload is about this × (parts in flight + 1).
     pub part_size: usize,
     /// Sign requests without hashing their bodies (`UNSIGNED-PAYLOAD`): saves a SHA-256 pass
-    /// over every uploaded byte on both ends. Off by default; the archive's own SHA-256 (on
-    /// the record, checked by every verification and restore) still covers its content.
+    /// over every uploaded byte on both ends. By default on over HTTPS, where TLS already
+    /// guards the bytes in transit (as the AWS CLI does), off over plain HTTP; either way the
+    /// archive's own SHA-256 (on the record, checked by every verification and restore)
+    /// and its AES-GCM tags cover its content end to end.
     pub unsigned_payload: bool,
 }
 
@@ -319,6 +321,10 @@ impl TargetConfig {
                 ))
             }
         };
+        // AWS's own endpoint (no `endpoint` given) is always HTTPS.
+        let over_tls = endpoint
+            .as_deref()
+            .is_none_or(|url| url.to_ascii_lowercase().starts_with("https://"));
         Ok(S3Settings {
             endpoint,
             region,
@@ -329,7 +335,7 @@ impl TargetConfig {
             secret_access_key,
             session_token: env("AWS_SESSION_TOKEN"),
             part_size: part_mib as usize * 1024 * 1024,
-            unsigned_payload: self.unsigned_payload.unwrap_or(false),
+            unsigned_payload: self.unsigned_payload.unwrap_or(over_tls),
         })
     }
 }
@@ -434,6 +440,29 @@ region = "eu-central-1"
             "AWS_* variables are the default"
         );
         assert_eq!(offsite.endpoint, None);
+        assert!(
+            !primary.unsigned_payload && offsite.unsigned_payload,
+            "bodies are hashed for signing over plain HTTP only (AWS's endpoint is HTTPS)"
+        );
+    }
+
+    #[test]
+    fn unsigned_payload_follows_the_scheme_unless_set() {
+        let read = |endpoint: &str, setting: &str| {
+            let text = format!(
+                "[storage]\nkind = \"s3\"\nbucket = \"b-1\"\nendpoint = \"{endpoint}\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\n{setting}"
+            );
+            let s = Settings::from_toml(&text, "t.toml", &env_with(&[])).unwrap();
+            let StorageLocation::S3(target) = &s.storage.primary.location else {
+                panic!("s3");
+            };
+            target.unsigned_payload
+        };
+        assert!(read("https://s3.example.net", ""));
+        assert!(read("HTTPS://s3.example.net", ""));
+        assert!(!read("http://minio:9000", ""));
+        assert!(read("http://minio:9000", "unsigned_payload = true"));
+        assert!(!read("https://s3.example.net", "unsigned_payload = false"));
     }
 
     #[test]

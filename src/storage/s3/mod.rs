@@ -49,7 +49,7 @@ impl S3Storage {
         if let Some(endpoint) = &settings.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
+                .with_allow_http(endpoint.to_ascii_lowercase().starts_with("http://"));
         }
         if let Some(token) = &settings.session_token {
             builder = builder.with_token(token);
