@@ -70,9 +70,9 @@ pub struct WebSettings {
     pub bind: std::net::SocketAddr,
     /// A session ends after this long without a request.
     pub session_idle: chrono::Duration,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (`[web] trusted_proxies`); the
-    /// address of any other peer is taken from the connection itself.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`[web] trusted_proxies`:
+    /// addresses or ranges); the address of any other peer is taken from the connection itself.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +85,17 @@ struct WebConfig {
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// A trusted proxy: one address (a range of one) or a range in CIDR notation. A range is
+/// taken as written only when it names its network (`10.0.0.0/8`, not `10.1.2.3/8`), so that
+/// a typo does not trust more than meant.
+fn parse_proxy(text: &str) -> Option<ipnet::IpNet> {
+    if let Ok(addr) = text.parse::<std::net::IpAddr>() {
+        return Some(ipnet::IpNet::from(addr.to_canonical()));
+    }
+    let net = text.parse::<ipnet::IpNet>().ok()?;
+    (net == net.trunc()).then_some(net)
+}
 
 /// The worker pool that runs queued backups, verifications and restores.
 #[derive(Debug, Clone, Deserialize)]
@@ -298,10 +309,10 @@ impl Settings {
             .trusted_proxies
             .iter()
             .map(|text| {
-                text.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                parse_proxy(text.trim()).ok_or_else(|| {
                     bad(
                         "web.trusted_proxies",
-                        format!("`{text}` is not an IP address (like \"127.0.0.1\" or \"::1\")"),
+                        format!("`{text}` is neither an IP address nor a range (like \"127.0.0.1\", \"::1\" or \"172.30.0.0/16\")"),
                     )
                 })
             })
@@ -520,6 +531,23 @@ mod tests {
         assert_eq!(s.workers.concurrency, 2);
         assert_eq!(s.workers.heartbeat_timeout_seconds, 60);
         assert!(s.web.trusted_proxies.is_empty());
+        let with_proxies = Settings::from_toml(
+            "[web]\ntrusted_proxies = [\"127.0.0.1\", \" ::1 \", \"172.30.0.0/16\", \"::ffff:10.0.0.1\"]",
+            "t.toml",
+            &no_env,
+        )
+        .unwrap();
+        let shown: Vec<String> = with_proxies
+            .web
+            .trusted_proxies
+            .iter()
+            .map(|net| net.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            ["127.0.0.1/32", "::1/128", "172.30.0.0/16", "10.0.0.1/32"],
+            "an address is a range of one; an IPv4-mapped one is taken as IPv4"
+        );
         assert_eq!(s.monitor.stall_minutes, 30);
         assert_eq!(s.monitor.storage_full_percent, 90.0);
         assert_eq!(
@@ -573,6 +601,8 @@ mod tests {
                 "workers.heartbeat_timeout_seconds",
             ),
             ("[web]\ntrusted_proxies = [\"proxy.local\"]", "web.trusted_proxies"),
+            ("[web]\ntrusted_proxies = [\"10.1.2.3/8\"]", "web.trusted_proxies"),
+            ("[web]\ntrusted_proxies = [\"10.0.0.0/33\"]", "web.trusted_proxies"),
             ("[[sources]]\nname = \"a\"\nkind = \"directory\"", "sources[0].path"),
             ("[[sources]]\nname = \"a b\"\nkind = \"file\"\npath = \"/x\"", "sources[0].name"),
             ("[[sources]]\nname = \"a\"\nkind = \"tape\"\npath = \"/x\"", "tape"),

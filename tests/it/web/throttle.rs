@@ -148,7 +148,7 @@ fn a_forged_forwarded_for_does_not_change_the_address() {
 fn behind_a_trusted_proxy_the_forwarded_client_counts() {
     for backend in &BOTH {
         let console = TestConsole::start_with(backend, |settings| {
-            settings.web.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            settings.web.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
         });
         console.add_user("fred", Role::Viewer);
         let browser = console.anonymous();
