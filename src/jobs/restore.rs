@@ -124,23 +124,15 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         let restored = restore_into_place(app, &plan, &request, &run);
         restored.map(|(files, warnings, places)| (files, warnings, safety, places))
     });
-    run.finish(&result)?;
-    drop(locks);
-    let RestorePlan {
-        backup,
-        names,
-        placements,
-        ..
-    } = plan;
     let mut entry_text = match &result {
         Ok((files, _, _, _)) => format!(
             "restored {files} files of backup `{}` ({})",
-            backup.name,
-            names.join(", ")
+            plan.backup.name,
+            plan.names.join(", ")
         ),
         Err(e) => format!(
             "restore of backup `{}` failed, targets left as they were: {e}",
-            backup.name
+            plan.backup.name
         ),
     };
     if let Ok((_, _, Some(id), _)) = &result {
@@ -153,15 +145,26 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     };
     let entry_summary = entry_text.clone();
     let mut entry = NewLogEntry::new(level, "restore", entry_text)
-        .for_backup(&backup.id)
+        .for_backup(&plan.backup.id)
         .for_task(&task.id);
     if let Some(by) = &request.requested_by {
         entry = entry.by(by);
     }
-    app.audit(entry);
+    // The task's end, the audit entry and the backup's "restored" mark in one transaction:
+    // a process killed at any moment leaves all of them or a running task for the reaper.
+    run.finish_with(&result, |conn| {
+        crate::db::LogEntry::insert(conn, &entry)?;
+        if result.is_ok() {
+            Backup::mark_restored(conn, &plan.backup.id)?;
+        }
+        Ok(())
+    })?;
+    drop(locks);
+    let RestorePlan {
+        backup, placements, ..
+    } = plan;
     crate::notify::outcomes::restore(app, &backup.id, &task.id, &result, entry_summary);
     let (files, warnings, safety_backup, destinations) = result?;
-    Backup::mark_restored(&mut *app.conn()?, &backup.id)?;
     Ok(Some(RestoreOutcome {
         backup_id: backup.id,
         restored: placements

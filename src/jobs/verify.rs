@@ -147,34 +147,37 @@ pub fn execute_verify(app: &App, task_id: &str, how: Execution) -> Result<Option
         }
         Err(other) => Err(other),
     };
-    run.finish(&outcome)?;
+    // The task's end, the backup's verdict and the audit entry in one transaction: a
+    // process killed at any moment leaves all of them or a running task (failed by the
+    // reaper), never a finished verification without its verdict.
+    run.finish_with(&outcome, |conn| {
+        let Ok((passed, message, _, _)) = &outcome else {
+            return Ok(());
+        };
+        let (state, level) = if *passed {
+            (VerifyState::Passed, LogLevel::Info)
+        } else {
+            (VerifyState::Failed, LogLevel::Error)
+        };
+        Backup::update(
+            conn,
+            &backup.id,
+            &BackupChanges::verified(state, crate::db::now()),
+        )?;
+        let mut entry = NewLogEntry::new(
+            level,
+            "verify",
+            format!("{depth} verification of `{}`: {message}", backup.name),
+        )
+        .for_backup(&backup.id)
+        .for_task(&task.id);
+        if let Some(by) = requested_by {
+            entry = entry.by(by);
+        }
+        crate::db::LogEntry::insert(conn, &entry)?;
+        Ok(())
+    })?;
     let (passed, message, archives_checked, files_checked) = outcome?;
-    let state = if passed {
-        VerifyState::Passed
-    } else {
-        VerifyState::Failed
-    };
-    Backup::update(
-        &mut *app.conn()?,
-        &backup.id,
-        &BackupChanges::verified(state, crate::db::now()),
-    )?;
-    let level = if passed {
-        LogLevel::Info
-    } else {
-        LogLevel::Error
-    };
-    let mut entry = NewLogEntry::new(
-        level,
-        "verify",
-        format!("{depth} verification of `{}`: {message}", backup.name),
-    )
-    .for_backup(&backup.id)
-    .for_task(&task.id);
-    if let Some(by) = requested_by {
-        entry = entry.by(by);
-    }
-    app.audit(entry);
     if !passed {
         crate::notify::raise(
             app,
