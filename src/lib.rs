@@ -14,6 +14,7 @@ pub mod db; // metadata in SQLite or PostgreSQL (diesel + r2d2)
 pub mod domain; // pure types: kinds, states, roles, scopes
 pub mod engine; // archive byte pipelines: tar, gzip, encryption, checksums, restore
 pub mod error; // the app's error type
+pub mod faults; // named points where tests kill the process for real
 pub mod jobs; // backup, restore, verify, cleanup, export, recovery
 pub mod memory; // giving freed memory back to the system between phases
 pub mod monitor; // RPO, stalled tasks, storage space, the verification schedule
