@@ -19,6 +19,8 @@ pub struct App {
     pub replicas: Vec<NamedStorage>,
     keyring: RwLock<Keyring>,
     notifier: crate::notify::Notifier,
+    /// Interrupted restores this process settled when it opened (`coffer recover` shows them).
+    pub recovered_at_start: Vec<crate::jobs::restore_recovery::Recovered>,
 }
 
 /// A storage target with the name the config gives it.
@@ -71,14 +73,17 @@ impl App {
         let keyring = open_keyring(&settings, &pool, keys)?;
         drop(setting_up);
         let notifier = crate::notify::Notifier::new(&settings.notify, pool.clone());
-        let app = App {
+        let mut app = App {
             settings,
             pool,
             storage,
             replicas,
             keyring: RwLock::new(keyring),
             notifier,
+            recovered_at_start: Vec::new(),
         };
+        // Interrupted restores first: they know how their task ended, a dead pid does not.
+        app.recovered_at_start = crate::jobs::restore_recovery::recover_restores(&app);
         crate::jobs::recovery::fail_abandoned_tasks(&app)?;
         crate::jobs::recovery::sweep_leftovers(&app);
         Ok(app)

@@ -13,6 +13,7 @@ mod migrate;
 mod notify;
 pub(crate) mod output; // also the JSON API's backup shape
 mod pin;
+mod recover;
 mod restore;
 mod retention;
 mod schedule;
@@ -58,6 +59,9 @@ pub enum Command {
     Verify(verify::Args),
     /// Restore a backup, whole or in part, to its original place or another folder.
     Restore(restore::Args),
+    /// Settle restores interrupted on this host (done at every start too): each source all
+    /// old or all new, leftovers removed; says what was done.
+    Recover(recover::Args),
     /// Delete old backups by age or by a retention policy (lists them first, with why each
     /// one stays; deletes only with --confirm).
     Cleanup(cleanup::Args),
@@ -113,6 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show::run(&app, args),
         Command::Verify(args) => verify::run(&app, args),
         Command::Restore(args) => restore::run(&app, args),
+        Command::Recover(args) => recover::run(&app, args),
         Command::Cleanup(args) => cleanup::run(&app, args),
         Command::Schedule(args) => schedule::run(&app, *args),
         Command::Copies(args) => copies::run(&app, args),

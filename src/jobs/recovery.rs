@@ -31,7 +31,11 @@ pub fn sweep_leftovers(app: &App) {
         ),
     }
     let scratch = app.settings.data_dir.join("tmp");
+    let journaled = crate::jobs::switch_journal::staging_in_use(&app.settings.data_dir);
     for entry in std::fs::read_dir(&scratch).into_iter().flatten().flatten() {
+        if journaled.contains(&entry.path()) {
+            continue; // an unsettled restore still needs it
+        }
         let old = entry
             .metadata()
             .ok()

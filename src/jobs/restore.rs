@@ -24,7 +24,8 @@ use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, par
 use crate::jobs::locks::{lock_sources, SourceLocks};
 pub use crate::jobs::restore_plan::RestoreRequest;
 use crate::jobs::restore_plan::{check_restore, Placement, RestorePlan};
-use crate::jobs::switch_over::{switch_over, Switch};
+use crate::jobs::switch_journal::{DatabaseItem, Journal, JournalFile, Phase};
+use crate::jobs::switch_over::{plan_switches, roll_back, roll_forward, switch_items, Switch};
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::verify::StoredArchives;
 use crate::sources::database::{kind_of, StageRequest};
@@ -120,8 +121,13 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
         return Ok(None);
     };
+    let mut journal = None;
     let result = safety_backup(app, &plan, &request, &locks).and_then(|safety| {
-        let restored = restore_into_place(app, &plan, &request, &run);
+        let opened = journal.insert(JournalFile::create(
+            &app.settings.data_dir,
+            Journal::new(&task.id, &plan.backup.id, &plan.placements),
+        )?);
+        let restored = restore_into_place(app, &plan, &request, &run, opened);
         restored.map(|(files, warnings, places)| (files, warnings, safety, places))
     });
     let mut entry_text = match &result {
@@ -159,6 +165,11 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         }
         Ok(())
     })?;
+    crate::faults::point("restore:recorded");
+    // Only now: until the end is recorded, recovery must be able to settle the task.
+    if let Some(journal) = journal {
+        journal.remove();
+    }
     drop(locks);
     let RestorePlan {
         backup, placements, ..
@@ -233,13 +244,15 @@ fn configured<'a>(app: &'a App, name: &str) -> Result<&'a SourceConfig> {
 type Restored = (u64, Vec<String>, HashMap<String, String>);
 
 /// Extracts the chosen sources into staging, loads database dumps into their staging
-/// places, then switches everything in: databases first (each can be undone), then files;
-/// any failure puts back what was switched and removes every staging copy.
+/// places, then switches everything in: databases first, then files. Every phase is in the
+/// journal before it starts (see `switch_journal.rs`); a failure puts back what was
+/// switched and removes every staging copy, a kill leaves that to recovery.
 fn restore_into_place(
     app: &App,
     plan: &RestorePlan,
     request: &RestoreRequest,
     run: &TaskRun,
+    journal: &mut JournalFile,
 ) -> Result<Restored> {
     let placements = &plan.placements;
     let cleanup = || {
@@ -263,6 +276,7 @@ fn restore_into_place(
         let files = extract_plan.file_count();
         let archives = StoredArchives::new(app);
         extract(&extract_plan, &archives, &app.keyring(), run.progress())?;
+        crate::faults::point("restore:extracted");
         for p in placements
             .iter()
             .filter(|p| p.source.kind == SourceKind::Sqlite)
@@ -278,9 +292,7 @@ fn restore_into_place(
             }
         }
         let mut databases = StagedDatabases::default();
-        let staged = stage_databases(app, placements, request, run, &mut databases);
-        let switched = staged.and_then(|()| databases.switch_all());
-        if let Err(e) = switched {
+        if let Err(e) = stage_databases(app, placements, request, run, journal, &mut databases) {
             databases.abandon();
             return Err(e);
         }
@@ -301,27 +313,68 @@ fn restore_into_place(
                 carry_over: p.carry_over.as_ref().and_then(|s| Filters::of(s).ok()),
             })
             .collect();
-        let mut warnings = match switch_over(&switches) {
-            Ok(warnings) => warnings,
+        let (items, mut warnings) = match plan_switches(&switches) {
+            Ok(planned) => planned,
             Err(e) => {
                 databases.abandon();
                 return Err(e);
             }
         };
+        journal.journal.paths = items.clone();
+        let records = databases
+            .items
+            .iter_mut()
+            .map(|(_, staged, _)| staged.recovery_record())
+            .collect::<Result<Vec<_>>>();
+        let records = match records {
+            Ok(records) => records,
+            Err(e) => {
+                databases.abandon();
+                return Err(e);
+            }
+        };
+        for (item, record) in journal.journal.databases.iter_mut().zip(records) {
+            item.record = Some(record);
+        }
+        // From here on a kill is settled by rolling back (until `committed`) or forward.
+        if let Err(e) = journal.advance(Phase::Switching) {
+            databases.abandon();
+            return Err(e);
+        }
+        crate::faults::point("restore:switching");
+        let switched = databases.switch_all().and_then(|()| switch_items(&items));
+        if let Err(e) = switched {
+            databases.abandon();
+            return Err(e);
+        }
+        crate::faults::point("restore:switched");
+        if let Err(e) = journal.advance(Phase::Committed) {
+            // Not durably committed: a kill now would roll back, so roll back now too.
+            for problem in roll_back(&items) {
+                tracing::error!("restore rollback: {problem}");
+            }
+            databases.abandon();
+            return Err(e);
+        }
+        crate::faults::point("restore:committed");
         let destinations = databases.destinations();
         warnings.extend(databases.finish());
+        warnings.extend(roll_forward(&items));
+        crate::faults::point("restore:finished");
         Ok((files, warnings, destinations))
     })();
     cleanup();
     result
 }
 
-/// Loads every database placement's dump into its staging place.
+/// Loads every database placement's dump into its staging place; each is in the journal
+/// (by its tag) before staging creates anything.
 fn stage_databases(
     app: &App,
     placements: &[Placement],
     request: &RestoreRequest,
     run: &TaskRun,
+    journal: &mut JournalFile,
     staged: &mut StagedDatabases,
 ) -> Result<()> {
     let started = chrono::Utc::now();
@@ -331,7 +384,15 @@ fn stage_databases(
         };
         let config = configured(app, &p.source.name)?;
         let server = ServerAddress::of(config)?;
-        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        journal.journal.databases.push(DatabaseItem {
+            source: p.source.name.clone(),
+            kind: p.source.kind,
+            tag: tag.clone(),
+            record: None,
+        });
+        journal.advance(Phase::Staging)?;
+        crate::faults::point("restore:staging-database");
         let one = kind.stage(&StageRequest {
             source: config,
             server: &server,
@@ -339,7 +400,7 @@ fn stage_databases(
             target,
             selection: &request.selection,
             merge: request.merge,
-            tag: &tag[..12],
+            tag: &tag,
             started,
             progress: run.progress(),
         })?;
@@ -359,6 +420,7 @@ impl StagedDatabases {
         for (_, staged, switched) in &mut self.items {
             staged.switch()?;
             *switched = true;
+            crate::faults::point("restore:database-switched");
         }
         Ok(())
     }

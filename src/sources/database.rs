@@ -45,6 +45,25 @@ pub trait DatabaseKind: Sync {
 
     /// Connects and reports what it found (server version, tool versions), or why it failed.
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>>;
+
+    /// Settles the restore of a process that died (`jobs/switch_journal.rs`): drops what
+    /// staging created and, with a record, rolls the switch back (all old) or forward (all
+    /// new, what was replaced dropped unless kept). Idempotent: a recovery killed in turn
+    /// runs again. Returns warnings; an error keeps the journal for another try.
+    fn recover(&self, recovery: &Recovery) -> Result<Vec<String>>;
+}
+
+/// What recovery knows of one database source's interrupted restore.
+pub struct Recovery<'a> {
+    pub source: &'a SourceConfig,
+    pub server: &'a ServerAddress,
+    /// The restore's tag ([`StageRequest::tag`]): names what staging created.
+    pub tag: &'a str,
+    /// [`StagedRestore::recovery_record`], once staged; `None` when the process died while
+    /// staging (nothing live changed).
+    pub record: Option<&'a serde_json::Value>,
+    /// Roll forward (every switch of the restore went through) or back.
+    pub forward: bool,
 }
 
 /// One dump of a source.
@@ -134,6 +153,10 @@ impl Selection {
 pub trait StagedRestore: Send {
     /// Where the data lands, safe to show (`postgres://app@host/shop`).
     fn destination(&self) -> String;
+    /// Reads what the switch will need and returns what another process needs to roll this
+    /// restore back or forward if this one dies ([`DatabaseKind::recover`]); the restore
+    /// writes it to its journal, then calls `switch`.
+    fn recovery_record(&mut self) -> Result<serde_json::Value>;
     /// Puts the staged data in place, keeping what it replaces until `finish`. A switch that
     /// fails part-way must put back what it already changed before returning its error: the
     /// restore only calls `undo` on switches that succeeded.

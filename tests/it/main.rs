@@ -21,6 +21,8 @@ mod postgres_source;
 mod queue;
 mod redis_client;
 mod redis_source;
+mod restore_kills;
+mod restore_kills_databases;
 mod restore_safety;
 mod retention;
 mod round_trip;

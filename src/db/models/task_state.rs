@@ -183,6 +183,30 @@ impl Task {
         Ok(updated == 1)
     }
 
+    /// Ends a restore task as recovery found it after its process died (see
+    /// `jobs/restore_recovery.rs`): `success` when its switch had gone through, `failed`
+    /// otherwise, with `error` replacing whatever was said before (a reaper's "no heartbeat"
+    /// guessed; recovery knows). A task that ended `success` itself keeps its row: `false`.
+    pub fn settle_recovered(
+        conn: &mut DbConnection,
+        id: &str,
+        status: Status,
+        error: Option<&str>,
+    ) -> Result<bool, DbError> {
+        let updated = diesel::update(
+            backup_tasks::table
+                .find(id)
+                .filter(dsl::status.ne(Status::Succeeded.as_str())),
+        )
+        .set((
+            dsl::status.eq(status.as_str()),
+            dsl::finished_at.eq(Some(now())),
+            dsl::error.eq(error),
+        ))
+        .execute(conn)?;
+        Ok(updated == 1)
+    }
+
     /// Running tasks whose last heartbeat is older than `before` (or that never beat):
     /// left behind by a crashed worker.
     pub fn list_stale(

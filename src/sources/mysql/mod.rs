@@ -7,6 +7,7 @@ mod check;
 mod dump;
 mod dumpfile;
 mod objects;
+mod recover;
 mod restore;
 mod stage;
 mod switch;
@@ -16,7 +17,7 @@ use admin::Client;
 use crate::config::SourceConfig;
 use crate::error::Result;
 use crate::sources::database::{
-    DatabaseKind, DatabaseTarget, DumpRequest, StageRequest, StagedRestore,
+    DatabaseKind, DatabaseTarget, DumpRequest, Recovery, StageRequest, StagedRestore,
 };
 use crate::sources::server::ServerAddress;
 
@@ -57,5 +58,9 @@ impl DatabaseKind for Mysql {
             &version,
             &dump::databases_of(source, server.database()),
         )
+    }
+
+    fn recover(&self, recovery: &Recovery) -> Result<Vec<String>> {
+        recover::recover(recovery)
     }
 }

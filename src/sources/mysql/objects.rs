@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// A client-side statement delimiter that no definition contains (bodies hold `;`).
 const DELIMITER: &str = "$$coffer$$";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     Trigger,
     View,
@@ -42,7 +42,7 @@ impl Kind {
 }
 
 /// One definition, ready to be created again in any database.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Object {
     pub kind: Kind,
     pub name: String,

@@ -75,6 +75,10 @@ impl StagedRestore for MysqlRestore {
             .redacted()
     }
 
+    fn recovery_record(&mut self) -> Result<serde_json::Value> {
+        super::recover::record(self, self.keep_replaced)
+    }
+
     fn switch(&mut self) -> Result<()> {
         while self.switched < self.parts.len() {
             if let Part::Swap(swap) = &mut self.parts[self.switched] {

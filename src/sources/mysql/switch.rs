@@ -53,6 +53,27 @@ impl Swap {
         }
     }
 
+    /// A swap of a dead process, as its journal recorded it just before the switch (see
+    /// `recover.rs`): assumed changed, so `rollback` looks where the tables are.
+    pub fn recovered(
+        db: String,
+        staging: String,
+        previous: String,
+        selection: Option<Vec<String>>,
+        original: Vec<Object>,
+        original_tables: Vec<String>,
+        staged_tables: Vec<String>,
+    ) -> Self {
+        Swap {
+            original,
+            original_tables,
+            staged_tables,
+            previous_created: true,
+            changed: true,
+            ..Swap::new(db, staging, previous, selection)
+        }
+    }
+
     fn in_scope(&self, tables: Vec<String>) -> Vec<String> {
         match &self.selection {
             Some(chosen) => tables.into_iter().filter(|t| chosen.contains(t)).collect(),

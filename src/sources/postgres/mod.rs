@@ -9,6 +9,7 @@ mod held;
 mod names;
 mod program;
 mod properties;
+mod recover;
 mod sql;
 mod stage;
 mod switch;
@@ -17,7 +18,7 @@ mod toc;
 use crate::config::SourceConfig;
 use crate::error::Result;
 use crate::sources::database::{
-    DatabaseKind, DatabaseTarget, DumpRequest, StageRequest, StagedRestore,
+    DatabaseKind, DatabaseTarget, DumpRequest, Recovery, StageRequest, StagedRestore,
 };
 use crate::sources::server::ServerAddress;
 
@@ -65,6 +66,10 @@ impl DatabaseKind for Postgres {
 
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
         check::check(&connection(source, server), &databases(source, server))
+    }
+
+    fn recover(&self, recovery: &Recovery) -> Result<Vec<String>> {
+        recover::recover(&connection(recovery.source, recovery.server), recovery)
     }
 }
 

@@ -81,6 +81,42 @@ impl StagedRestore for StagedSource {
             .join(", ")
     }
 
+    fn recovery_record(&mut self) -> Result<serde_json::Value> {
+        use super::recover::{ItemRecord, Record, StepRecord};
+        let items = self
+            .items
+            .iter()
+            .map(|item| ItemRecord {
+                name: item.name.clone(),
+                staging: item.staging.clone(),
+                step: match &item.step {
+                    Step::Replace { previous } => StepRecord::Replace {
+                        previous: previous.clone(),
+                    },
+                    Step::Create => StepRecord::Create,
+                    Step::Contents {
+                        dump, list, tables, ..
+                    } => StepRecord::Contents {
+                        dump: dump.clone(),
+                        list: list.clone(),
+                        tables: tables.clone(),
+                    },
+                },
+            })
+            .collect();
+        let server = self
+            .items
+            .first()
+            .map(|item| item.pg.server.redacted())
+            .unwrap_or_default();
+        serde_json::to_value(Record {
+            server,
+            keep_replaced: self.keep_replaced,
+            items,
+        })
+        .map_err(|e| Error::Archive(format!("recording the switch: {e}")))
+    }
+
     fn switch(&mut self) -> Result<()> {
         while self.switched < self.items.len() {
             if let Err(e) = self.items[self.switched].switch() {

@@ -210,9 +210,27 @@ impl JournalWriter {
         Ok(())
     }
 
-    /// Makes what was appended readable (before the target is changed).
+    /// Marks `keys` as absent from the target (an empty payload, which no `DUMP` gives):
+    /// putting back removes them.
+    pub fn append_absent(&mut self, keys: &[Vec<u8>]) -> Result<()> {
+        let marks: Vec<KeyDump> = keys
+            .iter()
+            .map(|key| KeyDump {
+                key: key.clone(),
+                ttl_ms: 0,
+                payload: Vec::new(),
+            })
+            .collect();
+        self.append(&marks)
+    }
+
+    /// Makes what was appended durable (before the target is changed): a restore killed or
+    /// a host that loses power right after must find it.
     pub fn flush(&mut self) -> Result<()> {
-        self.out.flush().ctx(|| "writing the undo journal".into())
+        self.out
+            .flush()
+            .and_then(|()| self.out.get_ref().sync_data())
+            .ctx(|| "writing the undo journal".into())
     }
 }
 

@@ -25,7 +25,7 @@ use staged::StagedRedis;
 use crate::config::SourceConfig;
 use crate::error::{Error, Result};
 use crate::sources::database::{
-    DatabaseKind, DatabaseTarget, DumpRequest, StageRequest, StagedRestore,
+    DatabaseKind, DatabaseTarget, DumpRequest, Recovery, StageRequest, StagedRestore,
 };
 use crate::sources::server::ServerAddress;
 
@@ -110,6 +110,30 @@ impl DatabaseKind for Redis {
 
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
         check::check(server, timeout(source))
+    }
+
+    /// The temporary server of a killed restore dies with it and its files are in the
+    /// restore's staging folder, so only a switch needs settling: back replays the undo
+    /// journal (the target as it was), forward only drops it.
+    fn recover(&self, recovery: &Recovery) -> Result<Vec<String>> {
+        let Some(record) = recovery.record else {
+            return Ok(Vec::new());
+        };
+        let record: staged::Record = serde_json::from_value(record.clone()).map_err(|e| {
+            Error::Archive(format!("the journal's Redis record is unreadable: {e}"))
+        })?;
+        if !record.undo_journal.exists() {
+            return Ok(Vec::new()); // settled already (or the switch never began)
+        }
+        if !recovery.forward {
+            let target = recovery.server.parse_target(&record.target)?;
+            staged::put_back(&target, timeout(recovery.source), &record.undo_journal)?;
+        }
+        std::fs::remove_file(&record.undo_journal).map_err(|e| Error::Io {
+            context: format!("removing {}", record.undo_journal.display()),
+            source: e,
+        })?;
+        Ok(Vec::new())
     }
 }
 

@@ -11,12 +11,12 @@
 //! may still belong to another application). Readers see the copy as it happens; the
 //! safety backup taken before the restore is the second line of defence.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::conn::{open, Conn};
 use super::copy::{
-    dump_keys, existing, read_journal, restore_keys, unlink, JournalWriter, Scanner,
+    dump_keys, existing, read_journal, restore_keys, unlink, JournalWriter, KeyDump, Scanner,
 };
 use super::stage::TempServer;
 use crate::error::Result;
@@ -71,15 +71,27 @@ impl StagedRedis {
         // Saved before anything changes: from here on, undo has work to do.
         journal.flush()?;
         self.touched = true;
+        crate::faults::point("redis:journaled");
         let mut keys = Scanner::new(pattern);
         while let Some(batch) = keys.next(&mut from)? {
             let copies = dump_keys(&mut from, batch)?;
+            let names: Vec<Vec<u8>> = copies.iter().map(|k| k.key.clone()).collect();
+            // Keys the target lacks are marked, so that putting back removes them again
+            // without needing the snapshot (which a killed restore's server no longer holds).
+            let present = existing(&mut to, &names)?;
+            let absent: Vec<Vec<u8>> = names
+                .iter()
+                .zip(&present)
+                .filter(|(_, present)| !**present)
+                .map(|(k, _)| k.clone())
+                .collect();
+            journal.append_absent(&absent)?;
             if self.merge {
-                let names = copies.iter().map(|k| k.key.clone()).collect();
                 journal.append(&dump_keys(&mut to, names)?)?;
-                journal.flush()?;
             }
+            journal.flush()?;
             restore_keys(&mut to, &copies)?;
+            crate::faults::point("redis:batch");
         }
         if !self.merge {
             // The target's keys the snapshot does not hold go (only matching ones with --keys).
@@ -99,21 +111,47 @@ impl StagedRedis {
     }
 
     fn put_back(&mut self) -> Result<()> {
-        let mut from = self.source_conn()?;
-        let mut to = self.target_conn()?;
-        let mut keys = Scanner::new(self.pattern.as_deref());
-        while let Some(batch) = keys.next(&mut from)? {
-            unlink(&mut to, &batch)?;
-        }
-        read_journal(&self.journal, |keys| restore_keys(&mut to, &keys))?;
+        put_back(&self.target, self.timeout, &self.journal)?;
         self.touched = false;
         Ok(())
     }
 }
 
+/// Puts the target back as the undo journal at `journal` recorded it: the keys it held are
+/// restored, the keys it lacked removed. Needs only the journal, so recovery after a kill
+/// (`Redis::recover`) does the same.
+pub fn put_back(target: &ServerAddress, timeout: Duration, journal: &Path) -> Result<()> {
+    let mut to = open(target, timeout)?;
+    to.set_read_timeout(BATCH_WAIT.max(timeout))?;
+    to.select(target.redis_db())?;
+    read_journal(journal, |keys| {
+        let (absent, held): (Vec<KeyDump>, Vec<KeyDump>) =
+            keys.into_iter().partition(|k| k.payload.is_empty());
+        let absent: Vec<Vec<u8>> = absent.into_iter().map(|k| k.key).collect();
+        unlink(&mut to, &absent)?;
+        restore_keys(&mut to, &held)
+    })
+}
+
+/// What the journal holds for a Redis restore: the target (a URL without password: the
+/// source's is used, as for any target) and where its undo journal is.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    pub target: String,
+    pub undo_journal: PathBuf,
+}
+
 impl StagedRestore for StagedRedis {
     fn destination(&self) -> String {
         self.target.redacted()
+    }
+
+    fn recovery_record(&mut self) -> Result<serde_json::Value> {
+        serde_json::to_value(Record {
+            target: self.target.redacted(),
+            undo_journal: self.journal.clone(),
+        })
+        .map_err(|e| crate::error::Error::Archive(format!("recording the switch: {e}")))
     }
 
     /// Copies the snapshot's keys in; a failure part-way puts the target back as it was.
