@@ -21,6 +21,7 @@ mod postgres_source;
 mod queue;
 mod redis_client;
 mod redis_source;
+mod restore_all_or_nothing;
 mod restore_kills;
 mod restore_kills_databases;
 mod restore_safety;

@@ -127,15 +127,42 @@ fn a_restore_killed_at_any_step_of_its_switch_ends_all_old_or_all_new() {
     write_generation(&env, "v1");
     let backup = env.backup(&[]);
     let id = backup["id"].as_str().unwrap().to_string();
+    kill_at_every_point(&env, &id, &POINTS, None);
+}
+
+#[test]
+fn a_one_source_restore_killed_mid_switch_ends_all_old_or_all_new() {
+    let env = TestEnv::new(&Backend::Sqlite, SOURCES);
+    write_generation(&env, "v1");
+    let backup = env.backup(&[]);
+    let id = backup["id"].as_str().unwrap().to_string();
+    let points = [
+        ("restore:switching", false),
+        ("switch:exchanged#1", false),
+        ("switch:item#1", false),
+        ("restore:switched", false),
+        ("restore:committed", true),
+    ];
+    kill_at_every_point(&env, &id, &points, Some("files"));
+}
+
+/// Kills `coffer restore ID` at each point, settles it, and checks every source (with
+/// `only`, that source; the others must stay as they are, v2).
+fn kill_at_every_point(env: &TestEnv, id: &str, points: &[(&str, bool)], only: Option<&str>) {
+    let id = id.to_string();
     let mut figures = (0, 0, 0, 0); // attempts, mixed, leftovers, misreported
-    for (n, (point, took_effect)) in POINTS.iter().enumerate() {
-        write_generation(&env, "v2");
+    for (n, (point, took_effect)) in points.iter().enumerate() {
+        write_generation(env, "v2");
         // A stale WAL beside the live database: moved aside by the switch, back by a rollback.
         fs::write(env.path("live/db/app.db-wal"), b"").unwrap();
         let restore_count = |env: &TestEnv| env.json(&["show", &id])["restore_count"].as_i64();
-        let count_before = restore_count(&env);
+        let count_before = restore_count(env);
 
-        let mut restore = env.command(&["restore", &id, "--yes"]);
+        let mut args = vec!["restore", &id, "--yes"];
+        if let Some(source) = only {
+            args.extend(["--sources", source]);
+        }
+        let mut restore = env.command(&args);
         if point.starts_with("recover:") {
             // The restore dies after its commit (or before), then the recovery dies too.
             let first = if *took_effect {
@@ -186,18 +213,24 @@ fn a_restore_killed_at_any_step_of_its_switch_ends_all_old_or_all_new() {
         };
         assert_eq!(outcomes, [expected], "{point}: {report}");
 
-        let now = generations(&env);
-        let want = if *took_effect { "v1" } else { "v2" };
-        if now.iter().any(|(_, g)| g.as_deref() != Some(want)) {
+        let now = generations(env);
+        let want = |source: &str| match (took_effect, only) {
+            (true, None) => "v1",
+            (true, Some(chosen)) if chosen == source => "v1",
+            _ => "v2",
+        };
+        let whole = now.iter().all(|(s, g)| g.as_deref() == Some(want(s)));
+        if !whole {
             figures.1 += 1;
         }
-        assert!(
-            now.iter().all(|(_, g)| g.as_deref() == Some(want)),
-            "{point}: every source must be {want}: {now:?}"
-        );
+        assert!(whole, "{point}: every source all old or all new: {now:?}");
         let wal = env.path("live/db/app.db-wal");
-        assert_eq!(wal.exists(), !*took_effect, "{point}: the stale WAL");
-        let left = leftovers(&env);
+        assert_eq!(
+            wal.exists(),
+            want("app_db") == "v2",
+            "{point}: the stale WAL"
+        );
+        let left = leftovers(env);
         if !left.is_empty() {
             figures.2 += 1;
         }
@@ -224,7 +257,7 @@ fn a_restore_killed_at_any_step_of_its_switch_ends_all_old_or_all_new() {
             .find(|e| e.task_id.as_deref() == Some(&task.id) && e.message.contains("recovery"))
             .map(|e| e.message.clone())
             .unwrap_or_default();
-        let counted = restore_count(&env).unwrap() - count_before.unwrap();
+        let counted = restore_count(env).unwrap() - count_before.unwrap();
         if task.status != want_status || counted != i64::from(*took_effect) {
             figures.3 += 1;
         }

@@ -1,0 +1,231 @@
+//! A multi-source restore is all or nothing: when the third source's switch fails for real
+//! (its Redis server runs out of memory half-way through the copy), the two databases
+//! switched before it are put back, the folder after it is never touched, and the task says
+//! so.
+
+use std::net::TcpListener;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+/// A private `redis-server` on a free port (its memory limit is changed by the test).
+struct PrivateRedis {
+    child: Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start() -> PrivateRedis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxmemory-policy",
+                "noeviction",
+            ])
+            .args(["--lazyfree-lazy-user-del", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let redis = PrivateRedis { child, port };
+        let started = Instant::now();
+        while redis.cli(&["PING"]) != "PONG" {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server starts"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        redis
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn used_memory(&self) -> u64 {
+        self.cli(&["INFO", "memory"])
+            .lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "-q", "-A", "-t"])
+        .args(["-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn maria(sql: &str) -> String {
+    let out = Command::new("mariadb")
+        .args([
+            "-h127.0.0.1",
+            "-P3306",
+            "-uroot",
+            "--batch",
+            "--skip-column-names",
+        ])
+        .args(["-e", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let family = psql(
+            "postgres",
+            &format!(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, '{}')",
+                self.0
+            ),
+        );
+        for db in family.lines() {
+            psql(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+            );
+        }
+        for db in maria(&format!(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
+            self.0
+        ))
+        .lines()
+        {
+            maria(&format!("DROP DATABASE IF EXISTS `{db}`"));
+        }
+    }
+}
+
+#[test]
+fn when_the_third_switch_fails_the_first_two_are_put_back() {
+    let db = format!(
+        "coffer_a_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    psql("postgres", &format!("CREATE DATABASE {db}"));
+    maria(&format!("CREATE DATABASE {db}"));
+    let _cleanup = Cleanup(db.clone());
+    let redis = PrivateRedis::start();
+    let env = TestEnv::new(
+        &Backend::Sqlite,
+        &format!(
+            "[[sources]]\nname = \"shop_db\"\nkind = \"postgres\"\nurl = \"postgres://postgres@127.0.0.1:5432/{db}\"\n\
+             [[sources]]\nname = \"items\"\nkind = \"mysql\"\nurl = \"mysql://root@127.0.0.1:3306/{db}\"\n\
+             [[sources]]\nname = \"cache\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:{}/0\"\n\
+             [[sources]]\nname = \"uploads\"\nkind = \"directory\"\npath = \"{{root}}/uploads\"\n",
+            redis.port
+        ),
+    );
+    let write = |v: &str| {
+        psql(
+            &db,
+            &format!(
+                "DROP TABLE IF EXISTS t; CREATE TABLE t (v text); INSERT INTO t VALUES ('{v}')"
+            ),
+        );
+        maria(&format!("DROP TABLE IF EXISTS {db}.t; CREATE TABLE {db}.t (v text); INSERT INTO {db}.t VALUES ('{v}')"));
+        std::fs::create_dir_all(env.path("uploads")).unwrap();
+        std::fs::write(env.path("uploads/logo.png"), v).unwrap();
+    };
+    write("v1");
+    // The backup's keys: 200 of 2 KiB each.
+    let value = "x".repeat(2048);
+    for n in 0..200 {
+        redis.cli(&["SET", &format!("k:{n}"), &value]);
+    }
+    let backup = env.backup(&[]);
+    let id = backup["id"].as_str().unwrap();
+
+    write("v2");
+    redis.cli(&["FLUSHALL"]);
+    redis.cli(&["SET", "live", "v2"]);
+    // Room for the live data and a little more, not for the backup's 400 KiB of keys.
+    let limit = redis.used_memory() + 64 * 1024;
+    redis.cli(&["CONFIG", "SET", "maxmemory", &limit.to_string()]);
+
+    let err = env.fails(&["restore", id, "--yes"]);
+    assert!(
+        err.to_lowercase().contains("oom") || err.contains("memory"),
+        "{err}"
+    );
+    assert_eq!(psql(&db, "SELECT v FROM t"), "v2", "PostgreSQL put back");
+    assert_eq!(
+        maria(&format!("SELECT v FROM {db}.t")),
+        "v2",
+        "MariaDB put back"
+    );
+    assert_eq!(redis.cli(&["GET", "live"]), "v2");
+    assert_eq!(
+        redis.cli(&["DBSIZE"]),
+        "1",
+        "Redis put back: {}",
+        redis.cli(&["KEYS", "*"])
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("uploads/logo.png")).unwrap(),
+        "v2"
+    );
+    let left: Vec<String> = psql(
+        "postgres",
+        &format!("SELECT datname FROM pg_database WHERE starts_with(datname, '{db}_')"),
+    )
+    .lines()
+    .map(String::from)
+    .chain(
+        maria(&format!(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{db}\\_%'"
+        ))
+        .lines()
+        .map(String::from),
+    )
+    .collect();
+    assert!(
+        left.is_empty(),
+        "staging or previous databases left: {left:?}"
+    );
+    let journals = std::fs::read_dir(env.path("data/journal"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(journals, 0, "the journal goes with the recorded failure");
+}
