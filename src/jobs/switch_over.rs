@@ -284,12 +284,15 @@ fn refuse_linked_folders(root: &Path, item: &Path) -> Result<()> {
 
 /// Links what the source's filters leave out of backups (and special files, which backups
 /// skip) from the live tree into the staged one, so a restore never deletes data it could
-/// not have brought back. The live tree is only read.
+/// not have brought back. The live tree is only read. An entry that cannot be carried (the
+/// backup holds the same path) does not stop the others: every other one still comes
+/// along, and the caller keeps the whole previous tree aside for the ones that could not.
 fn carry_over(
     live_tree: &Path,
     staged_tree: &Path,
     filters: &Filters,
 ) -> std::result::Result<(), String> {
+    let mut problems: Vec<String> = Vec::new();
     let mut walker = walkdir::WalkDir::new(live_tree)
         .min_depth(1)
         .sort_by_file_name()
@@ -313,14 +316,21 @@ fn carry_over(
         }
         let dest = staged_tree.join(rel);
         if fs::symlink_metadata(&dest).is_ok() {
-            return Err(format!(
+            problems.push(format!(
                 "{rel_text} is left out of backups but also in the restored backup"
             ));
+            continue;
         }
-        make_parents(staged_tree, rel).map_err(|e| format!("keeping {rel_text}: {e}"))?;
-        link_tree(entry.path(), &dest).map_err(|e| format!("keeping {rel_text}: {e}"))?;
+        if let Err(e) = make_parents(staged_tree, rel).and_then(|()| link_tree(entry.path(), &dest))
+        {
+            problems.push(format!("keeping {rel_text}: {e}"));
+        }
     }
-    Ok(())
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(problems.remove(0)),
+        n => Err(format!("{} (and {} more)", problems[0], n - 1)),
+    }
 }
 
 /// Creates the folders of `rel`'s parent inside `root`, refusing to go through a link (the

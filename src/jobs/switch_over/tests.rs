@@ -164,6 +164,25 @@ fn a_link_in_the_staged_tree_never_receives_carried_entries() {
 }
 
 #[test]
+fn one_entry_that_cannot_be_carried_does_not_keep_the_others_back() {
+    let f = fixture();
+    fs::write(f.target.join("cache/a.tmp"), b"live a").unwrap();
+    // The backup holds cache/a.tmp (made before the exclude): that one conflicts.
+    fs::create_dir_all(f.staged.join("cache")).unwrap();
+    fs::write(f.staged.join("cache/a.tmp"), b"backed-up a").unwrap();
+    let (items, warnings) = plan_switches(&[whole(&f)]).unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("cache/a.tmp"), "{warnings:?}");
+    switch_items(&items).unwrap();
+    roll_forward(&items);
+    assert_eq!(read(&f.target.join("cache/a.tmp")), "backed-up a");
+    // Sorted after the conflict, and still carried along.
+    assert_eq!(read(&f.target.join("cache/x.tmp")), "cached");
+    assert_eq!(read(&f.target.join("cache/deep/y.tmp")), "deeper");
+    assert_eq!(read(&items[0].aside.join("cache/a.tmp")), "live a");
+}
+
+#[test]
 fn a_new_file_with_a_sqlite_wal_beside_it_is_switched_and_rolled_back() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("app.db");
