@@ -31,6 +31,7 @@ mod s3;
 mod schedule_cli;
 mod scheduler;
 mod serve_process;
+mod servers;
 mod sources_cli;
 mod sqlite_source;
 mod tamper;

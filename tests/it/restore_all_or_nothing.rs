@@ -8,6 +8,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
+use crate::servers::*;
 
 /// A private `redis-server` on a free port (its memory limit is changed by the test).
 struct PrivateRedis {
@@ -75,77 +76,12 @@ impl Drop for PrivateRedis {
     }
 }
 
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "-q", "-A", "-t"])
-        .args(["-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn maria(sql: &str) -> String {
-    let out = Command::new("mariadb")
-        .args([
-            "-h127.0.0.1",
-            "-P3306",
-            "-uroot",
-            "--batch",
-            "--skip-column-names",
-        ])
-        .args(["-e", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let family = psql(
-            "postgres",
-            &format!(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, '{}')",
-                self.0
-            ),
-        );
-        for db in family.lines() {
-            psql(
-                "postgres",
-                &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
-            );
-        }
-        for db in maria(&format!(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
-            self.0
-        ))
-        .lines()
-        {
-            maria(&format!("DROP DATABASE IF EXISTS `{db}`"));
-        }
-    }
-}
-
 #[test]
 fn when_the_third_switch_fails_the_first_two_are_put_back() {
-    let db = format!(
-        "coffer_a_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
+    let db = unique_name("coffer_a");
     psql("postgres", &format!("CREATE DATABASE {db}"));
     maria(&format!("CREATE DATABASE {db}"));
-    let _cleanup = Cleanup(db.clone());
+    let _cleanup = DropDatabases(db.clone());
     let redis = PrivateRedis::start();
     let env = TestEnv::new(
         &Backend::Sqlite,
@@ -206,20 +142,7 @@ fn when_the_third_switch_fails_the_first_two_are_put_back() {
         std::fs::read_to_string(env.path("uploads/logo.png")).unwrap(),
         "v2"
     );
-    let left: Vec<String> = psql(
-        "postgres",
-        &format!("SELECT datname FROM pg_database WHERE starts_with(datname, '{db}_')"),
-    )
-    .lines()
-    .map(String::from)
-    .chain(
-        maria(&format!(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{db}\\_%'"
-        ))
-        .lines()
-        .map(String::from),
-    )
-    .collect();
+    let left = databases_beside(&db);
     assert!(
         left.is_empty(),
         "staging or previous databases left: {left:?}"

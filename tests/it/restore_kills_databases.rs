@@ -8,45 +8,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
 use crate::helpers::*;
+use crate::servers::*;
 
 /// A Redis database number no other test uses.
 const REDIS_DB: &str = "15";
 /// Enough keys for several copy batches (100 keys each).
 const KEYS: usize = 350;
-
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "-q", "-A", "-t"])
-        .args(["-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn maria(sql: &str) -> String {
-    let out = Command::new("mariadb")
-        .args([
-            "-h127.0.0.1",
-            "-P3306",
-            "-uroot",
-            "--batch",
-            "--skip-column-names",
-        ])
-        .args(["-e", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 fn redis(args: &[&str]) -> String {
     let out = Command::new("redis-cli")
@@ -58,32 +25,11 @@ fn redis(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-/// Drops every database of the test (and what restores made beside them), empties Redis.
-struct Cleanup(String);
+/// Empties the test's Redis database, also when the test fails.
+struct FlushRedis;
 
-impl Drop for Cleanup {
+impl Drop for FlushRedis {
     fn drop(&mut self) {
-        let family = psql(
-            "postgres",
-            &format!(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, '{}')",
-                self.0
-            ),
-        );
-        for db in family.lines() {
-            psql(
-                "postgres",
-                &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
-            );
-        }
-        for db in maria(&format!(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{}%'",
-            self.0
-        ))
-        .lines()
-        {
-            maria(&format!("DROP DATABASE IF EXISTS `{db}`"));
-        }
         redis(&["FLUSHDB"]);
     }
 }
@@ -158,25 +104,6 @@ fn generations(env: &TestEnv, db: &str) -> Vec<(&'static str, Option<String>)> {
     vec![("pg", pg), ("mysql", my), ("redis", rd), ("uploads", files)]
 }
 
-/// Databases a restore made beside the originals and did not remove.
-fn leftover_databases(db: &str) -> Vec<String> {
-    let mut left: Vec<String> = psql(
-        "postgres",
-        &format!("SELECT datname FROM pg_database WHERE starts_with(datname, '{db}_')"),
-    )
-    .lines()
-    .map(|n| format!("pg {n}"))
-    .collect();
-    left.extend(
-        maria(&format!(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{db}\\_%'"
-        ))
-        .lines()
-        .map(|n| format!("mysql {n}")),
-    );
-    left
-}
-
 const POINTS: [(&str, bool); 10] = [
     ("restore:staging-database#1", false),
     ("restore:staging-database#3", false),
@@ -192,12 +119,9 @@ const POINTS: [(&str, bool); 10] = [
 
 #[test]
 fn a_killed_restore_of_every_database_kind_ends_all_old_or_all_new() {
-    let db = format!(
-        "coffer_k_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
+    let db = unique_name("coffer_k");
     psql("postgres", &format!("CREATE DATABASE {db}"));
-    let _cleanup = Cleanup(db.clone());
+    let _cleanup = (DropDatabases(db.clone()), FlushRedis);
     let env = TestEnv::new(
         &Backend::Sqlite,
         &format!(
@@ -258,7 +182,7 @@ fn a_killed_restore_of_every_database_kind_ends_all_old_or_all_new() {
             now.iter().all(|(_, g)| g.as_deref() == Some(want)),
             "{point}: every source must be {want}: {now:?}"
         );
-        let left = leftover_databases(&db);
+        let left = databases_beside(&db);
         if !left.is_empty() {
             figures.2 += 1;
         }
