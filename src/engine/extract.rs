@@ -252,8 +252,11 @@ fn apply_metadata(plan: &ExtractPlan) -> Result<()> {
 /// Removes a staging folder even when it holds read-only folders.
 pub fn remove_tree(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    if fs::symlink_metadata(path).is_err() {
-        return Ok(());
+    match fs::symlink_metadata(path) {
+        Err(_) => return Ok(()),
+        // A link (or file) is removed itself: never walked into, never chmod'ed through.
+        Ok(meta) if !meta.is_dir() => return fs::remove_file(path),
+        Ok(_) => {}
     }
     for entry in walkdir::WalkDir::new(path).into_iter().flatten() {
         if entry.file_type().is_dir() {

@@ -25,7 +25,9 @@ use crate::jobs::locks::{lock_sources, SourceLocks};
 pub use crate::jobs::restore_plan::RestoreRequest;
 use crate::jobs::restore_plan::{check_restore, Placement, RestorePlan};
 use crate::jobs::switch_journal::{DatabaseItem, Journal, JournalFile, Phase};
-use crate::jobs::switch_over::{plan_switches, roll_back, roll_forward, switch_items, Switch};
+use crate::jobs::switch_over::{
+    carry_over_all, plan_switches, roll_back, roll_forward, switch_items, Switch,
+};
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::verify::StoredArchives;
 use crate::sources::database::{kind_of, StageRequest};
@@ -122,14 +124,16 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         return Ok(None);
     };
     let mut journal = None;
-    let result = safety_backup(app, &plan, &request, &locks).and_then(|safety| {
-        let opened = journal.insert(JournalFile::create(
-            &app.settings.data_dir,
-            Journal::new(&task.id, &plan.backup.id, &plan.placements),
-        )?);
-        let restored = restore_into_place(app, &plan, &request, &run, opened);
-        restored.map(|(files, warnings, places)| (files, warnings, safety, places))
-    });
+    let result = refuse_unsettled(app, &plan)
+        .and_then(|()| safety_backup(app, &plan, &request, &locks))
+        .and_then(|safety| {
+            let opened = journal.insert(JournalFile::create(
+                &app.settings.data_dir,
+                Journal::new(&task.id, &plan.backup.id, &plan.placements),
+            )?);
+            let restored = restore_into_place(app, &plan, &request, &run, opened);
+            restored.map(|(files, warnings, places)| (files, warnings, safety, places))
+        });
     let mut entry_text = match &result {
         Ok((files, _, _, _)) => format!(
             "restored {files} files of backup `{}` ({})",
@@ -194,6 +198,21 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     }))
 }
 
+/// A source that an interrupted restore left unsettled (its journal kept: a server was
+/// away) is not restored again until that one is settled, or recovery would later undo
+/// this restore's work with the older one's record.
+fn refuse_unsettled(app: &App, plan: &RestorePlan) -> Result<()> {
+    let pending = crate::jobs::switch_journal::pending_for(&app.settings.data_dir, &plan.names);
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "an interrupted restore of these sources is not settled yet (task {}): run `coffer recover` \
+         and restore again once it says settled",
+        pending.join(", ")
+    )))
+}
+
 /// Backs up what is there now, before anything is overwritten (original places only).
 fn safety_backup(
     app: &App,
@@ -255,11 +274,9 @@ fn restore_into_place(
     journal: &mut JournalFile,
 ) -> Result<Restored> {
     let placements = &plan.placements;
-    let cleanup = || {
-        for p in placements {
-            let _ = remove_tree(&p.staging);
-        }
-    };
+    // False when a failure could not be put back whole: then the staging copies (which may
+    // hold what was replaced) and the journal stay, for recovery to finish the rollback.
+    let mut settled = true;
     let result = (|| {
         let staging: HashMap<String, PathBuf> = placements
             .iter()
@@ -292,10 +309,6 @@ fn restore_into_place(
             }
         }
         let mut databases = StagedDatabases::default();
-        if let Err(e) = stage_databases(app, placements, request, run, journal, &mut databases) {
-            databases.abandon();
-            return Err(e);
-        }
         let switches: Vec<Switch> = placements
             .iter()
             .filter(|p| p.database.is_none())
@@ -313,47 +326,50 @@ fn restore_into_place(
                 carry_over: p.carry_over.as_ref().and_then(|s| Filters::of(s).ok()),
             })
             .collect();
-        let (items, mut warnings) = match plan_switches(&switches) {
-            Ok(planned) => planned,
+        let prepared = (|| {
+            stage_databases(app, placements, request, run, journal, &mut databases)?;
+            let items = plan_switches(&switches)?;
+            let records = databases
+                .items
+                .iter_mut()
+                .map(|(_, staged, _)| staged.recovery_record())
+                .collect::<Result<Vec<_>>>()?;
+            for (item, record) in journal.journal.databases.iter_mut().zip(records) {
+                item.record = Some(record);
+            }
+            journal.journal.paths = items.clone();
+            // From here on a kill is settled by rolling back (until `committed`) or forward.
+            journal.advance(Phase::Switching)?;
+            Ok(items)
+        })();
+        let mut items = match prepared {
+            Ok(items) => items,
             Err(e) => {
-                databases.abandon();
+                settled = databases.abandon();
                 return Err(e);
             }
         };
-        journal.journal.paths = items.clone();
-        let records = databases
-            .items
-            .iter_mut()
-            .map(|(_, staged, _)| staged.recovery_record())
-            .collect::<Result<Vec<_>>>();
-        let records = match records {
-            Ok(records) => records,
-            Err(e) => {
-                databases.abandon();
-                return Err(e);
-            }
-        };
-        for (item, record) in journal.journal.databases.iter_mut().zip(records) {
-            item.record = Some(record);
-        }
-        // From here on a kill is settled by rolling back (until `committed`) or forward.
-        if let Err(e) = journal.advance(Phase::Switching) {
-            databases.abandon();
-            return Err(e);
-        }
         crate::faults::point("restore:switching");
-        let switched = databases.switch_all().and_then(|()| switch_items(&items));
-        if let Err(e) = switched {
-            databases.abandon();
-            return Err(e);
-        }
+        let mut warnings = Vec::new();
+        let switched = databases.switch_all().and_then(|()| {
+            // Right before the paths switch, so what was written meanwhile comes along.
+            warnings = carry_over_all(&switches, &mut items);
+            if items.iter().any(|i| i.keep_aside) {
+                journal.journal.paths = items.clone();
+                journal.advance(Phase::Switching)?;
+            }
+            switch_items(&items)
+        });
         crate::faults::point("restore:switched");
-        if let Err(e) = journal.advance(Phase::Committed) {
-            // Not durably committed: a kill now would roll back, so roll back now too.
-            for problem in roll_back(&items) {
+        let committed = switched.and_then(|()| journal.advance(Phase::Committed));
+        if let Err(e) = committed {
+            // Not durably committed: a kill now rolls back, so roll back now too.
+            let _ = journal.advance(Phase::Switching);
+            let problems = roll_back(&items);
+            for problem in &problems {
                 tracing::error!("restore rollback: {problem}");
             }
-            databases.abandon();
+            settled = databases.abandon() && problems.is_empty();
             return Err(e);
         }
         crate::faults::point("restore:committed");
@@ -363,8 +379,20 @@ fn restore_into_place(
         crate::faults::point("restore:finished");
         Ok((files, warnings, destinations))
     })();
-    cleanup();
-    result
+    if settled {
+        for p in placements {
+            let _ = remove_tree(&p.staging);
+        }
+        result
+    } else {
+        journal.keep();
+        result.map_err(|e| {
+            Error::Refused(format!(
+                "{e}; putting every target back did not fully succeed: the restore's journal \
+                 is kept and `coffer recover` (or the next start) finishes the rollback"
+            ))
+        })
+    }
 }
 
 /// Loads every database placement's dump into its staging place; each is in the journal
@@ -418,23 +446,31 @@ struct StagedDatabases {
 impl StagedDatabases {
     fn switch_all(&mut self) -> Result<()> {
         for (_, staged, switched) in &mut self.items {
-            staged.switch()?;
+            // Marked first: a switch that fails part-way is undone too (undo is harmless
+            // where nothing changed).
             *switched = true;
+            staged.switch()?;
             crate::faults::point("restore:database-switched");
         }
         Ok(())
     }
 
     /// A step failed: undo the switches made (newest first) and drop every staging copy.
-    fn abandon(self) {
+    /// `false` when an undo failed: that source's staging copy and undo data are kept for
+    /// recovery.
+    fn abandon(self) -> bool {
+        let mut clean = true;
         for (name, mut staged, switched) in self.items.into_iter().rev() {
             if switched {
                 if let Err(e) = staged.undo() {
                     tracing::error!("restore rollback of source `{name}` failed: {e}");
+                    clean = false;
+                    continue;
                 }
             }
             staged.discard();
         }
+        clean
     }
 
     fn destinations(&self) -> HashMap<String, String> {

@@ -15,6 +15,7 @@ use crate::db::{write_transaction, Backup, DbError, LogEntry, NewLogEntry, Task}
 use crate::domain::{LogLevel, Status};
 use crate::engine::extract::remove_tree;
 use crate::error::{Error, Result};
+use crate::jobs::locks::try_lock_sources;
 use crate::jobs::switch_journal::{abandoned, Journal, Phase};
 use crate::jobs::switch_over::{roll_back, roll_forward};
 use crate::sources::database::{kind_of, Recovery};
@@ -36,26 +37,45 @@ pub struct Recovered {
 pub fn recover_restores(app: &App) -> Vec<Recovered> {
     let mut done = Vec::new();
     for (journal, lock) in abandoned(&app.settings.data_dir) {
-        let journal = match journal {
+        let mut journal = match journal {
             Ok(journal) => journal,
             Err(e) => {
                 tracing::error!("{e}: settle it by hand, then remove it");
                 continue;
             }
         };
+        // Nothing else may change these sources while they are settled; a source busy now
+        // (a backup of it running) is settled at the next round.
+        let _locks = match try_lock_sources(&app.settings, &journal.sources) {
+            Ok(Ok(locks)) => locks,
+            Ok(Err(_busy)) => continue,
+            Err(e) => {
+                tracing::warn!(task = %journal.task_id, "cannot lock the restore's sources: {e}");
+                continue;
+            }
+        };
         let recovered = settle(app, &journal);
-        match recovered.outcome {
-            "unsettled" => {
+        let first_report = !journal.unsettled_reported;
+        let recorded = match recovered.outcome {
+            "unsettled" if !first_report => Ok(()),
+            _ => record(app, &recovered),
+        };
+        match (recovered.outcome, recorded) {
+            ("unsettled", _) => {
                 tracing::error!(
                     task = %journal.task_id,
                     "the interrupted restore could not be settled yet (journal {} kept): {}",
                     lock.path().display(),
                     recovered.problems.join("; ")
                 );
-                // The recovery's own record: a later try resumes from the same phase.
+                journal.unsettled_reported = true;
                 let _ = lock.rewrite(&journal);
             }
-            _ => {
+            (_, Err(e)) => {
+                // Settled, but the task does not say so yet: the next round says it.
+                tracing::error!(task = %journal.task_id, "recording the recovered restore: {e}");
+            }
+            (_, Ok(())) => {
                 tracing::warn!(
                     task = %journal.task_id,
                     "interrupted restore {}: {}",
@@ -89,9 +109,13 @@ fn settle(app: &App, journal: &Journal) -> Recovered {
         problems.extend(roll_back(&journal.paths));
         recover_databases(app, journal, false, &mut problems, &mut warnings);
     }
-    for staging in &journal.staging {
-        if let Err(e) = remove_tree(staging) {
-            problems.push(format!("removing {}: {e}", staging.display()));
+    // Only once everything else is settled: staging may hold what a rollback still needs
+    // (a Redis undo journal, a PostgreSQL dump, a previous tree).
+    if problems.is_empty() {
+        for staging in &journal.staging {
+            if let Err(e) = remove_tree(staging) {
+                problems.push(format!("removing {}: {e}", staging.display()));
+            }
         }
     }
     let outcome = match (problems.is_empty(), forward) {
@@ -99,17 +123,13 @@ fn settle(app: &App, journal: &Journal) -> Recovered {
         (true, true) => "completed",
         (true, false) => "rolled_back",
     };
-    let recovered = Recovered {
+    Recovered {
         task_id: journal.task_id.clone(),
         backup_id: journal.backup_id.clone(),
         outcome,
         problems,
         warnings,
-    };
-    if let Err(e) = record(app, &recovered) {
-        tracing::error!(task = %journal.task_id, "recording the recovered restore: {e}");
     }
-    recovered
 }
 
 fn recover_databases(

@@ -42,7 +42,14 @@ pub enum Phase {
 pub struct Journal {
     pub task_id: String,
     pub backup_id: String,
+    /// Every source of the restore (recovery locks them, and a new restore of one of them
+    /// waits until this one is settled).
+    #[serde(default)]
+    pub sources: Vec<String>,
     pub phase: Phase,
+    /// Recovery could not settle it and has said so once (task and audit log).
+    #[serde(default)]
+    pub unsettled_reported: bool,
     /// Staging folders (and files) to remove whatever happens.
     pub staging: Vec<PathBuf>,
     /// Path-based switches (directories, files, SQLite), in switch order.
@@ -61,7 +68,9 @@ impl Journal {
         Journal {
             task_id: task_id.into(),
             backup_id: backup_id.into(),
+            sources: placements.iter().map(|p| p.source.name.clone()).collect(),
             phase: Phase::Staging,
+            unsettled_reported: false,
             staging: placements.iter().map(|p| p.staging.clone()).collect(),
             paths: Vec::new(),
             databases: Vec::new(),
@@ -75,6 +84,8 @@ impl Journal {
 pub struct PathItem {
     pub source: String,
     pub target: PathBuf,
+    /// Whether something was at `target` before the switch (only then is one put back).
+    pub had_target: bool,
     pub staged: PathBuf,
     /// `(device, inode)` of the staged item.
     pub staged_id: (u64, u64),
@@ -106,6 +117,8 @@ pub struct JournalFile {
     path: PathBuf,
     lock: PathBuf,
     _held: File,
+    /// Left for recovery: `remove` does nothing.
+    kept: bool,
     pub journal: Journal,
 }
 
@@ -118,6 +131,9 @@ impl JournalFile {
     pub fn create(data_dir: &Path, journal: Journal) -> Result<JournalFile> {
         let dir = folder(data_dir);
         fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
+        // It names every path a recovery may move or remove: Coffer's user alone writes it.
+        fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .ctx(|| format!("securing {}", dir.display()))?;
         let lock = dir.join(format!("{}.lock", journal.task_id));
         let held = File::options()
             .create(true)
@@ -135,6 +151,7 @@ impl JournalFile {
             path: dir.join(format!("{}.json", journal.task_id)),
             lock,
             _held: held,
+            kept: false,
             journal,
         };
         file.write()?;
@@ -151,9 +168,17 @@ impl JournalFile {
         write_durably(&self.path, &encode(&self.journal)?)
     }
 
-    /// The restore's end is recorded: nothing is left to recover.
+    /// The restore could not put everything back: the journal stays for recovery, which
+    /// takes it over once this process lets go of it.
+    pub fn keep(&mut self) {
+        self.kept = true;
+    }
+
+    /// The restore's end is recorded: nothing is left to recover (unless kept).
     pub fn remove(self) {
-        remove_journal(&self.path, &self.lock);
+        if !self.kept {
+            remove_journal(&self.path, &self.lock);
+        }
     }
 }
 
@@ -209,6 +234,30 @@ pub fn abandoned(data_dir: &Path) -> Vec<(Result<Journal>, Abandoned)> {
         ));
     }
     found
+}
+
+/// The restores (task ids) whose journals are still in the folder and name one of
+/// `sources`: a new restore of those sources must wait until they are settled.
+pub fn pending_for(data_dir: &Path, sources: &[String]) -> Vec<String> {
+    let mut tasks = Vec::new();
+    for entry in fs::read_dir(folder(data_dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if entry.path().extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let journal = fs::read(entry.path())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Journal>(&bytes).ok());
+        if let Some(journal) = journal {
+            if journal.sources.iter().any(|s| sources.contains(s)) {
+                tasks.push(journal.task_id);
+            }
+        }
+    }
+    tasks
 }
 
 /// Staging paths named by any journal still in the folder (a running restore, or one not
@@ -300,7 +349,9 @@ mod tests {
         Journal {
             task_id: task.into(),
             backup_id: "b".into(),
+            sources: vec![],
             phase: Phase::Staging,
+            unsettled_reported: false,
             staging: vec![],
             paths: vec![],
             databases: vec![],

@@ -44,30 +44,12 @@ pub struct Switch {
     pub carry_over: Option<Filters>,
 }
 
-/// Prepares the switch without changing anything live: carries left-out entries into the
-/// staged trees and lists every item with the identity of its staged copy. Returns the items
-/// and warnings (left-out entries that could not be carried: their tree is then kept aside).
-pub fn plan_switches(switches: &[Switch]) -> Result<(Vec<PathItem>, Vec<String>)> {
+/// Prepares the switch without changing anything live: lists every item with the identity
+/// of its staged copy.
+pub fn plan_switches(switches: &[Switch]) -> Result<Vec<PathItem>> {
     let mut items = Vec::new();
-    let mut warnings = Vec::new();
     for switch in switches {
-        let pairs = pairs(switch)?;
-        let mut keep_aside = false;
-        if let (Some(filters), false) = (&switch.carry_over, switch.partial) {
-            if fs::symlink_metadata(&switch.target).is_ok_and(|m| m.is_dir())
-                && fs::symlink_metadata(&switch.staged).is_ok_and(|m| m.is_dir())
-            {
-                if let Err(problem) = carry_over(&switch.target, &switch.staged, filters) {
-                    keep_aside = true;
-                    warnings.push(format!(
-                        "source `{}`: {problem}; the previous content is kept at {}",
-                        switch.source,
-                        switch.aside.display()
-                    ));
-                }
-            }
-        }
-        for (n, (staged, target)) in pairs.into_iter().enumerate() {
+        for (n, (staged, target)) in pairs(switch)?.into_iter().enumerate() {
             if switch.partial {
                 refuse_linked_folders(&switch.target, &target)?;
             }
@@ -97,32 +79,53 @@ pub fn plan_switches(switches: &[Switch]) -> Result<(Vec<PathItem>, Vec<String>)
             created.reverse();
             items.push(PathItem {
                 source: switch.source.clone(),
+                had_target: fs::symlink_metadata(&target).is_ok(),
                 target,
                 staged,
                 staged_id: (meta.dev(), meta.ino()),
                 aside,
                 sides,
                 created,
-                keep_aside,
+                keep_aside: false,
             });
         }
     }
-    Ok((items, warnings))
+    Ok(items)
 }
 
-/// Switches every item in order. On failure everything is put back (all old) before the
-/// error returns.
-pub fn switch_items(items: &[PathItem]) -> Result<()> {
-    for (n, item) in items.iter().enumerate() {
-        if let Err(e) = switch_one(item) {
-            let problems = roll_back(&items[..=n]);
-            for p in problems {
-                tracing::error!("restore rollback: {p}");
+/// Links what each whole directory's filters leave out of backups from the live tree into
+/// its staged one — done right before the switch, so what the application wrote there
+/// meanwhile comes along. An item whose left-out entries could not all be carried keeps
+/// what it replaces aside (`keep_aside`). Returns warnings.
+pub fn carry_over_all(switches: &[Switch], items: &mut [PathItem]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for switch in switches {
+        let (Some(filters), false) = (&switch.carry_over, switch.partial) else {
+            continue;
+        };
+        let both_folders = fs::symlink_metadata(&switch.target).is_ok_and(|m| m.is_dir())
+            && fs::symlink_metadata(&switch.staged).is_ok_and(|m| m.is_dir());
+        if !both_folders {
+            continue;
+        }
+        if let Err(problem) = carry_over(&switch.target, &switch.staged, filters) {
+            warnings.push(format!(
+                "source `{}`: {problem}; the previous content is kept at {}",
+                switch.source,
+                switch.aside.display()
+            ));
+            for item in items.iter_mut().filter(|i| i.source == switch.source) {
+                item.keep_aside = true;
             }
-            return Err(e);
         }
     }
-    Ok(())
+    warnings
+}
+
+/// Switches every item in order. On failure the caller rolls back (`roll_back` settles
+/// every item, switched or not).
+pub fn switch_items(items: &[PathItem]) -> Result<()> {
+    items.iter().try_for_each(switch_one)
 }
 
 fn switch_one(item: &PathItem) -> Result<()> {
@@ -130,7 +133,14 @@ fn switch_one(item: &PathItem) -> Result<()> {
         fs::create_dir_all(folder).ctx(|| format!("creating {}", folder.display()))?;
     }
     for dir in &item.created {
-        fs::create_dir(dir).ctx(|| format!("creating {}", dir.display()))?;
+        match fs::create_dir(dir) {
+            Ok(()) => {}
+            // Made by an earlier item of the same restore (a folder of several files).
+            Err(e)
+                if e.kind() == io::ErrorKind::AlreadyExists
+                    && fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) => {}
+            Err(e) => return Err(e).ctx(|| format!("creating {}", dir.display())),
+        }
     }
     for (side, to) in &item.sides {
         rename(side, to)?;
@@ -165,15 +175,22 @@ fn roll_back_one(item: &PathItem) -> Result<()> {
         // The new item is in place; the old one is aside, still at `staged`, or was none.
         if fs::symlink_metadata(&item.aside).is_ok() {
             exchange(&item.aside, &item.target)?;
-            remove(&item.aside)?;
         } else if fs::symlink_metadata(&item.staged).is_ok() {
             exchange(&item.staged, &item.target)?;
-            remove(&item.staged)?;
-        } else {
+        } else if !item.had_target {
             remove(&item.target)?;
+        } else {
+            return Err(crate::error::Error::Refused(format!(
+                "the item {} replaced is neither aside nor staged: left in place",
+                item.target.display()
+            )));
         }
-    } else if identity(&item.staged) == Some(item.staged_id) {
-        remove(&item.staged)?;
+    }
+    // The staged copy, wherever the steps above (or a kill between them) left it.
+    for path in [&item.aside, &item.staged] {
+        if identity(path) == Some(item.staged_id) {
+            remove(path)?;
+        }
     }
     for (side, aside) in &item.sides {
         if fs::symlink_metadata(aside).is_ok() && fs::symlink_metadata(side).is_err() {

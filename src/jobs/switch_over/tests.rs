@@ -87,9 +87,11 @@ fn leftovers(f: &Fixture) -> Vec<String> {
 #[test]
 fn excluded_entries_ride_along_with_the_switch_and_the_live_tree_is_only_read() {
     let f = fixture();
-    let (items, warnings) = plan_switches(&[whole(&f)]).unwrap();
+    let switches = [whole(&f)];
+    let mut items = plan_switches(&switches).unwrap();
+    let warnings = carry_over_all(&switches, &mut items);
     assert!(warnings.is_empty(), "{warnings:?}");
-    // Nothing live changed while planning.
+    // Nothing live changed while carrying over.
     assert_eq!(read(&f.target.join("a.txt")), "old a");
     assert_eq!(read(&f.target.join("cache/x.tmp")), "cached");
     switch_items(&items).unwrap();
@@ -106,7 +108,9 @@ fn rolling_back_from_every_state_of_the_switch_gives_the_old_tree() {
     // Each state a kill can leave: before anything, after the exchange, after the move aside.
     for state in 0..3 {
         let f = fixture();
-        let (items, _) = plan_switches(&[whole(&f)]).unwrap();
+        let switches = [whole(&f)];
+        let mut items = plan_switches(&switches).unwrap();
+        carry_over_all(&switches, &mut items);
         let item = &items[0];
         if state >= 1 {
             fs::create_dir_all(item.aside.parent().unwrap()).unwrap();
@@ -138,7 +142,9 @@ fn rolling_back_from_every_state_of_the_switch_gives_the_old_tree() {
 #[test]
 fn rolling_forward_after_the_switch_keeps_the_new_tree_with_its_excluded_entries() {
     let f = fixture();
-    let (items, _) = plan_switches(&[whole(&f)]).unwrap();
+    let switches = [whole(&f)];
+    let mut items = plan_switches(&switches).unwrap();
+    carry_over_all(&switches, &mut items);
     switch_items(&items).unwrap();
     for _ in 0..2 {
         assert!(roll_forward(&items).is_empty());
@@ -154,7 +160,9 @@ fn a_link_in_the_staged_tree_never_receives_carried_entries() {
     let outside = tempfile::tempdir().unwrap();
     // The backup holds `cache` as a link to a folder elsewhere.
     std::os::unix::fs::symlink(outside.path(), f.staged.join("cache")).unwrap();
-    let (items, warnings) = plan_switches(&[whole(&f)]).unwrap();
+    let switches = [whole(&f)];
+    let mut items = plan_switches(&switches).unwrap();
+    let warnings = carry_over_all(&switches, &mut items);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
     switch_items(&items).unwrap();
@@ -170,7 +178,9 @@ fn one_entry_that_cannot_be_carried_does_not_keep_the_others_back() {
     // The backup holds cache/a.tmp (made before the exclude): that one conflicts.
     fs::create_dir_all(f.staged.join("cache")).unwrap();
     fs::write(f.staged.join("cache/a.tmp"), b"backed-up a").unwrap();
-    let (items, warnings) = plan_switches(&[whole(&f)]).unwrap();
+    let switches = [whole(&f)];
+    let mut items = plan_switches(&switches).unwrap();
+    let warnings = carry_over_all(&switches, &mut items);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("cache/a.tmp"), "{warnings:?}");
     switch_items(&items).unwrap();
@@ -200,11 +210,54 @@ fn a_new_file_with_a_sqlite_wal_beside_it_is_switched_and_rolled_back() {
         partial: false,
         carry_over: None,
     };
-    let (items, _) = plan_switches(std::slice::from_ref(&switch)).unwrap();
+    let items = plan_switches(std::slice::from_ref(&switch)).unwrap();
     switch_items(&items).unwrap();
     assert_eq!(read(&target), "new db");
     assert!(!dir.path().join("app.db-wal").exists());
     assert!(roll_back(&items).is_empty());
     assert_eq!(read(&target), "old db");
     assert_eq!(read(&dir.path().join("app.db-wal")), "old wal");
+}
+
+#[test]
+fn several_files_into_a_missing_folder_are_switched_and_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("files");
+    fs::create_dir(&root).unwrap();
+    let staging = dir.path().join(".coffer-staging-t-files");
+    fs::create_dir_all(staging.join("gone/deeper")).unwrap();
+    fs::write(staging.join("gone/a.txt"), b"a").unwrap();
+    fs::write(staging.join("gone/deeper/b.txt"), b"b").unwrap();
+    let switch = Switch {
+        source: "files".into(),
+        kind: SourceKind::Directory,
+        target: root.clone(),
+        staged: staging,
+        aside: dir.path().join(".coffer-previous-t-files"),
+        partial: true,
+        carry_over: None,
+    };
+    let items = plan_switches(std::slice::from_ref(&switch)).unwrap();
+    assert_eq!(items.len(), 2);
+    switch_items(&items).unwrap();
+    assert_eq!(read(&root.join("gone/a.txt")), "a");
+    assert_eq!(read(&root.join("gone/deeper/b.txt")), "b");
+    assert!(roll_back(&items).is_empty());
+    assert!(!root.join("gone").exists(), "the folders it made go too");
+}
+
+#[test]
+fn a_rollback_never_removes_a_live_item_that_was_there_before() {
+    let f = fixture();
+    let switches = [whole(&f)];
+    let items = plan_switches(&switches).unwrap();
+    switch_items(&items).unwrap();
+    // The previous tree vanished from aside (by hand, or a bug): nothing to put back.
+    remove_tree(&items[0].aside).unwrap();
+    assert_eq!(roll_back(&items).len(), 1);
+    assert_eq!(
+        read(&f.target.join("a.txt")),
+        "new a",
+        "left in place, not removed"
+    );
 }

@@ -124,11 +124,19 @@ pub fn put_back(target: &ServerAddress, timeout: Duration, journal: &Path) -> Re
     let mut to = open(target, timeout)?;
     to.set_read_timeout(BATCH_WAIT.max(timeout))?;
     to.select(target.redis_db())?;
+    // Two passes: the added keys go first, so that the memory they hold is free before the
+    // old keys come back (a target that ran out of memory mid-restore must still be put
+    // back).
     read_journal(journal, |keys| {
-        let (absent, held): (Vec<KeyDump>, Vec<KeyDump>) =
-            keys.into_iter().partition(|k| k.payload.is_empty());
-        let absent: Vec<Vec<u8>> = absent.into_iter().map(|k| k.key).collect();
-        unlink(&mut to, &absent)?;
+        let absent: Vec<Vec<u8>> = keys
+            .into_iter()
+            .filter(|k| k.payload.is_empty())
+            .map(|k| k.key)
+            .collect();
+        unlink(&mut to, &absent)
+    })?;
+    read_journal(journal, |keys| {
+        let held: Vec<KeyDump> = keys.into_iter().filter(|k| !k.payload.is_empty()).collect();
         restore_keys(&mut to, &held)
     })
 }
