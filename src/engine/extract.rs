@@ -1,7 +1,8 @@
 //! Extracts chosen entries of a backup into staging folders, checking everything on the way:
-//! each archive's stored SHA-256, each file's SHA-256 against the manifest, every path and
-//! link target. Content for an incremental comes from whichever archive of the chain holds
-//! it; each archive is read once. Nothing here touches the restore target itself.
+//! each archive's stored SHA-256, each file's SHA-256 against the manifest, and the plan
+//! itself (`restorable.rs`) before anything is created. Content for an incremental comes from
+//! whichever archive of the chain holds it; each archive is read once. Nothing here touches
+//! the restore target itself.
 //!
 //! No write ever goes through a link: `staging.rs` creates everything relative to opened
 //! folders without following links. Links themselves are restored exactly as stored.
@@ -15,11 +16,11 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::archive_reader::{checked_path, walk_archive, StoredDigest};
+use super::archive_reader::{walk_archive, StoredDigest};
 use super::keyring::Keyring;
-use super::links::LinkMap;
 use super::manifest::{EntryKind, FileEntry, Manifest};
 use super::progress::{Progress, ProgressSink};
+use super::restorable::check_manifest;
 use crate::error::{Error, Result};
 use staging::Staging;
 
@@ -37,37 +38,26 @@ pub struct ExtractPlan<'a> {
 
 impl<'a> ExtractPlan<'a> {
     /// Entries of the chosen sources whose path matches `glob` (all when `None`), plus the
-    /// folders that lead to them. Every path and link target is checked here already.
+    /// folders that lead to them. Every entry of the chosen sources (not only the matching
+    /// ones) passes the restore's checks first, the same checks deep verify makes.
     pub fn select(
         manifest: &'a Manifest,
         sources: &[String],
         glob: Option<&globset::GlobMatcher>,
         staging: HashMap<String, PathBuf>,
     ) -> Result<ExtractPlan<'a>> {
-        let links = LinkMap::new(manifest);
+        let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+        check_manifest(manifest, &names)?;
         let mut wanted: Vec<&FileEntry> = Vec::new();
         let mut chosen: HashSet<&str> = HashSet::new();
         let mut folders: HashSet<&str> = HashSet::new();
         for entry in manifest
             .files
             .iter()
-            .filter(|e| sources.iter().any(|s| s == e.source()))
+            .filter(|e| names.contains(&e.source()))
         {
-            checked_path(entry.path.as_bytes())?;
-            if entry.kind == EntryKind::File && entry.sha256.is_none() {
-                return Err(Error::Archive(format!(
-                    "manifest lists `{}` without a checksum",
-                    entry.path
-                )));
-            }
             if !glob.is_none_or(|g| g.is_match(&*entry.path)) {
                 continue;
-            }
-            if entry.kind == EntryKind::Symlink {
-                links.check(
-                    &entry.path,
-                    entry.link_target.as_deref().unwrap_or_default(),
-                )?;
             }
             wanted.push(entry);
             chosen.insert(&entry.path);

@@ -17,6 +17,7 @@ use rustix::io::Errno;
 use sha2::{Digest, Sha256};
 
 use crate::engine::manifest::{FileEntry, Sha256Sum};
+use crate::engine::restorable::shown;
 use crate::error::{Error, IoContext, Result};
 
 /// The staging folders, opened once, and the folders of the path walked last (one
@@ -71,7 +72,7 @@ impl<'p> Staging<'p> {
         let Some((root, root_path)) = self.roots.get(source) else {
             return Err(Error::Archive(format!(
                 "entry `{}` belongs to no selected source",
-                path
+                shown(path)
             )));
         };
         if self.source != source {
@@ -107,7 +108,7 @@ impl<'p> Staging<'p> {
         let (parent, name) = entry_path.rsplit_once('/').ok_or_else(|| {
             Error::Archive(format!(
                 "entry `{}` is a source root but not a folder: refused",
-                entry_path
+                shown(entry_path)
             ))
         })?;
         Ok((self.folder(parent)?, name))

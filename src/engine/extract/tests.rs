@@ -124,18 +124,27 @@ fn empty(dir: &Path) -> bool {
 }
 
 #[test]
-fn links_files_and_folders_come_back_with_their_modes_and_times() {
+fn links_are_restored_exactly_as_stored_wherever_they_point() {
     let tmp = tempfile::tempdir().unwrap();
     let staging = tmp.path().join("staging");
     let (manifest, archive) = backup(&[
         Item::Dir("src", 0o750),
         Item::Dir("src/docs", 0o555),
         Item::File("src/docs/readme.txt", b"read me"),
+        Item::Link("src/host", "/etc/hostname"),
+        Item::Link("src/dangling", "../outside"),
+        Item::Link("src/current", "/srv/app/releases/42"),
         Item::Link("src/readme", "docs/readme.txt"),
         Item::Link("src/docs-link", "docs"),
     ]);
     restore(&manifest, &archive, &staging).unwrap();
-    for (name, target) in [("readme", "docs/readme.txt"), ("docs-link", "docs")] {
+    for (name, target) in [
+        ("host", "/etc/hostname"),
+        ("dangling", "../outside"),
+        ("current", "/srv/app/releases/42"),
+        ("readme", "docs/readme.txt"),
+        ("docs-link", "docs"),
+    ] {
         let link = staging.join(name);
         assert_eq!(fs::read_link(&link).unwrap(), Path::new(target), "{name}");
         let meta = fs::symlink_metadata(&link).unwrap();
@@ -203,7 +212,7 @@ fn a_staging_folder_that_is_a_link_is_refused() {
 }
 
 #[test]
-fn an_entry_below_a_link_of_the_same_archive_is_never_written_through_it() {
+fn an_entry_below_a_link_of_the_same_archive_is_refused_before_anything_exists() {
     let tmp = tempfile::tempdir().unwrap();
     let outside = tmp.path().join("somewhere-outside");
     fs::create_dir_all(&outside).unwrap();
@@ -213,9 +222,15 @@ fn an_entry_below_a_link_of_the_same_archive_is_never_written_through_it() {
         Item::Link("src/evil", outside.to_str().unwrap()),
         Item::File("src/evil/x", b"evil"),
     ]);
-    // A plan that skipped `select`'s checks writes nothing through the link either: the
-    // extractor makes `evil` a folder for `x`, and then cannot create the link over it
-    // (links are created last; created first, the walk to `x` would fail on it instead).
+    let err = restore(&manifest, &archive, &staging).unwrap_err();
+    assert!(
+        err.to_string().contains("below the link `src/evil`"),
+        "{err}"
+    );
+    assert!(!staging.exists(), "nothing is created before the checks");
+
+    // Even a plan that skipped the checks writes nothing through the link: the extractor
+    // makes `evil` a folder for `x`, and then cannot create the link over it.
     let plan = ExtractPlan {
         manifest: &manifest,
         wanted: manifest.files.iter().collect(),
