@@ -495,20 +495,7 @@ pub fn parse_bind(text: &str) -> Result<std::net::SocketAddr, String> {
 
 /// Source and service names become archive path components and file names: keep them plain.
 fn validate_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name != "coffer"
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !name.starts_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{name}` is not a valid name: use 1–64 letters, digits, `_`, `-` or `.`, not starting with `.` (and not `coffer`)"
-        ))
-    }
+    crate::domain::check_plain_name(name)
 }
 
 #[cfg(test)]

@@ -3,12 +3,14 @@
 //! parse user input into them, so a bad value never gets past the edge.
 
 pub mod cron;
+mod name;
 pub mod retention;
 pub mod schedule;
 mod scope;
 mod status;
 
 pub use cron::CronExpr;
+pub use name::check_plain_name;
 pub use schedule::{Frequency, ScheduleSpec};
 pub use scope::Scope;
 pub use status::Status;

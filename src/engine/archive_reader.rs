@@ -13,6 +13,7 @@ use super::crypt::{is_encrypted, DecryptingReader};
 use super::digest::HashingReader;
 use super::keyring::Keyring;
 use super::manifest::{EntryKind, FORMAT_VERSION, MANIFEST_ENTRY};
+use super::restorable::{check_path, shown};
 use crate::error::{Error, IoContext, Result};
 
 /// What the stored bytes hashed to, once fully read.
@@ -173,27 +174,19 @@ fn read_embedded_manifest(entry: &mut dyn Read) -> Result<EmbeddedManifest> {
     })
 }
 
-/// An archive path must be relative, without `..` or `.`, and inside a source folder.
-/// (Checked on the raw `/`-separated text: `Path::components` would silently drop a `.`.)
+/// An archive path must be valid UTF-8 and pass `restorable::check_path` (relative, without
+/// empty, `.`, `..` or control-character parts); a trailing `/` (a folder's) is dropped.
 pub fn checked_path(raw: &[u8]) -> Result<String> {
     let text = std::str::from_utf8(raw)
         .map_err(|_| Error::Archive("an entry path is not valid UTF-8: refused".into()))?;
     let trimmed = text.trim_end_matches('/');
-    let refuse = |why: &str| Error::Archive(format!("entry `{text}` {why}: refused"));
     if trimmed.is_empty() {
-        return Err(refuse("has an empty path"));
+        return Err(Error::Archive(format!(
+            "entry `{}` has an empty path: refused",
+            shown(text)
+        )));
     }
-    if trimmed.starts_with('/') || trimmed.contains('\0') {
-        return Err(refuse("has an absolute path"));
-    }
-    for part in trimmed.split('/') {
-        match part {
-            "" => return Err(refuse("has an empty path component")),
-            "." => return Err(refuse("contains `.`")),
-            ".." => return Err(refuse("climbs out with `..`")),
-            _ => {}
-        }
-    }
+    check_path(trimmed).map_err(Error::Archive)?;
     Ok(trimmed.to_string())
 }
 
@@ -261,6 +254,8 @@ mod tests {
             "",
             "a//b",
             "src/..",
+            "src/a\nb",
+            "src/a\0b",
         ] {
             assert!(checked_path(bad.as_bytes()).is_err(), "{bad}");
         }

@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 use super::compress::{looks_compressed, ParallelGzipWriter};
 use super::crypt::EncryptingWriter;
 use super::digest::HashingWriter;
-use super::links::LinkMap;
 use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum, MANIFEST_ENTRY};
 use super::parent_index::ParentIndex;
 use super::progress::{Progress, ProgressSink};
+use super::restorable::check_restorable;
 use crate::domain::BackupKind;
 use crate::error::{Error, IoContext, Result};
 use crate::sources::{PlannedEntry, SourceSnapshot};
@@ -64,6 +64,14 @@ pub fn write_archive<W: Write + Send + 'static>(
     options: &ArchiveOptions,
     progress: &dyn ProgressSink,
 ) -> Result<(W, ArchiveSummary)> {
+    // What a restore would refuse is never written (the walk already skips what it cannot
+    // archive, such as devices and unusable names; this stops anything else).
+    let names: Vec<&str> = sources.iter().map(|s| s.entry.name.as_str()).collect();
+    check_restorable(&names, sources.iter().flat_map(|s| &s.entries)).map_err(|problem| {
+        Error::Refused(format!(
+            "{problem} (a restore would refuse it, so no backup is written)"
+        ))
+    })?;
     let mut parent = parent_manifest.as_ref().map(ParentIndex::new);
     // Whether a planned file is the same as the parent's entry, so its content is taken
     // over instead of archived again.
@@ -191,21 +199,6 @@ pub fn write_archive<W: Write + Send + 'static>(
     drop(parent);
     drop(parent_manifest);
     crate::memory::release_free_memory();
-
-    let links = LinkMap::new(&manifest);
-    for entry in manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == EntryKind::Symlink)
-    {
-        let target = entry.link_target.as_deref().unwrap_or_default();
-        if links.escapes(&entry.path, target) {
-            warnings.push(format!(
-                "{}: link to `{target}` points outside its source; a restore will refuse it",
-                entry.path
-            ));
-        }
-    }
 
     state.phase = "finishing".into();
     progress.report(&state);

@@ -1,21 +1,28 @@
 //! Extracts chosen entries of a backup into staging folders, checking everything on the way:
-//! each archive's stored SHA-256, each file's SHA-256 against the manifest, every path and
-//! link target. Content for an incremental comes from whichever archive of the chain holds
-//! it; each archive is read once. Nothing here touches the restore target itself.
+//! each archive's stored SHA-256, each file's SHA-256 against the manifest, and the plan
+//! itself (`restorable.rs`) before anything is created. Content for an incremental comes from
+//! whichever archive of the chain holds it; each archive is read once. Nothing here touches
+//! the restore target itself.
+//!
+//! No write ever goes through a link: `staging.rs` creates everything relative to opened
+//! folders without following links. Links themselves are restored exactly as stored.
+
+mod staging;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
-use super::archive_reader::{checked_path, walk_archive, StoredDigest};
+use super::archive_reader::{walk_archive, StoredDigest};
 use super::keyring::Keyring;
-use super::links::LinkMap;
-use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum};
+use super::manifest::{EntryKind, FileEntry, Manifest};
 use super::progress::{Progress, ProgressSink};
-use crate::error::{Error, IoContext, Result};
+use super::restorable::check_manifest;
+use crate::error::{Error, Result};
+use staging::Staging;
 
 /// One archive of the chain: how to open it and what its stored bytes must hash to.
 pub trait ArchiveSource {
@@ -31,37 +38,26 @@ pub struct ExtractPlan<'a> {
 
 impl<'a> ExtractPlan<'a> {
     /// Entries of the chosen sources whose path matches `glob` (all when `None`), plus the
-    /// folders that lead to them. Every path and link target is checked here already.
+    /// folders that lead to them. Every entry of the chosen sources (not only the matching
+    /// ones) passes the restore's checks first, the same checks deep verify makes.
     pub fn select(
         manifest: &'a Manifest,
         sources: &[String],
         glob: Option<&globset::GlobMatcher>,
         staging: HashMap<String, PathBuf>,
     ) -> Result<ExtractPlan<'a>> {
-        let links = LinkMap::new(manifest);
+        let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+        check_manifest(manifest, &names)?;
         let mut wanted: Vec<&FileEntry> = Vec::new();
         let mut chosen: HashSet<&str> = HashSet::new();
         let mut folders: HashSet<&str> = HashSet::new();
         for entry in manifest
             .files
             .iter()
-            .filter(|e| sources.iter().any(|s| s == e.source()))
+            .filter(|e| names.contains(&e.source()))
         {
-            checked_path(entry.path.as_bytes())?;
-            if entry.kind == EntryKind::File && entry.sha256.is_none() {
-                return Err(Error::Archive(format!(
-                    "manifest lists `{}` without a checksum",
-                    entry.path
-                )));
-            }
             if !glob.is_none_or(|g| g.is_match(&*entry.path)) {
                 continue;
-            }
-            if entry.kind == EntryKind::Symlink {
-                links.check(
-                    &entry.path,
-                    entry.link_target.as_deref().unwrap_or_default(),
-                )?;
             }
             wanted.push(entry);
             chosen.insert(&entry.path);
@@ -87,20 +83,6 @@ impl<'a> ExtractPlan<'a> {
         })
     }
 
-    fn staged_path(&self, entry_path: &str) -> Result<PathBuf> {
-        let (source, rest) = entry_path.split_once('/').unwrap_or((entry_path, ""));
-        let root = self.staging.get(source).ok_or_else(|| {
-            Error::Archive(format!(
-                "entry `{entry_path}` belongs to no selected source"
-            ))
-        })?;
-        Ok(if rest.is_empty() {
-            root.clone()
-        } else {
-            root.join(rest)
-        })
-    }
-
     pub fn file_count(&self) -> u64 {
         self.wanted
             .iter()
@@ -109,9 +91,9 @@ impl<'a> ExtractPlan<'a> {
     }
 }
 
-/// Writes every wanted entry under its staging folder. Folders are created first, files
-/// next (no link exists yet, so no write can be redirected), then links, then modes and
-/// times, deepest first, so read-only folders are sealed last.
+/// Writes every wanted entry under its staging folder: folders first, then files (each with
+/// its mode and time as soon as it is written), then links, then the folders' modes and
+/// times, deepest first, so a read-only folder is sealed after everything inside it.
 pub fn extract(
     plan: &ExtractPlan,
     archives: &dyn ArchiveSource,
@@ -125,12 +107,9 @@ pub fn extract(
         ..Progress::default()
     };
     progress.report(&state);
-    for root in plan.staging.values() {
-        fs::create_dir_all(root).ctx(|| format!("creating staging folder {}", root.display()))?;
-    }
+    let mut staging = Staging::open(&plan.staging)?;
     for entry in plan.wanted.iter().filter(|e| e.kind == EntryKind::Dir) {
-        let path = plan.staged_path(&entry.path)?;
-        fs::create_dir_all(&path).ctx(|| format!("creating {}", path.display()))?;
+        staging.folder(&entry.path)?;
     }
 
     // Files grouped by the archive that holds their content.
@@ -153,8 +132,7 @@ pub fn extract(
             let Some(entry) = pending.remove(info.path.as_str()) else {
                 return Ok(()); // not wanted, or not a file: its content is skipped
             };
-            let path = plan.staged_path(&entry.path)?;
-            write_checked(&path, entry, content)?;
+            staging.write_file(entry, content)?;
             state.files_done += 1;
             state.bytes_done += entry.size;
             progress.report(&state);
@@ -175,12 +153,18 @@ pub fn extract(
     }
 
     for entry in plan.wanted.iter().filter(|e| e.kind == EntryKind::Symlink) {
-        let path = plan.staged_path(&entry.path)?;
-        let target = entry.link_target.as_deref().unwrap_or_default();
-        std::os::unix::fs::symlink(target, &path)
-            .ctx(|| format!("creating link {}", path.display()))?;
+        staging.create_link(entry)?;
     }
-    apply_metadata(plan)
+    let mut folders: Vec<&&FileEntry> = plan
+        .wanted
+        .iter()
+        .filter(|e| e.kind == EntryKind::Dir)
+        .collect();
+    folders.sort_by_key(|e| std::cmp::Reverse(e.path.matches('/').count()));
+    for entry in folders {
+        staging.seal_folder(entry)?;
+    }
+    Ok(())
 }
 
 /// Compares what was read with what the record says the stored object hashes to.
@@ -190,61 +174,6 @@ pub fn check_digest(backup_id: &str, actual: &StoredDigest, expected: &StoredDig
             "archive of backup {backup_id} does not match its checksum (stored {} bytes, sha256 {}; expected {} bytes, sha256 {})",
             actual.bytes, actual.sha256, expected.bytes, expected.sha256
         )));
-    }
-    Ok(())
-}
-
-fn write_checked(path: &Path, entry: &FileEntry, content: &mut dyn Read) -> Result<()> {
-    let mut file = File::options()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .ctx(|| format!("creating {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut written = 0u64;
-    loop {
-        let n = content
-            .read(&mut buf)
-            .ctx(|| format!("reading `{}` from the archive", entry.path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        file.write_all(&buf[..n])
-            .ctx(|| format!("writing {}", path.display()))?;
-        written += n as u64;
-    }
-    let sha = Sha256Sum::of(hasher);
-    if written != entry.size || Some(sha) != entry.sha256 {
-        return Err(Error::Archive(format!(
-            "`{}` does not match the manifest ({written} bytes, sha256 {sha})",
-            entry.path
-        )));
-    }
-    Ok(())
-}
-
-fn apply_metadata(plan: &ExtractPlan) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut ordered: Vec<&&FileEntry> = plan.wanted.iter().collect();
-    // Deepest first, so a folder's time is set after everything inside it was written.
-    ordered.sort_by_key(|e| std::cmp::Reverse(e.path.matches('/').count()));
-    for entry in ordered {
-        let path = plan.staged_path(&entry.path)?;
-        let mtime = filetime::FileTime::from_unix_time(
-            entry.mtime_ns.div_euclid(1_000_000_000),
-            entry.mtime_ns.rem_euclid(1_000_000_000) as u32,
-        );
-        if entry.kind == EntryKind::Symlink {
-            filetime::set_symlink_file_times(&path, mtime, mtime)
-                .ctx(|| format!("setting the time of {}", path.display()))?;
-            continue;
-        }
-        fs::set_permissions(&path, fs::Permissions::from_mode(entry.mode))
-            .ctx(|| format!("setting the mode of {}", path.display()))?;
-        filetime::set_file_times(&path, mtime, mtime)
-            .ctx(|| format!("setting the time of {}", path.display()))?;
     }
     Ok(())
 }

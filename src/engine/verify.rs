@@ -1,5 +1,6 @@
-//! Deep verification of one archive: decrypt, decompress and read every entry, hash every
-//! file and compare it with the manifest, and check the stored bytes' SHA-256. An
+//! Deep verification of one archive: check the manifest with the restore's own checks
+//! (`restorable.rs`, so what verifies restores), decrypt, decompress and read every entry,
+//! hash every file and compare it with the manifest, and check the stored bytes' SHA-256. An
 //! incremental's whole chain is verified by calling this once per archive of the chain.
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use super::extract::check_digest;
 use super::keyring::Keyring;
 use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum};
 use super::progress::{Progress, ProgressSink};
+use super::restorable::check_manifest;
 use crate::error::{Error, IoContext, Result};
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -30,6 +32,8 @@ pub fn deep_verify(
     expected: &StoredDigest,
     progress: &dyn ProgressSink,
 ) -> Result<DeepReport> {
+    let sources: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
+    check_manifest(manifest, &sources)?;
     let own = manifest.backup_id.as_str();
     let mut pending: HashMap<&str, &FileEntry> = manifest
         .files

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::db::{redact_url, Backend, DbConnection};
+use crate::domain::check_plain_name;
 use crate::error::{Error, IoContext, Result};
 
 /// Held locks; dropping releases them.
@@ -84,6 +85,10 @@ fn try_lock_files(
     data_dir: &Path,
     names: &[String],
 ) -> Result<std::result::Result<SourceLocks, String>> {
+    // A name becomes a file name: only plain ones, checked before anything is created.
+    for name in names {
+        check_plain_name(name).map_err(|m| Error::Refused(format!("source {m}: refused")))?;
+    }
     let dir = data_dir.join("locks");
     fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
     let mut files = Vec::with_capacity(names.len());

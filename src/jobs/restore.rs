@@ -282,14 +282,15 @@ fn restore_into_place(
             .iter()
             .map(|p| (p.source.name.clone(), p.staging.clone()))
             .collect();
+        let names: Vec<String> = plan.chosen.iter().map(|s| s.name.clone()).collect();
+        // The plan is checked before any folder is created.
+        let extract_plan =
+            ExtractPlan::select(&plan.manifest, &names, plan.glob.as_ref(), staging)?;
         for p in placements {
             if let Some(parent) = p.staging.parent() {
                 fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
             }
         }
-        let names: Vec<String> = plan.chosen.iter().map(|s| s.name.clone()).collect();
-        let extract_plan =
-            ExtractPlan::select(&plan.manifest, &names, plan.glob.as_ref(), staging)?;
         let files = extract_plan.file_count();
         let archives = StoredArchives::new(app);
         extract(&extract_plan, &archives, &app.keyring(), run.progress())?;

@@ -1,6 +1,7 @@
 //! Checking a restore request against the backup and the configuration, before anything is
-//! recorded or touched: which sources, which glob, and where each one lands (staging and
-//! aside folders beside the target). Done when the task is prepared and again when it runs.
+//! recorded or touched: the backup's own entries and source names (the checks deep verify
+//! makes), which sources, which glob, and where each one lands (staging and aside folders
+//! beside the target). Done when the task is prepared and again when it runs.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -10,6 +11,7 @@ use crate::config::SourceConfig;
 use crate::db::Backup;
 use crate::domain::{SourceKind, Status};
 use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
+use crate::engine::restorable::check_manifest;
 use crate::error::{Error, Result};
 use crate::jobs::backup::load_manifest;
 use crate::sources::database::kind_of;
@@ -69,6 +71,10 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
     let manifest = load_manifest(&mut conn, &backup.id)?;
     drop(conn);
     let chosen = choose_sources(&manifest, request)?;
+    // Before anything is recorded, locked or created: source names become lock files and
+    // staging folder names, entry paths become files (the extractor checks again).
+    let chosen_names: Vec<&str> = chosen.iter().map(|s| s.name.as_str()).collect();
+    check_manifest(&manifest, &chosen_names)?;
     if !request.selection.is_everything() {
         for source in &chosen {
             request.selection.check_fits(source.kind, &source.name)?;

@@ -11,6 +11,7 @@ mod export;
 mod health_cli;
 mod incremental;
 mod keys;
+mod links;
 mod lookup_errors;
 mod mixed_sources;
 mod multi_worker;

@@ -69,43 +69,6 @@ fn path_restore_refuses_to_write_through_a_symlinked_folder() {
 }
 
 #[test]
-fn links_leaving_the_source_are_reported_at_backup_and_only_block_their_own_restore() {
-    let env = TestEnv::with_directory(&Backend::Sqlite);
-    let files = env.path("files");
-    fs::write(files.join("a.txt"), b"a").unwrap();
-    symlink("/etc/hostname", files.join("abs")).unwrap();
-    let backup = env.backup(&[]);
-    let warnings = backup["warnings"].to_string();
-    assert!(
-        warnings.contains("files/abs") && warnings.contains("points outside"),
-        "{warnings}"
-    );
-    let id = backup["id"].as_str().unwrap();
-    let out = env.path("out");
-    env.ok(&[
-        "restore",
-        id,
-        "--path",
-        "files/a.txt",
-        "--target",
-        out.to_str().unwrap(),
-        "--yes",
-    ]);
-    assert_eq!(fs::read(out.join("files/a.txt")).unwrap(), b"a");
-    let err = env.fails(&[
-        "restore",
-        id,
-        "--target",
-        env.path("out2").to_str().unwrap(),
-        "--yes",
-    ]);
-    assert!(
-        err.contains("files/abs") && err.contains("refused"),
-        "{err}"
-    );
-}
-
-#[test]
 fn an_incremental_always_takes_a_fresh_sqlite_snapshot() {
     let env = TestEnv::new(
         &Backend::Sqlite,

@@ -1,0 +1,222 @@
+//! The staging folders of a restore, written without ever following a link. Each staging
+//! folder is opened once; every path below it is walked one component at a time with
+//! `openat(O_NOFOLLOW | O_DIRECTORY)` (creating what is missing with `mkdirat`), files are
+//! created with `O_CREAT | O_EXCL | O_NOFOLLOW`, links with `symlinkat`, and modes and times
+//! are set on the opened descriptor (a link's time with `AT_SYMLINK_NOFOLLOW`, its mode never).
+//! A link met on the way — planted in the archive or in the staging folder — fails the walk
+//! instead of redirecting a write.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
+use rustix::io::Errno;
+use sha2::{Digest, Sha256};
+
+use crate::engine::manifest::{FileEntry, Sha256Sum};
+use crate::engine::restorable::shown;
+use crate::error::{Error, IoContext, Result};
+
+/// The staging folders, opened once, and the folders of the path walked last (one
+/// descriptor per component), so neighbouring entries reopen nothing.
+pub(super) struct Staging<'p> {
+    roots: HashMap<&'p str, (OwnedFd, &'p Path)>,
+    source: String,
+    open: Vec<(String, OwnedFd)>,
+}
+
+impl<'p> Staging<'p> {
+    /// Creates each staging folder (its parent is the target's, chosen by the operator) and
+    /// opens it without following a link.
+    pub(super) fn open(staging: &'p HashMap<String, PathBuf>) -> Result<Staging<'p>> {
+        use std::os::unix::fs::DirBuilderExt;
+        let mut roots = HashMap::new();
+        for (source, root) in staging {
+            if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+            }
+            match fs::DirBuilder::new().mode(0o700).create(root) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(e).ctx(|| format!("creating staging folder {}", root.display()))
+                }
+                _ => {}
+            }
+            let fd = rustix::fs::open(root, folder_flags(), Mode::empty())
+                .map_err(|e| not_a_folder(e, root))?;
+            roots.insert(source.as_str(), (fd, root.as_path()));
+        }
+        Ok(Staging {
+            roots,
+            source: String::new(),
+            open: Vec::new(),
+        })
+    }
+
+    /// Where `entry_path` lands on disk, for messages.
+    fn disk_path(&self, entry_path: &str) -> PathBuf {
+        let (source, rest) = entry_path.split_once('/').unwrap_or((entry_path, ""));
+        match self.roots.get(source) {
+            Some((_, root)) if rest.is_empty() => root.to_path_buf(),
+            Some((_, root)) => root.join(rest),
+            None => PathBuf::from(entry_path),
+        }
+    }
+
+    /// The folder at `path` (`<source>` or `<source>/<relative path>`), created where
+    /// missing; every component is opened with `O_NOFOLLOW`, so a link fails the walk.
+    pub(super) fn folder(&mut self, path: &str) -> Result<BorrowedFd<'_>> {
+        let (source, rest) = path.split_once('/').unwrap_or((path, ""));
+        let Some((root, root_path)) = self.roots.get(source) else {
+            return Err(Error::Archive(format!(
+                "entry `{}` belongs to no selected source",
+                shown(path)
+            )));
+        };
+        if self.source != source {
+            self.open.clear();
+            self.source = source.to_string();
+        }
+        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+        let same = self
+            .open
+            .iter()
+            .zip(&parts)
+            .take_while(|((name, _), part)| name == *part)
+            .count();
+        self.open.truncate(same);
+        for (depth, part) in parts.iter().enumerate().skip(same) {
+            let parent = self.open.last().map_or(root.as_fd(), |(_, fd)| fd.as_fd());
+            let here = || root_path.join(parts[..=depth].join("/"));
+            match rustix::fs::mkdirat(parent, *part, Mode::from_raw_mode(0o700)) {
+                Ok(()) | Err(Errno::EXIST) => {}
+                Err(e) => {
+                    return Err(io::Error::from(e)).ctx(|| format!("creating {}", here().display()))
+                }
+            }
+            let fd = rustix::fs::openat(parent, *part, folder_flags(), Mode::empty())
+                .map_err(|e| not_a_folder(e, &here()))?;
+            self.open.push((part.to_string(), fd));
+        }
+        Ok(self.open.last().map_or(root.as_fd(), |(_, fd)| fd.as_fd()))
+    }
+
+    /// The folder holding a file or link entry, and the entry's own name in it.
+    fn parent_of<'e>(&mut self, entry_path: &'e str) -> Result<(BorrowedFd<'_>, &'e str)> {
+        let (parent, name) = entry_path.rsplit_once('/').ok_or_else(|| {
+            Error::Archive(format!(
+                "entry `{}` is a source root but not a folder: refused",
+                shown(entry_path)
+            ))
+        })?;
+        Ok((self.folder(parent)?, name))
+    }
+
+    /// Creates a file that did not exist (never opening an existing one or a link), writes
+    /// the archive's content into it, checks it against the manifest, then sets its mode and
+    /// time on the open descriptor.
+    pub(super) fn write_file(&mut self, entry: &FileEntry, content: &mut dyn Read) -> Result<()> {
+        let path = self.disk_path(&entry.path);
+        let (dir, name) = self.parent_of(&entry.path)?;
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+        let fd = rustix::fs::openat(
+            dir,
+            name,
+            flags | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(io::Error::from)
+        .ctx(|| format!("creating {}", path.display()))?;
+        let mut file = File::from(fd);
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut written = 0u64;
+        loop {
+            let n = content
+                .read(&mut buf)
+                .ctx(|| format!("reading `{}` from the archive", entry.path))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n])
+                .ctx(|| format!("writing {}", path.display()))?;
+            written += n as u64;
+        }
+        let sha = Sha256Sum::of(hasher);
+        if written != entry.size || Some(sha) != entry.sha256 {
+            return Err(Error::Archive(format!(
+                "`{}` does not match the manifest ({written} bytes, sha256 {sha})",
+                entry.path
+            )));
+        }
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(entry.mode))
+            .map_err(io::Error::from)
+            .ctx(|| format!("setting the mode of {}", path.display()))?;
+        rustix::fs::futimens(&file, &timestamps(entry.mtime_ns))
+            .map_err(io::Error::from)
+            .ctx(|| format!("setting the time of {}", path.display()))
+    }
+
+    /// Creates a link exactly as stored, wherever it points, and sets its own time.
+    pub(super) fn create_link(&mut self, entry: &FileEntry) -> Result<()> {
+        let path = self.disk_path(&entry.path);
+        let target = entry.link_target.as_deref().unwrap_or_default();
+        let (dir, name) = self.parent_of(&entry.path)?;
+        rustix::fs::symlinkat(target, dir, name)
+            .map_err(io::Error::from)
+            .ctx(|| format!("creating link {}", path.display()))?;
+        rustix::fs::utimensat(
+            dir,
+            name,
+            &timestamps(entry.mtime_ns),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(io::Error::from)
+        .ctx(|| format!("setting the time of {}", path.display()))
+    }
+
+    /// Sets a folder's recorded mode and time on its open descriptor.
+    pub(super) fn seal_folder(&mut self, entry: &FileEntry) -> Result<()> {
+        let path = self.disk_path(&entry.path);
+        let fd = self.folder(&entry.path)?;
+        rustix::fs::fchmod(fd, Mode::from_raw_mode(entry.mode))
+            .map_err(io::Error::from)
+            .ctx(|| format!("setting the mode of {}", path.display()))?;
+        rustix::fs::futimens(fd, &timestamps(entry.mtime_ns))
+            .map_err(io::Error::from)
+            .ctx(|| format!("setting the time of {}", path.display()))
+    }
+}
+
+fn folder_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+/// Opening a folder failed: a link or a file where a folder must be is refused by name.
+fn not_a_folder(e: Errno, path: &Path) -> Error {
+    match e {
+        Errno::LOOP | Errno::NOTDIR => Error::Refused(format!(
+            "{} is a link or a file, not a folder: nothing is written through it: refused",
+            path.display()
+        )),
+        other => Error::Io {
+            context: format!("opening folder {}", path.display()),
+            source: other.into(),
+        },
+    }
+}
+
+/// Access and modification time both set to the recorded mtime (nanoseconds).
+fn timestamps(mtime_ns: i64) -> Timestamps {
+    let time = Timespec {
+        tv_sec: mtime_ns.div_euclid(1_000_000_000),
+        tv_nsec: mtime_ns.rem_euclid(1_000_000_000) as _,
+    };
+    Timestamps {
+        last_access: time,
+        last_modification: time,
+    }
+}
