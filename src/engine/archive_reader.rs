@@ -175,7 +175,7 @@ fn read_embedded_manifest(entry: &mut dyn Read) -> Result<EmbeddedManifest> {
 }
 
 /// An archive path must be valid UTF-8 and pass `restorable::check_path` (relative, without
-/// empty, `.`, `..` or control-character parts); a trailing `/` (a folder's) is dropped.
+/// empty, `.` or `..` parts, no NUL); a trailing `/` (a folder's) is dropped.
 pub fn checked_path(raw: &[u8]) -> Result<String> {
     let text = std::str::from_utf8(raw)
         .map_err(|_| Error::Archive("an entry path is not valid UTF-8: refused".into()))?;

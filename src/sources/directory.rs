@@ -2,7 +2,7 @@
 //! `include` / `exclude` globs matched against paths relative to the source root.
 //! Symlinks are stored as links, never followed, wherever they point; a root that is itself
 //! a link (a `current → releases/42` layout) is followed once. What cannot be archived or
-//! restored (sockets, fifos, devices, names that are not UTF-8 or hold control characters)
+//! restored (sockets, fifos, devices, names that are not UTF-8)
 //! is skipped with a warning.
 
 use std::path::{Path, PathBuf};
@@ -76,15 +76,6 @@ impl Walk<'_> {
                 ));
                 continue;
             };
-            if file_name.chars().any(char::is_control) {
-                let shown = child.path().display().to_string();
-                self.warnings.push(format!(
-                    "source `{}`: skipped {} (name holds a control character, which a restore refuses)",
-                    self.name,
-                    shown.escape_debug()
-                ));
-                continue;
-            }
             let rel = if rel_dir.is_empty() {
                 file_name.to_string()
             } else {
