@@ -254,12 +254,13 @@ mod tests {
             "",
             "a//b",
             "src/..",
-            "src/a\nb",
             "src/a\0b",
         ] {
             assert!(checked_path(bad.as_bytes()).is_err(), "{bad}");
         }
         assert_eq!(checked_path(b"src/dir/").unwrap(), "src/dir");
+        // Control characters are data (macOS `Icon\r`).
+        assert_eq!(checked_path(b"src/Icon\r").unwrap(), "src/Icon\r");
         assert_eq!(
             checked_path("src/ünï cödé".as_bytes()).unwrap(),
             "src/ünï cödé"
