@@ -44,6 +44,7 @@ impl Held {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        crate::sources::tool::die_with_coffer(&mut psql);
         let mut child = psql.spawn().map_err(|e| spawn_error("psql", e))?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
@@ -84,6 +85,7 @@ impl Held {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
+            crate::sources::tool::die_with_coffer(&mut restore);
             let mut child = restore.spawn().map_err(|e| spawn_error("pg_restore", e))?;
             let mut out = child.stdout.take().expect("piped");
             // A failing psql closes its input: the copy stops and psql's error says why.

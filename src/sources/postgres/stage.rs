@@ -11,13 +11,16 @@ use std::time::{Duration, Instant};
 use super::dump::{DUMP_SUFFIX, GLOBALS_FILE, SIZE_SUFFIX};
 use super::names;
 use super::properties;
-use super::sql::Pg;
+use super::sql::{Pg, MAINTENANCE_DB};
 use super::switch::{Staged, StagedSource, Step};
 use super::toc::{self, Toc};
 use crate::error::{Error, IoContext, Result};
 use crate::sources::database::{default_restored_name, DatabaseTarget, StageRequest};
-use crate::sources::tool::{run_watched, ToolRun};
+use crate::sources::tool::{run_watched_group, ToolRun};
 use crate::sources::StagedRestore;
+
+/// The first server version with `client_connection_check_interval`.
+const CHECKS_CONNECTION_FROM: u32 = 14;
 
 /// One database of the backup and where it goes.
 struct Plan {
@@ -239,9 +242,16 @@ fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Resu
 /// `pg_restore -j N` into the staging database (N: this machine's cores), progress measured
 /// by the staging database's size against the original's when it was dumped (or, in backups
 /// made before that was recorded, the dump's size: they were uncompressed).
+///
+/// `pg_restore` and its workers end with Coffer (`run_watched_group`). Their sessions are
+/// asked to notice a vanished client within a second even while busy (an index build,
+/// which reads nothing from the client): `client_connection_check_interval`, PostgreSQL 14+.
 fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageRequest) -> Result<()> {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut command = plan.target.command("pg_restore", staging);
+    if plan.target.server_major(MAINTENANCE_DB)? >= CHECKS_CONNECTION_FROM {
+        command.env("PGOPTIONS", "-c client_connection_check_interval=1000");
+    }
     command.arg(format!("--jobs={jobs}")).args([
         "--exit-on-error",
         "--no-password",
@@ -262,7 +272,7 @@ fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageReque
     };
     // Asking the server every 200 ms would cost more than it tells: every 2 s is enough.
     let last = Cell::new((Instant::now(), 0u64));
-    run_watched(&run, command, || {
+    run_watched_group(&run, command, || {
         let (at, size) = last.get();
         if at.elapsed() < Duration::from_secs(2) {
             return size;
