@@ -24,6 +24,9 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod session;
+pub use session::Session;
+
 use crate::engine::progress::{Progress, ProgressSink};
 use crate::error::{Error, IoContext, Result};
 

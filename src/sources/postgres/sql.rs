@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::sources::server::ServerAddress;
-use crate::sources::tool;
+use crate::sources::tool::{self, Session};
 
 /// The database admin statements connect to (it exists on every server unless removed).
 pub const MAINTENANCE_DB: &str = "postgres";
@@ -58,15 +58,12 @@ impl Pg {
         tool::output("psql", psql).map_err(|e| self.failed(database, e))
     }
 
-    /// Runs `statements` in one transaction (`psql -1`): all of them or none.
-    pub fn in_transaction(&self, database: &str, statements: &[String]) -> Result<()> {
+    /// A `psql` session on `database` for statements run one at a time, each confirmed
+    /// (see `tool/session.rs`).
+    pub fn session(&self, database: &str) -> Result<Session> {
         let mut psql = self.command("psql", database);
-        psql.args(["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1"]);
-        for statement in statements {
-            psql.arg("-c").arg(statement);
-        }
-        tool::output("psql", psql)
-            .map(drop)
+        psql.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]);
+        Session::open("psql", psql, |mark| format!("\\echo {mark}"))
             .map_err(|e| self.failed(database, e))
     }
 
