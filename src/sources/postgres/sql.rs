@@ -5,6 +5,7 @@
 
 use std::process::Command;
 
+use super::creation::Creation;
 use crate::error::{Error, Result};
 use crate::sources::server::ServerAddress;
 use crate::sources::tool::{self, Session};
@@ -111,11 +112,21 @@ impl Pg {
         Ok(rows.lines().map(str::to_string).collect())
     }
 
-    pub fn create(&self, database: &str, owner: Option<&str>) -> Result<()> {
-        // template0: nothing added to template1 on this server can collide with the dump.
+    /// Creates `database` (from `template0`: nothing added to template1 on this server can
+    /// collide with a dump), with the encoding and locale of `creation` when given (the
+    /// server's defaults otherwise).
+    pub fn create(
+        &self,
+        database: &str,
+        owner: Option<&str>,
+        creation: Option<&Creation>,
+    ) -> Result<()> {
         let mut sql = format!("CREATE DATABASE {} TEMPLATE template0", ident(database));
         if let Some(owner) = owner {
             sql.push_str(&format!(" OWNER {}", ident(owner)));
+        }
+        if let Some(creation) = creation {
+            sql.push_str(&creation.clause());
         }
         self.query(MAINTENANCE_DB, &sql).map(drop)
     }

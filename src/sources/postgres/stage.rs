@@ -1,8 +1,10 @@
 //! Restoring a postgres source, the part that changes nothing live: every `<db>.pgdump` of
 //! the restored backup is loaded with `pg_restore -j N` into a new staging database on the
 //! target server and validated (exit status; every table of the dump is there), then given
-//! the database-level settings and grants the dump holds (`properties.rs`). What the switch
-//! then does depends on the target (see `switch.rs`).
+//! the database-level settings and grants the dump holds (`properties.rs`). The staging
+//! database is created with the encoding and locale the backed-up database was created with
+//! (`creation.rs`), so whatever it becomes keeps them. What the switch then does depends on
+//! the target (see `switch.rs`).
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -173,7 +175,20 @@ fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Resu
     } else {
         None
     };
-    plan.target.create(&staging, owner.as_deref())?;
+    let definition = properties::read(&plan.dump, &plan.database, &staging, request.dir)?;
+    warnings.extend(definition.notes.iter().cloned());
+    let creation = definition.creation.as_ref();
+    plan.target
+        .create(&staging, owner.as_deref(), creation)
+        .map_err(|e| match creation {
+            Some(creation) => Error::Source(format!(
+                "database {} cannot be created as the backed-up one was ({}) on {}, so                  nothing was restored and nothing live was changed: {e}",
+                plan.name,
+                creation.describe(),
+                plan.target.server.redacted()
+            )),
+            None => e,
+        })?;
     let loaded = (|| {
         let list = match &selected {
             Some(chosen) => {
@@ -203,13 +218,7 @@ fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Resu
         // The data is complete and checked: settings that cannot be applied here (a role
         // missing on another server, no right to set them) are worth a warning, not the
         // restore.
-        let applied = properties::apply(
-            &plan.target,
-            &plan.dump,
-            &plan.database,
-            &staging,
-            request.dir,
-        );
+        let applied = properties::apply(&plan.target, &definition, &plan.database, request.dir);
         if let Err(e) = applied {
             warnings.push(format!(
                 "database {}: its settings, grants and comment from the backup were not \
