@@ -3,12 +3,29 @@
 //! against an estimate while it runs, stopped when the task is cancelled, and its error
 //! output kept (the tail) for a message that says why it failed. Passwords go to the child
 //! through its environment (`PGPASSWORD`, `MYSQL_PWD`), never its arguments.
+//!
+//! No child outlives Coffer. A SIGKILLed Coffer runs no clean-up, so every child is started
+//! with the kernel's parent-death signal (`PR_SET_PDEATHSIG`, SIGKILL): it dies with the
+//! thread that started it, and every caller waits for its child on the thread that
+//! started it (a child kept across steps, like the temporary `redis-server`, lives on the
+//! restore's thread). After setting it, the child checks that its parent is still the
+//! process that started it: had Coffer died in between, no signal would ever come.
+//!
+//! The signal is not inherited by processes a tool forks itself, and `pg_restore -j`'s
+//! workers, measured, carry on to the end of the table they are loading (or index they are
+//! building) after their leader is killed, then exit. So a tool that forks runs under
+//! [`run_watched_group`]: a small `sh` leads a process group of its own holding the tool
+//! and everything it forks; its parent-death signal (SIGTERM, which it traps) makes it kill
+//! the whole group, and cancelling kills the group too.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+pub mod session;
+pub use session::Session;
 
 use crate::engine::progress::{Progress, ProgressSink};
 use crate::error::{Error, IoContext, Result};
@@ -128,9 +145,48 @@ pub fn run_watched(run: &ToolRun, mut command: Command, done: impl Fn() -> u64) 
     finish(run.tool, status, stderr)
 }
 
+/// Like [`run_watched`], for a tool that forks workers of its own (`pg_restore -j`): the
+/// tool and its workers end with Coffer, or when the task is cancelled (see the module note).
+pub fn run_watched_group(run: &ToolRun, command: Command, done: impl Fn() -> u64) -> Result<()> {
+    let mut leader = group_leader(&command);
+    leader
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = spawn_with(run.tool, &mut leader, libc::SIGTERM, true)?;
+    let stderr = collect_stderr(&mut child);
+    let status = watch(run, &mut child, done);
+    finish(run.tool, status, stderr)
+}
+
+/// `sh`, leading a process group of its own, runs `command` in it and, when the parent-death
+/// signal (SIGTERM) comes, kills the whole group: the tool and every process it forked.
+/// The trap is set before the tool starts; a signal before that ends `sh` alone, the tool
+/// not started yet. The tool's exit status is `sh`'s.
+fn group_leader(command: &Command) -> Command {
+    let mut leader = Command::new("sh");
+    leader
+        .arg("-c")
+        .arg("trap 'kill -9 0' TERM\n\"$@\" &\nwait $!")
+        .arg("coffer-tool-group")
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => leader.env(name, value),
+            None => leader.env_remove(name),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        leader.current_dir(dir);
+    }
+    leader
+}
+
 /// Runs a short command (a version query, `pg_restore --list`) and returns its output.
 pub fn output(tool: &'static str, mut command: Command) -> Result<String> {
     command.stdin(Stdio::null());
+    die_with_coffer(&mut command);
     let out = command.output().map_err(|e| spawn_error(tool, e))?;
     if !out.status.success() {
         return Err(Error::Source(format!(
@@ -142,8 +198,48 @@ pub fn output(tool: &'static str, mut command: Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn spawn(tool: &'static str, command: &mut Command) -> Result<Child> {
+/// Starts `command`, tied to Coffer's life (see the module note).
+pub fn spawn(tool: &'static str, command: &mut Command) -> Result<Child> {
+    spawn_with(tool, command, libc::SIGKILL, false)
+}
+
+fn spawn_with(
+    tool: &'static str,
+    command: &mut Command,
+    signal: libc::c_int,
+    own_group: bool,
+) -> Result<Child> {
+    tie(command, signal, own_group);
     command.spawn().map_err(|e| spawn_error(tool, e))
+}
+
+/// Makes `command`'s process die (SIGKILL) when the thread that starts it ends, which for
+/// every child Coffer starts is when Coffer ends (see the module note). For children not
+/// started through this module (`redis-server`, the MySQL admin client, a `psql` session).
+pub fn die_with_coffer(command: &mut Command) {
+    tie(command, libc::SIGKILL, false);
+}
+
+fn tie(command: &mut Command, signal: libc::c_int, own_group: bool) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe system calls (setpgid, prctl, getppid); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if own_group && libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Coffer died before the signal was set: none will come, so do not start.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
 }
 
 fn spawn_error(tool: &str, e: std::io::Error) -> Error {
@@ -168,12 +264,28 @@ fn watch(run: &ToolRun, child: &mut Child, done: impl Fn() -> u64) -> Result<Exi
             }
         }
         if run.progress.should_stop() {
+            kill_group(child);
             let _ = child.kill();
             let _ = child.wait();
             return Err(Error::Cancelled);
         }
         run.report(done());
         std::thread::sleep(REPORT_EVERY);
+    }
+}
+
+/// Kills the process group `child` leads, if it leads one (a plain child does not, and
+/// then `-pid` names no group: nothing happens). Only called before the child is reaped,
+/// so its id cannot have been reused.
+fn kill_group(child: &Child) {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: sending a signal has no memory-safety preconditions.
+    unsafe {
+        if libc::getpgid(pid) == pid {
+            libc::kill(-pid, libc::SIGKILL);
+        }
     }
 }
 
@@ -274,6 +386,102 @@ mod tests {
         assert_eq!(out, "abc\n");
         let err = feed_input(&run(&progress), Command::new("no-such-tool-x"), &input).unwrap_err();
         assert!(err.to_string().contains("not installed"), "{err}");
+    }
+
+    /// Live processes whose command line holds `marker` (zombies have none).
+    fn running(marker: &str) -> usize {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|line| String::from_utf8_lossy(line).contains(marker))
+            .count()
+    }
+
+    fn wait_for(mut done: impl FnMut() -> bool) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// `sleep <unique seconds>`, so the test finds its own processes.
+    fn unique_sleep() -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        format!("300.{}{nanos:09}", std::process::id())
+    }
+
+    #[test]
+    fn a_tool_and_what_it_forks_die_with_the_thread_that_started_them() {
+        // A plain child: the parent-death signal. The handle comes back to be reaped.
+        let alone = unique_sleep();
+        let seconds = alone.clone();
+        let mut child = std::thread::spawn(move || {
+            let mut sleep = Command::new("sleep");
+            sleep.arg(&seconds);
+            let child = spawn("sleep", &mut sleep).unwrap();
+            assert!(wait_for(|| running(&seconds) == 1));
+            child
+        })
+        .join()
+        .unwrap();
+        assert!(
+            wait_for(|| running(&alone) == 0),
+            "the child outlived its thread"
+        );
+        let _ = child.wait();
+
+        // A tool that forks (two workers): its group goes with the thread that started it.
+        let forked = unique_sleep();
+        let seconds = forked.clone();
+        let mut leader = std::thread::spawn(move || {
+            let mut tool = Command::new("sh");
+            tool.args(["-c", &format!("sleep {seconds} & sleep {seconds} & wait")]);
+            let leader = spawn_with("sh", &mut group_leader(&tool), libc::SIGTERM, true).unwrap();
+            assert!(wait_for(|| running(&seconds) >= 2), "the workers started");
+            leader
+        })
+        .join()
+        .unwrap();
+        assert!(
+            wait_for(|| running(&forked) == 0),
+            "the tool's workers outlived the thread that started the tool"
+        );
+        let _ = leader.wait();
+    }
+
+    #[test]
+    fn cancelling_a_tool_that_forks_stops_its_workers_too() {
+        let seconds = unique_sleep();
+        let progress = std::sync::Arc::new(SharedProgress::default());
+        let stopper = {
+            let (progress, seconds) = (progress.clone(), seconds.clone());
+            std::thread::spawn(move || {
+                assert!(wait_for(|| running(&seconds) >= 2), "the workers started");
+                progress.request_stop();
+            })
+        };
+        let mut tool = Command::new("sh");
+        tool.args(["-c", &format!("sleep {seconds} & sleep {seconds} & wait")]);
+        let err = run_watched_group(&run(&progress), tool, || 0).unwrap_err();
+        stopper.join().unwrap();
+        assert!(matches!(err, Error::Cancelled), "{err}");
+        assert!(wait_for(|| running(&seconds) == 0), "workers left running");
+
+        // A tool that ends by itself reports its exit status through the leader.
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "echo 'no such table' >&2; exit 3"]);
+        let err = run_watched_group(&run(&SharedProgress::default()), failing, || 0).unwrap_err();
+        assert!(err.to_string().contains("no such table"), "{err}");
+        assert!(err.to_string().contains("exit status: 3"), "{err}");
     }
 
     #[test]

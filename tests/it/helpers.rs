@@ -212,3 +212,53 @@ pub fn http_client() -> reqwest::blocking::ClientBuilder {
     coffer::storage::install_tls_provider();
     reqwest::blocking::Client::builder()
 }
+
+/// Runs `command` with `COFFER_KILL_AT=<point>` and checks it was killed there (SIGKILL):
+/// a run that ends any other way never reached the point, and the test would prove nothing.
+pub fn run_killed_at(mut command: Command, point: &str) -> Output {
+    use std::os::unix::process::ExitStatusExt;
+    let out = command
+        .env("COFFER_KILL_AT", point)
+        .output()
+        .expect("coffer runs");
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "coffer was not killed at `{point}` ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Running processes whose command line contains `text`: (pid, command line).
+pub fn processes_with(text: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(raw) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if line.contains(text) && pid != std::process::id() {
+            found.push((pid, line.trim().to_string()));
+        }
+    }
+    found
+}
+
+/// Waits up to `limit` for `done` to hold; whether it did.
+pub fn within(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if started.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -18,6 +18,8 @@ mod multi_worker;
 mod mysql_source;
 mod nginx_proxy;
 mod notify;
+mod postgres_creation;
+mod postgres_kills;
 mod postgres_source;
 mod queue;
 mod redis_client;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::helpers::*;
 
 /// Runs SQL as postgres in `db`; returns the rows (`-At`).
-fn psql(db: &str, sql: &str) -> String {
+pub fn psql(db: &str, sql: &str) -> String {
     let out = std::process::Command::new("psql")
         .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "-q", "-A", "-t"])
         .args(["-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
@@ -27,34 +27,39 @@ fn psql(db: &str, sql: &str) -> String {
 
 /// A uniquely named database, dropped at the end with everything a restore made beside it
 /// (`<name>_…`), also when the test fails.
-struct TempDb {
-    name: String,
-    roles: Vec<String>,
+pub struct TempDb {
+    pub name: String,
+    pub roles: Vec<String>,
 }
 
 impl TempDb {
-    fn new() -> TempDb {
+    pub fn new() -> TempDb {
+        TempDb::created_with("")
+    }
+
+    /// A database created with `options` (`ENCODING 'LATIN1' …`).
+    pub fn created_with(options: &str) -> TempDb {
         let name = format!(
             "coffer_t_{}",
             &uuid::Uuid::new_v4().simple().to_string()[..10]
         );
-        psql("postgres", &format!("CREATE DATABASE {name}"));
+        psql("postgres", &format!("CREATE DATABASE {name} {options}"));
         TempDb {
             name,
             roles: vec![],
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 
-    fn sql(&self, sql: &str) -> String {
+    pub fn sql(&self, sql: &str) -> String {
         psql(&self.name, sql)
     }
 
     /// Every database whose name starts with this one's (copies, staging, previous).
-    fn family(&self) -> Vec<String> {
+    pub fn family(&self) -> Vec<String> {
         let rows = psql(
             "postgres",
             &format!(
@@ -80,7 +85,7 @@ impl Drop for TempDb {
     }
 }
 
-fn source(url: &str, extra: &str) -> String {
+pub fn source(url: &str, extra: &str) -> String {
     format!(
         "[[sources]]\nname = \"pg\"\nservice = \"app\"\nkind = \"postgres\"\nurl = \"{url}\"\nconnect_timeout_seconds = 3\n{extra}\n"
     )
@@ -107,7 +112,7 @@ CREATE TABLE audit.events (id bigserial PRIMARY KEY, body text NOT NULL);
 ";
 
 /// Per-table content checksums and sequence values of a database.
-fn contents(db: &str) -> Vec<(String, String)> {
+pub fn contents(db: &str) -> Vec<(String, String)> {
     let tables = psql(
         db,
         "SELECT schemaname || '.' || tablename FROM pg_tables \

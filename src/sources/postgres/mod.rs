@@ -4,6 +4,7 @@
 
 mod check;
 mod copy_progress;
+mod creation;
 mod dump;
 mod held;
 mod names;

@@ -1,25 +1,31 @@
-//! A database's own settings, carried over to the database a restore creates: `ALTER
-//! DATABASE … SET`, per-role settings in it (`ALTER ROLE … IN DATABASE … SET`), its
-//! connection limit, comment, security labels and grants (`CONNECT`, `TEMPORARY`, `CREATE`).
+//! A database's own settings, carried over to the database a restore creates: how it was
+//! created (encoding and locale, `creation.rs`), `ALTER DATABASE … SET`, per-role settings in
+//! it (`ALTER ROLE … IN DATABASE … SET`), its connection limit, comment, security labels and
+//! grants (`CONNECT`, `TEMPORARY`, `CREATE`).
 //!
-//! `pg_dump -Fc` keeps them in the dump's table of contents ("DATABASE PROPERTIES" and the
-//! COMMENT / ACL / SECURITY LABEL entries on the DATABASE), but `pg_restore` applies them only
-//! when it creates the database itself (`--create`), which a restore into a staging database
-//! cannot use. So `pg_restore --create` writes just those entries out as SQL, the statements
-//! are pointed at the staging database (they name the database as it was dumped), and they
-//! run in one transaction before anything is switched. Backups made by earlier versions hold
-//! the same entries, so they get their settings back too.
+//! `pg_dump -Fc` keeps them in the dump's table of contents (the DATABASE entry with its
+//! `CREATE DATABASE`, "DATABASE PROPERTIES" and the COMMENT / ACL / SECURITY LABEL entries on
+//! the DATABASE), but `pg_restore` applies them only when it creates the database itself
+//! (`--create`), which a restore into a staging database cannot use. So `pg_restore --create`
+//! writes just those entries out as SQL, read before the staging database is created: its
+//! encoding and locale are taken from the `CREATE DATABASE`, and the other statements are
+//! pointed at the staging database (they name the database as it was dumped) and run in one
+//! transaction once the data is loaded, before anything is switched. Backups made by earlier
+//! versions hold the same entries, so they get their settings back too.
 //!
 //! The owner is not taken from the dump: a replacement keeps the live database's owner, a new
 //! database belongs to the user restoring it (as before).
 
 use std::path::Path;
 
+use super::creation::Creation;
 use super::program;
 use super::sql::{ident, Pg, MAINTENANCE_DB};
 use crate::error::{Error, IoContext, Result};
 use crate::sources::tool;
 
+/// The TOC entry of the database itself (its `CREATE DATABASE`), after the two oids.
+const DATABASE_ENTRY: &str = "DATABASE - ";
 /// TOC entry types that are database-level properties (after the two oids).
 const ENTRY_PREFIXES: &[&str] = &[
     "DATABASE PROPERTIES - ",
@@ -32,14 +38,35 @@ const SECTION_TYPES: &[&str] = &["DATABASE PROPERTIES", "COMMENT", "ACL", "SECUR
 /// How each statement of those sections starts; each names the database once.
 const STATEMENT_STARTS: &[&str] = &["ALTER ", "COMMENT ", "GRANT ", "REVOKE ", "SECURITY "];
 
-/// Applies the properties `database` had when `dump` was made to `staging` (on `pg`'s
-/// server). `scratch` is a folder for the list and SQL files. Nothing to apply is fine.
-pub fn apply(pg: &Pg, dump: &Path, database: &str, staging: &str, scratch: &Path) -> Result<()> {
+/// What a dump says about its database itself.
+pub struct Definition {
+    /// How it was created; `None` when the dump's statement could not be read.
+    pub creation: Option<Creation>,
+    /// What is not carried over, for warnings.
+    pub notes: Vec<String>,
+    /// The property statements pointed at the staging database (empty: none), or why
+    /// they cannot be.
+    script: std::result::Result<String, String>,
+}
+
+impl Default for Definition {
+    fn default() -> Self {
+        Definition {
+            creation: None,
+            notes: Vec::new(),
+            script: Ok(String::new()),
+        }
+    }
+}
+
+/// Reads how `database` was created and its properties from `dump`, the statements
+/// pointed at `staging`. `scratch` is a folder for a list file.
+pub fn read(dump: &Path, database: &str, staging: &str, scratch: &Path) -> Result<Definition> {
     let mut listing = program::command("pg_restore");
     listing.args(["--list", "--create"]).arg(dump);
-    let entries = property_entries(&tool::output("pg_restore", listing)?);
+    let entries = database_entries(&tool::output("pg_restore", listing)?);
     if entries.is_empty() {
-        return Ok(());
+        return Ok(Definition::default());
     }
     let list = scratch.join(format!("{database}.properties.list"));
     std::fs::write(&list, entries).ctx(|| format!("writing {}", list.display()))?;
@@ -48,7 +75,42 @@ pub fn apply(pg: &Pg, dump: &Path, database: &str, staging: &str, scratch: &Path
         .args(["--create", "--file=-", "--use-list"])
         .arg(&list)
         .arg(dump);
-    let sql = for_database(&tool::output("pg_restore", render)?, database, staging)?;
+    let sql = tool::output("pg_restore", render)?;
+    let mut definition = Definition {
+        script: for_database(&sql, database, staging).map_err(|e| e.to_string()),
+        ..Definition::default()
+    };
+    match create_statement(&sql).map(Creation::parse) {
+        Some(Ok((creation, unknown))) => {
+            definition.creation = Some(creation);
+            if !unknown.is_empty() {
+                definition.notes.push(format!(
+                    "database {database} was created with {}, which Coffer does not know                      and did not carry over",
+                    unknown.join(", ")
+                ));
+            }
+        }
+        Some(Err(e)) => definition.notes.push(format!(
+            "how database {database} was created (encoding, locale) cannot be read from the              backup, so the restored one has the server's defaults: {e}"
+        )),
+        None => {}
+    }
+    Ok(definition)
+}
+
+/// Applies the properties read by [`read`] (to the staging database it named). Nothing to
+/// apply is fine.
+pub fn apply(pg: &Pg, definition: &Definition, database: &str, scratch: &Path) -> Result<()> {
+    let sql = definition
+        .script
+        .as_ref()
+        .map_err(|e| Error::Source(e.clone()))?;
+    if !sql
+        .lines()
+        .any(|l| STATEMENT_STARTS.iter().any(|s| l.starts_with(s)))
+    {
+        return Ok(());
+    }
     let script = scratch.join(format!("{database}.properties.sql"));
     std::fs::write(&script, sql).ctx(|| format!("writing {}", script.display()))?;
     let mut psql = pg.command("psql", MAINTENANCE_DB);
@@ -57,8 +119,22 @@ pub fn apply(pg: &Pg, dump: &Path, database: &str, staging: &str, scratch: &Path
     tool::output("psql", psql).map(drop)
 }
 
-/// The `--use-list` lines of the database-level entries of a `pg_restore --list --create`.
-fn property_entries(listing: &str) -> String {
+/// The `CREATE DATABASE` line of the DATABASE section of `pg_restore --create` output.
+fn create_statement(sql: &str) -> Option<&str> {
+    let mut in_database = false;
+    for line in sql.lines() {
+        if let Some(header) = line.strip_prefix("-- Name: ") {
+            in_database = section_type(header) == Some("DATABASE");
+        } else if in_database && line.starts_with("CREATE DATABASE ") {
+            return Some(line);
+        }
+    }
+    None
+}
+
+/// The `--use-list` lines of the database's own entry and its property entries, of a
+/// `pg_restore --list --create`.
+fn database_entries(listing: &str) -> String {
     listing
         .lines()
         .filter(|line| {
@@ -66,7 +142,8 @@ fn property_entries(listing: &str) -> String {
                 return false;
             };
             let after_oids = rest.splitn(3, ' ').nth(2).unwrap_or_default();
-            ENTRY_PREFIXES.iter().any(|p| after_oids.starts_with(p))
+            after_oids.starts_with(DATABASE_ENTRY)
+                || ENTRY_PREFIXES.iter().any(|p| after_oids.starts_with(p))
         })
         .map(|line| format!("{line}\n"))
         .collect()
@@ -158,8 +235,9 @@ mod tests {
             214; 1259 16421 TABLE public t postgres\n\
             3350; 0 0 COMMENT public TABLE t postgres\n";
         assert_eq!(
-            property_entries(listing),
-            "3345; 0 0 COMMENT - DATABASE shop postgres\n\
+            database_entries(listing),
+            "3344; 1262 16420 DATABASE - shop postgres\n\
+             3345; 0 0 COMMENT - DATABASE shop postgres\n\
              3346; 0 0 ACL - DATABASE shop postgres\n\
              3347; 0 0 DATABASE PROPERTIES - shop postgres\n"
         );
@@ -181,6 +259,10 @@ mod tests {
             REVOKE CONNECT,TEMPORARY ON DATABASE shop FROM PUBLIC;\n\
             GRANT CONNECT ON DATABASE shop TO reader;\n\
             \\unrestrict KEY1\n";
+        assert_eq!(
+            create_statement(sql),
+            Some("CREATE DATABASE shop WITH TEMPLATE = template0;")
+        );
         let out = for_database(sql, "shop", "shop_coffer_staging_1").unwrap();
         assert!(!out.contains("CREATE DATABASE"), "{out}");
         assert!(!out.contains("OWNER TO"), "{out}");

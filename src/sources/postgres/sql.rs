@@ -5,9 +5,10 @@
 
 use std::process::Command;
 
+use super::creation::Creation;
 use crate::error::{Error, Result};
 use crate::sources::server::ServerAddress;
-use crate::sources::tool;
+use crate::sources::tool::{self, Session};
 
 /// The database admin statements connect to (it exists on every server unless removed).
 pub const MAINTENANCE_DB: &str = "postgres";
@@ -58,15 +59,12 @@ impl Pg {
         tool::output("psql", psql).map_err(|e| self.failed(database, e))
     }
 
-    /// Runs `statements` in one transaction (`psql -1`): all of them or none.
-    pub fn in_transaction(&self, database: &str, statements: &[String]) -> Result<()> {
+    /// A `psql` session on `database` for statements run one at a time, each confirmed
+    /// (see `tool/session.rs`).
+    pub fn session(&self, database: &str) -> Result<Session> {
         let mut psql = self.command("psql", database);
-        psql.args(["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1"]);
-        for statement in statements {
-            psql.arg("-c").arg(statement);
-        }
-        tool::output("psql", psql)
-            .map(drop)
+        psql.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]);
+        Session::open("psql", psql, |mark| format!("\\echo {mark}"))
             .map_err(|e| self.failed(database, e))
     }
 
@@ -114,11 +112,21 @@ impl Pg {
         Ok(rows.lines().map(str::to_string).collect())
     }
 
-    pub fn create(&self, database: &str, owner: Option<&str>) -> Result<()> {
-        // template0: nothing added to template1 on this server can collide with the dump.
+    /// Creates `database` (from `template0`: nothing added to template1 on this server can
+    /// collide with a dump), with the encoding and locale of `creation` when given (the
+    /// server's defaults otherwise).
+    pub fn create(
+        &self,
+        database: &str,
+        owner: Option<&str>,
+        creation: Option<&Creation>,
+    ) -> Result<()> {
         let mut sql = format!("CREATE DATABASE {} TEMPLATE template0", ident(database));
         if let Some(owner) = owner {
             sql.push_str(&format!(" OWNER {}", ident(owner)));
+        }
+        if let Some(creation) = creation {
+            sql.push_str(&creation.clause());
         }
         self.query(MAINTENANCE_DB, &sql).map(drop)
     }

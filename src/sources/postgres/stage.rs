@@ -1,8 +1,10 @@
 //! Restoring a postgres source, the part that changes nothing live: every `<db>.pgdump` of
 //! the restored backup is loaded with `pg_restore -j N` into a new staging database on the
 //! target server and validated (exit status; every table of the dump is there), then given
-//! the database-level settings and grants the dump holds (`properties.rs`). What the switch
-//! then does depends on the target (see `switch.rs`).
+//! the database-level settings and grants the dump holds (`properties.rs`). The staging
+//! database is created with the encoding and locale the backed-up database was created with
+//! (`creation.rs`), so whatever it becomes keeps them. What the switch then does depends on
+//! the target (see `switch.rs`).
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -11,13 +13,16 @@ use std::time::{Duration, Instant};
 use super::dump::{DUMP_SUFFIX, GLOBALS_FILE, SIZE_SUFFIX};
 use super::names;
 use super::properties;
-use super::sql::Pg;
+use super::sql::{Pg, MAINTENANCE_DB};
 use super::switch::{Staged, StagedSource, Step};
 use super::toc::{self, Toc};
 use crate::error::{Error, IoContext, Result};
 use crate::sources::database::{default_restored_name, DatabaseTarget, StageRequest};
-use crate::sources::tool::{run_watched, ToolRun};
+use crate::sources::tool::{run_watched_group, ToolRun};
 use crate::sources::StagedRestore;
+
+/// The first server version with `client_connection_check_interval`.
+const CHECKS_CONNECTION_FROM: u32 = 14;
 
 /// One database of the backup and where it goes.
 struct Plan {
@@ -170,7 +175,20 @@ fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Resu
     } else {
         None
     };
-    plan.target.create(&staging, owner.as_deref())?;
+    let definition = properties::read(&plan.dump, &plan.database, &staging, request.dir)?;
+    warnings.extend(definition.notes.iter().cloned());
+    let creation = definition.creation.as_ref();
+    plan.target
+        .create(&staging, owner.as_deref(), creation)
+        .map_err(|e| match creation {
+            Some(creation) => Error::Source(format!(
+                "database {} cannot be created as the backed-up one was ({}) on {}, so                  nothing was restored and nothing live was changed: {e}",
+                plan.name,
+                creation.describe(),
+                plan.target.server.redacted()
+            )),
+            None => e,
+        })?;
     let loaded = (|| {
         let list = match &selected {
             Some(chosen) => {
@@ -200,13 +218,7 @@ fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Resu
         // The data is complete and checked: settings that cannot be applied here (a role
         // missing on another server, no right to set them) are worth a warning, not the
         // restore.
-        let applied = properties::apply(
-            &plan.target,
-            &plan.dump,
-            &plan.database,
-            &staging,
-            request.dir,
-        );
+        let applied = properties::apply(&plan.target, &definition, &plan.database, request.dir);
         if let Err(e) = applied {
             warnings.push(format!(
                 "database {}: its settings, grants and comment from the backup were not \
@@ -239,9 +251,16 @@ fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Resu
 /// `pg_restore -j N` into the staging database (N: this machine's cores), progress measured
 /// by the staging database's size against the original's when it was dumped (or, in backups
 /// made before that was recorded, the dump's size: they were uncompressed).
+///
+/// `pg_restore` and its workers end with Coffer (`run_watched_group`). Their sessions are
+/// asked to notice a vanished client within a second even while busy (an index build,
+/// which reads nothing from the client): `client_connection_check_interval`, PostgreSQL 14+.
 fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageRequest) -> Result<()> {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut command = plan.target.command("pg_restore", staging);
+    if plan.target.server_major(MAINTENANCE_DB)? >= CHECKS_CONNECTION_FROM {
+        command.env("PGOPTIONS", "-c client_connection_check_interval=1000");
+    }
     command.arg(format!("--jobs={jobs}")).args([
         "--exit-on-error",
         "--no-password",
@@ -262,7 +281,7 @@ fn restore(plan: &Plan, staging: &str, list: Option<&Path>, request: &StageReque
     };
     // Asking the server every 200 ms would cost more than it tells: every 2 s is enough.
     let last = Cell::new((Instant::now(), 0u64));
-    run_watched(&run, command, || {
+    run_watched_group(&run, command, || {
         let (at, size) = last.get();
         if at.elapsed() < Duration::from_secs(2) {
             return size;

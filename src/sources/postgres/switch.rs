@@ -1,12 +1,26 @@
 //! Putting staged databases in place, and taking them back out.
 //!
-//! - **Replace** (the original, whole): no new sessions on the original, its sessions ended,
-//!   then in one transaction the original is renamed `<db>_coffer_previous_<time>` and the
-//!   staging database takes its name. Undo is the reverse renames; finish drops the previous
-//!   one unless `keep_replaced`.
+//! - **Replace** (the original, whole): in one transaction, the sessions on the original
+//!   (and the staging database) are ended, the original is renamed
+//!   `<db>_coffer_previous_<time>` and the staging database takes its name. Undo is the
+//!   reverse, also in one transaction; finish drops the previous one unless `keep_replaced`.
 //! - **Create** (a new name): the staging database is renamed to it.
 //! - **Contents** (chosen tables over the original): see `held.rs`; the rest of the
 //!   original is not touched.
+//!
+//! Each switch and each undo is one transaction, run by a `psql` session statement by
+//! statement (`tool/session.rs`; kill points between them for the tests), so a Coffer killed at
+//! any moment leaves the name `<db>` on either the whole original or the whole restored
+//! database, and nothing else changed. Connection flags are not used: a rename takes the
+//! database's lock, so sessions starting meanwhile wait and then find the name on the new
+//! database, and a flag set outside the transaction is what a kill used to leave behind (an
+//! original refusing every connection). A session that starts between ending the others and
+//! the rename makes the rename wait (5 s) and fail; the whole transaction is then tried again.
+//!
+//! What a killed restore leaves beside `<db>` (for the restore journal to drop): the
+//! staging database `<db>_coffer_staging_<tag>` until the switch commits (always, for a
+//! Contents step, until finish), and the original as `<db>_coffer_previous_<time>` from the
+//! commit until finish drops it. Both names are cut to 63 bytes (see `names.rs`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +28,12 @@ use std::time::Duration;
 use super::held::Held;
 use super::sql::{ident, literal, Pg, MAINTENANCE_DB};
 use crate::error::{Error, Result};
+use crate::faults;
 use crate::sources::StagedRestore;
+
+/// How long the switch waits for a database's lock (another session creating a database
+/// from it, say) before it gives up.
+const LOCK_TIMEOUT: &str = "30s";
 
 pub enum Step {
     Replace {
@@ -153,7 +172,10 @@ impl Staged {
         match &mut self.step {
             Step::Replace { previous } => {
                 let previous = previous.clone();
-                self.replace(&previous)
+                self.swap(
+                    "postgres.replace",
+                    &[(&self.name, &previous), (&self.staging, &self.name)],
+                )
             }
             Step::Create => {
                 if self.pg.exists(&self.name)? {
@@ -163,8 +185,7 @@ impl Staged {
                         self.pg.server.redacted()
                     )));
                 }
-                self.pg
-                    .in_transaction(MAINTENANCE_DB, &[rename(&self.staging, &self.name)])
+                self.swap("postgres.create", &[(&self.staging, &self.name)])
             }
             Step::Contents {
                 dump,
@@ -183,46 +204,16 @@ impl Staged {
         }
     }
 
-    fn replace(&self, previous: &str) -> Result<()> {
-        let pg = &self.pg;
-        pg.query(MAINTENANCE_DB, &allow_connections(&self.name, false))?;
-        let renamed = retry(|| {
-            terminate_sessions(pg, &self.name)?;
-            pg.in_transaction(
-                MAINTENANCE_DB,
-                &[
-                    rename(&self.name, previous),
-                    rename(&self.staging, &self.name),
-                ],
-            )
-        });
-        if renamed.is_err() {
-            let _ = pg.query(MAINTENANCE_DB, &allow_connections(&self.name, true));
-        }
-        renamed
-    }
-
     fn undo(&mut self) -> Result<()> {
-        let pg = self.pg.clone();
         match &mut self.step {
             Step::Replace { previous } => {
-                retry(|| {
-                    terminate_sessions(&pg, &self.name)?;
-                    pg.in_transaction(
-                        MAINTENANCE_DB,
-                        &[
-                            rename(&self.name, &self.staging),
-                            rename(previous, &self.name),
-                        ],
-                    )
-                })?;
-                pg.query(MAINTENANCE_DB, &allow_connections(&self.name, true))
-                    .map(drop)
+                let previous = previous.clone();
+                self.swap(
+                    "postgres.undo",
+                    &[(&self.name, &self.staging), (&previous, &self.name)],
+                )
             }
-            Step::Create => retry(|| {
-                terminate_sessions(&pg, &self.name)?;
-                pg.in_transaction(MAINTENANCE_DB, &[rename(&self.name, &self.staging)])
-            }),
+            Step::Create => self.swap("postgres.undo", &[(&self.name, &self.staging)]),
             Step::Contents { held, .. } => {
                 if let Some(held) = held.take() {
                     held.rollback();
@@ -232,19 +223,58 @@ impl Staged {
         }
     }
 
+    /// The `renames` (in order) in one transaction, after ending every other session on the
+    /// databases they rename; tried again when a session came back in between.
+    fn swap(&self, points: &str, renames: &[(&String, &String)]) -> Result<()> {
+        faults::point(&format!("{points}.begin"));
+        let names: Vec<String> = renames.iter().map(|(from, _)| literal(from)).collect();
+        let mut statements = vec![format!(
+            "BEGIN;\nSET LOCAL lock_timeout = '{LOCK_TIMEOUT}';\n\
+             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname IN ({}) AND pid <> pg_backend_pid();",
+            names.join(", ")
+        )];
+        statements.extend(renames.iter().map(|(from, to)| rename(from, to)));
+        retry(|| {
+            let mut session = self.pg.session(MAINTENANCE_DB)?;
+            for (n, statement) in statements.iter().enumerate() {
+                session.run(statement)?;
+                faults::point(&match n {
+                    0 => format!("{points}.sessions_ended"),
+                    n => format!("{points}.renamed{n}"),
+                });
+            }
+            session.run("COMMIT;")?;
+            session.close();
+            Ok(())
+        })
+        .map_err(|e| self.failed(e))?;
+        faults::point(&format!("{points}.committed"));
+        Ok(())
+    }
+
+    fn failed(&self, error: Error) -> Error {
+        match error {
+            Error::Source(message) => Error::Source(format!(
+                "PostgreSQL {} (switching database {}): {message}",
+                self.pg.server.redacted(),
+                self.name
+            )),
+            other => other,
+        }
+    }
+
     fn finish(self, keep_replaced: bool) -> Vec<String> {
         let mut warnings = Vec::new();
         match self.step {
             Step::Replace { previous } if keep_replaced => {
-                let _ = self
-                    .pg
-                    .query(MAINTENANCE_DB, &allow_connections(&previous, true));
                 warnings.push(format!(
                     "the replaced database {} is kept as {previous} (keep_replaced)",
                     self.name
                 ));
             }
             Step::Replace { previous } => {
+                faults::point("postgres.finish.drop_previous");
                 if let Err(e) = self.pg.drop_database(&previous) {
                     warnings.push(format!(
                         "the replaced database {} is left as {previous}: dropping it failed: {e}",
@@ -282,31 +312,10 @@ impl Staged {
 }
 
 fn rename(from: &str, to: &str) -> String {
-    format!("ALTER DATABASE {} RENAME TO {}", ident(from), ident(to))
+    format!("ALTER DATABASE {} RENAME TO {};", ident(from), ident(to))
 }
 
-fn allow_connections(database: &str, allow: bool) -> String {
-    format!(
-        "ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}",
-        ident(database)
-    )
-}
-
-/// Ends every other session on `database` (a rename needs it to itself).
-fn terminate_sessions(pg: &Pg, database: &str) -> Result<()> {
-    pg.query(
-        MAINTENANCE_DB,
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname = {} AND pid <> pg_backend_pid()",
-            literal(database)
-        ),
-    )
-    .map(drop)
-}
-
-/// A session may reconnect between ending it and the rename (before `ALLOW_CONNECTIONS`
-/// took effect for it): try a few times.
+/// A session may connect between ending the others and the rename: try a few times.
 fn retry(mut step: impl FnMut() -> Result<()>) -> Result<()> {
     let mut attempt = 0;
     loop {

@@ -75,6 +75,7 @@ impl DatabaseKind for Redis {
             TEMP_DATABASES.max(source_db.saturating_add(1)),
             request.progress,
         )?;
+        crate::faults::point("redis.stage.loaded");
         let mut warnings = Vec::new();
         if request.source.keep_replaced {
             warnings.push(format!(

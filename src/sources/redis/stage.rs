@@ -2,7 +2,8 @@
 //! `--protected-mode yes`, a random password (in a 0600 config file, not on the command
 //! line), no persistence, and `sanitize-dump-payload yes` so a damaged snapshot is refused
 //! while loading rather than copied. Loading it is the validation of the dump; the keys are
-//! then copied across from it (`copy.rs`). Dropping it stops the server.
+//! then copied across from it (`copy.rs`). Dropping it stops the server; a killed Coffer
+//! takes it along (the parent-death signal, `tool.rs`).
 
 use std::fs;
 use std::io::Read;
@@ -47,6 +48,7 @@ impl TempServer {
         for _ in 0..3 {
             let port = free_port()?;
             let server = TempServer::spawn(dir, port, databases)?;
+            crate::faults::point("redis.stage.started");
             match server.wait_loaded(progress) {
                 Ok(server) => return Ok(server),
                 Err(Retry::Port(e)) => last = Some(e),
@@ -77,23 +79,26 @@ impl TempServer {
         std::io::Write::write_all(&mut file, config.as_bytes())
             .ctx(|| format!("writing {}", config_path.display()))?;
         let _ = fs::remove_file(dir.join(LOG_FILE));
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .arg(&config_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Source(
-                        "redis-server is not installed (or not on PATH): Coffer loads a Redis \
+            .stderr(Stdio::null());
+        // It holds the whole snapshot in memory: it must not outlive a killed Coffer. It is
+        // started, used and stopped on the restore's thread, which is what the signal follows.
+        crate::sources::tool::die_with_coffer(&mut command);
+        let child = command.spawn().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Source(
+                    "redis-server is not installed (or not on PATH): Coffer loads a Redis \
                          snapshot into a temporary redis-server to restore it"
-                            .into(),
-                    )
-                } else {
-                    Error::Source(format!("cannot start redis-server: {e}"))
-                }
-            })?;
+                        .into(),
+                )
+            } else {
+                Error::Source(format!("cannot start redis-server: {e}"))
+            }
+        })?;
         Ok(TempServer {
             child,
             port,
