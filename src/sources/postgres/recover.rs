@@ -84,13 +84,12 @@ fn back(pg: &Pg, item: &ItemRecord) -> Result<()> {
     match &item.step {
         StepRecord::Replace { previous } => {
             if pg.exists(previous)? {
-                terminate_sessions(pg, &[&item.name, previous])?;
                 let mut statements = Vec::new();
                 if pg.exists(&item.name)? {
                     statements.push(rename(&item.name, &item.staging));
                 }
                 statements.push(rename(previous, &item.name));
-                pg.in_transaction(MAINTENANCE_DB, &statements)?;
+                in_one_transaction(pg, &[&item.name, previous], &statements)?;
             }
             allow_connections(pg, &item.name)
         }
@@ -163,7 +162,7 @@ fn drop_staging(pg: &Pg, tag: &str) -> Result<()> {
 }
 
 fn rename(from: &str, to: &str) -> String {
-    format!("ALTER DATABASE {} RENAME TO {}", ident(from), ident(to))
+    format!("ALTER DATABASE {} RENAME TO {};", ident(from), ident(to))
 }
 
 fn allow_connections(pg: &Pg, database: &str) -> Result<()> {
@@ -180,15 +179,19 @@ fn allow_connections(pg: &Pg, database: &str) -> Result<()> {
     .map(drop)
 }
 
-fn terminate_sessions(pg: &Pg, databases: &[&str]) -> Result<()> {
+/// `statements` in one transaction, after ending every other session on `databases`.
+fn in_one_transaction(pg: &Pg, databases: &[&str], statements: &[String]) -> Result<()> {
     let names: Vec<String> = databases.iter().map(|d| literal(d)).collect();
-    pg.query(
-        MAINTENANCE_DB,
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname IN ({}) AND pid <> pg_backend_pid()",
-            names.join(", ")
-        ),
-    )
-    .map(drop)
+    let mut session = pg.session(MAINTENANCE_DB)?;
+    session.run(&format!(
+        "BEGIN;\nSELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname IN ({}) AND pid <> pg_backend_pid();",
+        names.join(", ")
+    ))?;
+    for statement in statements {
+        session.run(statement)?;
+    }
+    session.run("COMMIT;")?;
+    session.close();
+    Ok(())
 }
