@@ -10,8 +10,8 @@
 //! are now rather than trusting how far the switch got.
 
 use super::admin::{ident, literal, Client};
+use super::charset::{create_database, Charset};
 use super::objects::{self, Kind, Object};
-use super::stage::create_database;
 use crate::error::{Error, Result};
 
 pub struct Swap {
@@ -23,6 +23,10 @@ pub struct Swap {
     pub previous: String,
     /// The chosen tables; `None` swaps the whole database.
     pub selection: Option<Vec<String>>,
+    /// The defaults the backup recorded, given to the database when it is switched.
+    charset: Option<Charset>,
+    /// The original's defaults, put back by a rollback.
+    original_charset: Option<Charset>,
     original: Vec<Object>,
     original_tables: Vec<String>,
     staged_tables: Vec<String>,
@@ -38,12 +42,15 @@ impl Swap {
         staging: String,
         previous: String,
         selection: Option<Vec<String>>,
+        charset: Option<Charset>,
     ) -> Self {
         Swap {
             db,
             staging,
             previous,
             selection,
+            charset,
+            original_charset: None,
             original: Vec::new(),
             original_tables: Vec::new(),
             staged_tables: Vec::new(),
@@ -128,8 +135,8 @@ impl Swap {
         let staged = objects::read(client, &self.staging, scope)?;
         self.original_tables = self.in_scope(client.tables(&self.db)?);
         self.staged_tables = self.in_scope(client.tables(&self.staging)?);
-        let charset = super::stage::charset_clause(client, &self.db)?;
-        create_database(client, &self.previous, &charset)?;
+        self.original_charset = Charset::of(client, &self.db)?;
+        create_database(client, &self.previous, self.original_charset.as_ref())?;
         self.previous_created = true;
 
         let triggers = |list: &[Object]| -> Vec<Object> {
@@ -156,6 +163,10 @@ impl Swap {
             .collect();
         if !moves.is_empty() {
             client.run(&format!("RENAME TABLE {}", moves.join(", ")))?;
+        }
+        let restored = self.charset.as_ref();
+        if let Some(charset) = restored.filter(|c| Some(*c) != self.original_charset.as_ref()) {
+            charset.apply_to(client, &self.db)?;
         }
         if scope.is_none() {
             let others: Vec<Object> = self
@@ -207,6 +218,9 @@ impl Swap {
                     )
                     .collect();
                 client.run(&format!("RENAME TABLE {}", moves.join(", ")))?;
+            }
+            if let Some(charset) = &self.original_charset {
+                charset.apply_to(client, &self.db)?;
             }
             objects::install(client, &self.db, &self.original, false)?;
             self.changed = false;

@@ -2,6 +2,7 @@
 //! without a password): each test makes its own database `coffer_t_<random>` and a user
 //! with a password for it, both dropped at the end by a guard, also when the test fails.
 
+mod charset;
 mod fixture;
 mod restores;
 mod selections_and_errors;
