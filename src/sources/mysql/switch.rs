@@ -6,6 +6,33 @@
 //! `<db>`, copies of the original's in the previous database, events disabled there).
 //! With a selection only the chosen tables (and their triggers) are swapped.
 //!
+//! MySQL's DDL is not transactional, so the switch cannot be one transaction. What can be,
+//! is done before anything live changes (reading every definition, creating the previous
+//! database, taking the staged tables' triggers off in staging); the statements that change
+//! `<db>` then run back to back in one client session (`tool/session.rs`), so the window in
+//! which `<db>` is neither the old nor the new database lasts milliseconds. A Coffer killed
+//! inside it leaves, at each kill point (the `mysql.switch.*` names):
+//!
+//! | after                | `<db>`                                                   | previous               |
+//! |----------------------|----------------------------------------------------------|------------------------|
+//! | `prepared`           | the original, whole                                      | empty                  |
+//! | `triggers_dropped`   | original tables without their triggers; its views, …     | empty                  |
+//! | `renamed`            | restored tables, no triggers; the original's views, routines, events (views now read the restored tables) | original tables, no triggers |
+//! | `defaults`           | as `renamed`, with the backup's character set/collation  | as above               |
+//! | `old_dropped`        | restored tables only                                     | as above               |
+//! | `installed`          | restored tables, triggers, routines, events; no views    | as above               |
+//! | `views`              | the restored database, whole                             | as above               |
+//!
+//! The staging database holds the staged views, routines and events throughout (not their
+//! triggers, from `prepared`), and its tables until `renamed`. So recovery can tell the two
+//! halves apart by where the original's tables are (in `<db>`: roll back by creating the
+//! original's missing triggers; in previous: complete, or roll back as `rollback` does);
+//! for that it needs, stored before the first live statement: the three names, the selection,
+//! the original's and the staged tables, every definition of both sides (`Object`: kind, name,
+//! `SHOW CREATE` text, sql_mode, time zone — the staged triggers exist nowhere else once
+//! dropped) and both character sets. Dropping all definitions in `<db>` and creating one
+//! side's is idempotent, so neither direction needs to know the exact step.
+//!
 //! Any failure part-way puts the original back (`rollback`), which reads where the tables
 //! are now rather than trusting how far the switch got.
 
@@ -13,6 +40,7 @@ use super::admin::{ident, literal, Client};
 use super::charset::{create_database, Charset};
 use super::objects::{self, Kind, Object};
 use crate::error::{Error, Result};
+use crate::faults;
 
 pub struct Swap {
     /// The original database, replaced in place.
@@ -129,6 +157,9 @@ impl Swap {
     }
 
     fn try_switch(&mut self, client: &Client) -> Result<()> {
+        // Everything that changes nothing live comes first: what is where, the database for
+        // the replaced tables, and the staged tables' triggers taken off (in staging: a table
+        // with triggers cannot move to another database; they are created again in `<db>`).
         let scope = self.selection.clone();
         let scope = scope.as_deref();
         self.original = objects::read(client, &self.db, scope)?;
@@ -138,19 +169,39 @@ impl Swap {
         self.original_charset = Charset::of(client, &self.db)?;
         create_database(client, &self.previous, self.original_charset.as_ref())?;
         self.previous_created = true;
-
-        let triggers = |list: &[Object]| -> Vec<Object> {
-            list.iter()
-                .filter(|o| o.kind == Kind::Trigger)
-                .cloned()
-                .collect()
-        };
-        self.changed = true;
-        let drop_triggers = objects::drop_sql(&self.db, &triggers(&self.original))
-            + &objects::drop_sql(&self.staging, &triggers(&staged));
-        if !drop_triggers.is_empty() {
-            client.run(&drop_triggers)?;
+        let staged_triggers = objects::drop_sql(&self.staging, &triggers(&staged));
+        if !staged_triggers.is_empty() {
+            client.run(&staged_triggers)?;
         }
+        faults::point("mysql.switch.prepared");
+
+        // The live part: one session, each statement sent as soon as the last has run.
+        self.changed = true;
+        let mut session = client.session()?;
+        for (point, sql) in self.live_steps(&staged) {
+            if !sql.is_empty() {
+                session.run(&sql).map_err(|e| client.failed(e))?;
+            }
+            faults::point(point);
+        }
+        session.close();
+        objects::install_views(client, &self.db, &staged)?;
+        faults::point("mysql.switch.views");
+        // The kept copy is for looking back: a failure here is only worth a warning.
+        if let Err(e) = objects::install(client, &self.previous, &self.original, true) {
+            self.notes.push(format!(
+                "`{}` holds the replaced tables, but not all of their triggers, views, routines \
+                 or events: {e}",
+                self.previous
+            ));
+        }
+        Ok(())
+    }
+
+    /// The statements that change `<db>`, in order, each with the kill point after it (an
+    /// empty statement: nothing to do at that step). What each kill point leaves is listed
+    /// in the module note.
+    fn live_steps(&self, staged: &[Object]) -> Vec<(&'static str, String)> {
         let moves: Vec<String> = self
             .original_tables
             .iter()
@@ -161,34 +212,42 @@ impl Swap {
                     .map(|t| move_table(&self.staging, &self.db, t)),
             )
             .collect();
-        if !moves.is_empty() {
-            client.run(&format!("RENAME TABLE {}", moves.join(", ")))?;
-        }
-        let restored = self.charset.as_ref();
-        if let Some(charset) = restored.filter(|c| Some(*c) != self.original_charset.as_ref()) {
-            charset.apply_to(client, &self.db)?;
-        }
-        if scope.is_none() {
-            let others: Vec<Object> = self
-                .original
+        let rename = if moves.is_empty() {
+            String::new()
+        } else {
+            format!("RENAME TABLE {};", moves.join(", "))
+        };
+        let defaults = match &self.charset {
+            Some(charset) if Some(charset) != self.original_charset.as_ref() => {
+                format!("ALTER DATABASE {}{};", ident(&self.db), charset.clause())
+            }
+            _ => String::new(),
+        };
+        let others: Vec<Object> = if self.selection.is_none() {
+            self.original
                 .iter()
                 .filter(|o| o.kind != Kind::Trigger)
                 .cloned()
-                .collect();
-            if !others.is_empty() {
-                client.run(&objects::drop_sql(&self.db, &others))?;
-            }
-        }
-        objects::install(client, &self.db, &staged, false)?;
-        // The kept copy is for looking back: a failure here is only worth a warning.
-        if let Err(e) = objects::install(client, &self.previous, &self.original, true) {
-            self.notes.push(format!(
-                "`{}` holds the replaced tables, but not all of their triggers, views, routines \
-                 or events: {e}",
-                self.previous
-            ));
-        }
-        Ok(())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        vec![
+            (
+                "mysql.switch.triggers_dropped",
+                objects::drop_sql(&self.db, &triggers(&self.original)),
+            ),
+            ("mysql.switch.renamed", rename),
+            ("mysql.switch.defaults", defaults),
+            (
+                "mysql.switch.old_dropped",
+                objects::drop_sql(&self.db, &others),
+            ),
+            (
+                "mysql.switch.installed",
+                objects::install_script(&self.db, staged, false).unwrap_or_default(),
+            ),
+        ]
     }
 
     /// Puts the original back: its tables (wherever the switch left them) and definitions.
@@ -262,6 +321,13 @@ impl Swap {
         let _ = client.drop_database(&self.staging);
         let _ = self.drop_previous_if_empty(client);
     }
+}
+
+fn triggers(list: &[Object]) -> Vec<Object> {
+    list.iter()
+        .filter(|o| o.kind == Kind::Trigger)
+        .cloned()
+        .collect()
 }
 
 fn move_table(from: &str, to: &str, table: &str) -> String {

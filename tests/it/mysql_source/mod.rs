@@ -4,6 +4,7 @@
 
 mod charset;
 mod fixture;
+mod kills;
 mod restores;
 mod selections_and_errors;
 mod several_databases;
