@@ -19,7 +19,7 @@
 //! the whole group, and cancelling kills the group too.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -80,10 +80,17 @@ pub fn spool_output(run: &ToolRun, mut command: Command, spool: &Path) -> Result
     Ok(written)
 }
 
-/// Runs `command` with `input` fed to its standard input; returns its standard output
-/// (expected to be small: a load's notices).
-pub fn feed_input(run: &ToolRun, mut command: Command, input: &Path) -> Result<String> {
-    let mut file = File::open(input).ctx(|| format!("opening {}", input.display()))?;
+/// Runs `command` with `input` fed to its standard input line by line, each line as
+/// `rewrite` makes it (`None`: as it is); returns its standard output (expected to be
+/// small: a load's notices).
+pub fn feed_input(
+    run: &ToolRun,
+    mut command: Command,
+    input: &Path,
+    mut rewrite: impl FnMut(&[u8]) -> Option<Vec<u8>>,
+) -> Result<String> {
+    let file = File::open(input).ctx(|| format!("opening {}", input.display()))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -91,16 +98,22 @@ pub fn feed_input(run: &ToolRun, mut command: Command, input: &Path) -> Result<S
     let mut child = spawn(run.tool, &mut command)?;
     let stderr = collect_stderr(&mut child);
     let stdout = collect(child.stdout.take(), usize::MAX);
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let mut buffer = vec![0u8; 256 * 1024];
+    let mut stdin =
+        BufWriter::with_capacity(256 * 1024, child.stdin.take().expect("stdin is piped"));
+    let mut line = Vec::new();
     let mut fed = 0u64;
     let mut last_report = Instant::now();
     let feeding = loop {
         if run.progress.should_stop() {
             break Err(Error::Cancelled);
         }
-        let n = match file.read(&mut buffer) {
-            Ok(0) => break Ok(()),
+        line.clear();
+        let n = match reader.read_until(b'\n', &mut line) {
+            Ok(0) => {
+                // A failed flush is a tool that stopped early: its exit status says why.
+                let _ = stdin.flush();
+                break Ok(());
+            }
             Ok(n) => n,
             Err(e) => {
                 break Err(Error::Io {
@@ -109,8 +122,12 @@ pub fn feed_input(run: &ToolRun, mut command: Command, input: &Path) -> Result<S
                 })
             }
         };
+        let written = match rewrite(&line) {
+            Some(other) => stdin.write_all(&other),
+            None => stdin.write_all(&line),
+        };
         // A broken pipe means the tool stopped early: its exit status and error say why.
-        if stdin.write_all(&buffer[..n]).is_err() {
+        if written.is_err() {
             break Ok(());
         }
         fed += n as u64;
@@ -382,9 +399,17 @@ mod tests {
         let input = dir.path().join("in");
         std::fs::write(&input, b"abc\n").unwrap();
         let progress = SharedProgress::default();
-        let out = feed_input(&run(&progress), Command::new("cat"), &input).unwrap();
-        assert_eq!(out, "abc\n");
-        let err = feed_input(&run(&progress), Command::new("no-such-tool-x"), &input).unwrap_err();
+        std::fs::write(&input, b"abc\nskip\ndef").unwrap();
+        let rewrite = |line: &[u8]| (line == b"skip\n").then(|| b"SKIPPED\n".to_vec());
+        let out = feed_input(&run(&progress), Command::new("cat"), &input, rewrite).unwrap();
+        assert_eq!(out, "abc\nSKIPPED\ndef");
+        let err = feed_input(
+            &run(&progress),
+            Command::new("no-such-tool-x"),
+            &input,
+            |_| None,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("not installed"), "{err}");
     }
 

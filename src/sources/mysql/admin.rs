@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 use crate::sources::server::ServerAddress;
+use crate::sources::tool::Session;
 
 /// How long an administrative statement waits for a table lock (a long transaction on the
 /// original) before failing, instead of hanging the restore.
@@ -168,6 +169,38 @@ impl Client {
             .into_iter()
             .filter_map(|row| row.into_iter().next().flatten())
             .collect())
+    }
+
+    /// A client session for statements run one at a time, each confirmed before the next
+    /// is sent, on one connection (see `tool/session.rs`).
+    pub fn session(&self) -> Result<Session> {
+        let mut command = self.command(self.tools.client);
+        command.args([
+            "--batch",
+            "--unbuffered",
+            "--skip-column-names",
+            "--default-character-set=utf8mb4",
+        ]);
+        let mut session = Session::open(self.tools.client, command, |mark| {
+            format!("SELECT '{mark}';")
+        })
+        .map_err(|e| self.failed(e))?;
+        session
+            .run(&format!(
+                "SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS};"
+            ))
+            .map_err(|e| self.failed(e))?;
+        Ok(session)
+    }
+
+    /// A session's error, with the server named and what to check.
+    pub fn failed(&self, error: Error) -> Error {
+        match error {
+            Error::Source(message) => {
+                Error::Source(format!("{}: {}", self.server.redacted(), explain(&message)))
+            }
+            other => other,
+        }
     }
 
     pub fn database_exists(&self, db: &str) -> Result<bool> {

@@ -1,9 +1,12 @@
 //! The backup of a `mysql` source: one `mysqldump`/`mariadb-dump` per database, written as
 //! `<db>.sql`. `--single-transaction` gives a consistent snapshot of InnoDB tables while
 //! the application keeps writing; without `--databases` the dump carries no `CREATE
-//! DATABASE`/`USE`, so it loads into any database name (a staging database, a new name).
+//! DATABASE`/`USE`, so it loads into any database name (a staging database, a new name);
+//! the database's default character set and collation are recorded beside it instead
+//! (`charset.rs`).
 
 use super::admin::{literal, Client};
+use super::charset::Charset;
 use super::check::{tools_fit, Version};
 use crate::error::{Error, Result};
 use crate::sources::database::DumpRequest;
@@ -67,6 +70,9 @@ pub fn dump(request: DumpRequest<'_>) -> Result<()> {
         };
         spool_output(&run, command, &request.dir.join(format!("{db}.sql")))
             .map_err(|e| in_source(e, &request.source.name))?;
+        if let Some(charset) = Charset::of(&client, db)? {
+            charset.record(request.dir, db)?;
+        }
     }
     Ok(())
 }

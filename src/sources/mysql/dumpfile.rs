@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::admin::ident;
 use crate::error::{Error, IoContext, Result};
 
 /// The tables `path` creates, in dump order; an error when the dump is cut short.
@@ -48,6 +49,19 @@ pub fn tables_in(path: &Path) -> Result<Vec<String>> {
     Ok(tables)
 }
 
+/// `line` pointed at the database `into` when it is one of the `ALTER DATABASE `<dumped>`
+/// CHARACTER SET … COLLATE …` lines the dump tool writes around a routine created under
+/// other defaults than its database has now: they name the database as it was dumped, so
+/// loaded elsewhere they would change the original (or fail where there is none) instead
+/// of the database being loaded.
+pub fn retarget_alter_database(line: &[u8], dumped: &str, into: &str) -> Option<Vec<u8>> {
+    let prefix = format!("ALTER DATABASE {} CHARACTER SET ", ident(dumped));
+    let rest = line.strip_prefix(prefix.as_bytes())?;
+    let mut out = format!("ALTER DATABASE {} CHARACTER SET ", ident(into)).into_bytes();
+    out.extend_from_slice(rest);
+    Some(out)
+}
+
 /// The name in a ``CREATE TABLE `name` (`` line (a doubled backquote stands for one).
 fn created_table(line: &[u8]) -> Option<String> {
     let rest = line.strip_prefix(b"CREATE TABLE `")?;
@@ -83,5 +97,16 @@ mod tests {
         assert!(err.to_string().contains("not a complete"), "{err}");
         std::fs::write(&path, format!("{dump}-- Dump completed on 2026-01-01\n")).unwrap();
         assert_eq!(tables_in(&path).unwrap(), vec!["orders", "we`ird"]);
+    }
+
+    #[test]
+    fn database_defaults_around_routines_are_pointed_at_the_loaded_database() {
+        let line = b"ALTER DATABASE `sh``op` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;\n";
+        assert_eq!(
+            retarget_alter_database(line, "sh`op", "staging").unwrap(),
+            b"ALTER DATABASE `staging` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;\n"
+        );
+        assert!(retarget_alter_database(line, "shop", "staging").is_none());
+        assert!(retarget_alter_database(b"INSERT INTO `t` VALUES (1);\n", "shop", "s").is_none());
     }
 }

@@ -3,6 +3,7 @@
 //! `mysql`/`mariadb` client; no client library is linked.
 
 mod admin;
+mod charset;
 mod check;
 mod dump;
 mod dumpfile;

@@ -164,19 +164,32 @@ pub fn drop_all(client: &Client, db: &str, tables: Option<&[String]>) -> Result<
 /// order matters (a view on a view) and is found by retrying those that failed while any
 /// succeeds. `disabled` creates events disabled (a kept copy must not run them).
 pub fn install(client: &Client, db: &str, objects: &[Object], disabled: bool) -> Result<()> {
-    let (views, others): (Vec<&Object>, Vec<&Object>) =
-        objects.iter().partition(|o| o.kind == Kind::View);
-    if !others.is_empty() {
-        let mut script = format!("USE {};\n", ident(db));
-        for object in &others {
-            script.push_str(&create_sql(object));
-            if disabled && object.kind == Kind::Event {
-                script.push_str(&format!("ALTER EVENT {} DISABLE;\n", ident(&object.name)));
-            }
-        }
+    if let Some(script) = install_script(db, objects, disabled) {
         client.run(&script)?;
     }
-    let mut pending = views;
+    install_views(client, db, objects)
+}
+
+/// The script creating the triggers, routines and events of `objects` in `db` (`None`:
+/// there are none). It leaves `db` the current database.
+pub fn install_script(db: &str, objects: &[Object], disabled: bool) -> Option<String> {
+    let others: Vec<&Object> = objects.iter().filter(|o| o.kind != Kind::View).collect();
+    if others.is_empty() {
+        return None;
+    }
+    let mut script = format!("USE {};\n", ident(db));
+    for object in others {
+        script.push_str(&create_sql(object));
+        if disabled && object.kind == Kind::Event {
+            script.push_str(&format!("ALTER EVENT {} DISABLE;\n", ident(&object.name)));
+        }
+    }
+    Some(script)
+}
+
+/// Creates the views of `objects` in `db`, in an order that works (see [`install`]).
+pub fn install_views(client: &Client, db: &str, objects: &[Object]) -> Result<()> {
+    let mut pending: Vec<&Object> = objects.iter().filter(|o| o.kind == Kind::View).collect();
     while !pending.is_empty() {
         let mut failed = Vec::new();
         let mut last_error = None;

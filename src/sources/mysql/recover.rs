@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::admin::{literal, Client};
+use super::charset::Charset;
 use super::objects::{self, Object};
 use super::restore::{MysqlRestore, Part};
 use super::switch::Swap;
@@ -36,6 +37,9 @@ pub enum PartRecord {
         original: Vec<Object>,
         original_tables: Vec<String>,
         staged_tables: Vec<String>,
+        /// The original's default character set and collation (put back by a rollback).
+        #[serde(default)]
+        original_charset: Option<Charset>,
     },
 }
 
@@ -62,6 +66,7 @@ pub fn record(restore: &MysqlRestore, keep_replaced: bool) -> Result<serde_json:
                         original: objects::read(client, &swap.db, scope)?,
                         original_tables: in_scope(client.tables(&swap.db)?),
                         staged_tables: in_scope(client.tables(&swap.staging)?),
+                        original_charset: Charset::of(client, &swap.db)?,
                     }
                 }
             })
@@ -102,6 +107,7 @@ pub fn recover(recovery: &Recovery) -> Result<Vec<String>> {
                         original,
                         original_tables,
                         staged_tables,
+                        original_charset,
                     },
                     forward,
                 ) => {
@@ -130,6 +136,7 @@ pub fn recover(recovery: &Recovery) -> Result<Vec<String>> {
                         original,
                         original_tables,
                         staged_tables,
+                        original_charset,
                     );
                     swap.rollback(&client)?;
                     client.drop_database(&staging)?;

@@ -12,7 +12,7 @@ pub enum Part {
     /// discarding drops it.
     Direct { db: String },
     /// Loaded into a staging database, swapped in over the original.
-    Swap(Swap),
+    Swap(Box<Swap>),
 }
 
 pub struct MysqlRestore {

@@ -3,11 +3,14 @@
 //! database of its own and validated (the load's exit status, the table list). Over an
 //! existing original that is a staging database `<db>_coffer_staging_<tag>`, switched in
 //! later by `RENAME TABLE` (`switch.rs`); anywhere else it is the new database itself.
+//! Either is created with the default character set and collation the backup recorded
+//! (`charset.rs`).
 
 use std::path::{Path, PathBuf};
 
 use super::admin::{ident, literal, Client};
-use super::dumpfile::tables_in;
+use super::charset::{create_database, Charset};
+use super::dumpfile::{retarget_alter_database, tables_in};
 use super::restore::{MysqlRestore, Part};
 use super::switch::Swap;
 use crate::error::{Error, IoContext, Result};
@@ -98,6 +101,7 @@ fn stage_one(
         // A server URL without a database: each database keeps its name there.
         (DatabaseTarget::Named(_), None) => db.to_string(),
     };
+    let recorded = Charset::recorded(request.dir, db)?;
     let replacing = matches!(request.target, DatabaseTarget::Original);
     if replacing && client.database_exists(&target)? {
         let staging = name_with(db, &format!("_coffer_staging_{}", request.tag));
@@ -108,17 +112,19 @@ fn stage_one(
                 request.started.format("%Y%m%d_%H%M%S")
             ),
         );
-        let charset = charset_clause(client, &target)?;
-        create_database(client, &staging, &charset)?;
-        load_checked(client, request, dump, &staging, &tables).inspect_err(|_| {
+        let live = Charset::of(client, &target)?;
+        create_database(client, &staging, recorded.as_ref().or(live.as_ref()))?;
+        load_checked(client, request, (db, dump), &staging, &tables).inspect_err(|_| {
             let _ = client.drop_database(&staging);
         })?;
-        let swap = Swap::new(target, staging, previous, selection);
+        // A selection replaces tables only: the database's defaults stay as they are.
+        let charset = recorded.filter(|_| selection.is_none());
+        let swap = Swap::new(target, staging, previous, selection, charset);
         if let Err(e) = swap.check_foreign_keys(client) {
             let _ = client.drop_database(&swap.staging);
             return Err(e);
         }
-        return Ok(Part::Swap(swap));
+        return Ok(Part::Swap(Box::new(swap)));
     }
     if !replacing && client.database_exists(&target)? {
         return Err(Error::Refused(format!(
@@ -127,8 +133,8 @@ fn stage_one(
             client.server.redacted()
         )));
     }
-    create_database(client, &target, "")?;
-    let loaded = load_checked(client, request, dump, &target, &tables)
+    create_database(client, &target, recorded.as_ref())?;
+    let loaded = load_checked(client, request, (db, dump), &target, &tables)
         .and_then(|()| keep_only(client, &target, &tables, selection.as_deref()));
     if let Err(e) = loaded {
         let _ = client.drop_database(&target);
@@ -137,11 +143,12 @@ fn stage_one(
     Ok(Part::Direct { db: target })
 }
 
-/// Loads `dump` into `into` and checks it created exactly the dump's tables.
+/// Loads `dump` (of the database `dumped`) into `into` and checks it created exactly the
+/// dump's tables.
 fn load_checked(
     client: &Client,
     request: &StageRequest,
-    dump: &Path,
+    (dumped, dump): (&str, &Path),
     into: &str,
     tables: &[String],
 ) -> Result<()> {
@@ -158,7 +165,10 @@ fn load_checked(
         estimate: std::fs::metadata(dump).map(|m| m.len()).unwrap_or(0),
         progress: request.progress,
     };
-    feed_input(&run, command, dump).map_err(|e| match e {
+    feed_input(&run, command, dump, |line| {
+        retarget_alter_database(line, dumped, into)
+    })
+    .map_err(|e| match e {
         Error::Source(message) => Error::Source(format!(
             "loading the dump into `{into}` failed, nothing live was changed: {message}"
         )),
@@ -201,36 +211,6 @@ fn keep_only(
         sql.push_str(&format!("DROP TABLE {}.{};\n", ident(db), ident(table)));
     }
     client.run(&sql).map(drop)
-}
-
-/// `CHARACTER SET … COLLATE …` of an existing database, for its staging twin.
-pub fn charset_clause(client: &Client, db: &str) -> Result<String> {
-    let row = client
-        .run(&format!(
-            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME \
-             FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {}",
-            literal(db)
-        ))?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    match (
-        row.first().cloned().flatten(),
-        row.get(1).cloned().flatten(),
-    ) {
-        (Some(charset), Some(collation)) => Ok(format!(
-            " CHARACTER SET {} COLLATE {}",
-            ident(&charset),
-            ident(&collation)
-        )),
-        _ => Ok(String::new()),
-    }
-}
-
-pub fn create_database(client: &Client, db: &str, charset: &str) -> Result<()> {
-    client
-        .run(&format!("CREATE DATABASE {}{charset}", ident(db)))
-        .map(drop)
 }
 
 /// `db` + `suffix`, the name cut so the whole fits MySQL's 64-character limit.

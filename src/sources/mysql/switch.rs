@@ -6,13 +6,41 @@
 //! `<db>`, copies of the original's in the previous database, events disabled there).
 //! With a selection only the chosen tables (and their triggers) are swapped.
 //!
+//! MySQL's DDL is not transactional, so the switch cannot be one transaction. What can be,
+//! is done before anything live changes (reading every definition, creating the previous
+//! database, taking the staged tables' triggers off in staging); the statements that change
+//! `<db>` then run back to back in one client session (`tool/session.rs`), so the window in
+//! which `<db>` is neither the old nor the new database lasts milliseconds. A Coffer killed
+//! inside it leaves, at each kill point (the `mysql.switch.*` names):
+//!
+//! | after                | `<db>`                                                   | previous               |
+//! |----------------------|----------------------------------------------------------|------------------------|
+//! | `prepared`           | the original, whole                                      | empty                  |
+//! | `triggers_dropped`   | original tables without their triggers; its views, …     | empty                  |
+//! | `renamed`            | restored tables, no triggers; the original's views, routines, events (views now read the restored tables) | original tables, no triggers |
+//! | `defaults`           | as `renamed`, with the backup's character set/collation  | as above               |
+//! | `old_dropped`        | restored tables only                                     | as above               |
+//! | `installed`          | restored tables, triggers, routines, events; no views    | as above               |
+//! | `views`              | the restored database, whole                             | as above               |
+//!
+//! The staging database holds the staged views, routines and events throughout (not their
+//! triggers, from `prepared`), and its tables until `renamed`. So recovery can tell the two
+//! halves apart by where the original's tables are (in `<db>`: roll back by creating the
+//! original's missing triggers; in previous: complete, or roll back as `rollback` does);
+//! for that it needs, stored before the first live statement: the three names, the selection,
+//! the original's and the staged tables, every definition of both sides (`Object`: kind, name,
+//! `SHOW CREATE` text, sql_mode, time zone — the staged triggers exist nowhere else once
+//! dropped) and both character sets. Dropping all definitions in `<db>` and creating one
+//! side's is idempotent, so neither direction needs to know the exact step.
+//!
 //! Any failure part-way puts the original back (`rollback`), which reads where the tables
 //! are now rather than trusting how far the switch got.
 
 use super::admin::{ident, literal, Client};
+use super::charset::{create_database, Charset};
 use super::objects::{self, Kind, Object};
-use super::stage::create_database;
 use crate::error::{Error, Result};
+use crate::faults;
 
 pub struct Swap {
     /// The original database, replaced in place.
@@ -23,6 +51,10 @@ pub struct Swap {
     pub previous: String,
     /// The chosen tables; `None` swaps the whole database.
     pub selection: Option<Vec<String>>,
+    /// The defaults the backup recorded, given to the database when it is switched.
+    charset: Option<Charset>,
+    /// The original's defaults, put back by a rollback.
+    original_charset: Option<Charset>,
     original: Vec<Object>,
     original_tables: Vec<String>,
     staged_tables: Vec<String>,
@@ -38,12 +70,15 @@ impl Swap {
         staging: String,
         previous: String,
         selection: Option<Vec<String>>,
+        charset: Option<Charset>,
     ) -> Self {
         Swap {
             db,
             staging,
             previous,
             selection,
+            charset,
+            original_charset: None,
             original: Vec::new(),
             original_tables: Vec::new(),
             staged_tables: Vec::new(),
@@ -63,14 +98,16 @@ impl Swap {
         original: Vec<Object>,
         original_tables: Vec<String>,
         staged_tables: Vec<String>,
+        original_charset: Option<Charset>,
     ) -> Self {
         Swap {
             original,
             original_tables,
             staged_tables,
+            original_charset,
             previous_created: true,
             changed: true,
-            ..Swap::new(db, staging, previous, selection)
+            ..Swap::new(db, staging, previous, selection, None)
         }
     }
 
@@ -143,28 +180,51 @@ impl Swap {
     }
 
     fn try_switch(&mut self, client: &Client) -> Result<()> {
+        // Everything that changes nothing live comes first: what is where, the database for
+        // the replaced tables, and the staged tables' triggers taken off (in staging: a table
+        // with triggers cannot move to another database; they are created again in `<db>`).
         let scope = self.selection.clone();
         let scope = scope.as_deref();
         self.original = objects::read(client, &self.db, scope)?;
         let staged = objects::read(client, &self.staging, scope)?;
         self.original_tables = self.in_scope(client.tables(&self.db)?);
         self.staged_tables = self.in_scope(client.tables(&self.staging)?);
-        let charset = super::stage::charset_clause(client, &self.db)?;
-        create_database(client, &self.previous, &charset)?;
+        self.original_charset = Charset::of(client, &self.db)?;
+        create_database(client, &self.previous, self.original_charset.as_ref())?;
         self.previous_created = true;
-
-        let triggers = |list: &[Object]| -> Vec<Object> {
-            list.iter()
-                .filter(|o| o.kind == Kind::Trigger)
-                .cloned()
-                .collect()
-        };
-        self.changed = true;
-        let drop_triggers = objects::drop_sql(&self.db, &triggers(&self.original))
-            + &objects::drop_sql(&self.staging, &triggers(&staged));
-        if !drop_triggers.is_empty() {
-            client.run(&drop_triggers)?;
+        let staged_triggers = objects::drop_sql(&self.staging, &triggers(&staged));
+        if !staged_triggers.is_empty() {
+            client.run(&staged_triggers)?;
         }
+        faults::point("mysql.switch.prepared");
+
+        // The live part: one session, each statement sent as soon as the last has run.
+        self.changed = true;
+        let mut session = client.session()?;
+        for (point, sql) in self.live_steps(&staged) {
+            if !sql.is_empty() {
+                session.run(&sql).map_err(|e| client.failed(e))?;
+            }
+            faults::point(point);
+        }
+        session.close();
+        objects::install_views(client, &self.db, &staged)?;
+        faults::point("mysql.switch.views");
+        // The kept copy is for looking back: a failure here is only worth a warning.
+        if let Err(e) = objects::install(client, &self.previous, &self.original, true) {
+            self.notes.push(format!(
+                "`{}` holds the replaced tables, but not all of their triggers, views, routines \
+                 or events: {e}",
+                self.previous
+            ));
+        }
+        Ok(())
+    }
+
+    /// The statements that change `<db>`, in order, each with the kill point after it (an
+    /// empty statement: nothing to do at that step). What each kill point leaves is listed
+    /// in the module note.
+    fn live_steps(&self, staged: &[Object]) -> Vec<(&'static str, String)> {
         let moves: Vec<String> = self
             .original_tables
             .iter()
@@ -175,30 +235,42 @@ impl Swap {
                     .map(|t| move_table(&self.staging, &self.db, t)),
             )
             .collect();
-        if !moves.is_empty() {
-            client.run(&format!("RENAME TABLE {}", moves.join(", ")))?;
-        }
-        if scope.is_none() {
-            let others: Vec<Object> = self
-                .original
+        let rename = if moves.is_empty() {
+            String::new()
+        } else {
+            format!("RENAME TABLE {};", moves.join(", "))
+        };
+        let defaults = match &self.charset {
+            Some(charset) if Some(charset) != self.original_charset.as_ref() => {
+                format!("ALTER DATABASE {}{};", ident(&self.db), charset.clause())
+            }
+            _ => String::new(),
+        };
+        let others: Vec<Object> = if self.selection.is_none() {
+            self.original
                 .iter()
                 .filter(|o| o.kind != Kind::Trigger)
                 .cloned()
-                .collect();
-            if !others.is_empty() {
-                client.run(&objects::drop_sql(&self.db, &others))?;
-            }
-        }
-        objects::install(client, &self.db, &staged, false)?;
-        // The kept copy is for looking back: a failure here is only worth a warning.
-        if let Err(e) = objects::install(client, &self.previous, &self.original, true) {
-            self.notes.push(format!(
-                "`{}` holds the replaced tables, but not all of their triggers, views, routines \
-                 or events: {e}",
-                self.previous
-            ));
-        }
-        Ok(())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        vec![
+            (
+                "mysql.switch.triggers_dropped",
+                objects::drop_sql(&self.db, &triggers(&self.original)),
+            ),
+            ("mysql.switch.renamed", rename),
+            ("mysql.switch.defaults", defaults),
+            (
+                "mysql.switch.old_dropped",
+                objects::drop_sql(&self.db, &others),
+            ),
+            (
+                "mysql.switch.installed",
+                objects::install_script(&self.db, staged, false).unwrap_or_default(),
+            ),
+        ]
     }
 
     /// Puts the original back: its tables (wherever the switch left them) and definitions.
@@ -228,6 +300,9 @@ impl Swap {
                     )
                     .collect();
                 client.run(&format!("RENAME TABLE {}", moves.join(", ")))?;
+            }
+            if let Some(charset) = &self.original_charset {
+                charset.apply_to(client, &self.db)?;
             }
             objects::install(client, &self.db, &self.original, false)?;
             self.changed = false;
@@ -269,6 +344,13 @@ impl Swap {
         let _ = client.drop_database(&self.staging);
         let _ = self.drop_previous_if_empty(client);
     }
+}
+
+fn triggers(list: &[Object]) -> Vec<Object> {
+    list.iter()
+        .filter(|o| o.kind == Kind::Trigger)
+        .cloned()
+        .collect()
 }
 
 fn move_table(from: &str, to: &str, table: &str) -> String {
