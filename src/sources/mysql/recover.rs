@@ -28,19 +28,25 @@ pub struct Record {
 #[serde(tag = "part", rename_all = "snake_case")]
 pub enum PartRecord {
     /// Loaded straight into a new database.
-    Direct { db: String },
-    Swap {
+    Direct {
         db: String,
-        staging: String,
-        previous: String,
-        selection: Option<Vec<String>>,
-        original: Vec<Object>,
-        original_tables: Vec<String>,
-        staged_tables: Vec<String>,
-        /// The original's default character set and collation (put back by a rollback).
-        #[serde(default)]
-        original_charset: Option<Charset>,
     },
+    Swap(SwapRecord),
+}
+
+/// A swap as it stood just before its switch.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SwapRecord {
+    pub db: String,
+    pub staging: String,
+    pub previous: String,
+    pub selection: Option<Vec<String>>,
+    pub original: Vec<Object>,
+    pub original_tables: Vec<String>,
+    pub staged_tables: Vec<String>,
+    /// The original's default character set and collation (put back by a rollback).
+    #[serde(default)]
+    pub original_charset: Option<Charset>,
 }
 
 /// Reads what recovery needs of `restore` (before its switch).
@@ -58,7 +64,7 @@ pub fn record(restore: &MysqlRestore, keep_replaced: bool) -> Result<serde_json:
                         Some(chosen) => tables.into_iter().filter(|t| chosen.contains(t)).collect(),
                         None => tables,
                     };
-                    PartRecord::Swap {
+                    PartRecord::Swap(SwapRecord {
                         db: swap.db.clone(),
                         staging: swap.staging.clone(),
                         previous: swap.previous.clone(),
@@ -67,7 +73,7 @@ pub fn record(restore: &MysqlRestore, keep_replaced: bool) -> Result<serde_json:
                         original_tables: in_scope(client.tables(&swap.db)?),
                         staged_tables: in_scope(client.tables(&swap.staging)?),
                         original_charset: Charset::of(client, &swap.db)?,
-                    }
+                    })
                 }
             })
         })
@@ -90,6 +96,7 @@ pub fn recover(recovery: &Recovery) -> Result<Vec<String>> {
         })?;
         let target = recovery.server.parse_target(&record.server)?;
         let (client, _) = Client::connect(&target, timeout)?;
+        let keep_replaced = record.keep_replaced;
         let mut parts: Vec<PartRecord> = record.parts;
         if !recovery.forward {
             parts.reverse();
@@ -98,46 +105,27 @@ pub fn recover(recovery: &Recovery) -> Result<Vec<String>> {
             match (part, recovery.forward) {
                 (PartRecord::Direct { .. }, true) => {}
                 (PartRecord::Direct { db }, false) => client.drop_database(&db)?,
-                (
-                    PartRecord::Swap {
-                        db,
-                        staging,
-                        previous,
-                        selection,
-                        original,
-                        original_tables,
-                        staged_tables,
-                        original_charset,
-                    },
-                    forward,
-                ) => {
-                    let previous_exists = client.database_exists(&previous)?;
+                (PartRecord::Swap(record), forward) => {
+                    let previous_exists = client.database_exists(&record.previous)?;
                     if forward {
-                        client.drop_database(&staging)?;
-                        if record.keep_replaced {
+                        client.drop_database(&record.staging)?;
+                        if keep_replaced {
                             warnings.push(format!(
-                                "the replaced tables of `{db}` are kept in `{previous}` (keep_replaced)"
+                                "the replaced tables of `{}` are kept in `{}` (keep_replaced)",
+                                record.db, record.previous
                             ));
                         } else {
-                            client.drop_database(&previous)?;
+                            client.drop_database(&record.previous)?;
                         }
                         continue;
                     }
+                    let staging = record.staging.clone();
                     if !previous_exists {
                         // The switch had not begun: the original is untouched.
                         client.drop_database(&staging)?;
                         continue;
                     }
-                    let mut swap = Swap::recovered(
-                        db,
-                        staging.clone(),
-                        previous,
-                        selection,
-                        original,
-                        original_tables,
-                        staged_tables,
-                        original_charset,
-                    );
+                    let mut swap = Swap::recovered(record);
                     swap.rollback(&client)?;
                     client.drop_database(&staging)?;
                 }

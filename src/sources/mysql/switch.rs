@@ -90,24 +90,21 @@ impl Swap {
 
     /// A swap of a dead process, as its journal recorded it just before the switch (see
     /// `recover.rs`): assumed changed, so `rollback` looks where the tables are.
-    pub fn recovered(
-        db: String,
-        staging: String,
-        previous: String,
-        selection: Option<Vec<String>>,
-        original: Vec<Object>,
-        original_tables: Vec<String>,
-        staged_tables: Vec<String>,
-        original_charset: Option<Charset>,
-    ) -> Self {
+    pub fn recovered(record: super::recover::SwapRecord) -> Self {
         Swap {
-            original,
-            original_tables,
-            staged_tables,
-            original_charset,
+            original: record.original,
+            original_tables: record.original_tables,
+            staged_tables: record.staged_tables,
+            original_charset: record.original_charset,
             previous_created: true,
             changed: true,
-            ..Swap::new(db, staging, previous, selection, None)
+            ..Swap::new(
+                record.db,
+                record.staging,
+                record.previous,
+                record.selection,
+                None,
+            )
         }
     }
 
