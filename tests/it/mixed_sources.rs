@@ -5,23 +5,10 @@
 use std::process::Command;
 
 use crate::helpers::*;
+use crate::servers::psql;
 
 /// A Redis database number no other test uses (redis_source.rs takes 8–13).
 const REDIS_DB: &str = "14";
-
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "-q", "-A", "-t"])
-        .args(["-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 fn redis(args: &[&str]) -> String {
     let out = Command::new("redis-cli")

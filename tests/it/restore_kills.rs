@@ -4,7 +4,6 @@
 //! folder behind, and the task, the audit log and the backup's restore count say which.
 
 use std::fs;
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -162,7 +161,7 @@ fn kill_at_every_point(env: &TestEnv, id: &str, points: &[(&str, bool)], only: O
         if let Some(source) = only {
             args.extend(["--sources", source]);
         }
-        let mut restore = env.command(&args);
+        let restore = env.command(&args);
         if point.starts_with("recover:") {
             // The restore dies after its commit (or before), then the recovery dies too.
             let first = if *took_effect {
@@ -170,32 +169,10 @@ fn kill_at_every_point(env: &TestEnv, id: &str, points: &[(&str, bool)], only: O
             } else {
                 "switch:item#2"
             };
-            restore.env("COFFER_KILL_AT", first);
-            let out = restore.output().unwrap();
-            assert_eq!(
-                out.status.signal(),
-                Some(9),
-                "{point}: the restore was killed"
-            );
-            let out = env
-                .command(&["list"])
-                .env("COFFER_KILL_AT", point)
-                .output()
-                .unwrap();
-            assert_eq!(
-                out.status.signal(),
-                Some(9),
-                "{point}: the recovery was killed"
-            );
+            run_killed_at(restore, first);
+            run_killed_at(env.command(&["list"]), point);
         } else {
-            restore.env("COFFER_KILL_AT", point);
-            let out = restore.output().unwrap();
-            assert_eq!(
-                out.status.signal(),
-                Some(9),
-                "{point}: killed there ({})",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            run_killed_at(restore, point);
         }
         figures.0 += 1;
 

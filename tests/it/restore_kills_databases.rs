@@ -4,7 +4,6 @@
 //! new, all of them the same, the databases accept connections, and no staging or
 //! previous database is left.
 
-use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
 use crate::helpers::*;
@@ -141,17 +140,7 @@ fn a_killed_restore_of_every_database_kind_ends_all_old_or_all_new() {
     let mut figures = (0, 0, 0, 0); // attempts, mixed or unreachable, leftovers, misreported
     for (point, took_effect) in POINTS {
         write_generation(&env, &db, "v2");
-        let out = env
-            .command(&["restore", &id, "--yes"])
-            .env("COFFER_KILL_AT", point)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.signal(),
-            Some(9),
-            "{point}: killed there ({})",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_killed_at(env.command(&["restore", &id, "--yes"]), point);
         figures.0 += 1;
         let report = env.json(&["recover"]);
         let expected = if took_effect {

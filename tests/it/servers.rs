@@ -34,7 +34,7 @@ pub fn maria(sql: &str) -> String {
         .unwrap();
     assert!(
         out.status.success(),
-        "mariadb: {}",
+        "mariadb: {}\n{sql}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::held::Held;
 use super::sql::{ident, literal, Pg, MAINTENANCE_DB};
+use super::switch::renames_in_one_transaction;
 use crate::error::{Error, Result};
 use crate::sources::database::Recovery;
 
@@ -84,12 +85,12 @@ fn back(pg: &Pg, item: &ItemRecord) -> Result<()> {
     match &item.step {
         StepRecord::Replace { previous } => {
             if pg.exists(previous)? {
-                let mut statements = Vec::new();
+                let mut renames = Vec::new();
                 if pg.exists(&item.name)? {
-                    statements.push(rename(&item.name, &item.staging));
+                    renames.push((&item.name, &item.staging));
                 }
-                statements.push(rename(previous, &item.name));
-                in_one_transaction(pg, &[&item.name, previous], &statements)?;
+                renames.push((previous, &item.name));
+                renames_in_one_transaction(pg, "postgres.recover", &renames)?;
             }
             allow_connections(pg, &item.name)
         }
@@ -161,10 +162,6 @@ fn drop_staging(pg: &Pg, tag: &str) -> Result<()> {
     Ok(())
 }
 
-fn rename(from: &str, to: &str) -> String {
-    format!("ALTER DATABASE {} RENAME TO {};", ident(from), ident(to))
-}
-
 fn allow_connections(pg: &Pg, database: &str) -> Result<()> {
     if !pg.exists(database)? {
         return Ok(());
@@ -177,21 +174,4 @@ fn allow_connections(pg: &Pg, database: &str) -> Result<()> {
         ),
     )
     .map(drop)
-}
-
-/// `statements` in one transaction, after ending every other session on `databases`.
-fn in_one_transaction(pg: &Pg, databases: &[&str], statements: &[String]) -> Result<()> {
-    let names: Vec<String> = databases.iter().map(|d| literal(d)).collect();
-    let mut session = pg.session(MAINTENANCE_DB)?;
-    session.run(&format!(
-        "BEGIN;\nSELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-         WHERE datname IN ({}) AND pid <> pg_backend_pid();",
-        names.join(", ")
-    ))?;
-    for statement in statements {
-        session.run(statement)?;
-    }
-    session.run("COMMIT;")?;
-    session.close();
-    Ok(())
 }

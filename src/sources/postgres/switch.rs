@@ -223,34 +223,8 @@ impl Staged {
         }
     }
 
-    /// The `renames` (in order) in one transaction, after ending every other session on the
-    /// databases they rename; tried again when a session came back in between.
     fn swap(&self, points: &str, renames: &[(&String, &String)]) -> Result<()> {
-        faults::point(&format!("{points}.begin"));
-        let names: Vec<String> = renames.iter().map(|(from, _)| literal(from)).collect();
-        let mut statements = vec![format!(
-            "BEGIN;\nSET LOCAL lock_timeout = '{LOCK_TIMEOUT}';\n\
-             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname IN ({}) AND pid <> pg_backend_pid();",
-            names.join(", ")
-        )];
-        statements.extend(renames.iter().map(|(from, to)| rename(from, to)));
-        retry(|| {
-            let mut session = self.pg.session(MAINTENANCE_DB)?;
-            for (n, statement) in statements.iter().enumerate() {
-                session.run(statement)?;
-                faults::point(&match n {
-                    0 => format!("{points}.sessions_ended"),
-                    n => format!("{points}.renamed{n}"),
-                });
-            }
-            session.run("COMMIT;")?;
-            session.close();
-            Ok(())
-        })
-        .map_err(|e| self.failed(e))?;
-        faults::point(&format!("{points}.committed"));
-        Ok(())
+        renames_in_one_transaction(&self.pg, points, renames).map_err(|e| self.failed(e))
     }
 
     fn failed(&self, error: Error) -> Error {
@@ -309,6 +283,40 @@ impl Staged {
             tracing::error!("dropping staging database {}: {e}", self.staging);
         }
     }
+}
+
+/// The `renames` (in order) in one transaction, after ending every other session on the
+/// databases they rename; tried again when a session came back in between. Kill points
+/// `<points>.begin`, `.sessions_ended`, `.renamed<N>`, `.committed` are for the tests.
+pub(super) fn renames_in_one_transaction(
+    pg: &Pg,
+    points: &str,
+    renames: &[(&String, &String)],
+) -> Result<()> {
+    faults::point(&format!("{points}.begin"));
+    let names: Vec<String> = renames.iter().map(|(from, _)| literal(from)).collect();
+    let mut statements = vec![format!(
+        "BEGIN;\nSET LOCAL lock_timeout = '{LOCK_TIMEOUT}';\n\
+         SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname IN ({}) AND pid <> pg_backend_pid();",
+        names.join(", ")
+    )];
+    statements.extend(renames.iter().map(|(from, to)| rename(from, to)));
+    retry(|| {
+        let mut session = pg.session(MAINTENANCE_DB)?;
+        for (n, statement) in statements.iter().enumerate() {
+            session.run(statement)?;
+            faults::point(&match n {
+                0 => format!("{points}.sessions_ended"),
+                n => format!("{points}.renamed{n}"),
+            });
+        }
+        session.run("COMMIT;")?;
+        session.close();
+        Ok(())
+    })?;
+    faults::point(&format!("{points}.committed"));
+    Ok(())
 }
 
 fn rename(from: &str, to: &str) -> String {

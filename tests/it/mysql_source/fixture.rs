@@ -10,23 +10,7 @@ use crate::helpers::*;
 
 /// Runs SQL as root; panics with the client's error.
 pub fn root_sql(sql: &str) -> String {
-    let out = Command::new("mariadb")
-        .args([
-            "-h127.0.0.1",
-            "-P3306",
-            "-uroot",
-            "--batch",
-            "--skip-column-names",
-        ])
-        .args(["-e", sql])
-        .output()
-        .expect("the mariadb client runs");
-    assert!(
-        out.status.success(),
-        "mariadb: {}\n{sql}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    crate::servers::maria(sql)
 }
 
 /// A database and a user of its own on the test server, dropped with the guard (and every
