@@ -21,6 +21,7 @@ pub use crate::jobs::backup_request::{
 };
 use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
 use crate::jobs::locks::{lock_sources, SourceLocks};
+use crate::jobs::switch_journal::refuse_unsettled;
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::{archive_key, manifest_key};
 use crate::sources::{self, SourceSnapshot};
@@ -130,24 +131,31 @@ fn run_claimed(
 ) -> Result<Backup> {
     // Reading the sources (a stat of every file: most of a small incremental's time)
     // overlaps with loading the parent's manifest.
-    let result = std::thread::scope(|scope| {
-        let snapshotting = scope.spawn(|| take_snapshots(app, chosen, run.progress()));
-        let parent_manifest = Backup::mark_running(&mut *app.conn()?, &record.id)
-            .map_err(Error::from)
-            .and_then(|_| match &record.parent_id {
-                Some(parent) => load_manifest(&mut *app.conn()?, parent).map(Some),
-                None => Ok(None),
+    // A target an interrupted restore left half-replaced is not what any backup should hold.
+    let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
+    let settled = refuse_unsettled(&app.settings.data_dir, &names, "back up again");
+    let result = settled.and_then(|()| {
+        std::thread::scope(|scope| {
+            let snapshotting = scope.spawn(|| take_snapshots(app, chosen, run.progress()));
+            let parent_manifest = Backup::mark_running(&mut *app.conn()?, &record.id)
+                .map_err(Error::from)
+                .and_then(|_| match &record.parent_id {
+                    Some(parent) => load_manifest(&mut *app.conn()?, parent).map(Some),
+                    None => Ok(None),
+                });
+            let snapshots = snapshotting.join().unwrap_or_else(|_| {
+                Err(Error::Refused(
+                    "reading the sources failed unexpectedly".into(),
+                ))
             });
-        let snapshots = snapshotting.join().unwrap_or_else(|_| {
-            Err(Error::Refused(
-                "reading the sources failed unexpectedly".into(),
-            ))
-        });
-        let parent_manifest = parent_manifest?;
-        let (snapshots, mut warnings) = snapshots?;
-        warnings.splice(0..0, notes);
-        write_and_commit(app, record, snapshots, parent_manifest, &run, warnings).map(|outcome| {
-            crate::jobs::copies::replicate_new(app, &record.id, outcome, run.progress())
+            let parent_manifest = parent_manifest?;
+            let (snapshots, mut warnings) = snapshots?;
+            warnings.splice(0..0, notes);
+            write_and_commit(app, record, snapshots, parent_manifest, &run, warnings).map(
+                |outcome| {
+                    crate::jobs::copies::replicate_new(app, &record.id, outcome, run.progress())
+                },
+            )
         })
     });
     let entry = |level, message: String| {

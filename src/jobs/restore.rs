@@ -24,7 +24,7 @@ use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, par
 use crate::jobs::locks::{lock_sources, SourceLocks};
 pub use crate::jobs::restore_plan::RestoreRequest;
 use crate::jobs::restore_plan::{check_restore, Placement, RestorePlan};
-use crate::jobs::switch_journal::{DatabaseItem, Journal, JournalFile, Phase};
+use crate::jobs::switch_journal::{refuse_unsettled, DatabaseItem, Journal, JournalFile, Phase};
 use crate::jobs::switch_over::{
     carry_over_all, plan_switches, roll_back, roll_forward, switch_items, Switch,
 };
@@ -124,7 +124,11 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         return Ok(None);
     };
     let mut journal = None;
-    let result = refuse_unsettled(app, &plan)
+    // A source an interrupted restore left unsettled (its journal kept: a server was away)
+    // is not restored again until that one is settled, or recovery would later undo this
+    // restore's work with the older one's record.
+    let data_dir = &app.settings.data_dir;
+    let result = refuse_unsettled(data_dir, &plan.names, "restore again")
         .and_then(|()| safety_backup(app, &plan, &request, &locks))
         .and_then(|safety| {
             let opened = journal.insert(JournalFile::create(
@@ -196,21 +200,6 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         safety_backup,
         warnings,
     }))
-}
-
-/// A source that an interrupted restore left unsettled (its journal kept: a server was
-/// away) is not restored again until that one is settled, or recovery would later undo
-/// this restore's work with the older one's record.
-fn refuse_unsettled(app: &App, plan: &RestorePlan) -> Result<()> {
-    let pending = crate::jobs::switch_journal::pending_for(&app.settings.data_dir, &plan.names);
-    if pending.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Refused(format!(
-        "an interrupted restore of these sources is not settled yet (task {}): run `coffer recover` \
-         and restore again once it says settled",
-        pending.join(", ")
-    )))
 }
 
 /// Backs up what is there now, before anything is overwritten (original places only).
@@ -418,6 +407,7 @@ fn stage_databases(
             source: p.source.name.clone(),
             kind: p.source.kind,
             tag: tag.clone(),
+            server: target.other_server(&server)?,
             record: None,
         });
         journal.advance(Phase::Staging)?;

@@ -154,7 +154,10 @@ fn recover_databases(
                     item.source
                 ))
             })?;
-            let server = ServerAddress::of(source)?;
+            let server = match &item.server {
+                Some(target) => ServerAddress::of(source)?.parse_target(target)?,
+                None => ServerAddress::of(source)?,
+            };
             kind.recover(&Recovery {
                 source,
                 server: &server,

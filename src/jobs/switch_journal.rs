@@ -108,6 +108,10 @@ pub struct DatabaseItem {
     pub kind: SourceKind,
     /// Names what staging creates (`<db>_coffer_staging_<tag>`).
     pub tag: String,
+    /// The target server as a URL without password, when it is not the source's own (a
+    /// target URL): recovery looks there for what staging created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
     /// The kind's own record of its switch, once staged (`StagedRestore::recovery_record`).
     pub record: Option<serde_json::Value>,
 }
@@ -258,6 +262,21 @@ pub fn pending_for(data_dir: &Path, sources: &[String]) -> Vec<String> {
         }
     }
     tasks
+}
+
+/// Refuses work on `sources` while a restore of one of them is in the journal folder (running,
+/// or dead and not settled yet): its target may be half-replaced, so a new restore must not
+/// start over it and a backup must not record it. `then`: what to do once it is settled.
+pub fn refuse_unsettled(data_dir: &Path, sources: &[String], then: &str) -> Result<()> {
+    let pending = pending_for(data_dir, sources);
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "an interrupted restore of these sources is not settled yet (task {}): run `coffer \
+         recover` and {then} once it says settled",
+        pending.join(", ")
+    )))
 }
 
 /// Staging paths named by any journal still in the folder (a running restore, or one not

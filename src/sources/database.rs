@@ -56,6 +56,8 @@ pub trait DatabaseKind: Sync {
 /// What recovery knows of one database source's interrupted restore.
 pub struct Recovery<'a> {
     pub source: &'a SourceConfig,
+    /// The server the restore went to (the source's, or the target URL's with the source's
+    /// credentials): where staging databases are looked for.
     pub server: &'a ServerAddress,
     /// The restore's tag ([`StageRequest::tag`]): names what staging created.
     pub tag: &'a str,
@@ -104,6 +106,19 @@ pub enum DatabaseTarget {
     Named(String),
     /// New databases named `<db>_restored_<time>` beside the originals.
     NewDefault,
+}
+
+impl DatabaseTarget {
+    /// The server this target is on, as a URL without password, when it is not the source's
+    /// own (`source`): a target given as a URL.
+    pub fn other_server(&self, source: &ServerAddress) -> Result<Option<String>> {
+        match self {
+            DatabaseTarget::Named(text) if text.contains("://") => {
+                Ok(Some(source.parse_target(text)?.redacted()))
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 /// Part of a dump to restore; empty means all of it.
@@ -193,12 +208,10 @@ pub fn check(source: &SourceConfig) -> Result<Vec<String>> {
 }
 
 /// `<db>_restored_<YYYYmmdd_HHMMSS>`, the default name of a database restored beside the
-/// original, cut to fit identifier limits (63 bytes in PostgreSQL, 64 in MySQL).
+/// original, cut to fit identifier limits (`working_name`).
 pub fn default_restored_name(database: &str, started: DateTime<Utc>) -> String {
     let suffix = format!("_restored_{}", started.format("%Y%m%d_%H%M%S"));
-    let keep = 63usize.saturating_sub(suffix.len());
-    let stem: String = database.chars().take(keep).collect();
-    format!("{stem}{suffix}")
+    super::working_name::working_name(database, &suffix)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod redis;
 pub mod server;
 mod sqlite;
 pub mod tool;
+mod working_name;
 
 pub use database::{DatabaseTarget, Selection, StagedRestore};
 pub use directory::{real_root, Filters};

@@ -3,91 +3,9 @@
 //! switched before it are put back, the folder after it is never touched, and the task says
 //! so.
 
-use std::net::TcpListener;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
 use crate::helpers::*;
+use crate::private_redis::PrivateRedis;
 use crate::servers::*;
-
-/// A private `redis-server` on a free port (its memory limit is changed by the test).
-struct PrivateRedis {
-    child: Child,
-    port: u16,
-    /// Its working folder (no file lands in the repository).
-    _dir: tempfile::TempDir,
-}
-
-impl PrivateRedis {
-    fn start() -> PrivateRedis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(dir.path())
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxmemory-policy",
-                "noeviction",
-            ])
-            .args(["--lazyfree-lazy-user-del", "no"])
-            // Coffer's backups read the server with SYNC, which gives it a replication
-            // backlog that every later write fills (and which counts as used memory): keep
-            // it small, so the memory limit below is about keys.
-            .args(["--repl-backlog-size", "16kb"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let redis = PrivateRedis {
-            child,
-            port,
-            _dir: dir,
-        };
-        let started = Instant::now();
-        while redis.cli(&["PING"]) != "PONG" {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server starts"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        redis
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    fn used_memory(&self) -> u64 {
-        self.cli(&["INFO", "memory"])
-            .lines()
-            .find_map(|l| l.strip_prefix("used_memory:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn when_the_third_switch_fails_the_first_two_are_put_back() {

@@ -34,6 +34,55 @@ fn whole_restore_keeps_what_the_filters_leave_out() {
     assert_eq!(fs::read(files.join("scratch.tmp")).unwrap(), b"excluded");
 }
 
+/// A backup taken before `cache/**` was excluded holds `cache/` entries of its own. Restoring
+/// it carries the live cache over beside them; a live entry the backup also holds is not
+/// overwritten by either side: the backup's comes back, the live one stays in the kept
+/// previous folder, and the restore says where.
+#[test]
+fn an_older_backup_holding_what_is_now_excluded_loses_no_live_file() {
+    let env = TestEnv::new(
+        &Backend::Sqlite,
+        "[[sources]]\nname = \"files\"\nkind = \"directory\"\npath = \"{root}/files\"\n",
+    );
+    let files = env.path("files");
+    fs::create_dir_all(files.join("cache")).unwrap();
+    fs::write(files.join("kept.txt"), b"v1").unwrap();
+    fs::write(files.join("cache/a.tmp"), b"a in the backup").unwrap();
+    let backup = env.backup(&[]);
+    let config = fs::read_to_string(&env.config).unwrap();
+    let path_line = config
+        .lines()
+        .find(|l| l.starts_with("path = ") && l.ends_with("/files\""))
+        .unwrap();
+    let excluding = config.replace(path_line, &format!("{path_line}\nexclude = [\"cache/**\"]"));
+    fs::write(&env.config, excluding).unwrap();
+    fs::write(files.join("kept.txt"), b"v2").unwrap();
+    fs::write(files.join("cache/a.tmp"), b"a live").unwrap();
+    fs::write(files.join("cache/x.tmp"), b"x live").unwrap();
+    fs::write(files.join("cache/z.tmp"), b"z live").unwrap();
+
+    let out = env.json(&["restore", backup["id"].as_str().unwrap(), "--yes"]);
+    assert_eq!(fs::read(files.join("kept.txt")).unwrap(), b"v1");
+    assert_eq!(
+        fs::read(files.join("cache/a.tmp")).unwrap(),
+        b"a in the backup"
+    );
+    // Every live entry that does not clash is carried over, also after the clash.
+    assert_eq!(fs::read(files.join("cache/x.tmp")).unwrap(), b"x live");
+    assert_eq!(fs::read(files.join("cache/z.tmp")).unwrap(), b"z live");
+    let warnings = out["warnings"].to_string();
+    assert!(
+        warnings.contains("cache/a.tmp") && warnings.contains("kept at"),
+        "{out}"
+    );
+    let kept: Vec<_> = walkdir::WalkDir::new(env.path(""))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name() == "a.tmp" && fs::read(e.path()).unwrap() == b"a live")
+        .collect();
+    assert_eq!(kept.len(), 1, "the live a.tmp is kept once, aside");
+}
+
 #[test]
 fn path_restore_refuses_to_write_through_a_symlinked_folder() {
     let env = TestEnv::with_directory(&Backend::Sqlite);

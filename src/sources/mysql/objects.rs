@@ -4,6 +4,7 @@
 //! text names no database and can be run in another one), dropped, and created again.
 
 use super::admin::{ident, literal, Client};
+use super::charset::Charset;
 use crate::error::{Error, Result};
 
 /// A client-side statement delimiter that no definition contains (bodies hold `;`).
@@ -29,14 +30,14 @@ impl Kind {
         }
     }
 
-    /// Which column of `SHOW CREATE <kind>` holds the statement, the `sql_mode` and the
-    /// time zone (events).
-    fn columns(self) -> (usize, Option<usize>, Option<usize>) {
+    /// Which column of `SHOW CREATE <kind>` holds the statement, the `sql_mode`, the time
+    /// zone (events) and the database collation it was created under.
+    fn columns(self) -> (usize, Option<usize>, Option<usize>, Option<usize>) {
         match self {
-            Kind::Trigger => (2, Some(1), None),
-            Kind::View => (1, None, None),
-            Kind::Procedure | Kind::Function => (2, Some(1), None),
-            Kind::Event => (3, Some(1), Some(2)),
+            Kind::Trigger => (2, Some(1), None, Some(5)),
+            Kind::View => (1, None, None, None),
+            Kind::Procedure | Kind::Function => (2, Some(1), None, Some(5)),
+            Kind::Event => (3, Some(1), Some(2), Some(6)),
         }
     }
 }
@@ -49,6 +50,10 @@ pub struct Object {
     create: String,
     sql_mode: Option<String>,
     time_zone: Option<String>,
+    /// The database's default collation when it was created, which the server stored with
+    /// it (and which decides how its string variables compare): it is created again under it.
+    #[serde(default)]
+    database_collation: Option<String>,
 }
 
 /// Reads the definitions in `db`; with `tables`, only the triggers of those tables.
@@ -116,7 +121,7 @@ pub fn read(client: &Client, db: &str, tables: Option<&[String]>) -> Result<Vec<
         .into_iter()
         .zip(rows)
         .map(|((kind, name, _), row)| {
-            let (create, mode, zone) = kind.columns();
+            let (create, mode, zone, collation) = kind.columns();
             let column = |i: usize| row.get(i).cloned().flatten();
             let create = column(create).ok_or_else(|| {
                 Error::Source(format!(
@@ -130,6 +135,9 @@ pub fn read(client: &Client, db: &str, tables: Option<&[String]>) -> Result<Vec<
                 create,
                 sql_mode: mode.and_then(column),
                 time_zone: zone.and_then(column),
+                database_collation: collation
+                    .and_then(column)
+                    .filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')),
             })
         })
         .collect()
@@ -162,26 +170,61 @@ pub fn drop_all(client: &Client, db: &str, tables: Option<&[String]>) -> Result<
 
 /// Creates `objects` in `db`: triggers, routines and events in one go, then views, whose
 /// order matters (a view on a view) and is found by retrying those that failed while any
-/// succeeds. `disabled` creates events disabled (a kept copy must not run them).
-pub fn install(client: &Client, db: &str, objects: &[Object], disabled: bool) -> Result<()> {
-    if let Some(script) = install_script(db, objects, disabled) {
+/// succeeds. `disabled` creates events disabled (a kept copy must not run them); `defaults`
+/// are `db`'s (see [`install_script`]).
+pub fn install(
+    client: &Client,
+    db: &str,
+    objects: &[Object],
+    disabled: bool,
+    defaults: Option<&Charset>,
+) -> Result<()> {
+    if let Some(script) = install_script(db, objects, disabled, defaults) {
         client.run(&script)?;
     }
     install_views(client, db, objects)
 }
 
 /// The script creating the triggers, routines and events of `objects` in `db` (`None`:
-/// there are none). It leaves `db` the current database.
-pub fn install_script(db: &str, objects: &[Object], disabled: bool) -> Option<String> {
+/// there are none). It leaves `db` the current database. With `db`'s `defaults` known, one
+/// created under another database collation is created under that one again (the server
+/// takes it from the database's default at creation, as `mysqldump` scripts do), and the
+/// defaults are put back after it.
+pub fn install_script(
+    db: &str,
+    objects: &[Object],
+    disabled: bool,
+    defaults: Option<&Charset>,
+) -> Option<String> {
     let others: Vec<&Object> = objects.iter().filter(|o| o.kind != Kind::View).collect();
     if others.is_empty() {
         return None;
     }
     let mut script = format!("USE {};\n", ident(db));
     for object in others {
+        let under = match (defaults, &object.database_collation) {
+            (Some(defaults), Some(collation)) if *collation != defaults.collation => {
+                Some((defaults, collation))
+            }
+            _ => None,
+        };
+        if let Some((_, collation)) = under {
+            script.push_str(&format!(
+                "ALTER DATABASE {} COLLATE {};\n",
+                ident(db),
+                ident(collation)
+            ));
+        }
         script.push_str(&create_sql(object));
         if disabled && object.kind == Kind::Event {
             script.push_str(&format!("ALTER EVENT {} DISABLE;\n", ident(&object.name)));
+        }
+        if let Some((defaults, _)) = under {
+            script.push_str(&format!(
+                "ALTER DATABASE {}{};\n",
+                ident(db),
+                defaults.clause()
+            ));
         }
     }
     Some(script)
@@ -240,6 +283,7 @@ mod tests {
                 .into(),
             sql_mode: Some("STRICT_TRANS_TABLES".into()),
             time_zone: None,
+            database_collation: None,
         };
         let sql = create_sql(&trigger);
         assert!(sql.starts_with("SET SESSION sql_mode = 'STRICT_TRANS_TABLES';\n"));

@@ -3,15 +3,16 @@
 //! events) and which tables were where, read just before the switch; `Swap::rollback`
 //! then puts the original back from wherever the switch left its tables. Forward (every
 //! switch went through) drops the staging database and the replaced one (kept with
-//! `keep_replaced`). Staging databases of the restore (`<db>_coffer_staging_<tag>`) are
-//! dropped in every case.
+//! `keep_replaced`). Back, a restore into a new database (`Swap::fresh`) drops that
+//! database, but only while it holds nothing but the restore's own tables. Staging databases
+//! of the restore (`<db>_coffer_staging_<tag>`) are dropped in every case.
 
 use serde::{Deserialize, Serialize};
 
 use super::admin::{literal, Client};
 use super::charset::Charset;
 use super::objects::{self, Object};
-use super::restore::{MysqlRestore, Part};
+use super::restore::MysqlRestore;
 use super::switch::Swap;
 use crate::error::{Error, Result};
 use crate::sources::database::Recovery;
@@ -21,17 +22,7 @@ pub struct Record {
     /// The target server as a URL without password (the source's is used).
     pub server: String,
     pub keep_replaced: bool,
-    pub parts: Vec<PartRecord>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "part", rename_all = "snake_case")]
-pub enum PartRecord {
-    /// Loaded straight into a new database.
-    Direct {
-        db: String,
-    },
-    Swap(SwapRecord),
+    pub parts: Vec<SwapRecord>,
 }
 
 /// A swap as it stood just before its switch.
@@ -47,6 +38,9 @@ pub struct SwapRecord {
     /// The original's default character set and collation (put back by a rollback).
     #[serde(default)]
     pub original_charset: Option<Charset>,
+    /// There was no original: the switch creates `db`.
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 /// Reads what recovery needs of `restore` (before its switch).
@@ -55,26 +49,22 @@ pub fn record(restore: &MysqlRestore, keep_replaced: bool) -> Result<serde_json:
     let parts = restore
         .parts
         .iter()
-        .map(|part| {
-            Ok(match part {
-                Part::Direct { db } => PartRecord::Direct { db: db.clone() },
-                Part::Swap(swap) => {
-                    let scope = swap.selection.as_deref();
-                    let in_scope = |tables: Vec<String>| match scope {
-                        Some(chosen) => tables.into_iter().filter(|t| chosen.contains(t)).collect(),
-                        None => tables,
-                    };
-                    PartRecord::Swap(SwapRecord {
-                        db: swap.db.clone(),
-                        staging: swap.staging.clone(),
-                        previous: swap.previous.clone(),
-                        selection: swap.selection.clone(),
-                        original: objects::read(client, &swap.db, scope)?,
-                        original_tables: in_scope(client.tables(&swap.db)?),
-                        staged_tables: in_scope(client.tables(&swap.staging)?),
-                        original_charset: Charset::of(client, &swap.db)?,
-                    })
-                }
+        .map(|swap| {
+            let scope = swap.selection.as_deref();
+            let in_scope = |tables: Vec<String>| match scope {
+                Some(chosen) => tables.into_iter().filter(|t| chosen.contains(t)).collect(),
+                None => tables,
+            };
+            Ok(SwapRecord {
+                db: swap.db.clone(),
+                staging: swap.staging.clone(),
+                previous: swap.previous.clone(),
+                selection: swap.selection.clone(),
+                original: objects::read(client, &swap.db, scope)?,
+                original_tables: in_scope(client.tables(&swap.db)?),
+                staged_tables: in_scope(client.tables(&swap.staging)?),
+                original_charset: Charset::of(client, &swap.db)?,
+                fresh: swap.is_fresh(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -97,43 +87,68 @@ pub fn recover(recovery: &Recovery) -> Result<Vec<String>> {
         let target = recovery.server.parse_target(&record.server)?;
         let (client, _) = Client::connect(&target, timeout)?;
         let keep_replaced = record.keep_replaced;
-        let mut parts: Vec<PartRecord> = record.parts;
+        let mut parts = record.parts;
         if !recovery.forward {
             parts.reverse();
         }
-        for part in parts {
-            match (part, recovery.forward) {
-                (PartRecord::Direct { .. }, true) => {}
-                (PartRecord::Direct { db }, false) => client.drop_database(&db)?,
-                (PartRecord::Swap(record), forward) => {
-                    let previous_exists = client.database_exists(&record.previous)?;
-                    if forward {
-                        client.drop_database(&record.staging)?;
-                        if keep_replaced {
-                            warnings.push(format!(
-                                "the replaced tables of `{}` are kept in `{}` (keep_replaced)",
-                                record.db, record.previous
-                            ));
-                        } else {
-                            client.drop_database(&record.previous)?;
-                        }
-                        continue;
-                    }
-                    let staging = record.staging.clone();
-                    if !previous_exists {
-                        // The switch had not begun: the original is untouched.
-                        client.drop_database(&staging)?;
-                        continue;
-                    }
-                    let mut swap = Swap::recovered(record);
-                    swap.rollback(&client)?;
-                    client.drop_database(&staging)?;
+        for record in parts {
+            let staging = record.staging.clone();
+            if recovery.forward {
+                client.drop_database(&staging)?;
+                if record.fresh {
+                    // Nothing was replaced.
+                } else if keep_replaced {
+                    warnings.push(format!(
+                        "the replaced tables of `{}` are kept in `{}` (keep_replaced)",
+                        record.db, record.previous
+                    ));
+                } else {
+                    client.drop_database(&record.previous)?;
                 }
+                continue;
             }
+            let begun = if record.fresh {
+                fresh_database_is_ours(&client, &record, &mut warnings)?
+            } else {
+                // The switch had not begun while the previous database did not exist: the
+                // original is untouched.
+                client.database_exists(&record.previous)?
+            };
+            if begun {
+                Swap::recovered(record).rollback(&client)?;
+            }
+            client.drop_database(&staging)?;
         }
     }
     drop_staging(&source_client, recovery.tag)?;
     Ok(warnings)
+}
+
+/// Whether the new database of a fresh swap exists and holds only the restore's tables (it
+/// is then the switch's own, to drop). Someone else's database under that name, created
+/// between the journal and the switch, is left alone with a warning.
+fn fresh_database_is_ours(
+    client: &Client,
+    record: &SwapRecord,
+    warnings: &mut Vec<String>,
+) -> Result<bool> {
+    if !client.database_exists(&record.db)? {
+        return Ok(false);
+    }
+    let strangers: Vec<String> = client
+        .tables(&record.db)?
+        .into_iter()
+        .filter(|t| !record.staged_tables.contains(t))
+        .collect();
+    if strangers.is_empty() {
+        return Ok(true);
+    }
+    warnings.push(format!(
+        "`{}` holds tables this restore did not create ({}): left as it is",
+        record.db,
+        strangers.join(", ")
+    ));
+    Ok(false)
 }
 
 /// Drops the staging databases of the restore tagged `tag`.

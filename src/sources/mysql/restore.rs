@@ -6,18 +6,11 @@ use super::switch::Swap;
 use crate::error::{Error, Result};
 use crate::sources::database::StagedRestore;
 
-/// One database of the restore.
-pub enum Part {
-    /// Loaded straight into a database that did not exist: nothing to switch; undoing or
-    /// discarding drops it.
-    Direct { db: String },
-    /// Loaded into a staging database, swapped in over the original.
-    Swap(Box<Swap>),
-}
-
 pub struct MysqlRestore {
     pub client: Client,
-    pub parts: Vec<Part>,
+    /// One per database, each loaded into its staging database: swapped in over the
+    /// original, or into a database the switch creates (`Swap::fresh`).
+    pub parts: Vec<Swap>,
     keep_replaced: bool,
     /// How many parts are switched in (a failure part-way undoes those).
     switched: usize,
@@ -35,13 +28,8 @@ impl MysqlRestore {
 
     /// Drops everything staged so far (a later database failed to stage).
     pub fn discard_all(&mut self) {
-        for part in self.parts.drain(..) {
-            match part {
-                Part::Direct { db } => {
-                    let _ = self.client.drop_database(&db);
-                }
-                Part::Swap(swap) => swap.discard(&self.client),
-            }
+        for swap in self.parts.drain(..) {
+            swap.discard(&self.client);
         }
     }
 
@@ -49,10 +37,8 @@ impl MysqlRestore {
         let mut first_error = None;
         while self.switched > 0 {
             self.switched -= 1;
-            if let Part::Swap(swap) = &mut self.parts[self.switched] {
-                if let Err(e) = swap.rollback(&self.client) {
-                    first_error.get_or_insert(e);
-                }
+            if let Err(e) = self.parts[self.switched].rollback(&self.client) {
+                first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -61,14 +47,7 @@ impl MysqlRestore {
 
 impl StagedRestore for MysqlRestore {
     fn destination(&self) -> String {
-        let names: Vec<&str> = self
-            .parts
-            .iter()
-            .map(|part| match part {
-                Part::Direct { db } => db.as_str(),
-                Part::Swap(swap) => swap.db.as_str(),
-            })
-            .collect();
+        let names: Vec<&str> = self.parts.iter().map(|swap| swap.db.as_str()).collect();
         self.client
             .server
             .with_database(&names.join(","))
@@ -81,16 +60,14 @@ impl StagedRestore for MysqlRestore {
 
     fn switch(&mut self) -> Result<()> {
         while self.switched < self.parts.len() {
-            if let Part::Swap(swap) = &mut self.parts[self.switched] {
-                if let Err(e) = swap.switch(&self.client) {
-                    // This one put its original back itself; the earlier ones go back too.
-                    return match self.undo_switched() {
-                        Ok(()) => Err(e),
-                        Err(again) => Err(Error::Source(format!(
-                            "{e}; putting back the databases switched before it failed: {again}"
-                        ))),
-                    };
-                }
+            if let Err(e) = self.parts[self.switched].switch(&self.client) {
+                // This one put its original back itself; the earlier ones go back too.
+                return match self.undo_switched() {
+                    Ok(()) => Err(e),
+                    Err(again) => Err(Error::Source(format!(
+                        "{e}; putting back the databases switched before it failed: {again}"
+                    ))),
+                };
             }
             self.switched += 1;
         }
@@ -110,10 +87,7 @@ impl StagedRestore for MysqlRestore {
         } = *self;
         parts
             .into_iter()
-            .flat_map(|part| match part {
-                Part::Direct { .. } => Vec::new(),
-                Part::Swap(swap) => swap.finish(&client, keep_replaced),
-            })
+            .flat_map(|swap| swap.finish(&client, keep_replaced))
             .collect()
     }
 

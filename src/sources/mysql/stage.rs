@@ -1,24 +1,23 @@
 //! Loading a `mysql` source's dumps for a restore, changing nothing that exists: each
 //! `<db>.sql` is checked (complete, holds the chosen tables), loaded with the client into a
-//! database of its own and validated (the load's exit status, the table list). Over an
-//! existing original that is a staging database `<db>_coffer_staging_<tag>`, switched in
-//! later by `RENAME TABLE` (`switch.rs`); anywhere else it is the new database itself.
-//! Either is created with the default character set and collation the backup recorded
-//! (`charset.rs`).
+//! staging database `<db>_coffer_staging_<tag>` and validated (the load's exit status, the
+//! table list). The switch (`switch.rs`) later moves its tables by `RENAME TABLE` in over the
+//! existing original, or into the new database it creates then: a restore killed while
+//! loading leaves only a database recovery recognises by name, never a half-loaded one under
+//! the real name. The staging database is created with the default character set and
+//! collation the backup recorded (`charset.rs`).
 
 use std::path::{Path, PathBuf};
 
 use super::admin::{ident, literal, Client};
 use super::charset::{create_database, Charset};
 use super::dumpfile::{retarget_alter_database, tables_in};
-use super::restore::{MysqlRestore, Part};
+use super::restore::MysqlRestore;
 use super::switch::Swap;
 use crate::error::{Error, IoContext, Result};
 use crate::sources::database::{default_restored_name, DatabaseTarget, StageRequest};
 use crate::sources::tool::{feed_input, ToolRun};
-
-/// MySQL's limit on a database name, in characters.
-const NAME_LIMIT: usize = 64;
+use crate::sources::working_name::working_name;
 
 pub fn stage(request: &StageRequest) -> Result<MysqlRestore> {
     let dumps = dumps_in(request.dir)?;
@@ -47,9 +46,8 @@ pub fn stage(request: &StageRequest) -> Result<MysqlRestore> {
     let (client, _) = Client::connect(&server, request.source.connect_timeout_seconds)?;
     let mut restore = MysqlRestore::new(client, request.source.keep_replaced);
     for (db, dump) in &dumps {
-        let part = stage_one(&restore.client, request, db, dump, named.as_deref());
-        match part {
-            Ok(part) => restore.parts.push(part),
+        match stage_one(&restore.client, request, db, dump, named.as_deref()) {
+            Ok(swap) => restore.parts.push(swap),
             Err(e) => {
                 restore.discard_all();
                 return Err(e);
@@ -84,7 +82,7 @@ fn stage_one(
     db: &str,
     dump: &Path,
     named: Option<&str>,
-) -> Result<Part> {
+) -> Result<Swap> {
     let tables = tables_in(dump)?;
     let chosen = &request.selection.tables;
     if let Some(missing) = chosen.iter().find(|t| !tables.contains(t)) {
@@ -103,44 +101,50 @@ fn stage_one(
     };
     let recorded = Charset::recorded(request.dir, db)?;
     let replacing = matches!(request.target, DatabaseTarget::Original);
-    if replacing && client.database_exists(&target)? {
-        let staging = name_with(db, &format!("_coffer_staging_{}", request.tag));
-        let previous = name_with(
-            db,
-            &format!(
-                "_coffer_previous_{}",
-                request.started.format("%Y%m%d_%H%M%S")
-            ),
-        );
-        let live = Charset::of(client, &target)?;
-        create_database(client, &staging, recorded.as_ref().or(live.as_ref()))?;
-        load_checked(client, request, (db, dump), &staging, &tables).inspect_err(|_| {
-            let _ = client.drop_database(&staging);
-        })?;
-        // A selection replaces tables only: the database's defaults stay as they are.
-        let charset = recorded.filter(|_| selection.is_none());
-        let swap = Swap::new(target, staging, previous, selection, charset);
-        if let Err(e) = swap.check_foreign_keys(client) {
-            let _ = client.drop_database(&swap.staging);
-            return Err(e);
-        }
-        return Ok(Part::Swap(Box::new(swap)));
-    }
-    if !replacing && client.database_exists(&target)? {
+    let exists = client.database_exists(&target)?;
+    if !replacing && exists {
         return Err(Error::Refused(format!(
             "database `{target}` already exists on {}: choose another --target name (a restore \
              only replaces the source's own database, without --target)",
             client.server.redacted()
         )));
     }
-    create_database(client, &target, recorded.as_ref())?;
-    let loaded = load_checked(client, request, (db, dump), &target, &tables)
-        .and_then(|()| keep_only(client, &target, &tables, selection.as_deref()));
+    let staging = working_name(&target, &format!("_coffer_staging_{}", request.tag));
+    let live = if exists {
+        Charset::of(client, &target)?
+    } else {
+        None
+    };
+    create_database(client, &staging, recorded.as_ref().or(live.as_ref()))?;
+    let loaded = load_checked(client, request, (db, dump), &staging, &tables).and_then(|()| {
+        if exists {
+            Ok(())
+        } else {
+            keep_only(client, &staging, &tables, selection.as_deref())
+        }
+    });
     if let Err(e) = loaded {
-        let _ = client.drop_database(&target);
+        let _ = client.drop_database(&staging);
         return Err(e);
     }
-    Ok(Part::Direct { db: target })
+    if !exists {
+        return Ok(Swap::fresh(target, staging, recorded));
+    }
+    let previous = working_name(
+        &target,
+        &format!(
+            "_coffer_previous_{}",
+            request.started.format("%Y%m%d_%H%M%S")
+        ),
+    );
+    // A selection replaces tables only: the database's defaults stay as they are.
+    let charset = recorded.filter(|_| selection.is_none());
+    let swap = Swap::new(target, staging, previous, selection, charset);
+    if let Err(e) = swap.check_foreign_keys(client) {
+        let _ = client.drop_database(&swap.staging);
+        return Err(e);
+    }
+    Ok(swap)
 }
 
 /// Loads `dump` (of the database `dumped`) into `into` and checks it created exactly the
@@ -166,6 +170,7 @@ fn load_checked(
         progress: request.progress,
     };
     feed_input(&run, command, dump, |line| {
+        crate::faults::point("mysql.load.line");
         retarget_alter_database(line, dumped, into)
     })
     .map_err(|e| match e {
@@ -211,28 +216,4 @@ fn keep_only(
         sql.push_str(&format!("DROP TABLE {}.{};\n", ident(db), ident(table)));
     }
     client.run(&sql).map(drop)
-}
-
-/// `db` + `suffix`, the name cut so the whole fits MySQL's 64-character limit.
-pub fn name_with(db: &str, suffix: &str) -> String {
-    let keep = NAME_LIMIT.saturating_sub(suffix.chars().count());
-    let stem: String = db.chars().take(keep).collect();
-    format!("{stem}{suffix}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn working_names_fit_the_limit() {
-        assert_eq!(
-            name_with("shop", "_coffer_staging_0123456789ab"),
-            "shop_coffer_staging_0123456789ab"
-        );
-        assert_eq!(
-            name_with(&"x".repeat(63), "_coffer_previous_20260101_000000").len(),
-            64
-        );
-    }
 }

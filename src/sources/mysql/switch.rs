@@ -35,6 +35,11 @@
 //!
 //! Any failure part-way puts the original back (`rollback`), which reads where the tables
 //! are now rather than trusting how far the switch got.
+//!
+//! A restore into a database that does not exist yet (`Swap::fresh`) is the same switch with
+//! no original: the database is created (with the backup's defaults) when the switch begins
+//! and the staged tables and definitions move in; undoing it drops that database, which
+//! holds nothing but the restore's own tables.
 
 use super::admin::{ident, literal, Client};
 use super::charset::{create_database, Charset};
@@ -59,6 +64,10 @@ pub struct Swap {
     original_tables: Vec<String>,
     staged_tables: Vec<String>,
     previous_created: bool,
+    /// There is no original: the switch creates `db` (see the module note).
+    fresh: bool,
+    /// `db` was created by this switch (of a fresh swap): undoing it drops it.
+    created: bool,
     /// The original has been changed: a failure must put it back.
     changed: bool,
     pub notes: Vec<String>,
@@ -83,9 +92,23 @@ impl Swap {
             original_tables: Vec::new(),
             staged_tables: Vec::new(),
             previous_created: false,
+            fresh: false,
+            created: false,
             changed: false,
             notes: Vec::new(),
         }
+    }
+
+    /// A swap into `db`, which does not exist yet: the switch creates it with `charset`.
+    pub fn fresh(db: String, staging: String, charset: Option<Charset>) -> Self {
+        Swap {
+            fresh: true,
+            ..Swap::new(db, staging, String::new(), None, charset)
+        }
+    }
+
+    pub fn is_fresh(&self) -> bool {
+        self.fresh
     }
 
     /// A swap of a dead process, as its journal recorded it just before the switch (see
@@ -96,7 +119,10 @@ impl Swap {
             original_tables: record.original_tables,
             staged_tables: record.staged_tables,
             original_charset: record.original_charset,
-            previous_created: true,
+            previous_created: !record.fresh,
+            fresh: record.fresh,
+            // Recovery checked that `db` holds nothing but the restore's tables.
+            created: record.fresh,
             changed: true,
             ..Swap::new(
                 record.db,
@@ -187,8 +213,19 @@ impl Swap {
         self.original_tables = self.in_scope(client.tables(&self.db)?);
         self.staged_tables = self.in_scope(client.tables(&self.staging)?);
         self.original_charset = Charset::of(client, &self.db)?;
-        create_database(client, &self.previous, self.original_charset.as_ref())?;
-        self.previous_created = true;
+        if self.fresh {
+            create_database(client, &self.db, self.charset.as_ref()).map_err(|e| {
+                Error::Refused(format!(
+                    "could not create `{}` for the restore (did another client create it while \
+                     the dump loaded?): {e}",
+                    self.db
+                ))
+            })?;
+            self.created = true;
+        } else {
+            create_database(client, &self.previous, self.original_charset.as_ref())?;
+            self.previous_created = true;
+        }
         let staged_triggers = objects::drop_sql(&self.staging, &triggers(&staged));
         if !staged_triggers.is_empty() {
             client.run(&staged_triggers)?;
@@ -208,7 +245,11 @@ impl Swap {
         objects::install_views(client, &self.db, &staged)?;
         faults::point("mysql.switch.views");
         // The kept copy is for looking back: a failure here is only worth a warning.
-        if let Err(e) = objects::install(client, &self.previous, &self.original, true) {
+        if self.fresh {
+            return Ok(());
+        }
+        let kept = self.original_charset.as_ref();
+        if let Err(e) = objects::install(client, &self.previous, &self.original, true, kept) {
             self.notes.push(format!(
                 "`{}` holds the replaced tables, but not all of their triggers, views, routines \
                  or events: {e}",
@@ -238,7 +279,8 @@ impl Swap {
             format!("RENAME TABLE {};", moves.join(", "))
         };
         let defaults = match &self.charset {
-            Some(charset) if Some(charset) != self.original_charset.as_ref() => {
+            // A fresh database was created with them.
+            Some(charset) if !self.fresh && Some(charset) != self.original_charset.as_ref() => {
                 format!("ALTER DATABASE {}{};", ident(&self.db), charset.clause())
             }
             _ => String::new(),
@@ -265,13 +307,29 @@ impl Swap {
             ),
             (
                 "mysql.switch.installed",
-                objects::install_script(&self.db, staged, false).unwrap_or_default(),
+                objects::install_script(&self.db, staged, false, self.final_defaults())
+                    .unwrap_or_default(),
             ),
         ]
     }
 
+    /// `db`'s defaults once switched: the backup's (given by the switch, or to a fresh
+    /// database when it is created), else the original's, which it keeps.
+    fn final_defaults(&self) -> Option<&Charset> {
+        self.charset.as_ref().or(self.original_charset.as_ref())
+    }
+
     /// Puts the original back: its tables (wherever the switch left them) and definitions.
     pub fn rollback(&mut self, client: &Client) -> Result<()> {
+        if self.fresh {
+            // Every table and definition in `db` is the restore's own.
+            if self.created {
+                client.drop_database(&self.db)?;
+                self.created = false;
+            }
+            self.changed = false;
+            return Ok(());
+        }
         if self.changed {
             let scope = self.selection.clone();
             objects::drop_all(client, &self.db, scope.as_deref())?;
@@ -301,7 +359,8 @@ impl Swap {
             if let Some(charset) = &self.original_charset {
                 charset.apply_to(client, &self.db)?;
             }
-            objects::install(client, &self.db, &self.original, false)?;
+            let defaults = self.original_charset.as_ref();
+            objects::install(client, &self.db, &self.original, false, defaults)?;
             self.changed = false;
         }
         self.drop_previous_if_empty(client)
@@ -322,7 +381,9 @@ impl Swap {
         if let Err(e) = client.drop_database(&self.staging) {
             warnings.push(format!("could not drop `{}`: {e}", self.staging));
         }
-        if keep_replaced {
+        if self.fresh {
+            // Nothing was replaced.
+        } else if keep_replaced {
             warnings.push(format!(
                 "the replaced tables of `{}` are kept in `{}` (keep_replaced)",
                 self.db, self.previous

@@ -1,31 +1,21 @@
-//! Names of the databases a restore creates beside the target: staging and replaced copies.
-//! PostgreSQL cuts identifiers at 63 bytes, so the stem is shortened to keep the suffix.
+//! Names of the databases a restore creates beside the target: staging and replaced copies
+//! (cut to PostgreSQL's 63 bytes by `working_name`).
 
 use chrono::{DateTime, Utc};
 
+use crate::sources::working_name::working_name;
+
 /// `<db>_coffer_staging_<tag>`: where a dump is loaded and validated.
 pub fn staging(database: &str, tag: &str) -> String {
-    with_suffix(database, &format!("_coffer_staging_{tag}"))
+    working_name(database, &format!("_coffer_staging_{tag}"))
 }
 
 /// `<db>_coffer_previous_<time>`: the original, kept until the switch has succeeded.
 pub fn previous(database: &str, started: DateTime<Utc>) -> String {
-    with_suffix(
+    working_name(
         database,
         &format!("_coffer_previous_{}", started.format("%Y%m%d_%H%M%S")),
     )
-}
-
-fn with_suffix(database: &str, suffix: &str) -> String {
-    let keep = 63usize.saturating_sub(suffix.len());
-    let mut stem = String::new();
-    for c in database.chars() {
-        if stem.len() + c.len_utf8() > keep {
-            break;
-        }
-        stem.push(c);
-    }
-    format!("{stem}{suffix}")
 }
 
 #[cfg(test)]
