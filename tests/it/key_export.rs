@@ -18,16 +18,6 @@ fn write_passphrase(env: &TestEnv) -> String {
     path.display().to_string()
 }
 
-fn stderr_of(env: &TestEnv, args: &[&str]) -> String {
-    let out = env.run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stderr).unwrap()
-}
-
 #[test]
 fn an_export_brings_back_a_lost_key_directory() {
     let env = TestEnv::with_directory(&Backend::Sqlite);
