@@ -36,7 +36,8 @@ pub enum KeyPolicy {
     /// Only on first run: with encrypted backups in the catalogue, a missing key directory
     /// is an error (an unmounted volume must not silently start a new, unsaved key).
     FirstRunOnly,
-    /// Start a new keyring if there is none (`coffer key rotate` after keys were lost).
+    /// Start a new keyring if there is none (`coffer key rotate --accept-missing-keys` after
+    /// keys were lost).
     Always,
 }
 
@@ -124,6 +125,39 @@ impl App {
         keyring.rotate().ctx(|| "rotating the archive key".into())
     }
 
+    /// Keys the catalogue's successful backups were encrypted with that the keyring lacks,
+    /// with how many backups each one encrypted.
+    pub fn missing_keys(&self) -> Result<Vec<(String, i64)>> {
+        let by_key = Backup::count_by_key_id(&mut *self.conn()?)?;
+        let keyring = self.keyring();
+        Ok(by_key
+            .into_iter()
+            .filter(|(id, _)| keyring.get(id).is_none())
+            .collect())
+    }
+
+    /// The reminder to export the keys, while some key has never been exported.
+    pub fn key_export_reminder(&self) -> Option<String> {
+        let unexported = self.keyring().unexported();
+        if unexported.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "archive key(s) {} have never been exported: if the key directory {} is lost, every \
+             backup they encrypted is lost with it. Run `coffer key export --out FILE` and keep \
+             the file (and its passphrase) apart from the backups",
+            unexported.join(", "),
+            self.settings.keys_dir.display()
+        ))
+    }
+
+    /// Warns on standard error (the log) while the keys are not exported.
+    pub fn remind_key_export(&self) {
+        if let Some(reminder) = self.key_export_reminder() {
+            tracing::warn!("{reminder}");
+        }
+    }
+
     /// Delivers raised events to the notification channels (`crate::notify::raise`).
     pub fn notifier(&self) -> &crate::notify::Notifier {
         &self.notifier
@@ -160,12 +194,16 @@ fn open_keyring(settings: &Settings, pool: &Pool, policy: KeyPolicy) -> Result<K
     let blank =
         is_blank_key_dir(dir).ctx(|| format!("reading the key directory {}", dir.display()))?;
     if blank && policy == KeyPolicy::FirstRunOnly {
-        let encrypted = Backup::count_encrypted(&mut *db::get(pool)?)?;
-        if encrypted > 0 {
+        let by_key = Backup::count_by_key_id(&mut *db::get(pool)?)?;
+        if !by_key.is_empty() {
+            let encrypted: i64 = by_key.iter().map(|(_, n)| n).sum();
             return Err(Error::Refused(format!(
-                "the key directory {} is missing or empty, but the catalogue holds {encrypted} encrypted backup(s): \
-                 restore the key directory (or mount its volume). To start a new key anyway, run `coffer key rotate`.",
-                dir.display()
+                "the key directory {} is missing or empty, but the catalogue holds {encrypted} encrypted backup(s) \
+                 under {}: restore the key directory (or mount its volume), or import an export of the keys \
+                 with `coffer key import FILE`. To start a new keyring anyway (those backups stay unreadable \
+                 until their keys are imported), run `coffer key rotate --accept-missing-keys`.",
+                dir.display(),
+                describe_missing(&by_key)
             )));
         }
     }
@@ -180,10 +218,20 @@ fn open_keyring(settings: &Settings, pool: &Pool, policy: KeyPolicy) -> Result<K
             key_id = %id,
             dir = %dir.display(),
             "generated a new archive encryption key: keep a copy of this directory somewhere safe, \
-             away from the backups — without it no encrypted backup can be restored"
+             away from the backups — without it no encrypted backup can be restored. \
+             Export it now, sealed with a passphrase: coffer key export --out FILE"
         );
     }
     Ok(keyring)
+}
+
+/// `k-1 (3 backups), k-2 (1 backup)`: which keys, and how much each one locks away.
+pub fn describe_missing(by_key: &[(String, i64)]) -> String {
+    by_key
+        .iter()
+        .map(|(id, n)| format!("{id} ({n} backup{})", if *n == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An exclusive lock on `<data_dir>/.coffer-setup.lock`, held while the database is migrated

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::domain::SourceKind;
 use crate::error::{Error, Result};
 
+mod absolute;
 mod notify;
 mod storage;
 pub use notify::{
@@ -423,7 +424,7 @@ impl Settings {
             }
         }
         let notify = parsed.notify.validate().map_err(|(key, m)| bad(&key, m))?;
-        Ok(Settings {
+        let settings = Settings {
             origin: origin.to_string(),
             data_dir,
             database_url,
@@ -435,7 +436,16 @@ impl Settings {
             monitor: parsed.monitor,
             sources: parsed.sources,
             notify,
-        })
+        };
+        // Relative paths mean "from where Coffer was started": fixed here, once, so that a
+        // child process started in another folder (redis-server changes into its `dir`) or
+        // a later change of working directory cannot read them differently.
+        let here = std::env::current_dir().map_err(|e| {
+            Error::Config(format!(
+                "config {origin}: cannot resolve relative paths: the current directory is unreadable: {e}"
+            ))
+        })?;
+        Ok(absolute::make_absolute(settings, &here))
     }
 
     /// The primary target's folder when it is a local one (for file-system checks).
@@ -509,10 +519,14 @@ mod tests {
     #[test]
     fn defaults_follow_the_embedded_layout() {
         let s = Settings::from_toml("", "built-in defaults", &no_env).unwrap();
-        assert_eq!(s.data_dir, PathBuf::from("./data"));
-        assert_eq!(s.database_url, "./data/coffer.db");
-        assert_eq!(s.keys_dir, PathBuf::from("./data/keys"));
-        assert_eq!(s.local_storage_path(), Some(Path::new("./backups")));
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(s.data_dir, here.join("data"));
+        assert_eq!(
+            s.database_url,
+            here.join("data/coffer.db").display().to_string()
+        );
+        assert_eq!(s.keys_dir, here.join("data/keys"));
+        assert_eq!(s.local_storage_path(), Some(here.join("backups").as_path()));
         assert_eq!(s.archive.compression_level, 6);
         assert!(s.archive.encryption);
         assert_eq!(s.workers.concurrency, 2);

@@ -1,11 +1,17 @@
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 
 fn main() {
     let cli = coffer::cli::Cli::parse();
+    // Logs are for people and go to standard error only: standard output belongs to the
+    // command's result (`--json` prints exactly one JSON document there). Colour only when
+    // standard error is a terminal, and never with NO_COLOR set (https://no-color.org).
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,coffer=info")),

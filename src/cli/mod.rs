@@ -12,6 +12,7 @@ mod list;
 mod migrate;
 mod notify;
 pub(crate) mod output; // also the JSON API's backup shape
+mod passphrase;
 mod pin;
 mod recover;
 mod restore;
@@ -105,10 +106,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Health(args) => return health::run(&settings, args),
         command => command,
     };
-    // Only an explicit key rotation may start a new keyring when encrypted backups exist.
-    let keys = match &command {
-        Command::Key(args) if args.is_rotation() => KeyPolicy::Always,
-        _ => KeyPolicy::FirstRunOnly,
+    // Only `key rotate --accept-missing-keys` may start a new keyring when encrypted
+    // backups exist; `key import` fills the key directory before the app looks at it.
+    let (keys, imported) = match &command {
+        Command::Key(args) if args.starts_new_keyring() => (KeyPolicy::Always, None),
+        Command::Key(args) => (
+            KeyPolicy::FirstRunOnly,
+            key::import_before_open(&settings, args)?,
+        ),
+        _ => (KeyPolicy::FirstRunOnly, None),
     };
     let app = App::open_with(settings, keys)?;
     match command {
@@ -125,7 +131,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pin(args) => pin::run(&app, args, true),
         Command::Unpin(args) => pin::run(&app, args, false),
         Command::Export(args) => export::run(&app, args),
-        Command::Key(args) => key::run(&app, args),
+        Command::Key(args) => key::run(&app, args, imported),
         Command::User(args) => user::run(&app, args),
         Command::Sources(args) => sources::run(&app, args),
         Command::Notify(args) => notify::run(&app, args),

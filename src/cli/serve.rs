@@ -32,6 +32,7 @@ pub fn run(app: App, args: Args) -> Result<()> {
         .ok()
         .filter(|p| !p.is_empty());
     ensure_first_admin(&app, admin_password)?;
+    app.remind_key_export();
     let bind = args.bind.unwrap_or(app.settings.web.bind);
     let app = Arc::new(app);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -18,6 +18,7 @@ use crate::jobs::reaper::run_reaper;
 pub struct Args {}
 
 pub fn run(app: App, _args: Args) -> Result<()> {
+    app.remind_key_export();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

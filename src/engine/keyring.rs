@@ -9,6 +9,9 @@
 //! Every file is written under a temporary name with its final mode, synced, then renamed, so
 //! a crash never leaves a half-written key, and permissions are never loosened, even briefly.
 //! Key bytes are never logged or printed: `Debug` is written by hand.
+//!
+//! `import.rs` adds keys from an export (`coffer key import`); `export_record.rs` keeps the
+//! `exported` file that says which keys were last exported and when.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +19,11 @@ use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+mod export_record;
+mod import;
+pub use export_record::ExportRecord;
+pub use import::{import_keys, ImportedKeys};
 
 use aes_gcm::aead::rand_core::RngCore;
 use aes_gcm::aead::OsRng;
@@ -176,6 +184,17 @@ impl Keyring {
         &self.dir
     }
 
+    /// Every key with its bytes, oldest first: what `coffer key export` seals.
+    pub fn keys_for_export(&self) -> Vec<(KeyInfo, Key)> {
+        self.list()
+            .into_iter()
+            .map(|info| {
+                let bytes = self.keys[&info.id].bytes;
+                (info, bytes)
+            })
+            .collect()
+    }
+
     fn write_new_key(&self) -> io::Result<(String, StoredKey)> {
         let mut bytes: Key = [0; 32];
         OsRng
@@ -225,7 +244,6 @@ fn new_key_id() -> io::Result<String> {
     ))
 }
 
-/// True when the directory is missing or holds neither key files nor an `active` file.
 /// True when the directory is missing or holds no key and no `active` file.
 pub fn is_blank_key_dir(dir: &Path) -> io::Result<bool> {
     let entries = match fs::read_dir(dir) {

@@ -3,7 +3,8 @@
 //! Writing: `archive_writer` (tar + manifest) → `compress` (parallel gzip members) →
 //! `crypt` (AES-256-GCM STREAM, key from `keyring`) → `digest` (SHA-256 tee) → a sink.
 //! Reading: `archive_reader` undoes it and checks every path; `extract` stages a restore;
-//! `verify` reads an archive whole against its `manifest`. `restorable` is what a restore
+//! `verify` reads an archive whole against its `manifest`. `key_export` seals the keyring
+//! with a passphrase. `restorable` is what a restore
 //! accepts, asked by the writer, deep verify and the extractor alike.
 
 pub mod archive_reader;
@@ -12,6 +13,7 @@ pub mod compress;
 pub mod crypt;
 pub mod digest;
 pub mod extract;
+pub mod key_export;
 pub mod keyring;
 pub mod manifest;
 pub mod parent_index;

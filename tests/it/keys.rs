@@ -115,7 +115,7 @@ fn a_lost_key_directory_is_an_error_not_a_new_key() {
     fs::rename(env.path("data/keys"), env.path("keys-elsewhere")).unwrap();
     let err = env.fails(&["backup"]);
     assert!(
-        err.contains("missing or empty") && err.contains("coffer key rotate"),
+        err.contains("missing or empty") && err.contains("coffer key rotate --accept-missing-keys"),
         "{err}"
     );
     assert!(
@@ -123,6 +123,6 @@ fn a_lost_key_directory_is_an_error_not_a_new_key() {
         "no new key was made behind the operator's back"
     );
     // The operator decides to start over with a new key.
-    env.ok(&["key", "rotate"]);
+    env.ok(&["key", "rotate", "--accept-missing-keys"]);
     env.backup(&[]);
 }

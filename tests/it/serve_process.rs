@@ -3,7 +3,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestEnv;
@@ -18,11 +19,18 @@ impl ServeProcess {
     /// Starts `coffer serve --bind 127.0.0.1:0` for `env`, the first user `admin` getting
     /// `admin_password`; returns once the console listens. Its log goes to `<env>/serve.log`.
     pub fn start(env: &TestEnv, admin_password: &str) -> ServeProcess {
-        let log = std::fs::File::create(env.path("serve.log")).unwrap();
-        let mut child = env
-            .command(&["serve", "--bind", "127.0.0.1:0"])
+        let mut command = env.command(&["serve", "--bind", "127.0.0.1:0"]);
+        command
             .env("COFFER_ADMIN_PASSWORD", admin_password)
-            .env("COFFER_LOG", "warn,coffer=info")
+            .env("COFFER_LOG", "warn,coffer=info");
+        ServeProcess::start_command(command, &env.path("serve.log"))
+    }
+
+    /// Starts `command` (a `coffer serve --bind 127.0.0.1:0`, set up by the caller: its
+    /// folder, environment, first admin), its log going to `log`; returns once it listens.
+    pub fn start_command(mut command: Command, log_path: &Path) -> ServeProcess {
+        let log = std::fs::File::create(log_path).unwrap();
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -38,7 +46,7 @@ impl ServeProcess {
         else {
             let _ = child.kill();
             let _ = child.wait();
-            let log = std::fs::read_to_string(env.path("serve.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
             panic!("coffer serve did not start: {line:?}\n{log}");
         };
         ServeProcess { child, address }

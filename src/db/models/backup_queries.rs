@@ -56,6 +56,22 @@ impl Backup {
             .get_result(conn)?)
     }
 
+    /// How many successful backups each archive key encrypted, by key id: what a keyring
+    /// must hold for every backup of the catalogue to be readable.
+    pub fn count_by_key_id(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, DbError> {
+        let rows: Vec<(Option<String>, i64)> = backup_records::table
+            .filter(dsl::key_id.is_not_null())
+            .filter(dsl::status.eq(Status::Succeeded.as_str()))
+            .group_by(dsl::key_id)
+            .select((dsl::key_id, diesel::dsl::count_star()))
+            .order(dsl::key_id)
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, n)| id.map(|id| (id, n)))
+            .collect())
+    }
+
     /// The newest successful backup of exactly this scope text: the parent of the next
     /// incremental.
     pub fn latest_succeeded_with_scope(
