@@ -1,6 +1,7 @@
 //! `coffer serve [--bind ADDR:PORT] [--no-workers]`: the web console, a worker pool (started
-//! again when it fails), the scheduler, the monitor and the heartbeat reaper in one process. `--no-workers` leaves the
-//! jobs to `coffer worker` processes (a web tier behind a load balancer).
+//! again when it fails), the scheduler, the monitor and the heartbeat reaper in one process.
+//! `--no-workers` leaves the jobs to `coffer worker` processes (a web tier behind a load
+//! balancer).
 //! SIGINT/SIGTERM stop taking new requests and jobs; running jobs finish first.
 
 use std::sync::Arc;

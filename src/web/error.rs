@@ -114,8 +114,7 @@ impl From<DbError> for WebError {
             DbError::Pool(_) | DbError::Connect(_) => {
                 tracing::warn!("the metadata database cannot be reached: {e}");
                 WebError::Unavailable(
-                    "The metadata database cannot be reached right now; nothing was changed. \
-                     Try again in a moment."
+                    "The metadata database cannot be reached right now. Try again in a moment."
                         .into(),
                 )
             }
