@@ -15,6 +15,7 @@ pub mod domain; // pure types: kinds, states, roles, scopes
 pub mod engine; // archive byte pipelines: tar, gzip, encryption, checksums, restore
 pub mod error; // the app's error type
 pub mod faults; // named points where tests kill the process for real
+pub mod full_disk; // a write that failed for lack of space, and which filesystem is full
 pub mod jobs; // backup, restore, verify, cleanup, export, recovery
 pub mod memory; // giving freed memory back to the system between phases
 pub mod monitor; // RPO, stalled tasks, storage space, the verification schedule

@@ -16,7 +16,8 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// What to ask (else http://<[web] bind>/health); `/ready` also checks database and storage.
+    /// What to ask (else http://<[web] bind>/health); `/ready` also checks database, storage,
+    /// free disk space and the worker pool.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 }

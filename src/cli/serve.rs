@@ -1,6 +1,7 @@
-//! `coffer serve [--bind ADDR:PORT] [--no-workers]`: the web console, a worker pool, the
-//! scheduler, the monitor and the heartbeat reaper in one process. `--no-workers` leaves the
-//! jobs to `coffer worker` processes (a web tier behind a load balancer).
+//! `coffer serve [--bind ADDR:PORT] [--no-workers]`: the web console, a worker pool (started
+//! again when it fails), the scheduler, the monitor and the heartbeat reaper in one process.
+//! `--no-workers` leaves the jobs to `coffer worker` processes (a web tier behind a load
+//! balancer).
 //! SIGINT/SIGTERM stop taking new requests and jobs; running jobs finish first.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use crate::app::App;
 use crate::config::parse_bind;
 use crate::error::{Error, Result};
 use crate::jobs::live::LiveProgress;
-use crate::jobs::queue::{run_workers, JobQueue, WorkerControl};
+use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
 use crate::jobs::reaper::run_reaper;
 use crate::jobs::scheduler::run_scheduler;
 use crate::web::first_admin::{ensure_first_admin, ADMIN_PASSWORD_ENV};
@@ -46,12 +47,16 @@ pub fn run(app: App, args: Args) -> Result<()> {
         let queue = JobQueue::open(&app).await?;
         let live = LiveProgress::new();
         let control = WorkerControl::new();
-        let workers = (!args.no_workers).then(|| {
-            tokio::spawn(run_workers(
+        // Started again after a failure (a full disk, the database restarting), with back-off.
+        let health =
+            (!args.no_workers).then(|| PoolHealth::new(app.settings.workers.heartbeat_timeout()));
+        let workers = health.clone().map(|health| {
+            tokio::spawn(supervise_workers(
                 app.clone(),
                 queue.clone(),
                 live.clone(),
                 control.clone(),
+                health,
             ))
         });
         // Fails the tasks of dead workers, wherever they ran (stops with the process).
@@ -60,7 +65,10 @@ pub fn run(app: App, args: Args) -> Result<()> {
         // task is recorded pending and re-queued by the workers if the push did not happen.
         tokio::spawn(run_scheduler(app.clone(), queue.clone()));
         tokio::spawn(crate::monitor::run_monitor(app.clone(), queue.clone()));
-        let state = WebState::new(app, queue, live);
+        let mut state = WebState::new(app, queue, live);
+        if let Some(health) = health {
+            state = state.with_workers(health);
+        }
         let console = Console::build(state, bind).map_err(|e| Error::Io {
             context: format!("listening on {bind}"),
             source: e,

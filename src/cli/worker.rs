@@ -11,7 +11,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::app::App;
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::live::LiveProgress;
-use crate::jobs::queue::{run_workers, JobQueue, WorkerControl};
+use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
 use crate::jobs::reaper::run_reaper;
 
 #[derive(Debug, ClapArgs)]
@@ -54,7 +54,9 @@ pub fn run(app: App, _args: Args) -> Result<()> {
             "coffer worker: running up to {} job(s) at once; Ctrl-C to stop",
             app.settings.workers.concurrency
         );
-        run_workers(app, queue, LiveProgress::new(), control).await?;
+        // A pool that fails (a full disk, the database restarting) is started again.
+        let health = PoolHealth::new(app.settings.workers.heartbeat_timeout());
+        supervise_workers(app, queue, LiveProgress::new(), control, health).await?;
         Ok::<(), Error>(())
     })
 }

@@ -18,6 +18,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "restore_finished",
     "restore_failed",
     "storage_nearly_full",
+    "workers_stopped",
 ];
 
 /// The validated `[notify]` section.

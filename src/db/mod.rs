@@ -30,4 +30,5 @@ pub use migrate::{
 };
 pub use models::*;
 pub use pool::{get, open, Pool, PooledConn};
+pub(crate) use url::sqlite_path;
 pub use url::{redact_url, Backend};

@@ -65,6 +65,10 @@ pub enum Event {
         threshold_percent: f64,
         free_bytes: u64,
     },
+    /// A worker pool stopped (its queue could not be written: a full disk, the database
+    /// gone) or went silent; queued work waits until the pool, started again after
+    /// `retry_seconds` (0: it resumes by itself once its queue answers), runs.
+    WorkersStopped { error: String, retry_seconds: u64 },
     /// Sent from the settings page to check the channels.
     Test { requested_by: String },
 }
@@ -81,6 +85,7 @@ impl Event {
             Event::RestoreFinished { .. } => "restore_finished",
             Event::RestoreFailed { .. } => "restore_failed",
             Event::StorageNearlyFull { .. } => "storage_nearly_full",
+            Event::WorkersStopped { .. } => "workers_stopped",
             Event::Test { .. } => "test",
         }
     }
@@ -133,6 +138,18 @@ impl Event {
                 ..
             } => format!(
                 "Backup storage is {used_percent:.0}% full (threshold {threshold_percent:.0}%)"
+            ),
+            Event::WorkersStopped {
+                error,
+                retry_seconds: 0,
+            } => format!(
+                "The worker pool stopped taking jobs, queued work waits: {error} (it resumes once its queue answers)"
+            ),
+            Event::WorkersStopped {
+                error,
+                retry_seconds,
+            } => format!(
+                "The worker pool stopped, queued work waits: {error} (starting it again in {retry_seconds}s, then with back-off)"
             ),
             Event::Test { requested_by } => {
                 format!("Test notification from Coffer, sent by {requested_by}")

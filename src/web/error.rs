@@ -9,6 +9,7 @@ use askama::Template;
 
 use crate::db::DbError;
 use crate::error::Error as CofferError;
+use crate::full_disk;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -33,9 +34,14 @@ pub enum WebError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
-    /// The server is too busy right now; trying again later may work.
+    /// The server is too busy right now, or its database cannot be reached; trying again
+    /// later may work.
     #[error("{0}")]
     Unavailable(String),
+    /// A write failed because a filesystem Coffer writes to is full (507). The message
+    /// names that filesystem, looked up when it is shown (see [`crate::full_disk`]).
+    #[error("a filesystem Coffer writes to is full: {0}")]
+    DiskFull(String),
     /// Anything unexpected; logged in full, shown as a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -54,6 +60,7 @@ impl WebError {
             WebError::Internal(_) => {
                 "Something went wrong on the server; the details are in its log.".into()
             }
+            WebError::DiskFull(_) => crate::full_disk::describe(),
             other => other.to_string(),
         }
     }
@@ -68,6 +75,7 @@ impl WebError {
             WebError::Conflict(_) => "Not possible now",
             WebError::TooManyRequests(_) => "Too many attempts",
             WebError::Unavailable(_) => "Busy",
+            WebError::DiskFull(_) => "Disk full",
             WebError::Internal(_) => "Server error",
         }
     }
@@ -81,6 +89,12 @@ impl From<CofferError> for WebError {
             CofferError::Refused(message) => WebError::Conflict(message),
             CofferError::Source(message) => WebError::Conflict(message),
             CofferError::Db(db) => db.into(),
+            CofferError::Io { ref source, .. } if full_disk::is_full_io(source) => {
+                WebError::DiskFull(e.to_string())
+            }
+            CofferError::Queue(ref message) if full_disk::is_full_text(message) => {
+                WebError::DiskFull(e.to_string())
+            }
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -93,6 +107,17 @@ impl From<DbError> for WebError {
                 WebError::NotFound(format!("{what} `{id}` not found"))
             }
             DbError::IllegalTransition { .. } => WebError::Conflict(e.to_string()),
+            ref other if full_disk::is_full_text(&other.to_string()) => {
+                WebError::DiskFull(e.to_string())
+            }
+            // The database server is down or restarting: nothing is wrong with the request.
+            DbError::Pool(_) | DbError::Connect(_) => {
+                tracing::warn!("the metadata database cannot be reached: {e}");
+                WebError::Unavailable(
+                    "The metadata database cannot be reached right now. Try again in a moment."
+                        .into(),
+                )
+            }
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -130,6 +155,7 @@ impl ResponseError for WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::DiskFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +171,7 @@ impl ResponseError for WebError {
             }
             WebError::PasswordChange => return see_other("/account/password"),
             WebError::Internal(detail) => tracing::error!("request failed: {detail}"),
+            WebError::DiskFull(detail) => tracing::error!("request refused: {detail}"),
             _ => {}
         }
         let status = self.status_code();
@@ -187,8 +214,10 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let WebError::Internal(detail) = &self.0 {
-            tracing::error!("API request failed: {detail}");
+        match &self.0 {
+            WebError::Internal(detail) => tracing::error!("API request failed: {detail}"),
+            WebError::DiskFull(detail) => tracing::error!("API request refused: {detail}"),
+            _ => {}
         }
         HttpResponse::build(self.status_code())
             .json(serde_json::json!({ "error": self.0.public_message() }))

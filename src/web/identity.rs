@@ -144,7 +144,11 @@ async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identi
             };
             let since = crate::db::now() - session.last_seen_at;
             if since.num_seconds() >= TOUCH_EVERY_SECONDS {
-                Session::touch(conn, &hash, idle)?;
+                // Keeping the session alive is worth a write, not a refused page: on a full
+                // disk (or a read-only database) reading must keep working.
+                if let Err(e) = Session::touch(conn, &hash, idle) {
+                    tracing::warn!("could not record the session's activity: {e}");
+                }
             }
             Ok(Some(Identity {
                 user,

@@ -10,7 +10,7 @@ use actix_web::web;
 use crate::app::App;
 use crate::db::{DbConnection, NewLogEntry, Task};
 use crate::jobs::live::LiveProgress;
-use crate::jobs::queue::{Job, JobQueue};
+use crate::jobs::queue::{Job, JobQueue, PoolHealth};
 use crate::web::error::{WebError, WebResult};
 use crate::web::password_gate::PasswordGate;
 
@@ -19,6 +19,8 @@ pub struct WebState {
     pub app: Arc<App>,
     pub queue: JobQueue,
     pub live: LiveProgress,
+    /// This process's worker pool, when it runs one (`coffer serve` without `--no-workers`).
+    pub workers: Option<PoolHealth>,
     /// Every password hash or check of a request goes through this (see [`PasswordGate`]).
     pub passwords: PasswordGate,
     /// The runtime the queue's connection pools were opened on. actix runs handlers on
@@ -29,13 +31,21 @@ pub struct WebState {
 impl WebState {
     /// Must be called on the runtime that opened `queue`.
     pub fn new(app: Arc<App>, queue: JobQueue, live: LiveProgress) -> WebState {
+        crate::full_disk::remember_places(&app.settings);
         WebState {
             app,
             queue,
             live,
+            workers: None,
             passwords: PasswordGate::for_this_machine(),
             queue_runtime: tokio::runtime::Handle::current(),
         }
+    }
+
+    /// Reports the health of this process's worker pool in `/ready` and `/metrics`.
+    pub fn with_workers(mut self, health: PoolHealth) -> WebState {
+        self.workers = Some(health);
+        self
     }
 
     /// Queues the job for a task that `prepare_*` recorded.

@@ -8,6 +8,7 @@ mod config_errors;
 mod crash;
 mod deploy_files;
 mod export;
+mod faults;
 mod health_cli;
 mod incremental;
 mod json_output;

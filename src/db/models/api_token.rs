@@ -67,9 +67,13 @@ impl ApiToken {
                 .is_none_or(|last| (at - last).num_seconds() >= NOTE_USE_EVERY_SECONDS)
         };
         if let Some((token, _)) = found.as_ref().filter(|(token, _)| stale(token)) {
-            diesel::update(api_tokens::table.find(&token.id))
+            // A note, not a condition of the request: on a full disk reading keeps working.
+            if let Err(e) = diesel::update(api_tokens::table.find(&token.id))
                 .set(api_tokens::last_used_at.eq(at))
-                .execute(conn)?;
+                .execute(conn)
+            {
+                tracing::warn!("could not note the use of API token {}: {e}", token.id);
+            }
         }
         Ok(found)
     }

@@ -20,6 +20,8 @@
 //! pushed again. A duplicate is harmless, as executing a task claims it atomically first.
 
 mod job;
+mod pool_health;
+mod supervisor;
 mod workers;
 
 use std::path::Path;
@@ -27,7 +29,9 @@ use std::time::Duration;
 
 use apalis::prelude::{Metrics, TaskBuilder, TaskSink, TaskSinkError};
 use apalis_postgres::{PgPool, PostgresStorage};
-use apalis_sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteStorage};
+use apalis_sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqlitePoolOptions, SqliteStorage, SqlxError,
+};
 
 use crate::app::App;
 use crate::db::{Backend, Backup, Task};
@@ -38,6 +42,8 @@ use crate::jobs::restore::{prepare_restore, RestoreRequest};
 use crate::jobs::verify::prepare_verify;
 
 pub use job::{execute_job, Job};
+pub use pool_health::{PoolHealth, PoolStatus};
+pub use supervisor::supervise_workers;
 pub use workers::{run_workers, WorkerControl};
 
 /// PostgreSQL's SQLSTATE for a unique violation.
@@ -208,6 +214,7 @@ async fn open_sqlite(
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
+        .after_release(|conn, _| Box::pin(drop_if_in_transaction(conn)))
         .connect_with(options)
         .await
         .map_err(|e| Error::Queue(format!("opening the job queue {}: {e}", path.display())))?;
@@ -220,6 +227,22 @@ async fn open_sqlite(
         .heartbeat_interval(beats.every)
         .missed_heartbeats(beats.missed);
     Ok(SqliteStorage::new(&pool).with_config(config))
+}
+
+/// Keeps a pooled queue connection only when no transaction is open on it. A COMMIT that
+/// fails on a full disk leaves SQLite's transaction open, and its write lock with it: back
+/// in the pool, that connection would make every other writer wait ("database is locked")
+/// long after the disk has room again. Closing it rolls the transaction back.
+async fn drop_if_in_transaction(conn: &mut SqliteConnection) -> Result<bool, SqlxError> {
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the locked handle gives this thread exclusive use of the open database
+    // handle; sqlite3_get_autocommit only reads its state.
+    let in_autocommit =
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    if !in_autocommit {
+        tracing::warn!("closing a job queue connection left inside a failed transaction");
+    }
+    Ok(in_autocommit)
 }
 
 async fn open_postgres(

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::{
-    BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt, WorkerError,
+    BackendExt, BoxDynError, Data, Event, EventListenerExt, WorkerBuilder, WorkerBuilderExt,
+    WorkerContext, WorkerError,
 };
 use tokio::sync::watch;
 
+use super::pool_health::PoolHealth;
 use super::{JobQueue, Store};
 use crate::app::App;
 use crate::db::Task;
@@ -81,12 +83,25 @@ struct WorkerState {
 }
 
 /// Runs the worker pool until `control` says stop, then waits for running jobs to end.
-/// Pending tasks whose job was lost are queued again first.
+/// Pending tasks whose job was lost are queued again first. The pool ends early, with an
+/// error, when a write to the queue fails: `coffer serve` and `coffer worker` run it under
+/// [`supervise_workers`](super::supervise_workers), which starts a new one.
 pub async fn run_workers(
     app: Arc<App>,
     queue: JobQueue,
     live: LiveProgress,
     control: WorkerControl,
+) -> Result<()> {
+    run_pool(app, queue, live, control, None).await
+}
+
+/// [`run_workers`], telling `health` each time the pool's worker registers or beats.
+pub(super) async fn run_pool(
+    app: Arc<App>,
+    queue: JobQueue,
+    live: LiveProgress,
+    control: WorkerControl,
+    health: Option<PoolHealth>,
 ) -> Result<()> {
     let requeued = requeue_lost(&app, &queue).await?;
     if requeued > 0 {
@@ -102,6 +117,12 @@ pub async fn run_workers(
         control.stopped().await;
         Ok::<(), WorkerError>(())
     };
+    // apalis emits a heartbeat event after each successful register or beat write.
+    let on_event = move |_: &WorkerContext, event: &Event| {
+        if let (Event::HeartBeat, Some(health)) = (event, &health) {
+            health.beat();
+        }
+    };
     let concurrency = queue.concurrency;
     let ran = match queue.store {
         Store::Sqlite(store) => {
@@ -109,6 +130,7 @@ pub async fn run_workers(
                 .backend(store.poll_with_interval(POLL_EVERY))
                 .data(state)
                 .concurrency(concurrency)
+                .on_event(on_event)
                 .build(handle_job)
                 .run_until(signal)
                 .await
@@ -118,6 +140,7 @@ pub async fn run_workers(
                 .backend(store.poll_with_interval(POLL_EVERY))
                 .data(state)
                 .concurrency(concurrency)
+                .on_event(on_event)
                 .build(handle_job)
                 .run_until(signal)
                 .await

@@ -3,7 +3,8 @@
 //! the user's page, best to a viewer account). Without one it answers 401, like the API.
 //!
 //! Every figure is read from the database at scrape time, so several Coffer processes on one
-//! database report the same values whichever is scraped.
+//! database report the same values whichever is scraped — except the worker pool's, which
+//! is each process's own.
 
 mod exposition;
 
@@ -13,6 +14,7 @@ use crate::app::App;
 use crate::db::{Backup, BackupSearch, LogEntry, LogFilter, MonitorCounter, Task, WRITTEN_BYTES};
 use crate::domain::{BackupKind, LogLevel, Status};
 use crate::error::Result;
+use crate::jobs::queue::PoolStatus;
 use crate::monitor::rpo::rpo_status;
 use crate::monitor::storage::usage;
 use crate::web::auth::Viewer;
@@ -32,11 +34,36 @@ const SIZE_BOUNDS: [f64; 6] = [
 const DURATION_BOUNDS: [f64; 6] = [10.0, 60.0, 300.0, 900.0, 3600.0, 14400.0];
 
 pub async fn show(state: web::Data<WebState>, _user: Viewer) -> Result<HttpResponse, ApiError> {
-    let text = state.blocking(render).await?;
+    let mut text = state.blocking(render).await?;
+    if let Some(health) = &state.workers {
+        text.push_str(&render_worker_pool(&health.status()));
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(text))
+}
+
+/// This process's worker pool (not in the database: each process reports its own).
+pub fn render_worker_pool(status: &PoolStatus) -> String {
+    let mut e = Exposition::default();
+    e.family(
+        "coffer_worker_pool_up",
+        "gauge",
+        "1 while this process's worker pool can take jobs, 0 while it is stopped and waits to be started again.",
+    );
+    e.sample("coffer_worker_pool_up", &[], f64::from(u8::from(status.up)));
+    e.family(
+        "coffer_worker_pool_restarts_total",
+        "counter",
+        "Worker pools this process started again after one stopped (a full disk, the database gone).",
+    );
+    e.sample(
+        "coffer_worker_pool_restarts_total",
+        &[],
+        status.restarts as f64,
+    );
+    e.finish()
 }
 
 /// The whole exposition at this moment.

@@ -1,0 +1,106 @@
+//! A PostgreSQL server of the test's own (initdb + pg_ctl as the `postgres` user, in a
+//! temporary folder, on a free loopback port), so a test can stop and start it without
+//! touching the machine's shared server that other tests use. Stopped when dropped.
+
+use std::os::unix::fs::chown;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl PrivatePostgres {
+    pub fn start() -> PrivatePostgres {
+        let dir = tempfile::tempdir().unwrap();
+        let (uid, gid) = postgres_user();
+        chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = PrivatePostgres { dir, port };
+        server.as_postgres(&[
+            "initdb",
+            "--pgdata",
+            &server.data().display().to_string(),
+            "--auth=trust",
+            "--username=postgres",
+            "--no-sync",
+            "--encoding=UTF8",
+        ]);
+        server.start_again();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// `pg_ctl stop -m fast`: clients are disconnected, the server is gone until started.
+    pub fn stop(&self) {
+        self.pg_ctl(&["stop", "-m", "fast"]);
+    }
+
+    pub fn start_again(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log").display().to_string();
+        self.pg_ctl(&["start", "-o", &options, "-l", &log]);
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.data().display().to_string();
+        let mut all = vec!["pg_ctl", "--pgdata", &data, "--wait"];
+        all.extend_from_slice(args);
+        self.as_postgres(&all);
+    }
+
+    fn as_postgres(&self, args: &[&str]) {
+        let out = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("runuser runs");
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data().display().to_string();
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--", "pg_ctl", "--pgdata", &data])
+            .args(["--wait", "stop", "-m", "immediate"])
+            .output();
+    }
+}
+
+fn postgres_user() -> (u32, u32) {
+    let out = Command::new("id")
+        .args(["-u", "postgres"])
+        .output()
+        .unwrap();
+    let uid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let out = Command::new("id")
+        .args(["-g", "postgres"])
+        .output()
+        .unwrap();
+    let gid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    (uid, gid)
+}
