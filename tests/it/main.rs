@@ -24,6 +24,7 @@ mod notify;
 mod postgres_creation;
 mod postgres_kills;
 mod postgres_source;
+mod private_postgres;
 mod private_redis;
 mod queue;
 mod readme_default;

@@ -323,3 +323,38 @@ fn a_killed_restore_takes_pg_restore_and_its_workers_along() {
     // The partly filled staging database stays for the journal to drop.
     drop_leftovers(&db, &[&db.name]);
 }
+
+/// A restore to another server (a target URL) killed while staging leaves its staging
+/// database on that server. The journal records the server when staging begins, so
+/// recovery looks for it there (it used to look on the source's server only, and the
+/// staging copy stayed for good).
+#[test]
+fn a_restore_to_another_server_killed_while_staging_is_cleaned_up_there() {
+    let other = crate::private_postgres::PrivatePostgres::start();
+    let db = TempDb::new();
+    db.sql("CREATE TABLE t (v text); INSERT INTO t VALUES ('v1')");
+    let env = TestEnv::new(&Backend::Sqlite, &source(&db.url(), ""));
+    let backup = env.backup(&[]);
+    let id = backup["id"].as_str().unwrap();
+    let target = format!("postgres://postgres@127.0.0.1:{}/copy", other.port);
+    let copies = || {
+        other.psql(
+            "postgres",
+            "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database \
+             WHERE datname LIKE 'copy%'",
+        )
+    };
+
+    run_killed_at(
+        env.command(&["restore", id, "--target", &target, "--yes"]),
+        "postgres.stage.created",
+    );
+    assert!(copies().starts_with("copy_coffer_staging_"), "{}", copies());
+    let report = env.json(&["recover"]);
+    assert_eq!(report["recovered"][0]["outcome"], "rolled_back", "{report}");
+    assert_eq!(copies(), "", "nothing is left on the target server");
+
+    env.ok(&["restore", id, "--target", &target, "--yes"]);
+    assert_eq!(other.psql("copy", "SELECT v FROM t"), "v1");
+    assert_eq!(copies(), "copy");
+}

@@ -182,13 +182,15 @@ fn load(plan: &Plan, request: &StageRequest, warnings: &mut Vec<String>) -> Resu
         .create(&staging, owner.as_deref(), creation)
         .map_err(|e| match creation {
             Some(creation) => Error::Source(format!(
-                "database {} cannot be created as the backed-up one was ({}) on {}, so                  nothing was restored and nothing live was changed: {e}",
+                "database {} cannot be created as the backed-up one was ({}) on {}, so \
+                 nothing was restored and nothing live was changed: {e}",
                 plan.name,
                 creation.describe(),
                 plan.target.server.redacted()
             )),
             None => e,
         })?;
+    crate::faults::point("postgres.stage.created");
     let loaded = (|| {
         let list = match &selected {
             Some(chosen) => {

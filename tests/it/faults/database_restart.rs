@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::private_postgres::PrivatePostgres;
 use super::*;
 use crate::helpers::Backend;
+use crate::private_postgres::PrivatePostgres;
 
 #[test]
 fn work_resumes_after_the_queue_database_restarted() {

@@ -5,7 +5,6 @@
 
 mod database_restart;
 mod full_disk;
-mod private_postgres;
 mod tmpfs;
 
 use std::time::{Duration, Instant};
