@@ -235,8 +235,9 @@ pub fn describe_missing(by_key: &[(String, i64)]) -> String {
 }
 
 /// An exclusive lock on `<data_dir>/.coffer-setup.lock`, held while the database is migrated
-/// and the keyring opened (released when dropped, or by the kernel if the process dies).
-fn lock_setup(data_dir: &std::path::Path) -> Result<std::fs::File> {
+/// and the keyring opened or imported into (released when dropped, or by the kernel if the
+/// process dies).
+pub fn lock_setup(data_dir: &std::path::Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(data_dir).ctx(|| format!("creating {}", data_dir.display()))?;
     let path = data_dir.join(".coffer-setup.lock");
     let file = std::fs::File::create(&path).ctx(|| format!("creating {}", path.display()))?;

@@ -79,22 +79,17 @@ pub fn full_filesystems(places: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
 }
 
 /// The message a person reads when a write failed on a full disk: which filesystem, which
-/// of Coffer's places it holds, and that reading still works.
-pub fn describe() -> String {
+/// of Coffer's places it holds, and that reading still works. When none of Coffer's local
+/// places is full, the disk is elsewhere (the PostgreSQL metadata server, a restore target,
+/// the temporary folder): the failure's own words (`detail`) say where.
+pub fn describe(detail: &str) -> String {
     let places = PLACES.get().map(Vec::as_slice).unwrap_or_default();
     let named = full_filesystems(places)
         .iter()
         .map(|(mount, place)| format!("{} (holding {})", mount.display(), place.display()))
         .collect::<Vec<_>>();
     let which = match named.as_slice() {
-        [] => {
-            let all = places
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("A filesystem Coffer writes to ({all}) was full")
-        }
+        [] => format!("A disk was full ({detail})"),
         [one] => format!("The filesystem mounted at {one} is full"),
         many => format!("The filesystems mounted at {} are full", many.join(", ")),
     };

@@ -24,6 +24,7 @@ import getpass
 import json
 import os
 import sys
+import tempfile
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -117,6 +118,11 @@ def parse_key_hex(text, where):
 
 def keys_from_dir(directory):
     def lookup(key_id):
+        # The id comes from the archive, which is not trusted: it must not name a path.
+        if not (1 <= len(key_id) <= 64) or key_id.startswith(".") or not all(
+            c.isascii() and (c.isalnum() or c in "-_.") for c in key_id
+        ):
+            raise Failure("the archive's header holds an invalid key id")
         path = os.path.join(directory, key_id + ".key")
         try:
             with open(path) as f:
@@ -188,6 +194,7 @@ def main():
     parser.add_argument("--passphrase-file", help="with --export: the passphrase's file")
     parser.add_argument("-o", "--output", help="where to write the plain bytes (default stdout)")
     args = parser.parse_args()
+    partial = None  # the temporary output this run created, removed unless it succeeds
     try:
         if args.key_dir:
             keys = keys_from_dir(args.key_dir)
@@ -196,20 +203,30 @@ def main():
         else:
             keys = keys_from_export(args.export, read_passphrase(args.passphrase_file))
         stream = sys.stdin.buffer if args.archive == "-" else open(args.archive, "rb")
-        out = open(args.output, "wb") if args.output else sys.stdout.buffer
+        if args.output:
+            # Plain bytes go to a private (0600) file beside the output, renamed over it only
+            # once every segment is authenticated: a failure never leaves half a plaintext
+            # and never removes or truncates a file it did not write.
+            folder = os.path.dirname(os.path.abspath(args.output))
+            fd, partial = tempfile.mkstemp(prefix=".coffer-decrypt-", dir=folder)
+            out = os.fdopen(fd, "wb")
+        else:
+            out = sys.stdout.buffer
         with stream, out:
             decrypt(stream, out, keys)
-    except Failure as e:
-        if args.output:
+        if partial:
+            os.replace(partial, args.output)
+            partial = None
+    except Exception as e:  # noqa: BLE001 - any failure is reported, never a traceback
+        reason = e if isinstance(e, (Failure, OSError)) else "unreadable input (%s)" % e
+        print("coffer-decrypt: %s" % reason, file=sys.stderr)
+        return 1
+    finally:
+        if partial:
             try:
-                os.remove(args.output)
+                os.remove(partial)
             except OSError:
                 pass
-        print("coffer-decrypt: %s" % e, file=sys.stderr)
-        return 1
-    except OSError as e:
-        print("coffer-decrypt: %s" % e, file=sys.stderr)
-        return 1
     return 0
 
 

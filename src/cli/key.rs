@@ -94,6 +94,8 @@ pub fn import_before_open(settings: &Settings, args: &Args) -> Result<Option<Imp
     let passphrase = read_passphrase(passphrase_file.as_deref(), false)?;
     let opened = key_export::open(&text, &passphrase)
         .map_err(|e| Error::Refused(format!("{}: {e}", file.display())))?;
+    // A first start writing its own key at the same moment would race the import.
+    let _setting_up = crate::app::lock_setup(&settings.data_dir)?;
     let done = import_keys(&settings.keys_dir, &opened.keys, &opened.active).map_err(|e| {
         Error::Refused(format!(
             "importing {} into {}: {e}",

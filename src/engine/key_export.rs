@@ -220,10 +220,11 @@ pub fn open(text: &str, passphrase: &str) -> Result<OpenedExport, ExportError> {
 }
 
 fn derive_key(passphrase: &str, kdf: &Kdf) -> Result<Key, ExportError> {
-    // Bounds on what a file may ask for: enough for any sane setting, not a memory bomb.
+    // Bounds on what a file may ask for: enough for any sane setting (this writes 64 MiB,
+    // 3 passes), not a memory bomb or an hour of hashing (at most 1 GiB, 16 passes).
     if kdf.version != 19
-        || !(8 * 1024..=4 * 1024 * 1024).contains(&kdf.memory_kib)
-        || !(1..=64).contains(&kdf.iterations)
+        || !(8 * 1024..=1024 * 1024).contains(&kdf.memory_kib)
+        || !(1..=16).contains(&kdf.iterations)
         || !(1..=16).contains(&kdf.parallelism)
     {
         return Err(fail(

@@ -60,7 +60,7 @@ impl WebError {
             WebError::Internal(_) => {
                 "Something went wrong on the server; the details are in its log.".into()
             }
-            WebError::DiskFull(_) => crate::full_disk::describe(),
+            WebError::DiskFull(detail) => crate::full_disk::describe(detail),
             other => other.to_string(),
         }
     }

@@ -285,9 +285,19 @@ fn the_python_script_decrypts_a_real_archive_for_tar() {
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("does not authenticate"));
     assert!(!bad.exists());
-    // A truncated archive (the last segment cut off) is refused too.
+    // An archive cut exactly between two segments (its last one gone, every segment left
+    // authentic) is refused too: only the last-segment flag can tell. A file already at the
+    // output path is left as it was.
     let whole = fs::read(&archive).unwrap();
-    fs::write(&tampered, &whole[..whole.len() - 64 * 1024]).unwrap();
+    let header = 8 + 1 + 1 + usize::from(whole[9]) + 4 + 7;
+    let sealed = 64 * 1024 + 16;
+    let last = (whole.len() - header - 1) % sealed + 1;
+    assert!(
+        whole.len() - last > header + sealed,
+        "a multi-segment archive"
+    );
+    fs::write(&tampered, &whole[..whole.len() - last]).unwrap();
+    fs::write(&bad, b"an earlier good output").unwrap();
     let run = decrypt(
         &script,
         &["--key-dir", keys_dir.to_str().unwrap()],
@@ -295,6 +305,7 @@ fn the_python_script_decrypts_a_real_archive_for_tar() {
         &bad,
     );
     assert!(!run.status.success());
+    assert_eq!(fs::read(&bad).unwrap(), b"an earlier good output");
 }
 
 fn decrypt(script: &Path, key: &[&str], archive: &Path, out: &Path) -> std::process::Output {

@@ -177,9 +177,10 @@ mod tests {
 
     #[test]
     fn a_silent_pool_is_down_and_announced_once() {
-        let health = PoolHealth::new(Duration::from_millis(50));
+        // Long enough that a busy machine does not stall the first check past it.
+        let health = PoolHealth::new(Duration::from_millis(500));
         assert!(!health.noticed_stall());
-        std::thread::sleep(Duration::from_millis(80));
+        std::thread::sleep(Duration::from_millis(700));
         assert!(!health.status().up);
         assert!(health.status().error.unwrap().contains("no heartbeat"));
         assert!(health.noticed_stall());

@@ -103,9 +103,16 @@ pub(super) async fn run_pool(
     control: WorkerControl,
     health: Option<PoolHealth>,
 ) -> Result<()> {
-    let requeued = requeue_lost(&app, &queue).await?;
-    if requeued > 0 {
-        tracing::info!("queued {requeued} pending task(s) again: their job was lost");
+    // Not fatal: a task row that cannot be read must not keep every pool from starting.
+    match requeue_lost(&app, &queue).await {
+        Ok(0) => {}
+        Ok(requeued) => {
+            tracing::info!("queued {requeued} pending task(s) again: their job was lost")
+        }
+        Err(e) => tracing::warn!(
+            "could not look for pending tasks whose job was lost (tried again when a pool \
+             starts): {e}"
+        ),
     }
     let state = WorkerState {
         app,
