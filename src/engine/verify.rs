@@ -8,7 +8,7 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use super::archive_reader::{walk_archive, StoredDigest};
+use super::archive_reader::{walk_archive, Plain, StoredDigest};
 use super::extract::check_digest;
 use super::keyring::Keyring;
 use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum};
@@ -30,6 +30,7 @@ pub fn deep_verify(
     manifest: &Manifest,
     manifest_sha256: &str,
     expected: &StoredDigest,
+    plain: Plain,
     progress: &dyn ProgressSink,
 ) -> Result<DeepReport> {
     let sources: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
@@ -56,7 +57,7 @@ pub fn deep_verify(
     };
     let mut report = DeepReport::default();
     let mut buf = vec![0u8; 256 * 1024];
-    let (embedded, digest) = walk_archive(stored, keyring, |info, content| {
+    let (embedded, digest) = walk_archive(stored, keyring, plain, |info, content| {
         if progress.should_stop() {
             return Err(Error::Cancelled);
         }
