@@ -258,7 +258,7 @@ fn recreate(
         Backup::insert(conn, &record)?;
         Backup::mark_running(conn, id)?;
         Backup::mark_succeeded(conn, id, &outcome)?;
-        crate::db::Manifest::store(conn, id, &json)?;
+        crate::db::Manifest::store(conn, id, json)?;
         BackupCopy::record(
             conn,
             id,
