@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::archive_reader::{walk_archive, EmbeddedManifest, Plain, StoredDigest};
 use super::keyring::Keyring;
-use super::manifest::{EntryKind, FileEntry, Manifest};
+use super::manifest::{sum_sizes, EntryKind, FileEntry, Manifest};
 use super::progress::{Progress, ProgressSink};
 use super::restorable::check_manifest;
 use crate::error::{Error, Result};
@@ -154,7 +154,7 @@ pub fn extract(
     let mut state = Progress {
         phase: "restoring".into(),
         files_total: plan.file_count(),
-        bytes_total: plan.wanted.iter().map(|e| e.size).sum(),
+        bytes_total: sum_sizes(plan.wanted.iter().copied()),
         ..Progress::default()
     };
     progress.report(&state);

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::archive_reader::{walk_archive, Plain, StoredDigest};
 use super::extract::check_digest;
 use super::keyring::Keyring;
-use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum};
+use super::manifest::{sum_sizes, EntryKind, FileEntry, Manifest, Sha256Sum};
 use super::progress::{Progress, ProgressSink};
 use super::restorable::check_manifest;
 use crate::error::{Error, IoContext, Result};
@@ -52,7 +52,7 @@ pub fn deep_verify(
     let mut state = Progress {
         phase: "verifying".into(),
         files_total: pending.len() as u64,
-        bytes_total: pending.values().map(|e| e.size).sum(),
+        bytes_total: sum_sizes(pending.values().copied()),
         ..Progress::default()
     };
     let mut report = DeepReport::default();
