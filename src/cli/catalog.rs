@@ -22,14 +22,22 @@ enum Action {
         /// The storage target to read (`[storage] name`, default `primary`, or a replica's name).
         #[arg(long, value_name = "NAME")]
         storage: String,
+        /// Take unencrypted archives and manifests although encryption is on (anyone who can
+        /// write to the storage folder could have planted them).
+        #[arg(long)]
+        allow_plain: bool,
         #[arg(long)]
         json: bool,
     },
 }
 
 pub fn run(app: &App, args: Args) -> Result<()> {
-    let Action::Rebuild { storage, json } = args.action;
-    let report = rebuild_catalog(app, &storage, Some(&cli_user()))?;
+    let Action::Rebuild {
+        storage,
+        allow_plain,
+        json,
+    } = args.action;
+    let report = rebuild_catalog(app, &storage, allow_plain, Some(&cli_user()))?;
     if json {
         print_json(&report);
         return Ok(());

@@ -41,6 +41,10 @@ pub struct Args {
     /// Confirm: a restore to the original place replaces what is there (after a safety backup).
     #[arg(long)]
     yes: bool,
+    /// Take an unencrypted archive although encryption is on (it cannot be authenticated:
+    /// anyone who can write to storage could have planted it; setuid/setgid bits are dropped).
+    #[arg(long)]
+    allow_plain: bool,
     #[arg(long)]
     json: bool,
 }
@@ -60,6 +64,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
         merge: args.merge,
         confirmed: args.yes,
         remote: false,
+        allow_plain: args.allow_plain,
         requested_by: Some(cli_user()),
     };
     let outcome = run_restore(app, &request, progress_display("restore", args.json))?;

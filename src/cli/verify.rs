@@ -19,6 +19,9 @@ pub struct Args {
     /// Read every file and check its checksum (and the whole incremental chain).
     #[arg(long)]
     deep: bool,
+    /// Take unencrypted archives although encryption is on (they cannot be authenticated).
+    #[arg(long)]
+    allow_plain: bool,
     #[arg(long)]
     json: bool,
 }
@@ -49,6 +52,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
             app,
             id,
             depth,
+            args.allow_plain,
             Some(&cli_user()),
             progress_display("verify", args.json),
         )?;

@@ -56,13 +56,15 @@ impl FromStr for Scope {
     }
 }
 
+/// A service or source name in a scope (from a form, the API, a schedule or a manifest):
+/// plain, since it may become a lock file or a folder name.
 fn non_empty_name(s: &str) -> Result<String, String> {
     let s = s.trim();
     if s.is_empty() {
-        Err("a scope names an empty service or source".into())
-    } else {
-        Ok(s.to_string())
+        return Err("a scope names an empty service or source".into());
     }
+    super::check_plain_name(s)?;
+    Ok(s.to_string())
 }
 
 impl TryFrom<String> for Scope {

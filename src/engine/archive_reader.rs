@@ -2,6 +2,10 @@
 //! Every entry path is checked before anyone sees it: absolute paths, `..`, entries outside a
 //! source folder and entry types Coffer never writes (hard links, devices) are refused.
 //! The stored-bytes digest is known only once the stream has been read to its very end.
+//!
+//! Storage is not trusted: with encryption on, a plain (unauthenticated) archive is refused
+//! before any entry is read unless the operator allowed it ([`Plain::Allow`], `--allow-plain`),
+//! and the result says whether the embedded manifest was read from an authenticated stream.
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::{Arc, Mutex};
@@ -33,13 +37,49 @@ pub struct EntryInfo {
     pub link_target: Option<String>,
 }
 
+/// Whether an unencrypted archive (or manifest) may be read. Anyone who can write to the
+/// storage folder can plant one, so with encryption on it is refused unless the operator
+/// says otherwise explicitly (`--allow-plain`); with encryption off every archive is plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plain {
+    Refuse,
+    Allow,
+}
+
+impl Plain {
+    /// The policy for an install with `encryption` on or off and the operator's `--allow-plain`.
+    pub fn policy(encryption: bool, allow_plain: bool) -> Plain {
+        if encryption && !allow_plain {
+            Plain::Refuse
+        } else {
+            Plain::Allow
+        }
+    }
+
+    /// Ok for encrypted bytes, or plain ones when allowed; `what` names them in the refusal.
+    pub fn check(self, encrypted: bool, what: &str) -> Result<()> {
+        if encrypted || self == Plain::Allow {
+            return Ok(());
+        }
+        Err(Error::Archive(format!(
+            "{what} is not encrypted although encryption is on: anyone who can write to the \
+             storage folder could have planted it, so it is refused (pass --allow-plain to \
+             take unencrypted archives and manifests anyway)"
+        )))
+    }
+}
+
 /// Opens the plain tar stream of a stored archive, decrypting when it is encrypted.
+/// Also says whether it was encrypted (and so authenticated).
 pub fn open_tar_stream(
     stored: Box<dyn Read + Send>,
     keyring: &Keyring,
-) -> Result<(Box<dyn Read + Send>, DigestTap)> {
-    let (gzip, tap) = open_gzip_layer(stored, keyring)?;
-    Ok((Box::new(GzipReader::new(gzip)), tap))
+) -> Result<(Box<dyn Read + Send>, DigestTap, bool)> {
+    let tap = DigestTap::default();
+    let mut buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored));
+    let encrypted = is_encrypted(buffered.fill_buf().ctx(|| "reading the archive".into())?);
+    let (gzip, tap) = open_gzip_layer_tapped(buffered, tap, keyring)?;
+    Ok((Box::new(GzipReader::new(gzip)), tap, encrypted))
 }
 
 /// The gzip stream inside a stored archive: decrypted when encrypted, passed through when
@@ -49,7 +89,15 @@ pub fn open_gzip_layer(
     keyring: &Keyring,
 ) -> Result<(Box<dyn Read + Send>, DigestTap)> {
     let tap = DigestTap::default();
-    let mut buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored));
+    let buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored));
+    open_gzip_layer_tapped(buffered, tap, keyring)
+}
+
+fn open_gzip_layer_tapped(
+    mut buffered: BufReader<TapReader>,
+    tap: DigestTap,
+    keyring: &Keyring,
+) -> Result<(Box<dyn Read + Send>, DigestTap)> {
     let head = buffered.fill_buf().ctx(|| "reading the archive".into())?;
     let gzip: Box<dyn Read + Send> = if is_encrypted(head) {
         Box::new(
@@ -75,6 +123,9 @@ pub fn open_gzip_layer(
 pub struct EmbeddedManifest {
     pub backup_id: String,
     pub sha256: String,
+    /// Read from an encrypted archive, so its bytes were authenticated with the key (a plain
+    /// archive's manifest proves nothing about who wrote it).
+    pub authenticated: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -89,9 +140,47 @@ struct ManifestHead {
 pub fn walk_archive(
     stored: Box<dyn Read + Send>,
     keyring: &Keyring,
-    mut visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
+    plain: Plain,
+    visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
 ) -> Result<(EmbeddedManifest, StoredDigest)> {
-    let (stream, tap) = open_tar_stream(stored, keyring)?;
+    let (stream, tap, encrypted) = open_tar_stream(stored, keyring)?;
+    plain.check(encrypted, "the archive")?;
+    let (manifest, mut rest) = walk_entries(stream, visit)?;
+    io::copy(&mut rest, &mut io::sink()).ctx(|| "reading the end of the archive".into())?;
+    drop(rest);
+    let digest = tap
+        .result()
+        .ok_or_else(|| Error::Archive("the archive stream did not reach its end".into()))?;
+    let manifest = manifest.ok_or_else(no_manifest)?;
+    Ok((
+        EmbeddedManifest {
+            backup_id: manifest.0,
+            sha256: manifest.1,
+            authenticated: encrypted,
+        },
+        digest,
+    ))
+}
+
+/// The tar walk of [`walk_archive`] on a plain tar stream (what the `tar_walk` fuzz target
+/// reads): the embedded manifest's backup id and SHA-256.
+pub fn walk_tar<R: Read>(
+    stream: R,
+    visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
+) -> Result<(String, String)> {
+    walk_entries(stream, visit)?.0.ok_or_else(no_manifest)
+}
+
+fn no_manifest() -> Error {
+    Error::Archive("the archive has no manifest: it is truncated or not a Coffer archive".into())
+}
+
+/// Every entry, checked; then the embedded manifest (if one was met) and the rest of the
+/// stream, which the caller reads to its end.
+fn walk_entries<R: Read>(
+    stream: R,
+    mut visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
+) -> Result<(Option<(String, String)>, R)> {
     let mut archive = tar::Archive::new(stream);
     let mut manifest = None;
     let entries = archive.entries().ctx(|| "reading the archive".into())?;
@@ -142,21 +231,11 @@ pub fn walk_archive(
         };
         visit(&info, &mut entry)?;
     }
-    let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink()).ctx(|| "reading the end of the archive".into())?;
-    drop(rest);
-    let digest = tap
-        .result()
-        .ok_or_else(|| Error::Archive("the archive stream did not reach its end".into()))?;
-    let manifest = manifest.ok_or_else(|| {
-        Error::Archive(
-            "the archive has no manifest: it is truncated or not a Coffer archive".into(),
-        )
-    })?;
-    Ok((manifest, digest))
+    Ok((manifest, archive.into_inner()))
 }
 
-fn read_embedded_manifest(entry: &mut dyn Read) -> Result<EmbeddedManifest> {
+/// The embedded manifest's backup id and the SHA-256 of its bytes.
+fn read_embedded_manifest(entry: &mut dyn Read) -> Result<(String, String)> {
     let mut hashing = HashingReader::new(entry);
     let head: ManifestHead = serde_json::from_reader(&mut hashing)
         .map_err(|e| Error::Archive(format!("the embedded manifest is not valid: {e}")))?;
@@ -168,10 +247,7 @@ fn read_embedded_manifest(entry: &mut dyn Read) -> Result<EmbeddedManifest> {
         )));
     }
     let (_, sha256, _) = hashing.finish();
-    Ok(EmbeddedManifest {
-        backup_id: head.backup_id,
-        sha256,
-    })
+    Ok((head.backup_id, sha256))
 }
 
 /// An archive path must be valid UTF-8 and pass `restorable::check_path` (relative, without

@@ -6,6 +6,13 @@
 //!
 //! No write ever goes through a link: `staging.rs` creates everything relative to opened
 //! folders without following links. Links themselves are restored exactly as stored.
+//!
+//! The manifest that drives a restore comes from the catalogue, which may have been rebuilt
+//! from storage, and storage is not trusted: before anything is created, the backup's own
+//! archive is read once and the SHA-256 of the manifest inside it compared with the
+//! catalogue's copy (see [`authenticate_manifest`]). Setuid, setgid and sticky bits are
+//! granted only from a manifest read from an authenticated (encrypted) archive, and only by
+//! root; otherwise they are dropped.
 
 mod staging;
 #[cfg(test)]
@@ -16,9 +23,9 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::archive_reader::{walk_archive, StoredDigest};
+use super::archive_reader::{walk_archive, EmbeddedManifest, Plain, StoredDigest};
 use super::keyring::Keyring;
-use super::manifest::{EntryKind, FileEntry, Manifest};
+use super::manifest::{sum_sizes, EntryKind, FileEntry, Manifest};
 use super::progress::{Progress, ProgressSink};
 use super::restorable::check_manifest;
 use crate::error::{Error, Result};
@@ -34,6 +41,47 @@ pub struct ExtractPlan<'a> {
     pub manifest: &'a Manifest,
     pub wanted: Vec<&'a FileEntry>,
     pub staging: HashMap<String, PathBuf>,
+}
+
+/// What the stored bytes must prove before a restore creates anything.
+#[derive(Debug, Clone, Copy)]
+pub struct Trust<'a> {
+    /// SHA-256 of the catalogue's manifest text (the one `ExtractPlan::manifest` was read from).
+    pub manifest_sha256: &'a str,
+    /// Whether unencrypted archives may be read (`--allow-plain`, or encryption off).
+    pub plain: Plain,
+    /// Whether this process may grant setuid/setgid/sticky bits at all (it runs as root).
+    pub may_grant_special_bits: bool,
+}
+
+impl Trust<'_> {
+    /// Whether the running process is root, the only one that may grant setuid and setgid.
+    pub fn running_as_root() -> bool {
+        rustix::process::geteuid().is_root()
+    }
+}
+
+/// Reads the archive of `manifest.backup_id` once, to its end, and checks that it is the
+/// recorded object and that the manifest inside it is byte for byte the catalogue's copy.
+/// Nothing is written. Returns what the embedded manifest proved.
+pub fn authenticate_manifest(
+    manifest: &Manifest,
+    archives: &dyn ArchiveSource,
+    keyring: &Keyring,
+    trust: &Trust,
+) -> Result<EmbeddedManifest> {
+    let own = manifest.backup_id.as_str();
+    let (stored, expected) = archives.open(own)?;
+    let (embedded, digest) = walk_archive(stored, keyring, trust.plain, |_, _| Ok(()))?;
+    check_digest(own, &digest, &expected)?;
+    if embedded.backup_id != own || embedded.sha256 != trust.manifest_sha256 {
+        return Err(Error::Archive(format!(
+            "the manifest of backup {own} in the catalogue differs from the one inside its \
+             archive (it was altered or replaced, e.g. a planted manifest beside the archive): \
+             refused, nothing was restored"
+        )));
+    }
+    Ok(embedded)
 }
 
 impl<'a> ExtractPlan<'a> {
@@ -98,16 +146,19 @@ pub fn extract(
     plan: &ExtractPlan,
     archives: &dyn ArchiveSource,
     keyring: &Keyring,
+    trust: &Trust,
     progress: &dyn ProgressSink,
 ) -> Result<()> {
+    let embedded = authenticate_manifest(plan.manifest, archives, keyring, trust)?;
+    let special_bits = embedded.authenticated && trust.may_grant_special_bits;
     let mut state = Progress {
         phase: "restoring".into(),
         files_total: plan.file_count(),
-        bytes_total: plan.wanted.iter().map(|e| e.size).sum(),
+        bytes_total: sum_sizes(plan.wanted.iter().copied()),
         ..Progress::default()
     };
     progress.report(&state);
-    let mut staging = Staging::open(&plan.staging)?;
+    let mut staging = Staging::open(&plan.staging, special_bits)?;
     for entry in plan.wanted.iter().filter(|e| e.kind == EntryKind::Dir) {
         staging.folder(&entry.path)?;
     }
@@ -125,7 +176,7 @@ pub fn extract(
     for holder in holders {
         let mut pending = by_holder.remove(holder).unwrap_or_default();
         let (stored, expected) = archives.open(holder)?;
-        let (embedded, digest) = walk_archive(stored, keyring, |info, content| {
+        let (embedded, digest) = walk_archive(stored, keyring, trust.plain, |info, content| {
             if progress.should_stop() {
                 return Err(Error::Cancelled);
             }

@@ -150,9 +150,16 @@ impl Manifest {
             .count()
     }
 
+    /// Sizes come from storage, which is not trusted: a hostile manifest's sum saturates
+    /// instead of overflowing.
     pub fn total_size(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
+        sum_sizes(self.files.iter())
     }
+}
+
+/// The sum of the entries' sizes, saturating (the sizes come from storage).
+pub fn sum_sizes<'a>(entries: impl Iterator<Item = &'a FileEntry>) -> u64 {
+    entries.fold(0u64, |sum, e| sum.saturating_add(e.size))
 }
 
 /// Counts what would be written.

@@ -8,10 +8,10 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use super::archive_reader::{walk_archive, StoredDigest};
+use super::archive_reader::{walk_archive, Plain, StoredDigest};
 use super::extract::check_digest;
 use super::keyring::Keyring;
-use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum};
+use super::manifest::{sum_sizes, EntryKind, FileEntry, Manifest, Sha256Sum};
 use super::progress::{Progress, ProgressSink};
 use super::restorable::check_manifest;
 use crate::error::{Error, IoContext, Result};
@@ -30,6 +30,7 @@ pub fn deep_verify(
     manifest: &Manifest,
     manifest_sha256: &str,
     expected: &StoredDigest,
+    plain: Plain,
     progress: &dyn ProgressSink,
 ) -> Result<DeepReport> {
     let sources: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
@@ -51,12 +52,12 @@ pub fn deep_verify(
     let mut state = Progress {
         phase: "verifying".into(),
         files_total: pending.len() as u64,
-        bytes_total: pending.values().map(|e| e.size).sum(),
+        bytes_total: sum_sizes(pending.values().copied()),
         ..Progress::default()
     };
     let mut report = DeepReport::default();
     let mut buf = vec![0u8; 256 * 1024];
-    let (embedded, digest) = walk_archive(stored, keyring, |info, content| {
+    let (embedded, digest) = walk_archive(stored, keyring, plain, |info, content| {
         if progress.should_stop() {
             return Err(Error::Cancelled);
         }

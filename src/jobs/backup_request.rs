@@ -43,6 +43,15 @@ impl BackupRequest {
 /// The configured sources a scope covers; naming an unknown source is an error.
 pub fn sources_in_scope<'a>(app: &'a App, scope: &Scope) -> Result<Vec<&'a SourceConfig>> {
     let all = &app.settings.sources;
+    // Names from a form, the API or the command line: plain before they are shown or used.
+    let named: Vec<&String> = match scope {
+        Scope::All => Vec::new(),
+        Scope::Service(service) => vec![service],
+        Scope::Sources(names) => names.iter().collect(),
+    };
+    for name in named {
+        crate::domain::check_plain_name(name).map_err(Error::Invalid)?;
+    }
     if let Scope::Sources(names) = scope {
         if let Some(unknown) = names.iter().find(|n| all.iter().all(|s| &s.name != *n)) {
             return Err(Error::Refused(format!(

@@ -5,6 +5,12 @@
 //! keyring), size and SHA-256 from reading the archive whole, its key id from the archive's
 //! header. Records that exist are left alone; nothing in storage is changed.
 //!
+//! Storage is not trusted: anyone who can write to the folder can plant objects in it. With
+//! encryption on, unencrypted archives and manifests are refused unless the operator passes
+//! `--allow-plain`; the manifest beside an archive must be byte for byte the one inside it
+//! (read whole, decrypted, so authenticated when encrypted); its source and service names
+//! must be plain and its entries pass the restore's checks before it enters the catalogue.
+//!
 //! What storage does not keep cannot come back: the original name and description (the
 //! record is named like an unnamed backup of its scope and says where it came from), who made
 //! it, its verification and restore history, and the audit log.
@@ -14,11 +20,12 @@ use std::io::Read;
 
 use crate::app::{App, NamedStorage};
 use crate::db::{Backup, BackupCopy, BackupOutcome, CopyState, DbError, NewBackup, NewLogEntry};
-use crate::domain::{BackupKind, LogLevel, Scope};
+use crate::domain::{check_plain_name, BackupKind, LogLevel, Scope};
+use crate::engine::archive_reader::{walk_archive, Plain};
 use crate::engine::crypt::{is_encrypted, read_header, DecryptingReader};
 use crate::engine::manifest::Manifest;
+use crate::engine::restorable::check_manifest;
 use crate::error::{Error, Result};
-use crate::jobs::copies::hash_stream;
 use crate::jobs::manifest_key;
 
 /// What a rebuild found and did.
@@ -35,8 +42,22 @@ pub struct RebuildReport {
     pub problems: Vec<String>,
 }
 
+/// A manifest read from beside an archive, with its exact text (what the catalogue keeps and
+/// what must hash like the manifest inside the archive).
+struct Sidecar {
+    manifest: Manifest,
+    text: String,
+}
+
 /// Recreates the records of every archive in `storage_name` that the catalogue lacks.
-pub fn rebuild_catalog(app: &App, storage_name: &str, by: Option<&str>) -> Result<RebuildReport> {
+/// `allow_plain` takes unencrypted archives and manifests although encryption is on.
+pub fn rebuild_catalog(
+    app: &App,
+    storage_name: &str,
+    allow_plain: bool,
+    by: Option<&str>,
+) -> Result<RebuildReport> {
+    let plain = Plain::policy(app.settings.archive.encryption, allow_plain);
     let target = app
         .storage_targets()
         .into_iter()
@@ -75,16 +96,16 @@ pub fn rebuild_catalog(app: &App, storage_name: &str, by: Option<&str>) -> Resul
             ));
             continue;
         }
-        match read_manifest(app, &target, &object.key, id) {
-            Ok(manifest) => found.push((object.key.clone(), manifest)),
+        match read_manifest(app, &target, &object.key, id, plain) {
+            Ok(sidecar) => found.push((object.key.clone(), sidecar)),
             Err(e) => report.problems.push(format!("{}: {e}", object.key)),
         }
     }
     // Parents before their incrementals (the catalogue's foreign key wants them first).
-    found.sort_by_key(|(_, m)| m.created_at);
-    for (key, manifest) in found {
-        match recreate(app, &target, &key, &manifest) {
-            Ok(()) => report.added.push(manifest.backup_id.clone()),
+    found.sort_by_key(|(_, s)| s.manifest.created_at);
+    for (key, sidecar) in found {
+        match recreate(app, &target, &key, &sidecar, plain) {
+            Ok(()) => report.added.push(sidecar.manifest.backup_id.clone()),
             Err(e) => report.problems.push(format!("{key}: {e}")),
         }
     }
@@ -125,7 +146,13 @@ fn archive_id(key: &str) -> Option<&str> {
     uuid::Uuid::parse_str(id).ok().map(|_| id)
 }
 
-fn read_manifest(app: &App, target: &NamedStorage, key: &str, id: &str) -> Result<Manifest> {
+fn read_manifest(
+    app: &App,
+    target: &NamedStorage,
+    key: &str,
+    id: &str,
+    plain: Plain,
+) -> Result<Sidecar> {
     let sidecar = manifest_key(key);
     let mut stored = target
         .storage
@@ -142,6 +169,7 @@ fn read_manifest(app: &App, target: &NamedStorage, key: &str, id: &str) -> Resul
             .map_err(|e| Error::Archive(format!("cannot decrypt {sidecar}: {e}")))?;
         plain
     } else {
+        plain.check(false, &format!("the manifest {sidecar}"))?;
         String::from_utf8(bytes).map_err(|_| Error::Archive(format!("{sidecar} is not text")))?
     };
     let manifest =
@@ -152,17 +180,43 @@ fn read_manifest(app: &App, target: &NamedStorage, key: &str, id: &str) -> Resul
             manifest.backup_id
         )));
     }
-    Ok(manifest)
+    // Source and service names become lock files, staging folders and archive paths.
+    for source in &manifest.sources {
+        check_plain_name(&source.name)
+            .and_then(|()| check_plain_name(&source.service))
+            .map_err(|m| Error::Archive(format!("{sidecar}: source {m}: refused")))?;
+    }
+    let names: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
+    check_manifest(&manifest, &names).map_err(|e| Error::Archive(format!("{sidecar}: {e}")))?;
+    Ok(Sidecar { manifest, text })
 }
 
-/// Records one archive as a successful backup, read whole for its size and SHA-256.
-fn recreate(app: &App, target: &NamedStorage, key: &str, manifest: &Manifest) -> Result<()> {
+/// Records one archive as a successful backup, read whole (decrypted and unpacked) for its
+/// size and SHA-256 and to prove the manifest beside it is the one inside it.
+fn recreate(
+    app: &App,
+    target: &NamedStorage,
+    key: &str,
+    sidecar: &Sidecar,
+    plain: Plain,
+) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let manifest = &sidecar.manifest;
     let id = &manifest.backup_id;
-    let digest = target
+    let stored = target
         .storage
         .open(key)
-        .and_then(hash_stream)
         .map_err(|e| Error::Archive(format!("reading the archive: {e}")))?;
+    let (embedded, digest) = walk_archive(stored, &app.keyring(), plain, |_, _| Ok(()))?;
+    if embedded.backup_id != *id
+        || embedded.sha256 != hex::encode(Sha256::digest(sidecar.text.as_bytes()))
+    {
+        return Err(Error::Archive(format!(
+            "the manifest beside the archive differs from the one inside it (replaced or \
+             planted): refused; the archive's own manifest says backup {}",
+            embedded.backup_id
+        )));
+    }
     let key_id = archive_key_id(target, key)?;
     let scope: Scope = manifest
         .scope
@@ -190,8 +244,7 @@ fn recreate(app: &App, target: &NamedStorage, key: &str, manifest: &Manifest) ->
         "recovered from storage `{}` by catalog rebuild",
         target.name
     ));
-    let json = serde_json::to_string(manifest)
-        .map_err(|e| Error::Archive(format!("the manifest cannot be written back: {e}")))?;
+    let json = &sidecar.text;
     let outcome = BackupOutcome {
         storage_key: key.to_string(),
         size_bytes: digest.bytes as i64,
@@ -205,7 +258,7 @@ fn recreate(app: &App, target: &NamedStorage, key: &str, manifest: &Manifest) ->
         Backup::insert(conn, &record)?;
         Backup::mark_running(conn, id)?;
         Backup::mark_succeeded(conn, id, &outcome)?;
-        crate::db::Manifest::store(conn, id, &json)?;
+        crate::db::Manifest::store(conn, id, json)?;
         BackupCopy::record(
             conn,
             id,

@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use crate::app::App;
 use crate::db::NewLogEntry;
 use crate::domain::{LogLevel, Status};
-use crate::engine::archive_reader::{open_gzip_layer, walk_archive, DigestTap};
+use crate::engine::archive_reader::{open_gzip_layer, walk_archive, DigestTap, Plain};
 use crate::engine::archive_writer::tar_header;
 use crate::engine::compress::ParallelGzipWriter;
 use crate::engine::extract::{check_digest, ArchiveSource};
@@ -102,7 +102,8 @@ fn reassemble<W: Write + Send + 'static>(
             continue;
         }
         let (stored, expected) = archives.open(&holder)?;
-        let (_, digest) = walk_archive(stored, &app.keyring(), |info, content| {
+        // A download hands the operator the bytes as recorded; it restores nothing.
+        let (_, digest) = walk_archive(stored, &app.keyring(), Plain::Allow, |info, content| {
             if let Some(entry) = wanted.remove(info.path.as_str()) {
                 let mut header = tar_header(entry.kind, entry.mode, entry.mtime_ns, entry.size);
                 tar.append_data(&mut header, &*entry.path, content)

@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::config::SourceConfig;
 use crate::db::{Backup, NewLogEntry, NewTask, Task};
 use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, TaskKind};
-use crate::engine::extract::{extract, remove_tree, ExtractPlan};
+use crate::engine::extract::{extract, remove_tree, ExtractPlan, Trust};
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::backup::{prepare_backup, run_prepared_locked, BackupRequest};
 use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
@@ -83,6 +83,7 @@ fn record_restore(app: &App, plan: &RestorePlan, request: &RestoreRequest) -> Re
             "target": request.target,
             "selection": request.selection,
             "merge": request.merge,
+            "allow_plain": request.allow_plain,
         }));
     if let Some(by) = &request.requested_by {
         task = task.with_creator(by);
@@ -109,6 +110,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
             confirmed: true,
             // Checked when the task was prepared; the params keep the folder as given.
             remote: false,
+            allow_plain: param::<Option<bool>>(&task, "allow_plain")?.unwrap_or(false),
             requested_by: task.created_by.clone(),
         })
     })();
@@ -282,7 +284,18 @@ fn restore_into_place(
         }
         let files = extract_plan.file_count();
         let archives = StoredArchives::new(app);
-        extract(&extract_plan, &archives, &app.keyring(), run.progress())?;
+        let trust = Trust {
+            manifest_sha256: &plan.manifest_sha256,
+            plain: plan.plain,
+            may_grant_special_bits: Trust::running_as_root(),
+        };
+        extract(
+            &extract_plan,
+            &archives,
+            &app.keyring(),
+            &trust,
+            run.progress(),
+        )?;
         crate::faults::point("restore:extracted");
         for p in placements
             .iter()

@@ -9,11 +9,13 @@ use std::path::{Component, Path, PathBuf};
 use crate::app::App;
 use crate::config::SourceConfig;
 use crate::db::Backup;
+use crate::domain::check_plain_name;
 use crate::domain::{SourceKind, Status};
+use crate::engine::archive_reader::Plain;
 use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
 use crate::engine::restorable::check_manifest;
 use crate::error::{Error, Result};
-use crate::jobs::backup::load_manifest;
+use crate::jobs::backup::load_manifest_with_digest;
 use crate::sources::database::kind_of;
 use crate::sources::{real_root, DatabaseTarget, Selection, ServerAddress};
 
@@ -39,6 +41,8 @@ pub struct RestoreRequest {
     /// since a relative one would land wherever the server happens to run. The CLI's relative
     /// folders are relative to the shell the user typed them in, which is what they mean.
     pub remote: bool,
+    /// Take unencrypted archives although encryption is on (`--allow-plain`).
+    pub allow_plain: bool,
     pub requested_by: Option<String>,
 }
 
@@ -46,6 +50,10 @@ pub struct RestoreRequest {
 pub(crate) struct RestorePlan {
     pub backup: Backup,
     pub manifest: Manifest,
+    /// SHA-256 of the catalogue's manifest text, compared with the archive's own before extracting.
+    pub manifest_sha256: String,
+    /// Whether unencrypted archives may be read.
+    pub plain: Plain,
     pub chosen: Vec<SourceEntry>,
     pub names: Vec<String>,
     pub glob: Option<globset::GlobMatcher>,
@@ -68,7 +76,7 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
             backup.status()
         )));
     }
-    let manifest = load_manifest(&mut conn, &backup.id)?;
+    let (manifest, manifest_sha256) = load_manifest_with_digest(&mut conn, &backup.id)?;
     drop(conn);
     let chosen = choose_sources(&manifest, request)?;
     // Before anything is recorded, locked or created: source names become lock files and
@@ -102,6 +110,8 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
     Ok(RestorePlan {
         backup,
         manifest,
+        manifest_sha256,
+        plain: Plain::policy(app.settings.archive.encryption, request.allow_plain),
         chosen,
         names,
         glob,
@@ -139,6 +149,7 @@ impl Placement {
 
 fn choose_sources(manifest: &Manifest, request: &RestoreRequest) -> Result<Vec<SourceEntry>> {
     for name in &request.sources {
+        check_plain_name(name).map_err(|m| Error::Invalid(format!("source {m}")))?;
         if !manifest.sources.iter().any(|s| &s.name == name) {
             let held: Vec<&str> = manifest.sources.iter().map(|s| s.name.as_str()).collect();
             return Err(Error::Invalid(format!(
@@ -219,6 +230,8 @@ fn place(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // Staging and aside folders are named after the source: only ever a checked name.
+    check_plain_name(&source.name).map_err(|m| Error::Archive(format!("source {m}: refused")))?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let tag = &tag[..12];
     let carry_over = match (target_dir, source.kind, configured) {
@@ -301,6 +314,7 @@ fn place_database(
             DatabaseTarget::Named(text.to_string())
         }
     };
+    check_plain_name(&source.name).map_err(|m| Error::Archive(format!("source {m}: refused")))?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let staging = app.settings.data_dir.join("tmp").join(format!(
         ".coffer-staging-{}-{}",

@@ -8,7 +8,7 @@ use std::io::Read;
 use crate::app::App;
 use crate::db::{Backup, BackupChanges, NewLogEntry, NewTask, Task};
 use crate::domain::{LogLevel, Status, TaskKind, VerifyDepth, VerifyState};
-use crate::engine::archive_reader::StoredDigest;
+use crate::engine::archive_reader::{Plain, StoredDigest};
 use crate::engine::extract::ArchiveSource;
 use crate::engine::verify::deep_verify;
 use crate::error::{Error, Result};
@@ -72,10 +72,11 @@ pub fn run_verify(
     app: &App,
     backup_id: &str,
     depth: VerifyDepth,
+    allow_plain: bool,
     requested_by: Option<&str>,
     display: Option<Display>,
 ) -> Result<VerifyOutcome> {
-    let task = prepare_verify(app, backup_id, depth, requested_by)?;
+    let task = prepare_verify_with(app, backup_id, depth, allow_plain, requested_by)?;
     // Verification only reads archives: it takes no source locks.
     let how = Execution::with_locks(SourceLocks::none(), display);
     execute_verify(app, &task.id, how)?
@@ -89,6 +90,18 @@ pub fn prepare_verify(
     depth: VerifyDepth,
     requested_by: Option<&str>,
 ) -> Result<Task> {
+    prepare_verify_with(app, backup_id, depth, false, requested_by)
+}
+
+/// [`prepare_verify`], taking unencrypted archives although encryption is on when
+/// `allow_plain` (the command line's `--allow-plain`).
+pub fn prepare_verify_with(
+    app: &App,
+    backup_id: &str,
+    depth: VerifyDepth,
+    allow_plain: bool,
+    requested_by: Option<&str>,
+) -> Result<Task> {
     let mut conn = app.conn()?;
     let backup = super::find_backup(&mut conn, backup_id)?;
     if backup.status() != Status::Succeeded {
@@ -100,7 +113,7 @@ pub fn prepare_verify(
     }
     let mut task = NewTask::new(TaskKind::Verify)
         .with_backup(&backup.id)
-        .with_params(&serde_json::json!({ "depth": depth }));
+        .with_params(&serde_json::json!({ "depth": depth, "allow_plain": allow_plain }));
     if let Some(by) = requested_by {
         task = task.with_creator(by);
     }
@@ -113,8 +126,10 @@ pub fn execute_verify(app: &App, task_id: &str, how: Execution) -> Result<Option
     let Some(task) = load_pending(app, task_id, TaskKind::Verify)? else {
         return Ok(None);
     };
-    let found = (|| -> Result<(VerifyDepth, Backup)> {
+    let found = (|| -> Result<(VerifyDepth, Plain, Backup)> {
         let depth: VerifyDepth = param(&task, "depth")?;
+        let allow_plain = param::<Option<bool>>(&task, "allow_plain")?.unwrap_or(false);
+        let plain = Plain::policy(app.settings.archive.encryption, allow_plain);
         let backup_id = task.backup_id.clone().unwrap_or_default();
         let backup = Backup::find_by_id(&mut *app.conn()?, &backup_id)
             .map_err(|_| Error::not_found("backup", &backup_id))?;
@@ -125,16 +140,16 @@ pub fn execute_verify(app: &App, task_id: &str, how: Execution) -> Result<Option
                 backup.status()
             )));
         }
-        Ok((depth, backup))
+        Ok((depth, plain, backup))
     })();
-    let (depth, backup) = found.map_err(|e| fail_before_start(app, &task, e))?;
+    let (depth, plain, backup) = found.map_err(|e| fail_before_start(app, &task, e))?;
     let cancel = Some(how.interrupt.cancel.clone());
     let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
         return Ok(None);
     };
     let requested_by = task.created_by.as_deref();
     // A failed verification is an outcome of the task; cancellation or a database error is not.
-    let outcome = match check_chain(app, &backup, depth, &run) {
+    let outcome = match check_chain(app, &backup, depth, plain, &run) {
         Ok((archives, files)) => Ok((
             true,
             format!("{depth} verification passed ({archives} archive(s))"),
@@ -203,6 +218,7 @@ fn check_chain(
     app: &App,
     backup: &Backup,
     depth: VerifyDepth,
+    plain: Plain,
     run: &TaskRun,
 ) -> Result<(usize, u64)> {
     let archives = StoredArchives::new(app);
@@ -210,6 +226,9 @@ fn check_chain(
     let chain = load_manifest(&mut *app.conn()?, &backup.id)?.chain();
     for id in &chain {
         let (_, key, expected) = archives.record(id)?;
+        if plain == Plain::Refuse {
+            check_encrypted(app, id, &key)?;
+        }
         if depth == VerifyDepth::Quick {
             check_copies(app, id, &key, &expected)?;
             continue;
@@ -223,6 +242,7 @@ fn check_chain(
             &own,
             &own_sha256,
             &expected,
+            plain,
             run.progress(),
         )?;
         files += report.files_checked;
@@ -231,6 +251,28 @@ fn check_chain(
         crate::memory::release_free_memory();
     }
     Ok((chain.len(), files))
+}
+
+/// A quick verification reads no further than the stored bytes' checksum, so it looks at
+/// the first bytes itself: an archive that is not encrypted fails (unless allowed).
+fn check_encrypted(app: &App, id: &str, key: &str) -> Result<()> {
+    let mut stored = app
+        .storage
+        .open(key)
+        .map_err(|e| Error::Archive(format!("archive of backup {id}: {e}")))?;
+    let mut head = [0u8; crate::engine::crypt::MAGIC.len()];
+    let mut filled = 0;
+    while filled < head.len() {
+        match stored.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) => return Err(Error::Archive(format!("archive of backup {id}: {e}"))),
+        }
+    }
+    Plain::Refuse.check(
+        crate::engine::crypt::is_encrypted(&head[..filled]),
+        &format!("the archive of backup {id}"),
+    )
 }
 
 /// Quick verification of one archive: every copy of it (primary and replicas) is read

@@ -21,6 +21,7 @@ mod multi_worker;
 mod mysql_source;
 mod nginx_proxy;
 mod notify;
+mod planted_storage;
 mod postgres_creation;
 mod postgres_kills;
 mod postgres_source;

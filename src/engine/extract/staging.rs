@@ -4,7 +4,8 @@
 //! created with `O_CREAT | O_EXCL | O_NOFOLLOW`, links with `symlinkat`, and modes and times
 //! are set on the opened descriptor (a link's time with `AT_SYMLINK_NOFOLLOW`, its mode never).
 //! A link met on the way — planted in the archive or in the staging folder — fails the walk
-//! instead of redirecting a write.
+//! instead of redirecting a write. Setuid, setgid and sticky bits are set only when the
+//! caller says they may be (an authenticated manifest, a root process); otherwise dropped.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -26,12 +27,17 @@ pub(super) struct Staging<'p> {
     roots: HashMap<&'p str, (OwnedFd, &'p Path)>,
     source: String,
     open: Vec<(String, OwnedFd)>,
+    /// The mode bits a recorded mode may set: 0o7777, or 0o0777 without setuid/setgid/sticky.
+    mode_mask: u32,
 }
 
 impl<'p> Staging<'p> {
     /// Creates each staging folder (its parent is the target's, chosen by the operator) and
     /// opens it without following a link.
-    pub(super) fn open(staging: &'p HashMap<String, PathBuf>) -> Result<Staging<'p>> {
+    pub(super) fn open(
+        staging: &'p HashMap<String, PathBuf>,
+        special_bits: bool,
+    ) -> Result<Staging<'p>> {
         use std::os::unix::fs::DirBuilderExt;
         let mut roots = HashMap::new();
         for (source, root) in staging {
@@ -52,6 +58,7 @@ impl<'p> Staging<'p> {
             roots,
             source: String::new(),
             open: Vec::new(),
+            mode_mask: if special_bits { 0o7777 } else { 0o0777 },
         })
     }
 
@@ -152,7 +159,7 @@ impl<'p> Staging<'p> {
                 entry.path
             )));
         }
-        rustix::fs::fchmod(&file, Mode::from_raw_mode(entry.mode))
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(entry.mode & self.mode_mask))
             .map_err(io::Error::from)
             .ctx(|| format!("setting the mode of {}", path.display()))?;
         rustix::fs::futimens(&file, &timestamps(entry.mtime_ns))
@@ -181,8 +188,9 @@ impl<'p> Staging<'p> {
     /// Sets a folder's recorded mode and time on its open descriptor.
     pub(super) fn seal_folder(&mut self, entry: &FileEntry) -> Result<()> {
         let path = self.disk_path(&entry.path);
+        let mode = Mode::from_raw_mode(entry.mode & self.mode_mask);
         let fd = self.folder(&entry.path)?;
-        rustix::fs::fchmod(fd, Mode::from_raw_mode(entry.mode))
+        rustix::fs::fchmod(fd, mode)
             .map_err(io::Error::from)
             .ctx(|| format!("setting the mode of {}", path.display()))?;
         rustix::fs::futimens(fd, &timestamps(entry.mtime_ns))

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{extract, ArchiveSource, ExtractPlan};
+use super::{extract, ArchiveSource, ExtractPlan, Trust};
 use crate::domain::{BackupKind, SourceKind};
-use crate::engine::archive_reader::StoredDigest;
+use crate::engine::archive_reader::{Plain, StoredDigest};
 use crate::engine::keyring::Keyring;
 use crate::engine::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum, SourceEntry};
 use crate::engine::progress::Silent;
@@ -20,6 +20,7 @@ use crate::error::Result;
 enum Item<'a> {
     Dir(&'a str, u32),
     File(&'a str, &'a [u8]),
+    FileWithMode(&'a str, &'a [u8], u32),
     Link(&'a str, &'a str),
 }
 
@@ -49,6 +50,7 @@ fn backup(items: &[Item]) -> (Manifest, InMemory) {
         let (path, kind, mode, content, target) = match *item {
             Item::Dir(path, mode) => (path, EntryKind::Dir, mode, &b""[..], None),
             Item::File(path, content) => (path, EntryKind::File, 0o640, content, None),
+            Item::FileWithMode(path, content, mode) => (path, EntryKind::File, mode, content, None),
             Item::Link(path, target) => (path, EntryKind::Symlink, 0o777, &b""[..], Some(target)),
         };
         let mut header =
@@ -112,7 +114,32 @@ fn restore(manifest: &Manifest, archive: &InMemory, staging: &Path) -> Result<()
 fn extract_plan(plan: &ExtractPlan, archive: &InMemory) -> Result<()> {
     let keys = tempfile::tempdir().unwrap();
     let (keyring, _) = Keyring::open_or_create(keys.path()).unwrap();
-    extract(plan, archive, &keyring, &Silent)
+    extract(
+        plan,
+        archive,
+        &keyring,
+        &trust_of(plan.manifest, true),
+        &Silent,
+    )
+}
+
+/// Trust in the catalogue copy `manifest`, plain archives allowed, special bits as `root` says.
+fn trust_of(manifest: &Manifest, root: bool) -> Trust<'static> {
+    let digest = hex::encode(Sha256::digest(manifest.to_json().as_bytes()));
+    Trust {
+        manifest_sha256: Box::leak(digest.into_boxed_str()),
+        plain: Plain::Allow,
+        may_grant_special_bits: root,
+    }
+}
+
+/// `archive` sealed with the keyring's active key.
+fn encrypted(archive: &InMemory, keyring: &Keyring) -> InMemory {
+    use std::io::Write;
+    let (id, key) = keyring.active().unwrap();
+    let mut sealed = crate::engine::crypt::EncryptingWriter::new(Vec::new(), key, id).unwrap();
+    sealed.write_all(&archive.0).unwrap();
+    InMemory(sealed.finish().unwrap())
 }
 
 fn staged_at(staging: &Path) -> HashMap<String, PathBuf> {
@@ -238,4 +265,93 @@ fn an_entry_below_a_link_of_the_same_archive_is_refused_before_anything_exists()
     };
     assert!(extract_plan(&plan, &archive).is_err());
     assert!(empty(&outside), "written through the link");
+}
+
+#[test]
+fn a_catalogue_manifest_that_differs_from_the_archive_is_refused_before_anything_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let staging = tmp.path().join("staging");
+    let (real, archive) = backup(&[Item::Dir("src", 0o755), Item::File("src/a", b"a")]);
+    // What a replaced sidecar could say: same files, a setuid mode, and a planted link.
+    let mut forged = real.clone();
+    forged.files[1].mode = 0o6777;
+    forged.files.push(FileEntry {
+        path: "src/planted-link".into(),
+        kind: EntryKind::Symlink,
+        size: 0,
+        mode: 0o777,
+        mtime_ns: MTIME_NS,
+        sha256: None,
+        link_target: Some("/etc".into()),
+        stored_in: None,
+    });
+    let plan = ExtractPlan::select(&forged, &["src".into()], None, staged_at(&staging)).unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let (keyring, _) = Keyring::open_or_create(keys.path()).unwrap();
+    let err = extract(&plan, &archive, &keyring, &trust_of(&forged, true), &Silent).unwrap_err();
+    assert!(
+        err.to_string().contains("differs from the one inside"),
+        "{err}"
+    );
+    assert!(
+        !staging.exists(),
+        "nothing is created before the manifest is authenticated"
+    );
+    // An archive that is not encrypted is refused outright when plain archives are not allowed.
+    let plan = ExtractPlan::select(&real, &["src".into()], None, staged_at(&staging)).unwrap();
+    let refuse = Trust {
+        plain: Plain::Refuse,
+        ..trust_of(&real, true)
+    };
+    let err = extract(&plan, &archive, &keyring, &refuse, &Silent).unwrap_err();
+    assert!(err.to_string().contains("not encrypted"), "{err}");
+    assert!(!staging.exists());
+}
+
+#[test]
+fn special_mode_bits_need_an_authenticated_manifest_and_root() {
+    let mode_after = |encrypt: bool, root: bool| {
+        let tmp = tempfile::tempdir().unwrap();
+        let staging = tmp.path().join("staging");
+        let (manifest, archive) = backup(&[
+            Item::Dir("src", 0o1777),
+            Item::FileWithMode("src/tool", b"#!/bin/sh\n", 0o6755),
+        ]);
+        let keys = tempfile::tempdir().unwrap();
+        let (keyring, _) = Keyring::open_or_create(keys.path()).unwrap();
+        let archive = if encrypt {
+            encrypted(&archive, &keyring)
+        } else {
+            archive
+        };
+        let plan =
+            ExtractPlan::select(&manifest, &["src".into()], None, staged_at(&staging)).unwrap();
+        extract(
+            &plan,
+            &archive,
+            &keyring,
+            &trust_of(&manifest, root),
+            &Silent,
+        )
+        .unwrap();
+        let file = fs::metadata(staging.join("tool"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        let folder = fs::metadata(&staging).unwrap().permissions().mode() & 0o7777;
+        (file, folder)
+    };
+    // (The process granting them must be root; this one may not be, so `root` is what it
+    // is told, and what is asserted is only the rule's other half when it is not root.)
+    if Trust::running_as_root() {
+        assert_eq!(mode_after(true, true), (0o6755, 0o1777));
+    }
+    assert_eq!(mode_after(true, false), (0o755, 0o777));
+    assert_eq!(
+        mode_after(false, true),
+        (0o755, 0o777),
+        "a plain archive proves nothing"
+    );
+    assert_eq!(mode_after(false, false), (0o755, 0o777));
 }

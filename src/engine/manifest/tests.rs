@@ -87,3 +87,11 @@ fn a_malformed_checksum_is_a_clear_error() {
         assert!(err.contains("SHA-256"), "{err}");
     }
 }
+
+#[test]
+fn sizes_from_a_hostile_manifest_saturate_instead_of_overflowing() {
+    // Found by review while writing the `manifest` fuzz target: sizes are storage's word.
+    let huge = FULL.replace("\"size\":6,", "\"size\":18446744073709551615,");
+    let manifest = Manifest::from_json(&huge).expect("reads");
+    assert_eq!(manifest.total_size(), u64::MAX);
+}

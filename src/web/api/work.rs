@@ -95,6 +95,8 @@ pub async fn restore(
         merge: body.merge,
         confirmed: true,
         remote: true,
+        // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
+        allow_plain: false,
         requested_by: Some(by.clone()),
     };
     let task = state

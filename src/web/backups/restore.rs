@@ -122,6 +122,8 @@ pub async fn submit(
         merge: choice.merge,
         confirmed: true,
         remote: true,
+        // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
+        allow_plain: false,
         requested_by: Some(user.username().to_string()),
     };
     let prepared = state
