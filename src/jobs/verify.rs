@@ -226,11 +226,13 @@ fn check_chain(
     let chain = load_manifest(&mut *app.conn()?, &backup.id)?.chain();
     for id in &chain {
         let (_, key, expected) = archives.record(id)?;
-        if plain == Plain::Refuse {
-            check_encrypted(app, id, &key)?;
-        }
         if depth == VerifyDepth::Quick {
+            // Copies first: a missing or damaged copy is reported (and recorded) as such,
+            // and only bytes that match the record are looked at for encryption.
             check_copies(app, id, &key, &expected)?;
+            if plain == Plain::Refuse {
+                check_encrypted(app, id, &key)?;
+            }
             continue;
         }
         let (stored, _) = archives.open(id)?;

@@ -57,6 +57,10 @@ pub const QUEUE_NAME: &str = "coffer-jobs";
 pub struct JobQueue {
     store: Store,
     concurrency: usize,
+    /// One permit per job running in this process, shared by every pool the supervisor
+    /// starts: the jobs of a pool that ended still run on their threads, and a new pool
+    /// must not run `concurrency` more beside them.
+    running: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Clone)]
@@ -90,7 +94,11 @@ impl JobQueue {
                 .await
                 .map(Store::Postgres)?,
         };
-        Ok(JobQueue { store, concurrency })
+        Ok(JobQueue {
+            store,
+            concurrency,
+            running: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
+        })
     }
 
     /// Checks and records a backup (the record and its task, both `pending`) and queues it.

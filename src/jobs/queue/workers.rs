@@ -80,6 +80,7 @@ struct WorkerState {
     app: Arc<App>,
     live: LiveProgress,
     interrupt: Interrupt,
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 /// Runs the worker pool until `control` says stop, then waits for running jobs to end.
@@ -118,6 +119,7 @@ pub(super) async fn run_pool(
         app,
         live,
         interrupt: control.interrupt.clone(),
+        running: queue.running.clone(),
     };
     let name = unique_worker_name();
     let signal = async move {
@@ -193,8 +195,12 @@ async fn handle_job(job: Job, state: Data<WorkerState>) -> Result<(), BoxDynErro
     let state = WorkerState::clone(&state);
     let name = job.name();
     let task_id = job.task_id().to_string();
+    // Held until the job's thread ends, even if this pool ends first (see `JobQueue`).
+    let slot = state.running.clone().acquire_owned().await?;
     let ran = tokio::task::spawn_blocking(move || {
-        execute_job(&state.app, &job, &state.live, &state.interrupt)
+        let done = execute_job(&state.app, &job, &state.live, &state.interrupt);
+        drop(slot);
+        done
     })
     .await;
     match ran {
