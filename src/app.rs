@@ -1,6 +1,6 @@
 //! The running application's shared parts: settings, the metadata pool, archive storage and
-//! the keyring. Opening it prepares everything a command needs and repairs what a crashed
-//! process left behind (tasks stuck in `running`).
+//! the keyring. Opening it prepares everything a command needs; repairing what a crashed
+//! process left behind is the next step, `jobs::startup`.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
@@ -19,8 +19,6 @@ pub struct App {
     pub replicas: Vec<NamedStorage>,
     keyring: RwLock<Keyring>,
     notifier: crate::notify::Notifier,
-    /// Interrupted restores this process settled when it opened (`coffer recover` shows them).
-    pub recovered_at_start: Vec<crate::jobs::restore_recovery::Recovered>,
 }
 
 /// A storage target with the name the config gives it.
@@ -74,20 +72,14 @@ impl App {
         let keyring = open_keyring(&settings, &pool, keys)?;
         drop(setting_up);
         let notifier = crate::notify::Notifier::new(&settings.notify, pool.clone());
-        let mut app = App {
+        Ok(App {
             settings,
             pool,
             storage,
             replicas,
             keyring: RwLock::new(keyring),
             notifier,
-            recovered_at_start: Vec::new(),
-        };
-        // Interrupted restores first: they know how their task ended, a dead pid does not.
-        app.recovered_at_start = crate::jobs::restore_recovery::recover_restores(&app);
-        crate::jobs::recovery::fail_abandoned_tasks(&app)?;
-        crate::jobs::recovery::sweep_leftovers(&app);
-        Ok(app)
+        })
     }
 
     /// The primary target's name (`[storage] name`, default `primary`).
@@ -158,7 +150,7 @@ impl App {
         }
     }
 
-    /// Delivers raised events to the notification channels (`crate::notify::raise`).
+    /// Delivers raised events to the notification channels (`Notifier::raise`).
     pub fn notifier(&self) -> &crate::notify::Notifier {
         &self.notifier
     }

@@ -7,6 +7,13 @@ use crate::db::DbError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A query inside a transaction whose work returns this type (`write_transaction`).
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Error::Db(DbError::Query(e))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration file or an environment override is wrong.

@@ -3,6 +3,8 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 
 fn main() {
+    // Before any thread or child process starts (see the function).
+    coffer::cli::passphrase::take_from_environment();
     let cli = coffer::cli::Cli::parse();
     // Logs are for people and go to standard error only: standard output belongs to the
     // command's result (`--json` prints exactly one JSON document there). Colour only when

@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::domain::{BackupKind, Scope};
 use crate::error::Result;
 use crate::jobs::backup::{run_backup, BackupRequest};
+use crate::jobs::requester::Requester;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -36,8 +37,8 @@ pub fn run(app: &App, args: Args) -> Result<()> {
     let mut request = BackupRequest::new(scope, args.kind);
     request.name = args.name;
     request.description = args.description;
-    request.created_by = Some(cli_user());
-    let backup = run_backup(app, &request, progress_display("backup", args.json))?;
+    let by = Requester::CommandLine(cli_user());
+    let backup = run_backup(app, &request, &by, progress_display("backup", args.json))?;
     if args.json {
         print_json(&backup_json(&backup));
     } else {

@@ -12,7 +12,7 @@ mod list;
 mod migrate;
 mod notify;
 pub(crate) mod output; // also the JSON API's backup shape
-mod passphrase;
+pub mod passphrase;
 mod pin;
 mod recover;
 mod restore;
@@ -30,9 +30,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{App, KeyPolicy};
+use crate::app::KeyPolicy;
 use crate::config::Settings;
 use crate::error::Result;
+use crate::jobs::startup::Started;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -116,14 +117,14 @@ pub fn run(cli: Cli) -> Result<()> {
         ),
         _ => (KeyPolicy::FirstRunOnly, None),
     };
-    let app = App::open_with(settings, keys)?;
+    let Started { app, recovered } = crate::jobs::startup::start(settings, keys)?;
     match command {
         Command::Backup(args) => backup::run(&app, args),
         Command::List(args) => list::run(&app, args),
         Command::Show(args) => show::run(&app, args),
         Command::Verify(args) => verify::run(&app, args),
         Command::Restore(args) => restore::run(&app, args),
-        Command::Recover(args) => recover::run(&app, args),
+        Command::Recover(args) => recover::run(&app, args, recovered),
         Command::Cleanup(args) => cleanup::run(&app, args),
         Command::Schedule(args) => schedule::run(&app, *args),
         Command::Copies(args) => copies::run(&app, args),

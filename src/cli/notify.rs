@@ -7,7 +7,6 @@ use super::backup::cli_user;
 use super::output::print_json;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::notify::send_test;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -26,7 +25,9 @@ enum NotifyCommand {
 
 pub fn run(app: &App, args: Args) -> Result<()> {
     let NotifyCommand::Test { json } = args.command;
-    let reports = send_test(app, &cli_user())?;
+    let reports = app
+        .notifier()
+        .send_test(&app.settings.origin, &cli_user())?;
     if json {
         print_json(&reports);
     } else {

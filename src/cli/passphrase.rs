@@ -7,10 +7,34 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 
 pub const PASSPHRASE_ENV: &str = "COFFER_KEY_PASSPHRASE";
+
+/// The variable's value, once [`take_from_environment`] has moved it out of the environment.
+static TAKEN: OnceLock<Option<String>> = OnceLock::new();
+
+/// Moves the passphrase variable out of the process environment. Call it first thing in
+/// `main`, before any thread starts: every child process Coffer runs (`pg_dump`,
+/// `mariadb`, `redis-server`, …) inherits the environment, and none of them has any
+/// business with the key export's passphrase.
+pub fn take_from_environment() {
+    let value = std::env::var(PASSPHRASE_ENV).ok();
+    std::env::remove_var(PASSPHRASE_ENV);
+    let _ = TAKEN.set(value);
+}
+
+/// The variable's value: the one taken at start, else (Coffer used as a library) the
+/// environment's.
+fn from_environment() -> Option<String> {
+    match TAKEN.get() {
+        Some(taken) => taken.clone(),
+        None => std::env::var(PASSPHRASE_ENV).ok(),
+    }
+    .filter(|value| !value.is_empty())
+}
 
 /// The passphrase, from `file`, else the variable, else the terminal (asked twice when
 /// `confirm`, for a new export).
@@ -25,7 +49,7 @@ pub fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<String> {
         let line = text.lines().next().unwrap_or_default().to_string();
         return non_empty(line, &format!("the passphrase file {}", path.display()));
     }
-    if let Some(value) = std::env::var(PASSPHRASE_ENV).ok().filter(|v| !v.is_empty()) {
+    if let Some(value) = from_environment() {
         return Ok(value);
     }
     if !std::io::stdin().is_terminal() {

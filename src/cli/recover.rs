@@ -16,8 +16,9 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(app: &App, args: Args) -> Result<()> {
-    let mut recovered: Vec<Recovered> = app.recovered_at_start.clone();
+/// `at_start`: what this process's start-up repair settled already.
+pub fn run(app: &App, args: Args, at_start: Vec<Recovered>) -> Result<()> {
+    let mut recovered = at_start;
     recovered.extend(recover_restores(app));
     let unsettled = recovered
         .iter()

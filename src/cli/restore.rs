@@ -6,6 +6,7 @@ use super::backup::cli_user;
 use super::output::{print_json, progress_display};
 use crate::app::App;
 use crate::error::Result;
+use crate::jobs::requester::Requester;
 use crate::jobs::restore::{run_restore, RestoreRequest};
 use crate::sources::Selection;
 
@@ -65,9 +66,9 @@ pub fn run(app: &App, args: Args) -> Result<()> {
         confirmed: args.yes,
         remote: false,
         allow_plain: args.allow_plain,
-        requested_by: Some(cli_user()),
     };
-    let outcome = run_restore(app, &request, progress_display("restore", args.json))?;
+    let by = Requester::CommandLine(cli_user());
+    let outcome = run_restore(app, &request, &by, progress_display("restore", args.json))?;
     if args.json {
         print_json(&outcome);
         return Ok(());

@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::db::Schedule;
 use crate::domain::schedule::ScheduleInput;
 use crate::error::{Error, Result};
-use crate::jobs::scheduler::policy_of;
+use crate::jobs::retention::policy_of;
 use crate::web::settings::form::{blank_input, input_from_schedule};
 use crate::web::settings::save::{store, Refusal};
 

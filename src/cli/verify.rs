@@ -6,7 +6,8 @@ use crate::app::App;
 use crate::db::{Backup, BackupFilter};
 use crate::domain::{Status, VerifyDepth};
 use crate::error::{Error, Result};
-use crate::jobs::verify::run_verify;
+use crate::jobs::requester::Requester;
+use crate::jobs::verify::{run_verify, VerifyRequest};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -48,14 +49,12 @@ pub fn run(app: &App, args: Args) -> Result<()> {
     let mut outcomes = Vec::new();
     let mut failures = Vec::new();
     for id in &ids {
-        let outcome = run_verify(
-            app,
-            id,
-            depth,
-            args.allow_plain,
-            Some(&cli_user()),
-            progress_display("verify", args.json),
-        )?;
+        let request = VerifyRequest {
+            allow_plain: args.allow_plain,
+            ..VerifyRequest::new(id, depth)
+        };
+        let by = Requester::CommandLine(cli_user());
+        let outcome = run_verify(app, &request, &by, progress_display("verify", args.json))?;
         if !outcome.passed {
             failures.push(format!("{id}: {}", outcome.message));
         }

@@ -17,10 +17,12 @@ use crate::engine::manifest::Manifest;
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
 pub use crate::jobs::backup_request::{
-    prepare_backup, sources_in_scope, BackupRequest, MAX_DESCRIPTION, MAX_NAME,
+    record_backup, sources_in_scope, BackupRequest, MAX_DESCRIPTION, MAX_NAME,
 };
-use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
+use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, Execution};
 use crate::jobs::locks::{lock_sources, SourceLocks};
+use crate::jobs::params::{self, BackupParams};
+use crate::jobs::requester::Requester;
 use crate::jobs::switch_journal::refuse_unsettled;
 use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::{archive_key, manifest_key};
@@ -28,11 +30,16 @@ use crate::sources::{self, SourceSnapshot};
 
 /// Checks a request, records it and runs it to the end in this process (the CLI): the
 /// sources are locked first, so a busy source is refused before anything is recorded.
-pub fn run_backup(app: &App, request: &BackupRequest, display: Option<Display>) -> Result<Backup> {
+pub fn run_backup(
+    app: &App,
+    request: &BackupRequest,
+    by: &Requester,
+    display: Option<Display>,
+) -> Result<Backup> {
     let chosen = sources_in_scope(app, &request.scope)?;
     let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
     let locks = lock_sources(&app.settings, &names)?;
-    let (_, task) = prepare_backup(app, request)?;
+    let (_, task) = record_backup(app, request, by)?;
     execute_backup(app, &task.id, Execution::with_locks(locks, display))?
         .ok_or_else(|| Error::Refused(format!("backup task {} was run by another worker", task.id)))
 }
@@ -58,9 +65,10 @@ pub fn execute_backup(app: &App, task_id: &str, how: Execution) -> Result<Option
     };
     let done = run_claimed(app, &record, &chosen, notes, &locks, run)?;
     drop(locks);
-    if let Ok(Some(schedule_id)) = param::<Option<String>>(&task, "schedule_id") {
+    let schedule = params::read::<BackupParams>(&task).map(|p| p.schedule_id);
+    if let Ok(Some(schedule_id)) = schedule {
         // Pruning follows each scheduled backup; its failure never fails the backup.
-        if let Err(e) = crate::jobs::scheduler::prune_after(app, &schedule_id) {
+        if let Err(e) = crate::jobs::retention::prune_after(app, &schedule_id) {
             tracing::error!("retention after scheduled backup {} failed: {e}", done.id);
         }
     }
@@ -98,9 +106,8 @@ fn what_to_back_up<'a>(
             record.status()
         )));
     }
-    let names: Vec<String> = param(task, "sources")?;
-    let notes: Vec<String> = param::<Option<Vec<String>>>(task, "notes")?.unwrap_or_default();
-    let chosen = names
+    let BackupParams { sources, notes, .. } = params::read(task)?;
+    let chosen = sources
         .iter()
         .map(|name| {
             app.settings.source(name).ok_or_else(|| {
@@ -231,14 +238,11 @@ fn run_claimed(
             if let Err(e) = counted {
                 tracing::warn!("cannot count the bytes backup {} wrote: {e}", done.id);
             }
-            crate::notify::raise(
-                app,
-                crate::notify::Event::BackupSucceeded {
-                    backup_id: done.id.clone(),
-                    name: done.name.clone(),
-                    size_bytes: done.size_bytes,
-                },
-            );
+            app.notifier().raise(crate::notify::Event::BackupSucceeded {
+                backup_id: done.id.clone(),
+                name: done.name.clone(),
+                size_bytes: done.size_bytes,
+            });
             Ok(done)
         }
         Err(e) => {
@@ -249,13 +253,11 @@ fn run_claimed(
                     record.name
                 );
             } else if !matches!(e, Error::Cancelled) {
-                crate::notify::raise(
-                    app,
-                    crate::notify::Event::BackupFailed {
-                        backup_id: record.id.clone(),
-                        name: record.name.clone(),
-                        error: e.to_string(),
-                    },
+                crate::notify::outcomes::backup_failed(
+                    app.notifier(),
+                    &record.id,
+                    &record.name,
+                    e.to_string(),
                 );
             }
             Err(e)

@@ -1,14 +1,15 @@
 //! The request-path half of a backup: resolve the scope to configured sources, pick the
-//! parent of an incremental, and record the backup and its task as `pending`, so the console
-//! can show the backup at once. [`super::backup::execute_backup`] does the rest.
-
-use serde_json::json;
+//! parent of an incremental, and record the backup and its task as `pending` with the audit
+//! entry saying who asked, so the console can show the backup at once.
+//! [`super::backup::execute_backup`] does the rest.
 
 use crate::app::App;
 use crate::config::SourceConfig;
-use crate::db::{write_transaction, Backup, NewBackup, NewTask, Task};
-use crate::domain::{BackupKind, Scope, TaskKind};
+use crate::db::{write_transaction, Backup, LogEntry, NewBackup, Task};
+use crate::domain::{BackupKind, Scope};
 use crate::error::{Error, Result};
+use crate::jobs::params::{self, BackupParams};
+use crate::jobs::requester::Requester;
 
 /// The longest backup name and description, in characters (the form and the API alike).
 pub const MAX_NAME: usize = 200;
@@ -20,10 +21,6 @@ pub struct BackupRequest {
     pub kind: BackupKind,
     pub name: Option<String>,
     pub description: Option<String>,
-    pub created_by: Option<String>,
-    pub automatic: bool,
-    /// The schedule that fired it: its retention policy prunes the scope afterwards.
-    pub schedule_id: Option<String>,
 }
 
 impl BackupRequest {
@@ -33,9 +30,6 @@ impl BackupRequest {
             kind,
             name: None,
             description: None,
-            created_by: None,
-            automatic: false,
-            schedule_id: None,
         }
     }
 }
@@ -77,9 +71,10 @@ pub fn sources_in_scope<'a>(app: &'a App, scope: &Scope) -> Result<Vec<&'a Sourc
     Ok(chosen)
 }
 
-/// Checks a backup request and records the backup and its task, both `pending`. The task's
-/// params hold the sources to read and notes for the record's warnings.
-pub fn prepare_backup(app: &App, request: &BackupRequest) -> Result<(Backup, Task)> {
+/// Checks a backup request and records the backup and its task, both `pending`, and the
+/// audit entry naming who asked, in one transaction. The task's params hold the sources to
+/// read and notes for the record's warnings.
+pub fn record_backup(app: &App, request: &BackupRequest, by: &Requester) -> Result<(Backup, Task)> {
     let chosen = sources_in_scope(app, &request.scope)?;
     let names: Vec<String> = chosen.iter().map(|s| s.name.clone()).collect();
     let scope_text = request.scope.to_string();
@@ -109,28 +104,28 @@ pub fn prepare_backup(app: &App, request: &BackupRequest) -> Result<(Backup, Tas
             Some(p) => NewBackup::incremental(&name, &p.id, &request.scope, &names),
             None => NewBackup::full(&name, &request.scope, &names),
         };
-        if let Some(by) = &request.created_by {
-            new = new.with_creator(by);
+        if let Some(user) = by.username() {
+            new = new.with_creator(user);
         }
         if let Some(text) = &request.description {
             new = new.with_description(text);
         }
-        if request.automatic {
+        if by.is_automatic() {
             new = new.scheduled();
         }
         let record = Backup::insert(conn, &new)?;
-        let mut task = NewTask::new(TaskKind::Backup)
-            .with_backup(&record.id)
-            .with_params(&json!({
-                "sources": names,
-                "notes": notes,
-                "schedule_id": request.schedule_id,
-            }));
-        if let Some(by) = &request.created_by {
-            task = task.with_creator(by);
+        let mut task = params::task_with(&BackupParams {
+            sources: names.clone(),
+            notes: notes.iter().map(|n| n.to_string()).collect(),
+            schedule_id: by.schedule_id().map(str::to_string),
+        })?
+        .with_backup(&record.id);
+        if let Some(user) = by.username() {
+            task = task.with_creator(user);
         }
         let task = Task::insert(conn, &task)?;
-        Ok::<_, crate::db::DbError>((record, task))
+        LogEntry::insert(conn, &by.backup_entry(&record, &task))?;
+        Ok::<_, Error>((record, task))
     })?;
     Ok(recorded)
 }

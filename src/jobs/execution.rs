@@ -170,25 +170,7 @@ pub(crate) fn fail_before_start(app: &App, task: &Task, reason: Error) -> Error 
     }
     app.audit(entry);
     if let Some((backup_id, name)) = failed_backup {
-        crate::notify::raise(
-            app,
-            crate::notify::Event::BackupFailed {
-                backup_id,
-                name,
-                error: message,
-            },
-        );
+        crate::notify::outcomes::backup_failed(app.notifier(), &backup_id, &name, message);
     }
     reason
-}
-
-/// Reads one field of a task's params JSON.
-pub(crate) fn param<T: serde::de::DeserializeOwned>(task: &Task, field: &str) -> Result<T> {
-    let params = task.params()?.unwrap_or_default();
-    serde_json::from_value(params.get(field).cloned().unwrap_or_default()).map_err(|e| {
-        Error::Refused(format!(
-            "task {} has a bad `{field}` parameter: {e}",
-            task.id
-        ))
-    })
 }

@@ -1,9 +1,11 @@
 //! The work Coffer does, one file per kind of job. Each job records a task (progress,
 //! heartbeat, outcome), writes the audit log, and glues the engine (bytes), storage
-//! (objects) and db (rows) together. Backup, verify and restore are split into `prepare_*`
-//! (checks, records a pending task) and `execute_*` (claims and runs it): the CLI calls both
-//! in a row, the web console prepares and pushes the task id to the worker pool (`queue`),
-//! whose workers execute it and publish progress to the live hub (`live`).
+//! (objects) and db (rows) together. Backup, verify and restore are split into `record_*`
+//! (checks, records a pending task with its typed `params` and the audit entry naming the
+//! `Requester`) and `execute_*` (claims and runs it): the CLI calls both in a row
+//! (`run_*`); the console, the API, the scheduler and the monitor go through `submit`,
+//! which records and pushes the task to the worker pool (`queue`), whose workers execute it
+//! and publish progress to the live hub (`live`).
 
 pub mod backup;
 mod backup_request;
@@ -16,15 +18,19 @@ pub mod execution;
 pub mod export;
 pub mod live;
 pub mod locks;
+pub mod params;
 pub mod queue;
 pub mod reaper;
 pub mod recovery;
+pub mod requester;
 pub mod restore;
 pub(crate) mod restore_plan;
 pub mod restore_recovery;
 pub mod retention;
 pub mod scheduler;
+pub mod startup;
 mod storage_keys;
+pub mod submit;
 pub mod switch_journal;
 pub mod switch_over;
 pub mod task_run;

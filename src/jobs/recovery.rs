@@ -151,22 +151,14 @@ pub(crate) fn fail_dead_task(
 fn notify_failure(app: &App, task: &Task, failed_backup: Option<Backup>, reason: &str) {
     let error = reason.to_string();
     match (task.kind(), failed_backup) {
-        (Ok(TaskKind::Backup), Some(backup)) => crate::notify::raise(
-            app,
-            Event::BackupFailed {
-                backup_id: backup.id,
-                name: backup.name,
-                error,
-            },
-        ),
-        (Ok(TaskKind::Restore), _) => crate::notify::raise(
-            app,
-            Event::RestoreFailed {
-                backup_id: task.backup_id.clone().unwrap_or_default(),
-                task_id: task.id.clone(),
-                error,
-            },
-        ),
+        (Ok(TaskKind::Backup), Some(backup)) => {
+            crate::notify::outcomes::backup_failed(app.notifier(), &backup.id, &backup.name, error)
+        }
+        (Ok(TaskKind::Restore), _) => app.notifier().raise(Event::RestoreFailed {
+            backup_id: task.backup_id.clone().unwrap_or_default(),
+            task_id: task.id.clone(),
+            error,
+        }),
         _ => {}
     }
 }

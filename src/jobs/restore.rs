@@ -11,17 +11,17 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use crate::app::App;
 use crate::config::SourceConfig;
-use crate::db::{Backup, NewLogEntry, NewTask, Task};
+use crate::db::{write_transaction, Backup, LogEntry, NewLogEntry, Task};
 use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, TaskKind};
 use crate::engine::extract::{extract, remove_tree, ExtractPlan, Trust};
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::backup::{prepare_backup, run_prepared_locked, BackupRequest};
-use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, param, Execution};
+use crate::jobs::backup::{record_backup, run_prepared_locked, BackupRequest};
+use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, Execution};
 use crate::jobs::locks::{lock_sources, SourceLocks};
+use crate::jobs::params::{self, RestoreParams};
+use crate::jobs::requester::Requester;
 pub use crate::jobs::restore_plan::RestoreRequest;
 use crate::jobs::restore_plan::{check_restore, Placement, RestorePlan};
 use crate::jobs::switch_journal::{refuse_unsettled, DatabaseItem, Journal, JournalFile, Phase};
@@ -32,7 +32,7 @@ use crate::jobs::task_run::{Display, TaskRun};
 use crate::jobs::verify::StoredArchives;
 use crate::sources::database::{kind_of, StageRequest};
 use crate::sources::{sqlite_integrity_check, Filters};
-use crate::sources::{Selection, ServerAddress, StagedRestore};
+use crate::sources::{ServerAddress, StagedRestore};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RestoreOutcome {
@@ -50,15 +50,16 @@ pub struct RestoredSource {
 }
 
 /// Restores in this process (the CLI): checks, locks the sources (a busy one is refused at
-/// once), records the task and runs it.
+/// once), records the task with its audit entry and runs it.
 pub fn run_restore(
     app: &App,
     request: &RestoreRequest,
+    by: &Requester,
     display: Option<Display>,
 ) -> Result<RestoreOutcome> {
     let plan = check_restore(app, request)?;
     let locks = lock_sources(&app.settings, &plan.names)?;
-    let task = record_restore(app, &plan, request)?;
+    let task = record_planned(app, &plan, request, by)?;
     drop(plan);
     execute_restore(app, &task.id, Execution::with_locks(locks, display))?.ok_or_else(|| {
         Error::Refused(format!(
@@ -68,27 +69,29 @@ pub fn run_restore(
     })
 }
 
-/// Checks a restore request and records a pending restore task holding its parameters.
-pub fn prepare_restore(app: &App, request: &RestoreRequest) -> Result<Task> {
+/// Checks a restore request and records a pending restore task holding its parameters,
+/// with the audit entry saying who asked, in one transaction.
+pub fn record_restore(app: &App, request: &RestoreRequest, by: &Requester) -> Result<Task> {
     let plan = check_restore(app, request)?;
-    record_restore(app, &plan, request)
+    record_planned(app, &plan, request, by)
 }
 
-fn record_restore(app: &App, plan: &RestorePlan, request: &RestoreRequest) -> Result<Task> {
-    let mut task = NewTask::new(TaskKind::Restore)
-        .with_backup(&plan.backup.id)
-        .with_params(&json!({
-            "sources": plan.names,
-            "path": request.path_glob,
-            "target": request.target,
-            "selection": request.selection,
-            "merge": request.merge,
-            "allow_plain": request.allow_plain,
-        }));
-    if let Some(by) = &request.requested_by {
-        task = task.with_creator(by);
+fn record_planned(
+    app: &App,
+    plan: &RestorePlan,
+    request: &RestoreRequest,
+    by: &Requester,
+) -> Result<Task> {
+    let mut task = params::task_with(&request.to_params(&plan.names))?.with_backup(&plan.backup.id);
+    if let Some(user) = by.username() {
+        task = task.with_creator(user);
     }
-    Ok(Task::insert(&mut *app.conn()?, &task)?)
+    let mut conn = app.conn()?;
+    Ok(write_transaction(&mut conn, |conn| {
+        let task = Task::insert(conn, &task)?;
+        LogEntry::insert(conn, &by.restore_entry(request, &task))?;
+        Ok::<_, Error>(task)
+    })?)
 }
 
 /// Runs the prepared restore task `task_id`: checks its request again, waits for (or uses)
@@ -98,22 +101,9 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     let Some(task) = load_pending(app, task_id, TaskKind::Restore)? else {
         return Ok(None);
     };
-    let request = (|| -> Result<RestoreRequest> {
-        Ok(RestoreRequest {
-            backup_id: task.backup_id.clone().unwrap_or_default(),
-            sources: param(&task, "sources")?,
-            service: None,
-            path_glob: param(&task, "path")?,
-            target: param::<Option<PathBuf>>(&task, "target")?,
-            selection: param::<Option<Selection>>(&task, "selection")?.unwrap_or_default(),
-            merge: param::<Option<bool>>(&task, "merge")?.unwrap_or(false),
-            confirmed: true,
-            // Checked when the task was prepared; the params keep the folder as given.
-            remote: false,
-            allow_plain: param::<Option<bool>>(&task, "allow_plain")?.unwrap_or(false),
-            requested_by: task.created_by.clone(),
-        })
-    })();
+    let request = params::read::<RestoreParams>(&task).map(|params| {
+        RestoreRequest::from_params(task.backup_id.as_deref().unwrap_or_default(), params)
+    });
     let plan = request
         .and_then(|request| Ok((check_restore(app, &request)?, request)))
         .map_err(|e| fail_before_start(app, &task, e));
@@ -131,7 +121,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     // restore's work with the older one's record.
     let data_dir = &app.settings.data_dir;
     let result = refuse_unsettled(data_dir, &plan.names, "restore again")
-        .and_then(|()| safety_backup(app, &plan, &request, &locks))
+        .and_then(|()| safety_backup(app, &plan, &request, &task, &locks))
         .and_then(|safety| {
             let opened = journal.insert(JournalFile::create(
                 &app.settings.data_dir,
@@ -163,13 +153,13 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     let mut entry = NewLogEntry::new(level, "restore", entry_text)
         .for_backup(&plan.backup.id)
         .for_task(&task.id);
-    if let Some(by) = &request.requested_by {
+    if let Some(by) = &task.created_by {
         entry = entry.by(by);
     }
     // The task's end, the audit entry and the backup's "restored" mark in one transaction:
     // a process killed at any moment leaves all of them or a running task for the reaper.
     run.finish_with(&result, |conn| {
-        crate::db::LogEntry::insert(conn, &entry)?;
+        LogEntry::insert(conn, &entry)?;
         if result.is_ok() {
             Backup::mark_restored(conn, &plan.backup.id)?;
         }
@@ -184,7 +174,7 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     let RestorePlan {
         backup, placements, ..
     } = plan;
-    crate::notify::outcomes::restore(app, &backup.id, &task.id, &result, entry_summary);
+    crate::notify::outcomes::restore(app.notifier(), &backup.id, &task.id, &result, entry_summary);
     let (files, warnings, safety_backup, destinations) = result?;
     Ok(Some(RestoreOutcome {
         backup_id: backup.id,
@@ -209,6 +199,7 @@ fn safety_backup(
     app: &App,
     plan: &RestorePlan,
     request: &RestoreRequest,
+    restore: &Task,
     locks: &SourceLocks,
 ) -> Result<Option<String>> {
     let overwriting = request.target.is_none()
@@ -229,9 +220,8 @@ fn safety_backup(
         "Safety backup taken before restoring backup {}",
         plan.backup.id
     ));
-    safety.created_by.clone_from(&request.requested_by);
-    safety.automatic = true;
-    let (_, task) = prepare_backup(app, &safety)?;
+    let by = Requester::SafetyBackup(restore.created_by.clone());
+    let (_, task) = record_backup(app, &safety, &by)?;
     Ok(Some(run_prepared_locked(app, &task, locks)?.id))
 }
 

@@ -16,6 +16,7 @@ use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
 use crate::engine::restorable::check_manifest;
 use crate::error::{Error, Result};
 use crate::jobs::backup::load_manifest_with_digest;
+use crate::jobs::params::RestoreParams;
 use crate::sources::database::kind_of;
 use crate::sources::{real_root, DatabaseTarget, Selection, ServerAddress};
 
@@ -43,7 +44,65 @@ pub struct RestoreRequest {
     pub remote: bool,
     /// Take unencrypted archives although encryption is on (`--allow-plain`).
     pub allow_plain: bool,
-    pub requested_by: Option<String>,
+}
+
+impl RestoreRequest {
+    /// What the task records: the request as checked (sources resolved to `names`).
+    pub fn to_params(&self, names: &[String]) -> RestoreParams {
+        RestoreParams {
+            sources: names.to_vec(),
+            path_glob: self.path_glob.clone(),
+            target: self.target.clone(),
+            selection: self.selection.clone(),
+            merge: self.merge,
+            allow_plain: self.allow_plain,
+        }
+    }
+
+    /// The request a recorded task holds, checked again when it runs.
+    pub fn from_params(backup_id: &str, params: RestoreParams) -> RestoreRequest {
+        RestoreRequest {
+            backup_id: backup_id.to_string(),
+            sources: params.sources,
+            service: None,
+            path_glob: params.path_glob,
+            target: params.target,
+            selection: params.selection,
+            merge: params.merge,
+            confirmed: true,
+            // Checked when the task was recorded; the params keep the folder as given.
+            remote: false,
+            allow_plain: params.allow_plain,
+        }
+    }
+
+    /// One line for the audit log: "files, paths matching `a/**`, into /srv/elsewhere".
+    pub fn summary(&self) -> String {
+        let sources = if self.sources.is_empty() {
+            "all sources".to_string()
+        } else {
+            self.sources.join(", ")
+        };
+        let target = match &self.target {
+            Some(dir) => format!("into {}", dir.display()),
+            None => "to the original places".to_string(),
+        };
+        let selection = &self.selection;
+        let target = if selection.is_everything() {
+            target
+        } else {
+            format!(
+                "{target}, only tables [{}] schemas [{}] keys [{}]",
+                selection.tables.join(", "),
+                selection.schemas.join(", "),
+                selection.keys.as_deref().unwrap_or_default()
+            )
+        };
+        match &self.path_glob {
+            Some(glob) => format!("{sources}, paths matching `{glob}`, {target}"),
+            None => format!("{sources}, {target}"),
+        }
+    }
 }
 
 /// A checked restore request: the backup, its manifest and where each chosen source goes.

@@ -6,11 +6,13 @@
 use chrono::TimeZone;
 
 use crate::app::App;
-use crate::db::{Backup, DbConnection, NewLogEntry};
+use crate::db::{Backup, DbConnection, NewLogEntry, Schedule};
+use crate::domain::cron::parse_time_zone;
 use crate::domain::retention::{plan, Candidate, RetentionPlan, RetentionPolicy};
 use crate::domain::{LogLevel, Scope};
 use crate::error::{Error, Result};
 use crate::jobs::delete::{delete_backup, Deletion};
+use crate::jobs::requester::SCHEDULER;
 
 /// What a policy would do to the backups of `scope`, newest first, with each record.
 pub struct RetentionPreview {
@@ -112,4 +114,36 @@ pub fn prune<Z: TimeZone>(
     }
     app.audit(entry);
     Ok(outcome)
+}
+
+/// The retention policy of a schedule: its stored policy, else keep `retention_days`
+/// (default 30).
+pub fn policy_of(schedule: &Schedule) -> Result<RetentionPolicy> {
+    if let Some(value) = schedule.retention_policy()? {
+        return serde_json::from_value(value).map_err(|e| {
+            Error::Config(format!(
+                "schedule `{}` has a bad retention policy: {e}",
+                schedule.name
+            ))
+        });
+    }
+    let days = schedule.retention_days.unwrap_or(30).clamp(1, 36_500) as u32;
+    Ok(RetentionPolicy {
+        keep_within_days: Some(days),
+        ..RetentionPolicy::default()
+    })
+}
+
+/// Prunes the scope of `schedule_id` by its policy (after one of its backups).
+pub fn prune_after(app: &App, schedule_id: &str) -> Result<()> {
+    let schedule = Schedule::find_by_id(&mut *app.conn()?, schedule_id)?;
+    let zone = parse_time_zone(&schedule.timezone).map_err(Error::Config)?;
+    prune(
+        app,
+        &schedule.scope()?,
+        &policy_of(&schedule)?,
+        &zone,
+        Some(SCHEDULER),
+    )?;
+    Ok(())
 }

@@ -13,21 +13,18 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::app::App;
 use crate::db::{NewLogEntry, Schedule, Task};
 use crate::domain::cron::parse_time_zone;
-use crate::domain::retention::RetentionPolicy;
 use crate::domain::{CronExpr, LogLevel};
 use crate::error::{Error, Result};
-use crate::jobs::backup::{prepare_backup, BackupRequest};
-use crate::jobs::queue::{Job, JobQueue};
-use crate::jobs::retention::prune;
+use crate::jobs::backup::{record_backup, BackupRequest};
+use crate::jobs::queue::JobQueue;
+use crate::jobs::requester::Requester;
+use crate::jobs::submit::queue_recorded;
 
 /// How often the scheduler looks for due schedules.
 pub const TICK: Duration = Duration::from_secs(10);
 
 /// A slot run this long after its time is reported as late.
 const LATE_AFTER: chrono::Duration = chrono::Duration::minutes(5);
-
-/// The user name automatic backups are recorded under.
-pub const SCHEDULER: &str = "scheduler";
 
 /// One pass at `now`: claims every due slot this process wins and prepares its backup.
 /// Returns the pending tasks to queue.
@@ -95,63 +92,13 @@ fn fire(app: &App, schedule: &Schedule, now: DateTime<Utc>) -> Result<Option<Tas
     } else {
         format!("Scheduled by `{}`", schedule.name)
     });
-    request.automatic = true;
-    request.created_by = Some(SCHEDULER.into());
-    request.schedule_id = Some(schedule.id.clone());
-    let (backup, task) = prepare_backup(app, &request)?;
-    let level = if late {
-        LogLevel::Warning
-    } else {
-        LogLevel::Info
+    let by = Requester::Schedule {
+        id: schedule.id.clone(),
+        name: schedule.name.clone(),
+        late,
     };
-    app.audit(
-        NewLogEntry::new(
-            level,
-            "schedule",
-            format!(
-                "schedule `{}` queued backup `{}`{}",
-                schedule.name,
-                backup.name,
-                if late { " (late)" } else { "" }
-            ),
-        )
-        .for_backup(&backup.id)
-        .for_task(&task.id)
-        .by(SCHEDULER),
-    );
+    let (_, task) = record_backup(app, &request, &by)?;
     Ok(Some(task))
-}
-
-/// The retention policy of a schedule: its stored policy, else keep `retention_days`
-/// (default 30).
-pub fn policy_of(schedule: &Schedule) -> Result<RetentionPolicy> {
-    if let Some(value) = schedule.retention_policy()? {
-        return serde_json::from_value(value).map_err(|e| {
-            Error::Config(format!(
-                "schedule `{}` has a bad retention policy: {e}",
-                schedule.name
-            ))
-        });
-    }
-    let days = schedule.retention_days.unwrap_or(30).clamp(1, 36_500) as u32;
-    Ok(RetentionPolicy {
-        keep_within_days: Some(days),
-        ..RetentionPolicy::default()
-    })
-}
-
-/// Prunes the scope of `schedule_id` by its policy (after one of its backups).
-pub fn prune_after(app: &App, schedule_id: &str) -> Result<()> {
-    let schedule = Schedule::find_by_id(&mut *app.conn()?, schedule_id)?;
-    let zone = parse_time_zone(&schedule.timezone).map_err(Error::Config)?;
-    prune(
-        app,
-        &schedule.scope()?,
-        &policy_of(&schedule)?,
-        &zone,
-        Some(SCHEDULER),
-    )?;
-    Ok(())
 }
 
 /// Runs the scheduler until the process ends: a pass every [`TICK`], its tasks queued.
@@ -164,12 +111,8 @@ pub async fn run_scheduler(app: Arc<App>, queue: JobQueue) {
         match pass {
             Ok(Ok(tasks)) => {
                 for task in tasks {
-                    let pushed = match Job::for_task(&task) {
-                        Ok(job) => queue.push(job).await,
-                        Err(e) => Err(e),
-                    };
                     // The task stays pending; workers re-queue lost pushes when they start.
-                    if let Err(e) = pushed {
+                    if let Err(e) = queue_recorded(&queue, &task).await {
                         tracing::error!("scheduled task {} could not be queued: {e}", task.id);
                     }
                 }

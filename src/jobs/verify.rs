@@ -6,15 +6,17 @@
 use std::io::Read;
 
 use crate::app::App;
-use crate::db::{Backup, BackupChanges, NewLogEntry, NewTask, Task};
+use crate::db::{write_transaction, Backup, BackupChanges, LogEntry, NewLogEntry, Task};
 use crate::domain::{LogLevel, Status, TaskKind, VerifyDepth, VerifyState};
 use crate::engine::archive_reader::{Plain, StoredDigest};
 use crate::engine::extract::ArchiveSource;
 use crate::engine::verify::deep_verify;
 use crate::error::{Error, Result};
 use crate::jobs::backup::{load_manifest, load_manifest_with_digest};
-use crate::jobs::execution::{fail_before_start, load_pending, param, Execution};
+use crate::jobs::execution::{fail_before_start, load_pending, Execution};
 use crate::jobs::locks::SourceLocks;
+use crate::jobs::params::{self, VerifyParams};
+use crate::jobs::requester::Requester;
 use crate::jobs::task_run::{Display, TaskRun};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -67,43 +69,44 @@ impl ArchiveSource for StoredArchives<'_> {
     }
 }
 
-/// Verifies a backup in this process (the CLI): prepare and execute in a row.
+/// A verification asked for: which backup, how deep, and whether unencrypted archives may
+/// be read although encryption is on (the command line's `--allow-plain`, never a form's).
+#[derive(Debug, Clone)]
+pub struct VerifyRequest {
+    pub backup_id: String,
+    pub depth: VerifyDepth,
+    pub allow_plain: bool,
+}
+
+impl VerifyRequest {
+    pub fn new(backup_id: &str, depth: VerifyDepth) -> VerifyRequest {
+        VerifyRequest {
+            backup_id: backup_id.to_string(),
+            depth,
+            allow_plain: false,
+        }
+    }
+}
+
+/// Verifies a backup in this process (the CLI): record and execute in a row.
 pub fn run_verify(
     app: &App,
-    backup_id: &str,
-    depth: VerifyDepth,
-    allow_plain: bool,
-    requested_by: Option<&str>,
+    request: &VerifyRequest,
+    by: &Requester,
     display: Option<Display>,
 ) -> Result<VerifyOutcome> {
-    let task = prepare_verify_with(app, backup_id, depth, allow_plain, requested_by)?;
+    let task = record_verify(app, request, by)?;
     // Verification only reads archives: it takes no source locks.
     let how = Execution::with_locks(SourceLocks::none(), display);
     execute_verify(app, &task.id, how)?
         .ok_or_else(|| Error::Refused(format!("verify task {} was run by another worker", task.id)))
 }
 
-/// Checks that `backup_id` can be verified and records a pending verify task for it.
-pub fn prepare_verify(
-    app: &App,
-    backup_id: &str,
-    depth: VerifyDepth,
-    requested_by: Option<&str>,
-) -> Result<Task> {
-    prepare_verify_with(app, backup_id, depth, false, requested_by)
-}
-
-/// [`prepare_verify`], taking unencrypted archives although encryption is on when
-/// `allow_plain` (the command line's `--allow-plain`).
-pub fn prepare_verify_with(
-    app: &App,
-    backup_id: &str,
-    depth: VerifyDepth,
-    allow_plain: bool,
-    requested_by: Option<&str>,
-) -> Result<Task> {
+/// Checks that the backup can be verified and records a pending verify task for it, with
+/// the audit entry naming who asked, in one transaction.
+pub fn record_verify(app: &App, request: &VerifyRequest, by: &Requester) -> Result<Task> {
     let mut conn = app.conn()?;
-    let backup = super::find_backup(&mut conn, backup_id)?;
+    let backup = super::find_backup(&mut conn, &request.backup_id)?;
     if backup.status() != Status::Succeeded {
         return Err(Error::Refused(format!(
             "backup {} is {}: only successful backups can be verified",
@@ -111,13 +114,19 @@ pub fn prepare_verify_with(
             backup.status()
         )));
     }
-    let mut task = NewTask::new(TaskKind::Verify)
-        .with_backup(&backup.id)
-        .with_params(&serde_json::json!({ "depth": depth, "allow_plain": allow_plain }));
-    if let Some(by) = requested_by {
-        task = task.with_creator(by);
+    let params = VerifyParams {
+        depth: request.depth,
+        allow_plain: request.allow_plain,
+    };
+    let mut task = params::task_with(&params)?.with_backup(&backup.id);
+    if let Some(user) = by.username() {
+        task = task.with_creator(user);
     }
-    Ok(Task::insert(&mut conn, &task)?)
+    write_transaction(&mut conn, |conn| {
+        let task = Task::insert(conn, &task)?;
+        LogEntry::insert(conn, &by.verify_entry(request.depth, &task))?;
+        Ok::<_, Error>(task)
+    })
 }
 
 /// Runs the prepared verify task `task_id` and records the verdict on the backup.
@@ -127,8 +136,7 @@ pub fn execute_verify(app: &App, task_id: &str, how: Execution) -> Result<Option
         return Ok(None);
     };
     let found = (|| -> Result<(VerifyDepth, Plain, Backup)> {
-        let depth: VerifyDepth = param(&task, "depth")?;
-        let allow_plain = param::<Option<bool>>(&task, "allow_plain")?.unwrap_or(false);
+        let VerifyParams { depth, allow_plain } = params::read(&task)?;
         let plain = Plain::policy(app.settings.archive.encryption, allow_plain);
         let backup_id = task.backup_id.clone().unwrap_or_default();
         let backup = Backup::find_by_id(&mut *app.conn()?, &backup_id)
@@ -189,19 +197,17 @@ pub fn execute_verify(app: &App, task_id: &str, how: Execution) -> Result<Option
         if let Some(by) = requested_by {
             entry = entry.by(by);
         }
-        crate::db::LogEntry::insert(conn, &entry)?;
+        LogEntry::insert(conn, &entry)?;
         Ok(())
     })?;
     let (passed, message, archives_checked, files_checked) = outcome?;
     if !passed {
-        crate::notify::raise(
-            app,
-            crate::notify::Event::VerificationFailed {
+        app.notifier()
+            .raise(crate::notify::Event::VerificationFailed {
                 backup_id: backup.id.clone(),
                 name: backup.name.clone(),
                 error: message.clone(),
-            },
-        );
+            });
     }
     Ok(Some(VerifyOutcome {
         backup_id: backup.id,

@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 
 use crate::app::App;
 use crate::db::Task;
-use crate::jobs::queue::{Job, JobQueue};
+use crate::jobs::queue::JobQueue;
 
 pub use rpo_check::check_rpo;
 
@@ -68,12 +68,8 @@ pub async fn run_monitor(app: Arc<App>, queue: JobQueue) {
         match pass {
             Ok(checked) => {
                 for task in checked.verifications {
-                    let pushed = match Job::for_task(&task) {
-                        Ok(job) => queue.push(job).await,
-                        Err(e) => Err(e),
-                    };
                     // The task stays pending; workers re-queue lost pushes when they start.
-                    if let Err(e) = pushed {
+                    if let Err(e) = crate::jobs::submit::queue_recorded(&queue, &task).await {
                         tracing::error!("verify task {} could not be queued: {e}", task.id);
                     }
                 }

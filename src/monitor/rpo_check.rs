@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::db::MonitorAlert;
 use crate::error::Result;
 use crate::monitor::rpo::rpo_status;
-use crate::notify::{raise, Event};
+use crate::notify::Event;
 
 const PREFIX: &str = "rpo:";
 
@@ -21,14 +21,11 @@ pub fn check_rpo(app: &App, now: NaiveDateTime) -> Result<Vec<String>> {
         let subject = format!("{PREFIX}{}", status.source);
         if let Some(age) = status.alert_age() {
             if MonitorAlert::raise_once(&mut conn, &subject, now)? {
-                raise(
-                    app,
-                    Event::RpoMissed {
-                        source: status.source.clone(),
-                        age_seconds: age.num_seconds(),
-                        rpo_seconds: status.rpo.num_seconds(),
-                    },
-                );
+                app.notifier().raise(Event::RpoMissed {
+                    source: status.source.clone(),
+                    age_seconds: age.num_seconds(),
+                    rpo_seconds: status.rpo.num_seconds(),
+                });
                 raised.push(status.source.clone());
             }
         } else if !status.missed() {

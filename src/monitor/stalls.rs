@@ -10,7 +10,7 @@ use chrono::{Duration, NaiveDateTime};
 use crate::app::App;
 use crate::db::{MonitorAlert, Task};
 use crate::error::Result;
-use crate::notify::{raise, Event};
+use crate::notify::Event;
 
 const PREFIX: &str = "stall:";
 
@@ -32,14 +32,11 @@ pub fn check_stalls(app: &App, now: NaiveDateTime) -> Result<Vec<String>> {
     for task in &stalled {
         if MonitorAlert::raise_once(&mut conn, &format!("{PREFIX}{}", task.id), now)? {
             let idle = idle_since(task).map_or(0, |at| (now - at).num_seconds());
-            raise(
-                app,
-                Event::TaskStalled {
-                    task_id: task.id.clone(),
-                    kind: task.kind.clone(),
-                    idle_seconds: idle,
-                },
-            );
+            app.notifier().raise(Event::TaskStalled {
+                task_id: task.id.clone(),
+                kind: task.kind.clone(),
+                idle_seconds: idle,
+            });
             raised.push(task.id.clone());
         }
     }

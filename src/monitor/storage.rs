@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::app::App;
 use crate::db::MonitorAlert;
 use crate::error::{Error, Result};
-use crate::notify::{raise, Event};
+use crate::notify::Event;
 
 const SUBJECT: &str = "storage";
 
@@ -71,14 +71,11 @@ pub fn check_storage(app: &App) -> Result<Option<Usage>> {
     if used >= threshold {
         if MonitorAlert::raise_once(&mut conn, SUBJECT, crate::db::now())? {
             drop(conn);
-            raise(
-                app,
-                Event::StorageNearlyFull {
-                    used_percent: used,
-                    threshold_percent: threshold,
-                    free_bytes: found.free_bytes,
-                },
-            );
+            app.notifier().raise(Event::StorageNearlyFull {
+                used_percent: used,
+                threshold_percent: threshold,
+                free_bytes: found.free_bytes,
+            });
         }
     } else {
         MonitorAlert::clear(&mut conn, SUBJECT)?;

@@ -13,8 +13,8 @@ use crate::app::App;
 use crate::db::{Backup, Task};
 use crate::domain::VerifyDepth;
 use crate::error::Result;
-use crate::jobs::scheduler::SCHEDULER;
-use crate::jobs::verify::prepare_verify;
+use crate::jobs::requester::Requester;
+use crate::jobs::verify::{record_verify, VerifyRequest};
 
 /// Verifications one pass queues at most.
 pub const BATCH: usize = 20;
@@ -53,7 +53,11 @@ pub fn due_verifications(app: &App, now: NaiveDateTime) -> Result<Vec<crate::db:
     drop(conn);
     let mut tasks = Vec::with_capacity(due.len());
     for (backup_id, depth) in due {
-        match prepare_verify(app, &backup_id, depth, Some(SCHEDULER)) {
+        match record_verify(
+            app,
+            &VerifyRequest::new(&backup_id, depth),
+            &Requester::Monitor,
+        ) {
             Ok(task) => tasks.push(task),
             // Deleted meanwhile, say: the next pass sees the catalogue as it is then.
             Err(e) => tracing::warn!("scheduled {depth} verification of {backup_id}: {e}"),

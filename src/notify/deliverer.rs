@@ -60,6 +60,19 @@ impl Notifier {
         &self.counters
     }
 
+    pub(super) fn settings(&self) -> &NotifySettings {
+        &self.settings
+    }
+
+    pub(super) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Writes an audit entry; a failure to log never fails what raised the event.
+    pub(super) fn audit(&self, entry: NewLogEntry) {
+        write_log(&self.pool, entry);
+    }
+
     /// Queues `event` for every channel that wants it; never blocks.
     pub fn enqueue(&self, event: &Event) {
         if !self.settings.has_channels() {

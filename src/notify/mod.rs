@@ -1,5 +1,5 @@
 //! Notifications: the events operators hear about, raised by jobs and monitors through
-//! [`raise`]. Delivery to channels (email, webhooks) lives beside this file; raising never
+//! [`Notifier::raise`] (`app.notifier().raise(event)`). Delivery to channels (email, webhooks) lives beside this file; raising never
 //! blocks or fails the work that raised it.
 
 mod channel; // a configured destination, named without its secrets
@@ -12,9 +12,8 @@ mod webhook; // HTTP POST through ureq
 
 pub use channel::Channel;
 pub use deliverer::{Counters, Notifier, DRAIN_LIMIT};
-pub use test_send::{send_test, ChannelReport};
+pub use test_send::ChannelReport;
 
-use crate::app::App;
 use crate::db::NewLogEntry;
 use crate::domain::LogLevel;
 
@@ -158,23 +157,26 @@ impl Event {
     }
 }
 
-/// Raises `event`: recorded in the audit log now; queued for the configured channels that
-/// want it and delivered in the background (a failing channel never blocks the others or
-/// the caller). A successful backup is not raised at all unless `notify.on_success`.
-pub fn raise(app: &App, event: Event) {
-    if matches!(event, Event::BackupSucceeded { .. }) && !app.settings.notify.on_success {
-        return;
-    }
-    let level = match event {
-        Event::BackupSucceeded { .. } | Event::RestoreFinished { .. } | Event::Test { .. } => {
-            LogLevel::Info
+impl Notifier {
+    /// Raises `event`: recorded in the audit log now; queued for the configured channels
+    /// that want it and delivered in the background (a failing channel never blocks the
+    /// others or the caller). A successful backup is not raised at all unless
+    /// `notify.on_success`.
+    pub fn raise(&self, event: Event) {
+        if matches!(event, Event::BackupSucceeded { .. }) && !self.settings().on_success {
+            return;
         }
-        _ => LogLevel::Warning,
-    };
-    let mut entry = NewLogEntry::new(level, "notify", event.summary());
-    if let Some(id) = event.backup_id() {
-        entry = entry.for_backup(id);
+        let level = match event {
+            Event::BackupSucceeded { .. } | Event::RestoreFinished { .. } | Event::Test { .. } => {
+                LogLevel::Info
+            }
+            _ => LogLevel::Warning,
+        };
+        let mut entry = NewLogEntry::new(level, "notify", event.summary());
+        if let Some(id) = event.backup_id() {
+            entry = entry.for_backup(id);
+        }
+        self.audit(entry);
+        self.enqueue(&event);
     }
-    app.audit(entry);
-    app.notifier().enqueue(&event);
 }

@@ -1,29 +1,37 @@
 //! The events a job's outcome raises, kept here so the jobs stay about their work.
 
-use crate::app::App;
 use crate::error::{Error, Result};
-use crate::notify::{raise, Event};
+use crate::notify::{Event, Notifier};
 
 /// Restore finished or failed; a cancelled restore is neither (someone chose it).
-pub fn restore<T>(app: &App, backup_id: &str, task_id: &str, result: &Result<T>, summary: String) {
+pub fn restore<T>(
+    notifier: &Notifier,
+    backup_id: &str,
+    task_id: &str,
+    result: &Result<T>,
+    summary: String,
+) {
     let (backup_id, task_id) = (backup_id.to_string(), task_id.to_string());
     match result {
-        Ok(_) => raise(
-            app,
-            Event::RestoreFinished {
-                backup_id,
-                task_id,
-                summary,
-            },
-        ),
+        Ok(_) => notifier.raise(Event::RestoreFinished {
+            backup_id,
+            task_id,
+            summary,
+        }),
         Err(Error::Cancelled) => {}
-        Err(e) => raise(
-            app,
-            Event::RestoreFailed {
-                backup_id,
-                task_id,
-                error: e.to_string(),
-            },
-        ),
+        Err(e) => notifier.raise(Event::RestoreFailed {
+            backup_id,
+            task_id,
+            error: e.to_string(),
+        }),
     }
+}
+
+/// A backup failed: in its job, before it started, or found dead by the reaper.
+pub fn backup_failed(notifier: &Notifier, backup_id: &str, name: &str, error: String) {
+    notifier.raise(Event::BackupFailed {
+        backup_id: backup_id.to_string(),
+        name: name.to_string(),
+        error,
+    });
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use actix_web::web;
 
 use crate::app::App;
-use crate::db::{DbConnection, NewLogEntry, Task};
+use crate::db::{DbConnection, NewLogEntry};
 use crate::jobs::live::LiveProgress;
-use crate::jobs::queue::{Job, JobQueue, PoolHealth};
+use crate::jobs::queue::{JobQueue, PoolHealth};
 use crate::web::error::{WebError, WebResult};
 use crate::web::password_gate::PasswordGate;
 
@@ -48,15 +48,21 @@ impl WebState {
         self
     }
 
-    /// Queues the job for a task that `prepare_*` recorded.
-    pub async fn push(&self, task: &Task) -> WebResult<()> {
-        let job = Job::for_task(task)?;
-        let queue = self.queue.clone();
+    /// Runs a `jobs::submit` function on the queue's runtime (its pools were opened there):
+    /// `submit(app, queue)` records the work with its audit entry and pushes its job.
+    pub async fn submit<T, Fut>(
+        &self,
+        submit: impl FnOnce(Arc<App>, JobQueue) -> Fut,
+    ) -> crate::error::Result<T>
+    where
+        Fut: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let work = submit(self.app.clone(), self.queue.clone());
         self.queue_runtime
-            .spawn(async move { queue.push(job).await })
+            .spawn(work)
             .await
-            .map_err(|e| WebError::Internal(format!("queueing the job failed: {e}")))??;
-        Ok(())
+            .map_err(|e| crate::error::Error::Queue(format!("submitting the work failed: {e}")))?
     }
 
     /// Runs `work` with a pooled connection on the blocking pool.

@@ -17,6 +17,11 @@ pub enum Backend {
 
 pub const BOTH: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
+/// Who the tests ask for work as: a console user named `tester`.
+pub fn tester() -> coffer::jobs::submit::Requester {
+    coffer::jobs::submit::Requester::Console("tester".into())
+}
+
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     /// Kept so the database lives (and is dropped) with the environment.
@@ -121,7 +126,8 @@ impl TestEnv {
     /// Opens the app the way the CLI does (for tests that inspect or edit the catalogue).
     pub fn app(&self) -> coffer::app::App {
         let settings = coffer::config::Settings::load(Some(&self.config)).unwrap();
-        coffer::app::App::open(settings).unwrap()
+        let started = coffer::jobs::startup::start(settings, coffer::app::KeyPolicy::FirstRunOnly);
+        started.unwrap().app
     }
 }
 

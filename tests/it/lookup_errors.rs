@@ -4,17 +4,21 @@
 use coffer::domain::VerifyDepth;
 use coffer::error::Error;
 use coffer::jobs::restore::RestoreRequest;
+use coffer::jobs::verify::{record_verify, VerifyRequest};
 use diesel::connection::SimpleConnection;
 
-use crate::helpers::{TestEnv, BOTH};
+use crate::helpers::{tester, TestEnv, BOTH};
 
 #[test]
 fn only_a_missing_record_is_not_found() {
     for backend in &BOTH {
         let env = TestEnv::with_directory(backend);
         let app = env.app();
-        let missing =
-            coffer::jobs::verify::prepare_verify(&app, "no-such-id", VerifyDepth::Quick, None);
+        let missing = record_verify(
+            &app,
+            &VerifyRequest::new("no-such-id", VerifyDepth::Quick),
+            &tester(),
+        );
         assert!(
             matches!(missing, Err(Error::NotFound { .. })),
             "{missing:?}"
@@ -25,15 +29,19 @@ fn only_a_missing_record_is_not_found() {
         conn.batch_execute("ALTER TABLE backup_records RENAME TO backup_records_away")
             .unwrap();
         drop(conn);
-        let verify =
-            coffer::jobs::verify::prepare_verify(&app, "no-such-id", VerifyDepth::Quick, None);
-        let restore = coffer::jobs::restore::prepare_restore(
+        let verify = record_verify(
+            &app,
+            &VerifyRequest::new("no-such-id", VerifyDepth::Quick),
+            &tester(),
+        );
+        let restore = coffer::jobs::restore::record_restore(
             &app,
             &RestoreRequest {
                 backup_id: "no-such-id".into(),
                 confirmed: true,
                 ..RestoreRequest::default()
             },
+            &tester(),
         );
         let export = coffer::jobs::export::export_backup(&app, "no-such-id", Vec::new(), None);
         for (what, error) in [

@@ -13,6 +13,8 @@ use coffer::db::{Backup, LogEntry, LogFilter, NewUser, Task, User};
 use coffer::domain::{BackupKind, Role, Scope, Status, VerifyDepth};
 use coffer::jobs::backup::{run_backup, BackupRequest};
 use coffer::jobs::queue::JobQueue;
+use coffer::jobs::submit::{submit_backup, submit_verify};
+use coffer::jobs::verify::VerifyRequest;
 use reqwest::redirect::Policy;
 
 use crate::helpers::*;
@@ -166,18 +168,20 @@ async fn two_workers_and_a_console_on_postgres_survive_a_killed_worker() {
             .unwrap();
         }
     }
-    let app = env.app();
+    let app = std::sync::Arc::new(env.app());
     // One finished backup per small source, for incrementals to build on and to verify.
     let mut seeded = Vec::new();
     for name in SMALL_SOURCES {
         let request = BackupRequest::new(Scope::Sources(vec![name.into()]), BackupKind::Full);
-        seeded.push(run_backup(&app, &request, None).unwrap().id);
+        seeded.push(run_backup(&app, &request, &tester(), None).unwrap().id);
     }
 
     // Queue the work: the big backup first, then 12 small backups and 3 deep verifies.
     let queue = JobQueue::open(&app).await.unwrap();
     let big_request = BackupRequest::new(Scope::Sources(vec!["big".into()]), BackupKind::Full);
-    let (big_backup, big_task) = queue.enqueue_backup(&app, big_request).await.unwrap();
+    let (big_backup, big_task) = submit_backup(app.clone(), queue.clone(), big_request, tester())
+        .await
+        .unwrap();
     let mut queued = vec![big_task.id.clone()];
     for round in 0..4 {
         for name in SMALL_SOURCES {
@@ -187,13 +191,15 @@ async fn two_workers_and_a_console_on_postgres_survive_a_killed_worker() {
                 BackupKind::Full
             };
             let request = BackupRequest::new(Scope::Sources(vec![name.into()]), kind);
-            let (_, task) = queue.enqueue_backup(&app, request).await.unwrap();
+            let (_, task) = submit_backup(app.clone(), queue.clone(), request, tester())
+                .await
+                .unwrap();
             queued.push(task.id);
         }
     }
     for id in &seeded {
-        let task = queue
-            .enqueue_verify(&app, id, VerifyDepth::Deep, None)
+        let request = VerifyRequest::new(id, VerifyDepth::Deep);
+        let task = submit_verify(app.clone(), queue.clone(), request, tester())
             .await
             .unwrap();
         queued.push(task.id);
@@ -336,10 +342,12 @@ async fn two_workers_and_a_console_on_postgres_survive_a_killed_worker() {
             }
             log.iter()
                 .filter(|e| e.operation == "backup" && e.backup_id.as_deref() == Some(&backup_id))
+                .filter(|e| !is_request(e))
                 .collect()
         } else {
             log.iter()
                 .filter(|e| e.operation == "verify" && e.task_id.as_deref() == Some(id))
+                .filter(|e| !is_request(e))
                 .collect()
         };
         assert_eq!(
@@ -359,7 +367,9 @@ async fn two_workers_and_a_console_on_postgres_survive_a_killed_worker() {
         fs::remove_file(env.path(&format!("big/chunk-{i:02}.bin"))).unwrap();
     }
     let request = BackupRequest::new(Scope::Sources(vec!["big".into()]), BackupKind::Full);
-    let (again, again_task) = queue.enqueue_backup(&app, request).await.unwrap();
+    let (again, again_task) = submit_backup(app.clone(), queue.clone(), request, tester())
+        .await
+        .unwrap();
     wait_for(Duration::from_secs(120), "the next backup of `big`", || {
         task(&app, &again_task.id).status().is_finished()
     })
@@ -393,7 +403,7 @@ async fn two_workers_and_a_console_on_postgres_survive_a_killed_worker() {
 
 #[test]
 fn reapers_fail_a_silent_backup_once_and_remove_its_partial_object_on_both_backends() {
-    use coffer::jobs::backup::prepare_backup;
+    use coffer::jobs::backup::record_backup;
     use coffer::jobs::reaper::reap_silent_tasks;
     use std::io::Write;
 
@@ -408,7 +418,7 @@ fn reapers_fail_a_silent_backup_once_and_remove_its_partial_object_on_both_backe
         fs::write(env.path("files/a.txt"), "a").unwrap();
         let app = env.app();
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
-        let (backup, task) = prepare_backup(&app, &request).unwrap();
+        let (backup, task) = record_backup(&app, &request, &tester()).unwrap();
         // As a worker on another host would leave it: claimed, running, half an archive.
         let mut conn = app.conn().unwrap();
         Task::claim(&mut conn, &task.id, "elsewhere:4242")
@@ -461,7 +471,10 @@ fn reapers_fail_a_silent_backup_once_and_remove_its_partial_object_on_both_backe
             },
         )
         .unwrap();
-        let outcomes: Vec<_> = entries.iter().filter(|e| e.operation == "backup").collect();
+        let outcomes: Vec<_> = entries
+            .iter()
+            .filter(|e| e.operation == "backup" && !is_request(e))
+            .collect();
         assert_eq!(outcomes.len(), 1, "{entries:?}");
         assert!(outcomes[0].message.contains(reason), "{entries:?}");
         assert_eq!(outcomes[0].task_id.as_deref(), Some(task.id.as_str()));
@@ -473,4 +486,9 @@ fn reapers_fail_a_silent_backup_once_and_remove_its_partial_object_on_both_backe
             "{entries:?}"
         );
     }
+}
+
+/// The entry recording who asked for the work (written with the task), not its outcome.
+fn is_request(entry: &LogEntry) -> bool {
+    entry.message.ends_with(" queued")
 }

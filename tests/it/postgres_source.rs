@@ -712,3 +712,50 @@ fn dumps_are_compressed_and_uncompressed_ones_of_earlier_versions_restore() {
     assert_eq!(contents(&copy), contents(&db.name));
     assert_eq!(schema(&copy), schema(&db.name));
 }
+
+/// Every child tool inherits Coffer's environment: the key export's passphrase, given to
+/// Coffer as a variable for automation, must not be part of it (`/proc/PID/environ` of a
+/// long `pg_dump` is readable by the same user, and a tool may log its environment).
+#[test]
+fn the_key_passphrase_variable_never_reaches_a_child_tool() {
+    let db = TempDb::new();
+    db.sql("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+    let env = TestEnv::new(&Backend::Sqlite, &source(&db.url(), ""));
+    // A pg_dump first on PATH that writes down its environment, then runs the real one.
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let seen = env.path("pg_dump.environment");
+    let wrapper = bin.join("pg_dump");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nenv > '{}'\nfor p in /usr/lib/postgresql/*/bin/pg_dump; do real=$p; done\nexec \"$real\" \"$@\"\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = env
+        .command(&["backup", "--json"])
+        .env("PATH", path)
+        .env("COFFER_KEY_PASSPHRASE", "never-for-pg-dump")
+        .env("COFFER_CANARY", "inherited")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let environment = std::fs::read_to_string(&seen).expect("the wrapper ran");
+    assert!(
+        environment.contains("COFFER_CANARY=inherited"),
+        "{environment}"
+    );
+    assert!(!environment.contains("never-for-pg-dump"), "{environment}");
+    assert!(
+        !environment.contains("COFFER_KEY_PASSPHRASE"),
+        "{environment}"
+    );
+}

@@ -15,6 +15,8 @@ use coffer::jobs::execution::{Execution, Interrupt};
 use coffer::jobs::live::LiveProgress;
 use coffer::jobs::queue::{execute_job, Job, JobQueue};
 use coffer::jobs::restore::RestoreRequest;
+use coffer::jobs::submit::{submit_backup, submit_restore, submit_verify};
+use coffer::jobs::verify::VerifyRequest;
 
 use crate::helpers::*;
 
@@ -52,10 +54,8 @@ impl QueueEnv {
     }
 
     async fn enqueue_full_backup(&self) -> (Backup, Task) {
-        let mut request = BackupRequest::new(Scope::All, BackupKind::Full);
-        request.created_by = Some("tester".into());
-        self.queue
-            .enqueue_backup(&self.app, request)
+        let request = BackupRequest::new(Scope::All, BackupKind::Full);
+        submit_backup(self.app.clone(), self.queue.clone(), request, tester())
             .await
             .expect("the backup is queued")
     }
@@ -117,9 +117,8 @@ async fn queued_backup_verify_and_restore_run_to_success_on_both_backends() {
         );
         assert_eq!(backup.file_count, 5);
 
-        let verify = q
-            .queue
-            .enqueue_verify(&q.app, &backup.id, VerifyDepth::Deep, Some("tester"))
+        let request = VerifyRequest::new(&backup.id, VerifyDepth::Deep);
+        let verify = submit_verify(q.app.clone(), q.queue.clone(), request, tester())
             .await
             .unwrap();
         q.run_pending().await;
@@ -127,18 +126,13 @@ async fn queued_backup_verify_and_restore_run_to_success_on_both_backends() {
         assert_eq!(q.backup(&backup.id).verify_state(), VerifyState::Passed);
 
         let target = q.env.path("restored");
-        let restore = q
-            .queue
-            .enqueue_restore(
-                &q.app,
-                RestoreRequest {
-                    backup_id: backup.id.clone(),
-                    target: Some(target.clone()),
-                    confirmed: true,
-                    requested_by: Some("tester".into()),
-                    ..RestoreRequest::default()
-                },
-            )
+        let request = RestoreRequest {
+            backup_id: backup.id.clone(),
+            target: Some(target.clone()),
+            confirmed: true,
+            ..RestoreRequest::default()
+        };
+        let restore = submit_restore(q.app.clone(), q.queue.clone(), request, tester())
             .await
             .unwrap();
         q.run_pending().await;
@@ -210,17 +204,14 @@ async fn bad_jobs_and_requests_fail_cleanly_on_both_backends() {
         write_files(&q.env, 1, 1_000);
 
         // Refused on the request path, nothing recorded.
-        let err = q
-            .queue
-            .enqueue_verify(&q.app, "no-such-backup", VerifyDepth::Quick, None)
+        let request = VerifyRequest::new("no-such-backup", VerifyDepth::Quick);
+        let err = submit_verify(q.app.clone(), q.queue.clone(), request, tester())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err}");
         let unknown_source =
             BackupRequest::new(Scope::Sources(vec!["nope".into()]), BackupKind::Full);
-        let err = q
-            .queue
-            .enqueue_backup(&q.app, unknown_source)
+        let err = submit_backup(q.app.clone(), q.queue.clone(), unknown_source, tester())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("no source named `nope`"), "{err}");
@@ -228,9 +219,7 @@ async fn bad_jobs_and_requests_fail_cleanly_on_both_backends() {
             backup_id: "whatever".into(),
             ..RestoreRequest::default()
         };
-        let err = q
-            .queue
-            .enqueue_restore(&q.app, unconfirmed)
+        let err = submit_restore(q.app.clone(), q.queue.clone(), unconfirmed, tester())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("confirm"), "{err}");
@@ -274,7 +263,8 @@ async fn a_pending_task_whose_job_was_lost_runs_when_workers_start() {
         write_files(&q.env, 1, 1_000);
         // Recorded but never pushed, as if the process died in between, a while ago.
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
-        let (backup, task) = coffer::jobs::backup::prepare_backup(&q.app, &request).unwrap();
+        let (backup, task) =
+            coffer::jobs::backup::record_backup(&q.app, &request, &tester()).unwrap();
         age_task(&q.app, &task.id, 120);
         q.run_pending().await;
         assert_eq!(q.task(&task.id).status(), Status::Succeeded);

@@ -8,6 +8,7 @@ use coffer::db::{Backup, Task};
 use coffer::domain::{BackupKind, Scope, Status};
 use coffer::jobs::backup::BackupRequest;
 use coffer::jobs::queue::JobQueue;
+use coffer::jobs::submit::submit_backup;
 
 use crate::helpers::*;
 
@@ -16,10 +17,12 @@ async fn the_worker_command_runs_queued_backups_and_stops_on_sigint_on_both_back
     for backend in BOTH {
         let env = TestEnv::with_directory(&backend);
         fs::write(env.path("files/a.txt"), text_bytes(50_000, 1)).unwrap();
-        let app = env.app();
+        let app = std::sync::Arc::new(env.app());
         let queue = JobQueue::open(&app).await.unwrap();
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
-        let (backup, task) = queue.enqueue_backup(&app, request).await.unwrap();
+        let (backup, task) = submit_backup(app.clone(), queue.clone(), request, tester())
+            .await
+            .unwrap();
 
         let mut worker = env
             .command(&["worker"])
@@ -82,7 +85,9 @@ async fn aborting_the_pool_cancels_a_running_backup_cleanly_on_both_backends() {
         let app = Arc::new(env.app());
         let queue = JobQueue::open(&app).await.unwrap();
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
-        let (backup, task) = queue.enqueue_backup(&app, request).await.unwrap();
+        let (backup, task) = submit_backup(app.clone(), queue.clone(), request, tester())
+            .await
+            .unwrap();
         let live = LiveProgress::new();
         let control = WorkerControl::new();
         let pool = tokio::spawn(run_workers(

@@ -77,7 +77,7 @@ fn a_task_whose_backup_was_deleted_fails_instead_of_starting() {
     });
 }
 
-/// A verify being queued and claimed (as `prepare_verify` and a worker do) races a delete
+/// A verify being queued and claimed (as `record_verify` and a worker do) races a delete
 /// from another connection: whatever the order, exactly one of them happens.
 #[test]
 fn racing_verify_and_delete_never_both_happen() {

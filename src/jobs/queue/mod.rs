@@ -34,12 +34,8 @@ use apalis_sqlite::{
 };
 
 use crate::app::App;
-use crate::db::{Backend, Backup, Task};
-use crate::domain::VerifyDepth;
+use crate::db::Backend;
 use crate::error::{Error, Result};
-use crate::jobs::backup::{prepare_backup, BackupRequest};
-use crate::jobs::restore::{prepare_restore, RestoreRequest};
-use crate::jobs::verify::prepare_verify;
 
 pub use job::{execute_job, Job};
 pub use pool_health::{PoolHealth, PoolStatus};
@@ -99,39 +95,6 @@ impl JobQueue {
             concurrency,
             running: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
         })
-    }
-
-    /// Checks and records a backup (the record and its task, both `pending`) and queues it.
-    /// Preparing runs a few quick queries on the calling thread.
-    pub async fn enqueue_backup(
-        &self,
-        app: &App,
-        request: BackupRequest,
-    ) -> Result<(Backup, Task)> {
-        let (backup, task) = prepare_backup(app, &request)?;
-        self.push(Job::for_task(&task)?).await?;
-        Ok((backup, task))
-    }
-
-    /// Checks that `backup_id` can be verified, records the task and queues it.
-    pub async fn enqueue_verify(
-        &self,
-        app: &App,
-        backup_id: &str,
-        depth: VerifyDepth,
-        username: Option<&str>,
-    ) -> Result<Task> {
-        let task = prepare_verify(app, backup_id, depth, username)?;
-        self.push(Job::for_task(&task)?).await?;
-        Ok(task)
-    }
-
-    /// Checks a restore request (it must be confirmed), records the task and queues it.
-    /// `request.requested_by` is who asked. Checking reads the backup's manifest.
-    pub async fn enqueue_restore(&self, app: &App, request: RestoreRequest) -> Result<Task> {
-        let task = prepare_restore(app, &request)?;
-        self.push(Job::for_task(&task)?).await?;
-        Ok(task)
     }
 
     /// Pushes a job. Pushing the same job again while the first is queued does nothing

@@ -16,7 +16,7 @@ use super::{JobQueue, WorkerControl};
 use crate::app::App;
 use crate::error::Result;
 use crate::jobs::live::LiveProgress;
-use crate::notify::{raise, Event};
+use crate::notify::Event;
 
 const FIRST_WAIT: Duration = Duration::from_secs(1);
 const LONGEST_WAIT: Duration = Duration::from_secs(30);
@@ -92,5 +92,5 @@ fn announce(app: &Arc<App>, error: String, wait: Duration) {
     };
     // Raising writes the audit log: off the runtime, and not awaited (with the database
     // gone, that write waits for the pool's timeout).
-    tokio::task::spawn_blocking(move || raise(&app, event));
+    tokio::task::spawn_blocking(move || app.notifier().raise(event));
 }

@@ -5,9 +5,10 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::db::{Backup, BackupFilter, NewLogEntry};
-use crate::domain::{BackupKind, LogLevel, Scope, Status};
-use crate::jobs::backup::{prepare_backup, sources_in_scope, BackupRequest};
+use crate::db::{Backup, BackupFilter};
+use crate::domain::{BackupKind, Scope, Status};
+use crate::jobs::backup::{sources_in_scope, BackupRequest};
+use crate::jobs::submit::{submit_backup, Requester};
 use crate::web::api::json::{backup_json, queued_backup};
 use crate::web::auth::{Operator, Viewer};
 use crate::web::error::{ApiError, WebError};
@@ -112,30 +113,22 @@ pub async fn create(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let by = user.username().to_string();
     let mut request = BackupRequest::new(body.scope, body.kind);
     request.name = body.name;
     request.description = body.description;
-    request.created_by = Some(by.clone());
-    let (backup, task) = state
+    // A scope naming unknown sources is bad input, not a conflict.
+    let scope = request.scope.clone();
+    state
         .blocking(move |app| {
-            // A scope naming unknown sources is bad input, not a conflict.
-            sources_in_scope(app, &request.scope)
-                .map_err(|e| WebError::bad_request(format!("scope: {e}")))?;
-            let (backup, task) = prepare_backup(app, &request)?;
-            app.audit(
-                NewLogEntry::new(
-                    LogLevel::Info,
-                    "backup",
-                    format!("`{by}` queued backup `{}` through the API", backup.name),
-                )
-                .by(&by)
-                .for_backup(&backup.id)
-                .for_task(&task.id),
-            );
-            Ok::<_, WebError>((backup, task))
+            sources_in_scope(app, &scope)
+                .map(|_| ())
+                .map_err(|e| WebError::bad_request(format!("scope: {e}")))
         })
         .await?;
-    state.push(&task).await?;
+    let by = Requester::Api(user.username().to_string());
+    let (backup, task) = state
+        .submit(move |app, queue| submit_backup(app, queue, request, by))
+        .await
+        .map_err(WebError::from)?;
     Ok(HttpResponse::Accepted().json(queued_backup(&backup, &task)))
 }

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::db::{NewLogEntry, Task};
-use crate::domain::{LogLevel, VerifyDepth};
-use crate::jobs::restore::{prepare_restore, RestoreRequest};
-use crate::jobs::verify::prepare_verify;
+use crate::db::Task;
+use crate::domain::VerifyDepth;
+use crate::jobs::restore::RestoreRequest;
+use crate::jobs::submit::{submit_restore, submit_verify, Requester};
+use crate::jobs::verify::VerifyRequest;
 use crate::sources::Selection;
 use crate::web::api::json::task_json;
 use crate::web::auth::{Admin, Operator};
@@ -34,17 +35,13 @@ pub async fn verify(
     id: web::Path<String>,
     body: web::Json<VerifyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, depth) = (id.into_inner(), body.into_inner().depth);
-    let by = user.username().to_string();
+    let request = VerifyRequest::new(&id, body.into_inner().depth);
+    let by = Requester::Api(user.username().to_string());
     let task = state
-        .blocking(move |app| {
-            let task = prepare_verify(app, &id, depth, Some(&by))?;
-            let message = format!("`{by}` queued a {depth} verification through the API");
-            audit_queued(app, "verify", message, &by, &task);
-            Ok::<_, WebError>(task)
-        })
-        .await?;
-    accepted(&state, task).await
+        .submit(move |app, queue| submit_verify(app, queue, request, by))
+        .await
+        .map_err(WebError::from)?;
+    Ok(accepted(&task))
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,7 +77,6 @@ pub async fn restore(
         )
         .into());
     }
-    let by = user.username().to_string();
     let request = RestoreRequest {
         backup_id: id.into_inner(),
         sources: body.sources,
@@ -97,30 +93,15 @@ pub async fn restore(
         remote: true,
         // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
         allow_plain: false,
-        requested_by: Some(by.clone()),
     };
+    let by = Requester::Api(user.username().to_string());
     let task = state
-        .blocking(move |app| {
-            let task = prepare_restore(app, &request)?;
-            let message = format!("`{by}` queued a restore through the API");
-            audit_queued(app, "restore", message, &by, &task);
-            Ok::<_, WebError>(task)
-        })
-        .await?;
-    accepted(&state, task).await
+        .submit(move |app, queue| submit_restore(app, queue, request, by))
+        .await
+        .map_err(WebError::from)?;
+    Ok(accepted(&task))
 }
 
-fn audit_queued(app: &crate::app::App, operation: &str, message: String, by: &str, task: &Task) {
-    let mut entry = NewLogEntry::new(LogLevel::Info, operation, message)
-        .by(by)
-        .for_task(&task.id);
-    if let Some(backup) = &task.backup_id {
-        entry = entry.for_backup(backup);
-    }
-    app.audit(entry);
-}
-
-async fn accepted(state: &WebState, task: Task) -> Result<HttpResponse, ApiError> {
-    state.push(&task).await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "task": task_json(&task, None) })))
+fn accepted(task: &Task) -> HttpResponse {
+    HttpResponse::Accepted().json(serde_json::json!({ "task": task_json(task, None) }))
 }

@@ -1,5 +1,5 @@
 //! `GET /backups/new` and `POST /backups`: start a backup of everything, one service or chosen
-//! sources. The handler only records it (`prepare_backup`) and queues the job; the browser
+//! sources. The handler only submits it (`jobs::submit`: recorded and queued); the browser
 //! goes to the backup's page at once. A wrong field re-renders the form with the message
 //! next to that field (400).
 
@@ -8,9 +8,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::config::Settings;
-use crate::domain::{BackupKind, LogLevel, Scope};
+use crate::domain::{BackupKind, Scope};
 use crate::error::Error as CofferError;
-use crate::jobs::backup::{prepare_backup, BackupRequest, MAX_DESCRIPTION, MAX_NAME};
+use crate::jobs::backup::{BackupRequest, MAX_DESCRIPTION, MAX_NAME};
+use crate::jobs::submit::{submit_backup, Requester};
 use crate::web::auth::Operator;
 use crate::web::error::{see_other, WebResult};
 use crate::web::layout::{html_response, Layout};
@@ -71,44 +72,24 @@ pub async fn submit(
     body: web::Bytes,
 ) -> WebResult<HttpResponse> {
     let form = CreateForm::parse(&body);
-    let mut request = match form.check(&state.app.settings) {
+    let request = match form.check(&state.app.settings) {
         Ok(request) => request,
         Err(errors) => return render(&state.app.settings, &user, form, *errors),
     };
-    let by = user.username().to_string();
-    request.created_by = Some(by.clone());
-    let prepared = state
-        .blocking(move |app| {
-            let (backup, task) = match prepare_backup(app, &request) {
-                Ok(done) => done,
-                Err(CofferError::Refused(message)) => return Ok(Err(message)),
-                Err(other) => return Err(other),
-            };
-            app.audit(
-                crate::db::NewLogEntry::new(
-                    LogLevel::Info,
-                    "backup",
-                    format!("queued {} backup `{}`", backup.kind, backup.name),
-                )
-                .by(&by)
-                .for_backup(&backup.id)
-                .for_task(&task.id),
-            );
-            Ok::<_, CofferError>(Ok((backup, task)))
-        })
-        .await?;
-    match prepared {
-        Ok((backup, task)) => {
-            state.push(&task).await?;
-            Ok(see_other(&format!("/backups/{}", backup.id)))
-        }
-        Err(message) => {
+    let by = Requester::Console(user.username().to_string());
+    let submitted = state
+        .submit(move |app, queue| submit_backup(app, queue, request, by))
+        .await;
+    match submitted {
+        Ok((backup, _)) => Ok(see_other(&format!("/backups/{}", backup.id))),
+        Err(CofferError::Refused(message)) => {
             let errors = FieldErrors {
                 general: Some(message),
                 ..FieldErrors::default()
             };
             render(&state.app.settings, &user, form, errors)
         }
+        Err(other) => Err(other.into()),
     }
 }
 

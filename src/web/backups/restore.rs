@@ -11,12 +11,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::db::{Backup, NewLogEntry};
-use crate::domain::{LogLevel, SourceKind, Status};
+use crate::db::Backup;
+use crate::domain::{SourceKind, Status};
 use crate::engine::manifest::{EntryKind, Manifest};
-use crate::error::Error;
 use crate::jobs::backup::load_manifest;
-use crate::jobs::restore::{prepare_restore, RestoreRequest};
+use crate::jobs::restore::RestoreRequest;
+use crate::jobs::submit::{submit_restore, Requester};
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
@@ -124,30 +124,14 @@ pub async fn submit(
         remote: true,
         // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
         allow_plain: false,
-        requested_by: Some(user.username().to_string()),
     };
-    let prepared = state
-        .blocking(move |app| {
-            let summary = summary_of(&request);
-            let task = prepare_restore(app, &request)?;
-            app.audit(
-                NewLogEntry::new(
-                    LogLevel::Warning,
-                    "restore",
-                    format!("restore queued: {summary}"),
-                )
-                .by(request.requested_by.as_deref().unwrap_or_default())
-                .for_backup(&request.backup_id)
-                .for_task(&task.id),
-            );
-            Ok::<_, Error>(task)
-        })
-        .await;
-    match prepared {
-        Ok(task) => {
-            state.push(&task).await?;
-            Ok(see_other(&format!("/tasks/{}", task.id)))
-        }
+    let by = Requester::Console(user.username().to_string());
+    let submitted = state
+        .submit(move |app, queue| submit_restore(app, queue, request, by))
+        .await
+        .map_err(WebError::from);
+    match submitted {
+        Ok(task) => Ok(see_other(&format!("/tasks/{}", task.id))),
         // The engine's own checks (the target filled meanwhile, a source configured elsewhere).
         Err(WebError::Conflict(message)) => {
             let errors = FieldErrors {
@@ -170,33 +154,6 @@ pub async fn submit(
 
 fn respond(page: RestorePage, status: StatusCode) -> WebResult<HttpResponse> {
     Ok(html_response(status, page.render()?))
-}
-
-fn summary_of(request: &RestoreRequest) -> String {
-    let sources = if request.sources.is_empty() {
-        "all sources".to_string()
-    } else {
-        request.sources.join(", ")
-    };
-    let target = match &request.target {
-        Some(dir) => format!("into {}", dir.display()),
-        None => "to the original places".to_string(),
-    };
-    let selection = &request.selection;
-    let target = if selection.is_everything() {
-        target
-    } else {
-        format!(
-            "{target}, only tables [{}] schemas [{}] keys [{}]",
-            selection.tables.join(", "),
-            selection.schemas.join(", "),
-            selection.keys.as_deref().unwrap_or_default()
-        )
-    };
-    match &request.path_glob {
-        Some(glob) => format!("{sources}, paths matching `{glob}`, {target}"),
-        None => format!("{sources}, {target}"),
-    }
 }
 
 /// The page for `backup_id` with `form` filled in. Only successful backups can be restored.

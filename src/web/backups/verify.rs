@@ -8,10 +8,11 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{Backup, LogEntry, LogFilter, NewLogEntry, Task};
+use crate::db::{Backup, LogEntry, LogFilter, Task};
 use crate::domain::{LogLevel, Status, TaskKind, VerifyDepth};
-use crate::error::Error;
-use crate::jobs::verify::prepare_verify;
+use crate::jobs::params::{read, VerifyParams};
+use crate::jobs::submit::{submit_verify, Requester};
+use crate::jobs::verify::VerifyRequest;
 use crate::web::auth::{Operator, Viewer};
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::identity::Identity;
@@ -92,24 +93,11 @@ pub async fn submit(
             .await;
         }
     };
-    let username = user.username().to_string();
+    let by = Requester::Console(user.username().to_string());
+    let request = VerifyRequest::new(&backup_id, depth);
     let task = state
-        .blocking(move |app| {
-            let task = prepare_verify(app, &backup_id, depth, Some(&username))?;
-            app.audit(
-                NewLogEntry::new(
-                    LogLevel::Info,
-                    "verify",
-                    format!("{depth} verification queued"),
-                )
-                .by(&username)
-                .for_backup(&backup_id)
-                .for_task(&task.id),
-            );
-            Ok::<_, Error>(task)
-        })
+        .submit(move |app, queue| submit_verify(app, queue, request, by))
         .await?;
-    state.push(&task).await?;
     Ok(see_other(&format!("/tasks/{}", task.id)))
 }
 
@@ -165,11 +153,8 @@ async fn render(
 /// A verify task with its verdict: the newest audit entry of the task once it finished (the
 /// job writes it last; the older one is the "queued" note).
 fn run_of(task: &Task, entries: &[LogEntry]) -> VerifyRun {
-    let depth = task
-        .params()
-        .ok()
-        .flatten()
-        .and_then(|p| p.get("depth").and_then(|d| d.as_str()).map(str::to_string))
+    let depth = read::<VerifyParams>(task)
+        .map(|p| p.depth.to_string())
         .unwrap_or_default();
     let status = task.status();
     let verdict_entry = entries

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::notify::{send_test, ChannelReport};
+use crate::notify::ChannelReport;
 use crate::web::auth::Admin;
 use crate::web::error::WebResult;
 use crate::web::layout::html_response;
@@ -34,7 +34,9 @@ pub async fn send(
 ) -> WebResult<HttpResponse> {
     let by = user.username().to_string();
     // Waits for every channel (bounded by `notify.timeout_seconds`), off the async workers.
-    let reports = state.blocking(move |app| send_test(app, &by)).await?;
+    let reports = state
+        .blocking(move |app| app.notifier().send_test(&app.settings.origin, &by))
+        .await?;
     let all_delivered = reports.iter().all(|r| r.delivered);
     let html = if request.headers().contains_key("HX-Request") {
         TestResult {

@@ -50,7 +50,8 @@ impl TestConsole {
         std::fs::write(env.path("files/sub/data.bin"), vec![7u8; 64 * 1024]).unwrap();
         let mut settings = coffer::config::Settings::load(Some(&env.config)).unwrap();
         adjust(&mut settings);
-        let app = Arc::new(App::open(settings).unwrap());
+        let started = coffer::jobs::startup::start(settings, coffer::app::KeyPolicy::FirstRunOnly);
+        let app = Arc::new(started.unwrap().app);
         // The queue lives on this runtime; jobs run only when a test drains it.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -87,7 +88,7 @@ impl TestConsole {
         }
     }
 
-    /// Queues the job of a task recorded by a `prepare_*` call.
+    /// Queues the job of a task recorded by a `record_*` call.
     pub fn push_task(&self, task: &coffer::db::Task) {
         let job = coffer::jobs::queue::Job::for_task(task).unwrap();
         self.runtime.block_on(self.queue.push(job)).unwrap();

@@ -3,7 +3,6 @@
 //! storage alert (once per crossing of the threshold).
 
 use chrono::Duration;
-use coffer::app::App;
 use coffer::db::{LogEntry, LogFilter, Task};
 use coffer::domain::{Role, VerifyDepth};
 use coffer::monitor::check_once;
@@ -104,7 +103,9 @@ fn storage_nearly_full_alerts_once_per_crossing() {
         // The same catalogue seen with a threshold of 100%: below it, the alert is over…
         let mut relaxed = console.app.settings.clone();
         relaxed.monitor.storage_full_percent = 100.0;
-        let other = App::open(relaxed).unwrap();
+        let other = coffer::jobs::startup::start(relaxed, coffer::app::KeyPolicy::FirstRunOnly)
+            .unwrap()
+            .app;
         check_once(&other, now + Duration::minutes(2));
         assert_eq!(storage_alerts(&console), 1);
         // …so crossing again alerts again.

@@ -6,13 +6,13 @@ use chrono::Duration;
 use coffer::db::schema::backup_tasks::dsl;
 use coffer::db::{Backup, LogEntry, LogFilter, Task};
 use coffer::domain::{Role, Scope, Status};
-use coffer::jobs::backup::{prepare_backup, BackupRequest};
+use coffer::jobs::backup::{record_backup, BackupRequest};
 use coffer::jobs::task_run::TaskRun;
 use coffer::monitor::check_once;
 use diesel::prelude::*;
 
 use super::harness::{location, TestConsole};
-use crate::helpers::BOTH;
+use crate::helpers::{tester, BOTH};
 
 fn stall_alerts(console: &TestConsole) -> usize {
     let filter = LogFilter {
@@ -28,7 +28,7 @@ fn stall_alerts(console: &TestConsole) -> usize {
 
 fn prepared_task(console: &TestConsole) -> Task {
     let request = BackupRequest::new(Scope::All, coffer::domain::BackupKind::Full);
-    prepare_backup(&console.app, &request).unwrap().1
+    record_backup(&console.app, &request, &tester()).unwrap().1
 }
 
 #[test]

@@ -2,11 +2,11 @@
 //! send a test and see which channels got it; jobs run by the queue raise their events.
 
 use coffer::domain::{BackupKind, Role, Scope, VerifyDepth};
-use coffer::jobs::backup::{prepare_backup, BackupRequest};
-use coffer::jobs::verify::prepare_verify;
+use coffer::jobs::backup::{record_backup, BackupRequest};
+use coffer::jobs::verify::{record_verify, VerifyRequest};
 
 use super::harness::TestConsole;
-use crate::helpers::Backend;
+use crate::helpers::{tester, Backend};
 use crate::notify::receivers::{closed_port, WebhookReceiver};
 
 fn notify_settings(text: &str) -> coffer::config::NotifySettings {
@@ -89,9 +89,10 @@ fn jobs_run_by_the_queue_raise_success_and_failed_verification() {
     );
     let console =
         TestConsole::start_with(&Backend::Postgres, |s| s.notify = notify_settings(&text));
-    let (backup, task) = prepare_backup(
+    let (backup, task) = record_backup(
         &console.app,
         &BackupRequest::new(Scope::All, BackupKind::Full),
+        &tester(),
     )
     .unwrap();
     console.push_task(&task);
@@ -108,7 +109,8 @@ fn jobs_run_by_the_queue_raise_success_and_failed_verification() {
         .path("backups")
         .join(stored.storage_key.unwrap());
     std::fs::write(&archive, b"not the archive").unwrap();
-    let task = prepare_verify(&console.app, &backup.id, VerifyDepth::Quick, None).unwrap();
+    let request = VerifyRequest::new(&backup.id, VerifyDepth::Quick);
+    let task = record_verify(&console.app, &request, &tester()).unwrap();
     console.push_task(&task);
     console.run_pending_jobs();
     let got = hook.next().expect("verification_failed posted");

@@ -2,7 +2,7 @@
 //! too little power gets 403 and changes nothing, enough power gets past the role check.
 
 use coffer::domain::Role;
-use coffer::jobs::backup::{prepare_backup, BackupRequest};
+use coffer::jobs::backup::{record_backup, BackupRequest};
 use reqwest::blocking::Response;
 
 use super::harness::{location, Browser, TestConsole};
@@ -130,9 +130,10 @@ struct Ids {
 
 impl Ids {
     fn make(console: &TestConsole) -> Ids {
-        let (backup, task) = prepare_backup(
+        let (backup, task) = record_backup(
             &console.app,
             &BackupRequest::new(coffer::domain::Scope::All, coffer::domain::BackupKind::Full),
+            &crate::helpers::tester(),
         )
         .unwrap();
         console.push_task(&task);

@@ -270,12 +270,13 @@ fn a_schedules_retention_policy_is_saved_and_previewed_with_reasons() {
     let console = TestConsole::start(&crate::helpers::Backend::Sqlite);
     let admin = console.login_as(Role::Admin);
     for _ in 0..3 {
-        let (_, task) = coffer::jobs::backup::prepare_backup(
+        let (_, task) = coffer::jobs::backup::record_backup(
             &console.app,
             &coffer::jobs::backup::BackupRequest::new(
                 coffer::domain::Scope::All,
                 coffer::domain::BackupKind::Full,
             ),
+            &crate::helpers::tester(),
         )
         .unwrap();
         console.push_task(&task);
@@ -285,7 +286,7 @@ fn a_schedules_retention_policy_is_saved_and_previewed_with_reasons() {
     let form = with(form, "retention_days", "1");
     assert_eq!(post(&admin, "/settings/schedules", &form).status(), 303);
     let stored = schedules(&console).remove(0);
-    let policy = coffer::jobs::scheduler::policy_of(&stored).unwrap();
+    let policy = coffer::jobs::retention::policy_of(&stored).unwrap();
     assert_eq!(policy.keep_last, Some(1));
     assert_eq!(policy.keep_daily, Some(7));
     assert_eq!(policy.keep_within_days, Some(1));

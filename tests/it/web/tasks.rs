@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use coffer::db::Task;
 use coffer::domain::{BackupKind, Role, Scope};
-use coffer::jobs::backup::{prepare_backup, run_backup, BackupRequest};
+use coffer::jobs::backup::{record_backup, run_backup, BackupRequest};
 use coffer::jobs::execution::Interrupt;
 use coffer::jobs::live::LiveProgress;
 use coffer::jobs::queue::{execute_job, Job};
 use serde_json::Value;
 
 use super::harness::{location, Browser, TestConsole};
-use crate::helpers::BOTH;
+use crate::helpers::{tester, BOTH};
 
 /// One server-sent event.
 #[derive(Debug, Clone)]
@@ -153,7 +153,9 @@ pub fn add_files(console: &TestConsole, count: usize) {
 /// A successful full backup of everything, made in-process; returns its id.
 pub fn make_backup(console: &TestConsole) -> String {
     let request = BackupRequest::new(Scope::All, BackupKind::Full);
-    run_backup(&console.app, &request, None).unwrap().id
+    run_backup(&console.app, &request, &tester(), None)
+        .unwrap()
+        .id
 }
 
 /// Runs `task_id`'s job on a thread, as a worker would, publishing to `live`.
@@ -214,7 +216,7 @@ fn a_backup_in_the_live_hub_streams_without_reading_its_row() {
         let console = TestConsole::start(backend);
         add_files(&console, 8000);
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
-        let (backup, task) = prepare_backup(&console.app, &request).unwrap();
+        let (backup, task) = record_backup(&console.app, &request, &tester()).unwrap();
         let viewer = console.login_as(Role::Viewer);
         let pending = viewer.page(&format!("/tasks/{}", task.id));
         assert!(pending.contains(&format!("sse-connect=\"/tasks/{}/events\"", task.id)));
@@ -247,7 +249,7 @@ fn a_task_run_by_another_process_is_followed_from_its_row() {
         let console = TestConsole::start(backend);
         add_files(&console, 3000);
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
-        let (_, task) = prepare_backup(&console.app, &request).unwrap();
+        let (_, task) = record_backup(&console.app, &request, &tester()).unwrap();
         // Its own hub: the console's never hears of this task, as with a `coffer worker`.
         let worker = run_on_thread(&console, &task.id, LiveProgress::new());
         let viewer = console.login_as(Role::Viewer);
@@ -307,7 +309,7 @@ fn the_backup_list_shows_a_live_bar_for_running_backups_only() {
         let console = TestConsole::start(backend);
         let viewer = console.login_as(Role::Viewer);
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
-        let (backup, task) = prepare_backup(&console.app, &request).unwrap();
+        let (backup, task) = record_backup(&console.app, &request, &tester()).unwrap();
         let stream = format!("sse-connect=\"/tasks/{}/events\"", task.id);
         assert!(
             !viewer.page("/backups").contains(&stream),
