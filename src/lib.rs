@@ -20,6 +20,8 @@ pub mod jobs; // backup, restore, verify, cleanup, export, recovery
 pub mod memory; // giving freed memory back to the system between phases
 pub mod monitor; // RPO, stalled tasks, storage space, the verification schedule
 pub mod notify; // events operators hear about; email and webhook delivery
+pub mod present; // shapes and figures shared by cli and web: JSON of backups and tasks, sizes
 pub mod sources; // what each kind of source contributes to an archive
+pub mod startup; // `coffer serve` wired: console, workers, scheduler, monitor, reaper
 pub mod storage; // where archives live: local folder (S3 later)
 pub mod web; // the browser console and JSON API

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::db::{Backup, BackupFilter, NewLogEntry};
 use crate::domain::{BackupKind, LogLevel, Scope, Status};
 use crate::jobs::backup::{prepare_backup, sources_in_scope, BackupRequest};
-use crate::web::api::json::{backup_json, queued_backup};
+use crate::present::{backup_json, queued_backup};
 use crate::web::auth::{Operator, Viewer};
 use crate::web::error::{ApiError, WebError};
 use crate::web::state::WebState;
