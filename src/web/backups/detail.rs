@@ -183,7 +183,7 @@ fn gather(
     };
     let facts = Facts {
         size: human_bytes(backup.size_bytes),
-        stored_size: stored.map_or(String::new(), |s| human_bytes(s)),
+        stored_size: stored.map_or(String::new(), human_bytes),
         object_present: stored.is_some(),
         encrypted: match &backup.key_id {
             Some(key) => format!("yes (key {key})"),
