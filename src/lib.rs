@@ -7,6 +7,7 @@
 //! and the web console (`web`) only parse requests and call jobs.
 
 pub mod app; // shared parts of a running Coffer: settings, db pool, storage, keyring
+pub mod application; // `coffer serve` wired: console, workers, scheduler, monitor, reaper
 pub mod auth; // password hashing, random tokens
 pub mod cli; // the `coffer` command line, one file per command
 pub mod config; // TOML settings with environment overrides, validated
@@ -20,6 +21,7 @@ pub mod jobs; // backup, restore, verify, cleanup, export, recovery
 pub mod memory; // giving freed memory back to the system between phases
 pub mod monitor; // RPO, stalled tasks, storage space, the verification schedule
 pub mod notify; // events operators hear about; email and webhook delivery
+pub mod present; // shapes and figures shared by cli and web: JSON of backups and tasks, sizes
 pub mod sources; // what each kind of source contributes to an archive
 pub mod storage; // where archives live: local folder (S3 later)
 pub mod web; // the browser console and JSON API

@@ -1,11 +1,12 @@
 use clap::Args as ClapArgs;
 
-use super::output::{backup_json, human_bytes, print_json, progress_display};
+use super::output::{print_json, progress_display};
 use crate::app::App;
 use crate::domain::{BackupKind, Scope};
 use crate::error::Result;
 use crate::jobs::backup::{run_backup, BackupRequest};
 use crate::jobs::requester::Requester;
+use crate::present::{backup_json, human_bytes};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

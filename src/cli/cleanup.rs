@@ -1,12 +1,13 @@
 use clap::Args as ClapArgs;
 
 use super::backup::cli_user;
-use super::output::{human_bytes, print_json};
+use super::output::print_json;
 use crate::app::App;
 use crate::domain::retention::RetentionPolicy;
 use crate::domain::Scope;
 use crate::error::{Error, Result};
 use crate::jobs::cleanup::{apply_cleanup, plan_cleanup};
+use crate::present::human_bytes;
 
 /// Without a policy flag, `--days N` deletes every backup older than N days (chains kept).
 /// With `--scope` or any `--keep-*` flag, the backups of one scope are judged by a retention
@@ -94,7 +95,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
                 b.id,
                 b.name,
                 b.status,
-                human_bytes(b.size_bytes.max(0) as u64)
+                human_bytes(b.size_bytes.max(0))
             );
         }
         for (b, needed_by) in &plan.kept_for_chain {

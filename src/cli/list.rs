@@ -1,10 +1,11 @@
 use clap::Args as ClapArgs;
 
-use super::output::{backup_json, print_backup_table, print_json};
+use super::output::{print_backup_table, print_json};
 use crate::app::App;
 use crate::db::{Backup, BackupFilter};
 use crate::domain::{BackupKind, Status};
 use crate::error::Result;
+use crate::present::backup_json;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

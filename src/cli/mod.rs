@@ -11,7 +11,7 @@ mod key;
 mod list;
 mod migrate;
 mod notify;
-pub(crate) mod output; // also the JSON API's backup shape
+mod output;
 pub mod passphrase;
 mod pin;
 mod recover;
@@ -21,7 +21,6 @@ mod schedule;
 mod serve;
 mod show;
 mod sources;
-pub use sources::where_it_is;
 mod user;
 mod verify;
 mod worker;

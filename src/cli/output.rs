@@ -10,58 +10,13 @@ use serde::Serialize;
 use crate::db::Backup;
 use crate::engine::progress::Progress;
 use crate::jobs::task_run::Display;
+use crate::present::human_bytes;
 
 pub fn print_json(value: &impl Serialize) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).expect("JSON output always serialises")
     );
-}
-
-/// The JSON shape of a backup for scripts (stable keys).
-pub fn backup_json(b: &Backup) -> serde_json::Value {
-    serde_json::json!({
-        "id": b.id,
-        "name": b.name,
-        "status": b.status,
-        "kind": b.kind,
-        "parent_id": b.parent_id,
-        "scope": b.scope,
-        "sources": b.sources().unwrap_or_default(),
-        "size": b.size_bytes,
-        "sha256": b.sha256,
-        "files": b.file_count,
-        "storage_key": b.storage_key,
-        "encrypted": b.key_id.is_some(),
-        "key_id": b.key_id,
-        "created_by": b.created_by,
-        "automatic": b.automatic,
-        "description": b.description,
-        "error": b.error_message,
-        "warnings": b.warnings(),
-        "verify_state": b.verify_state,
-        "verified_at": b.verified_at,
-        "restore_count": b.restore_count,
-        "last_restored_at": b.last_restored_at,
-        "created_at": b.created_at,
-        "started_at": b.started_at,
-        "finished_at": b.finished_at,
-    })
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// A progress display for long work: a bar on a terminal, a line every few seconds otherwise,
@@ -116,7 +71,7 @@ pub fn print_backup_table(backups: &[Backup]) {
             b.id,
             b.kind,
             b.status,
-            human_bytes(b.size_bytes.max(0) as u64),
+            human_bytes(b.size_bytes.max(0)),
             b.file_count,
             b.created_at.format("%Y-%m-%d %H:%M:%S"),
             b.name

@@ -4,8 +4,6 @@ use clap::Args as ClapArgs;
 
 use super::backup::cli_user;
 use crate::app::App;
-use crate::db::{Backup, NewLogEntry};
-use crate::domain::LogLevel;
 use crate::error::Result;
 
 #[derive(Debug, ClapArgs)]
@@ -14,20 +12,8 @@ pub struct Args {
 }
 
 pub fn run(app: &App, args: Args, pinned: bool) -> Result<()> {
-    let mut conn = app.conn()?;
-    let backup = crate::jobs::find_backup(&mut conn, &args.id)?;
-    let backup = Backup::set_pinned(&mut conn, &backup.id, pinned)?;
-    drop(conn);
+    let backup = crate::jobs::pin::set_pinned(&mut *app.conn()?, &args.id, pinned, &cli_user())?;
     let verb = if pinned { "pinned" } else { "unpinned" };
-    app.audit(
-        NewLogEntry::new(
-            LogLevel::Info,
-            "pin",
-            format!("backup `{}` {verb}", backup.name),
-        )
-        .for_backup(&backup.id)
-        .by(&cli_user()),
-    );
     println!("backup {} {verb}", backup.id);
     Ok(())
 }

@@ -2,12 +2,13 @@
 //! scope, kept with its reasons or marked for removal), and with `--confirm` the pruning.
 
 use super::backup::cli_user;
-use super::output::{human_bytes, print_json};
+use super::output::print_json;
 use crate::app::App;
 use crate::domain::retention::RetentionPolicy;
 use crate::domain::Scope;
 use crate::error::Result;
 use crate::jobs::retention::{preview_retention, prune};
+use crate::present::human_bytes;
 
 pub fn run(
     app: &App,
@@ -29,7 +30,7 @@ pub fn run(
                 continue;
             };
             let when = backup.created_at.format("%Y-%m-%d %H:%M");
-            let size = human_bytes(backup.size_bytes.max(0) as u64);
+            let size = human_bytes(backup.size_bytes.max(0));
             if decision.keep() {
                 let why: Vec<String> = decision.reasons.iter().map(ToString::to_string).collect();
                 println!(

@@ -11,8 +11,7 @@ use crate::db::Schedule;
 use crate::domain::schedule::ScheduleInput;
 use crate::error::{Error, Result};
 use crate::jobs::retention::policy_of;
-use crate::web::settings::form::{blank_input, input_from_schedule};
-use crate::web::settings::save::{store, Refusal};
+use crate::jobs::schedules::{self, blank_input, input_from_schedule, Refusal};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -132,15 +131,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
         }
         Action::Delete { name } => {
             let existing = find(app, &name)?;
-            Schedule::delete(&mut *app.conn()?, &existing.id)?;
-            app.audit(
-                crate::db::NewLogEntry::new(
-                    crate::domain::LogLevel::Info,
-                    "settings",
-                    format!("`{}` deleted schedule `{name}`", cli_user()),
-                )
-                .by(&cli_user()),
-            );
+            schedules::delete(&mut *app.conn()?, &existing.id, &cli_user())?;
             println!("schedule `{name}` deleted");
             Ok(())
         }
@@ -154,8 +145,8 @@ fn find(app: &App, name: &str) -> Result<Schedule> {
 
 fn save(app: &App, input: ScheduleInput, id: Option<&str>) -> Result<()> {
     let name = input.name.trim().to_string();
-    match store(&mut *app.conn()?, app, &input, id, &cli_user()) {
-        Ok(()) => {
+    match schedules::save(&mut *app.conn()?, app, &input, id, &cli_user()) {
+        Ok(_) => {
             println!("schedule `{name}` saved");
             Ok(())
         }
@@ -169,7 +160,7 @@ fn save(app: &App, input: ScheduleInput, id: Option<&str>) -> Result<()> {
                 lines.join("\n  ")
             )))
         }
-        Err(Refusal::Other(e)) => Err(Error::Refused(e.to_string())),
+        Err(Refusal::Other(e)) => Err(e),
     }
 }
 

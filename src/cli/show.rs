@@ -1,10 +1,11 @@
 use clap::Args as ClapArgs;
 
-use super::output::{backup_json, human_bytes, print_json};
+use super::output::print_json;
 use crate::app::App;
 use crate::db::Backup;
 use crate::error::{Error, Result};
 use crate::jobs::backup::load_manifest;
+use crate::present::{backup_json, human_bytes};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -7,8 +7,8 @@ use clap::{Args as ClapArgs, Subcommand};
 use super::output::print_json;
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::present::where_it_is;
 use crate::sources::database::check;
-use crate::sources::ServerAddress;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -52,16 +52,6 @@ pub fn run(app: &App, args: Args) -> Result<()> {
             Ok(())
         }
         Action::Check { names, json } => check_sources(app, &names, json),
-    }
-}
-
-/// The path, or the server URL without its password.
-pub fn where_it_is(source: &crate::config::SourceConfig) -> String {
-    match &source.path {
-        Some(path) => path.display().to_string(),
-        None => ServerAddress::of(source)
-            .map(|s| s.redacted())
-            .unwrap_or_else(|e| format!("({e})")),
     }
 }
 

@@ -234,6 +234,20 @@ fn parse_weekday(s: &str) -> Result<Weekday, String> {
         .map_err(|_| format!("`{}` is not a day of the week", s.trim()))
 }
 
+/// The name the form and the list use for a day of the week (`monday` … `sunday`).
+pub fn weekday_name(day: Weekday) -> &'static str {
+    use Weekday::*;
+    match day {
+        Mon => "monday",
+        Tue => "tuesday",
+        Wed => "wednesday",
+        Thu => "thursday",
+        Fri => "friday",
+        Sat => "saturday",
+        Sun => "sunday",
+    }
+}
+
 fn parse_day(s: &str) -> Result<Option<u32>, String> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("last") {

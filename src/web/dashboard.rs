@@ -12,6 +12,7 @@ use crate::db::{Backup, BackupFilter, BackupSearch, Task};
 use crate::domain::{Status, VerifyState};
 use crate::monitor::rpo::rpo_status;
 use crate::monitor::stalls::stall_cutoff;
+use crate::present::human_bytes;
 use crate::web::auth::Viewer;
 use crate::web::backups::list::Totals;
 use crate::web::backups::rows::age;
@@ -19,7 +20,7 @@ use crate::web::backups::stats::groups;
 use crate::web::error::{WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
-use crate::web::view::{human_bytes, timestamp, BackupRow, TaskRow};
+use crate::web::view::{timestamp, BackupRow, TaskRow};
 use chart::Chart;
 
 /// How many successful backups the chart shows.

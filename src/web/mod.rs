@@ -15,8 +15,8 @@ pub mod backups; // list, create, detail, download, delete, stats, verify, resto
 pub mod client_addr; // who connected: peer or trusted proxy's X-Forwarded-For
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
-pub mod first_admin; // the `admin` user of a fresh install
 pub mod health; // /health and /ready
+pub mod htmx; // HtmxRequest: the fragment for htmx, the full page otherwise
 pub mod identity; // session / token → Identity, CSRF
 pub mod layout; // what the page frame needs
 pub mod login; // sign in and out, lock-out

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::{Backup, LogEntry, Task};
+use crate::present::human_bytes;
 
 pub struct BackupRow {
     pub id: String,
@@ -85,39 +86,10 @@ pub fn timestamp(at: &NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// `1.5 GiB`, `812 KiB`, `17 B`.
-pub fn human_bytes(bytes: i64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes.max(0) as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// The services the configured sources belong to, sorted, each once (for pickers and filters).
 pub fn service_names(sources: &[crate::config::SourceConfig]) -> Vec<String> {
     let mut services: Vec<String> = sources.iter().map(|s| s.service.clone()).collect();
     services.sort();
     services.dedup();
     services
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn sizes_read_like_people_write_them() {
-        assert_eq!(human_bytes(17), "17 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
-        assert_eq!(human_bytes(-5), "-5 B");
-    }
 }

@@ -9,7 +9,7 @@ use crate::db::{Backup, BackupFilter};
 use crate::domain::{BackupKind, Scope, Status};
 use crate::jobs::backup::{sources_in_scope, BackupRequest};
 use crate::jobs::submit::{submit_backup, Requester};
-use crate::web::api::json::{backup_json, queued_backup};
+use crate::present::{backup_json, queued_backup};
 use crate::web::auth::{Operator, Viewer};
 use crate::web::error::{ApiError, WebError};
 use crate::web::state::WebState;

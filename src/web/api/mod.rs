@@ -4,7 +4,6 @@
 //! Work is queued like the console's: 202 with the task to poll.
 
 pub mod backups; // GET list, GET one, POST create
-pub mod json; // the shapes of backups and tasks
 pub mod schedules; // GET list, POST add, PUT change, DELETE
 pub mod tasks; // GET /tasks/{id}
 pub mod work; // POST verify, restore

@@ -8,13 +8,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::db::{NewLogEntry, Schedule};
+use crate::db::Schedule;
 use crate::domain::schedule::ScheduleInput;
-use crate::domain::LogLevel;
+use crate::jobs::schedules::{self, blank_input, input_from_schedule, Refusal};
 use crate::web::auth::{Admin, Viewer};
 use crate::web::error::{ApiError, WebError};
-use crate::web::settings::form::{blank_input, input_from_schedule};
-use crate::web::settings::save::{store, Refusal};
 use crate::web::state::WebState;
 
 #[derive(Debug, Deserialize)]
@@ -118,21 +116,8 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let by = user.username().to_string();
-    let app = state.app.clone();
     state
-        .db(move |conn| {
-            let schedule = Schedule::find_by_id(conn, &id)?;
-            Schedule::delete(conn, &id)?;
-            app.audit(
-                NewLogEntry::new(
-                    LogLevel::Info,
-                    "settings",
-                    format!("`{by}` deleted schedule `{}`", schedule.name),
-                )
-                .by(&by),
-            );
-            Ok::<_, WebError>(())
-        })
+        .db(move |conn| schedules::delete(conn, &id, &by))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -145,15 +130,16 @@ async fn save(
     id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let app = state.app.clone();
-    let name = input.name.trim().to_string();
     let creating = id.is_none();
     let outcome = state
         .db(move |conn| {
-            Ok::<_, WebError>(match store(conn, &app, &input, id.as_deref(), &username) {
-                Ok(()) => Ok(Schedule::find_by_name(conn, &name)?),
-                Err(Refusal::Fields(errors)) => Err(Ok(errors)),
-                Err(Refusal::Other(e)) => Err(Err(e)),
-            })
+            Ok::<_, WebError>(schedules::save(
+                conn,
+                &app,
+                &input,
+                id.as_deref(),
+                &username,
+            ))
         })
         .await?;
     match outcome {
@@ -165,7 +151,7 @@ async fn save(
             };
             Ok(HttpResponse::build(status).json(saved))
         }
-        Err(Ok(errors)) => {
+        Err(Refusal::Fields(errors)) => {
             let fields: serde_json::Map<String, Value> = errors
                 .iter()
                 .map(|(field, message)| (field.to_string(), Value::String(message.to_string())))
@@ -175,6 +161,6 @@ async fn save(
                 "fields": fields,
             })))
         }
-        Err(Err(e)) => Err(ApiError(e)),
+        Err(Refusal::Other(e)) => Err(ApiError(e.into())),
     }
 }

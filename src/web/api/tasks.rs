@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 
 use crate::db::Task;
-use crate::web::api::json::task_json;
+use crate::present::task_json;
 use crate::web::auth::Viewer;
 use crate::web::error::ApiError;
 use crate::web::state::WebState;

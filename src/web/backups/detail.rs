@@ -11,6 +11,7 @@ use crate::db::{Backup, BackupCopy, LogEntry, LogFilter, Manifest, Task};
 use crate::engine::manifest::Manifest as ManifestDoc;
 use crate::error::Error as CofferError;
 use crate::jobs::live::LiveProgress;
+use crate::present::human_bytes;
 use crate::web::auth::Viewer;
 use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};
 use crate::web::backups::rows::{duration, TaskLine};
@@ -18,8 +19,8 @@ use crate::web::error::WebResult;
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::tasks::progress::ProgressView;
+use crate::web::view::timestamp;
 use crate::web::view::LogRow;
-use crate::web::view::{human_bytes, timestamp};
 
 /// A chain deeper than this is shown cut short (a loop in hand-edited rows cannot hang us).
 const MAX_CHAIN: usize = 500;
@@ -182,9 +183,7 @@ fn gather(
     };
     let facts = Facts {
         size: human_bytes(backup.size_bytes),
-        stored_size: stored.map_or(String::new(), |s| {
-            human_bytes(i64::try_from(s).unwrap_or(i64::MAX))
-        }),
+        stored_size: stored.map_or(String::new(), human_bytes),
         object_present: stored.is_some(),
         encrypted: match &backup.key_id {
             Some(key) => format!("yes (key {key})"),

@@ -8,6 +8,7 @@ use askama::Template;
 
 use crate::db::{Backup, BackupGroup, RowPosition, Task};
 use crate::domain::Status;
+use crate::present::human_bytes;
 use crate::web::auth::Viewer;
 use crate::web::backups::filters::{encode_cursor, FilterValues, ListQuery};
 use crate::web::backups::rows::ListRow;
@@ -16,7 +17,6 @@ use crate::web::error::{WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::tasks::progress::ProgressView;
-use crate::web::view::human_bytes;
 
 /// What the filters match, all pages together.
 #[derive(Debug, Default, Clone, PartialEq)]

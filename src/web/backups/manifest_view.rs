@@ -5,8 +5,8 @@
 use serde::Deserialize;
 
 use crate::engine::manifest::{EntryKind, Manifest};
+use crate::present::human_bytes;
 use crate::web::error::{WebError, WebResult};
-use crate::web::view::human_bytes;
 
 pub const FILES_PER_PAGE: usize = 100;
 
@@ -90,7 +90,7 @@ impl FileListing {
                     kind: s.kind.to_string(),
                     origin: s.origin.clone(),
                     files,
-                    size: human_bytes(i64::try_from(size).unwrap_or(i64::MAX)),
+                    size: human_bytes(size),
                 }
             })
             .collect();
@@ -113,7 +113,7 @@ impl FileListing {
                     EntryKind::Symlink => "link",
                 },
                 size: if f.kind == EntryKind::File {
-                    human_bytes(i64::try_from(f.size).unwrap_or(i64::MAX))
+                    human_bytes(f.size)
                 } else {
                     String::new()
                 },

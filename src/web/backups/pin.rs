@@ -1,12 +1,10 @@
 //! `POST /backups/{id}/pin` (admin; field `pinned`: `yes` or `no`): a pinned backup is kept
-//! forever by retention. Logged; back to the backup's page.
+//! forever by retention (`jobs::pin`). Back to the backup's page.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::db::{Backup, NewLogEntry};
-use crate::domain::LogLevel;
-use crate::error::Error;
+use crate::jobs::pin::set_pinned;
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::state::WebState;
@@ -34,22 +32,7 @@ pub async fn pin(
     let id = id.into_inner();
     let by = user.username().to_string();
     let backup = state
-        .blocking(move |app| {
-            let mut conn = app.conn()?;
-            let backup = Backup::set_pinned(&mut conn, &id, pinned)?;
-            drop(conn);
-            let verb = if pinned { "pinned" } else { "unpinned" };
-            app.audit(
-                NewLogEntry::new(
-                    LogLevel::Info,
-                    "pin",
-                    format!("backup `{}` {verb}", backup.name),
-                )
-                .for_backup(&backup.id)
-                .by(&by),
-            );
-            Ok::<_, Error>(backup)
-        })
+        .db(move |conn| set_pinned(conn, &id, pinned, &by))
         .await?;
     Ok(see_other(&format!("/backups/{}", backup.id)))
 }

@@ -17,11 +17,11 @@ use crate::engine::manifest::{EntryKind, Manifest};
 use crate::jobs::backup::load_manifest;
 use crate::jobs::restore::RestoreRequest;
 use crate::jobs::submit::{submit_restore, Requester};
+use crate::present::human_bytes;
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
-use crate::web::view::human_bytes;
 
 use super::restore_form::{check, FieldErrors, Held, RestoreForm};
 
@@ -208,7 +208,7 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
             let database = config.filter(|c| !c.kind.is_path_based() && c.kind == source.kind);
             let (target, present) = match (&configured, database) {
                 (_, Some(config)) => (
-                    crate::cli::where_it_is(config),
+                    crate::present::where_it_is(config),
                     "the live database: replaced after a safety backup".into(),
                 ),
                 (None, None) if !source.kind.is_path_based() => (

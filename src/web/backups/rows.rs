@@ -4,7 +4,8 @@
 use chrono::NaiveDateTime;
 
 use crate::db::{Backup, Task};
-use crate::web::view::{human_bytes, timestamp};
+use crate::present::{duration_text, human_bytes};
+use crate::web::view::timestamp;
 
 /// A line of the backup list.
 pub struct ListRow {
@@ -71,19 +72,11 @@ impl From<&Task> for TaskLine {
     }
 }
 
-/// `1 min 5 s`, or empty while not finished.
+/// `1 min 05 s`, or empty while not finished.
 pub fn duration(started: Option<NaiveDateTime>, finished: Option<NaiveDateTime>) -> String {
     match (started, finished) {
-        (Some(s), Some(f)) => seconds_text((f - s).num_seconds().max(0)),
+        (Some(s), Some(f)) => duration_text((f - s).num_seconds()),
         _ => String::new(),
-    }
-}
-
-fn seconds_text(seconds: i64) -> String {
-    match seconds {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
-        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -108,7 +101,10 @@ mod tests {
         assert_eq!(age(now, now), "just now");
         assert_eq!(age(now - chrono::Duration::hours(3), now), "3 h ago");
         assert_eq!(age(now - chrono::Duration::days(2), now), "2 d ago");
-        assert_eq!(seconds_text(65), "1 min 5 s");
+        assert_eq!(
+            duration(Some(now - chrono::Duration::seconds(65)), Some(now)),
+            "1 min 05 s"
+        );
         assert_eq!(duration(None, Some(now)), "");
     }
 }

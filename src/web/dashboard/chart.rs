@@ -3,8 +3,9 @@
 //! label goes through askama's escaping and the page needs no script.
 
 use crate::db::Backup;
+use crate::present::human_bytes;
 use crate::web::backups::rows::duration;
-use crate::web::view::{human_bytes, timestamp};
+use crate::web::view::timestamp;
 
 pub const WIDTH: f64 = 720.0;
 pub const HEIGHT: f64 = 240.0;

@@ -1,14 +1,13 @@
 //! `POST /settings/notify/test` (admins): sends a test notification to every channel, one
 //! attempt each, and shows which got it — a page, or the result fragment for htmx.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::notify::ChannelReport;
 use crate::web::auth::Admin;
 use crate::web::error::WebResult;
-use crate::web::layout::html_response;
+use crate::web::htmx::HtmxRequest;
 use crate::web::layout::Layout;
 use crate::web::state::WebState;
 
@@ -30,7 +29,7 @@ struct TestResult {
 pub async fn send(
     state: web::Data<WebState>,
     user: Admin,
-    request: HttpRequest,
+    htmx: HtmxRequest,
 ) -> WebResult<HttpResponse> {
     let by = user.username().to_string();
     // Waits for every channel (bounded by `notify.timeout_seconds`), off the async workers.
@@ -38,19 +37,16 @@ pub async fn send(
         .blocking(move |app| app.notifier().send_test(&app.settings.origin, &by))
         .await?;
     let all_delivered = reports.iter().all(|r| r.delivered);
-    let html = if request.headers().contains_key("HX-Request") {
-        TestResult {
-            reports,
-            all_delivered,
-        }
-        .render()?
-    } else {
-        TestPage {
-            layout: Layout::new(&user.identity, "settings"),
-            reports,
-            all_delivered,
-        }
-        .render()?
+    let result = TestResult {
+        reports,
+        all_delivered,
     };
-    Ok(html_response(StatusCode::OK, html))
+    htmx.answer(result, async |result: TestResult| {
+        Ok(TestPage {
+            layout: Layout::new(&user.identity, "settings"),
+            reports: result.reports,
+            all_delivered: result.all_delivered,
+        })
+    })
+    .await
 }

@@ -8,16 +8,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::{DbConnection, Schedule};
-use crate::domain::schedule::{FieldErrors, ScheduleInput};
+use crate::domain::schedule::{weekday_name, FieldErrors, ScheduleInput};
 use crate::domain::{CronExpr, Frequency};
 use crate::jobs::retention::policy_of;
 use crate::jobs::retention::preview_on;
+use crate::jobs::schedules::{blank_input, input_from_schedule};
 use crate::web::auth::Viewer;
 use crate::web::error::{WebError, WebResult};
 use crate::web::identity::Identity;
 use crate::web::layout::html_response;
 use crate::web::layout::Layout;
-use crate::web::settings::form::{blank_input, input_from_schedule, weekday_name};
 use crate::web::state::WebState;
 
 /// How many upcoming runs the list shows per schedule.

@@ -3,8 +3,7 @@
 //! client tools fit — and shows what was found on the source's row: the result alone for htmx,
 //! the whole page otherwise. Operators and admins; each test is audit-logged.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::db::NewLogEntry;
@@ -13,6 +12,7 @@ use crate::error::Error;
 use crate::sources::database::check;
 use crate::web::auth::Operator;
 use crate::web::error::{WebError, WebResult};
+use crate::web::htmx::HtmxRequest;
 use crate::web::layout::Layout;
 use crate::web::sources::list::{load, CheckResult};
 use crate::web::state::WebState;
@@ -27,7 +27,7 @@ pub async fn run(
     state: web::Data<WebState>,
     user: Operator,
     path: web::Path<String>,
-    request: HttpRequest,
+    htmx: HtmxRequest,
 ) -> WebResult<HttpResponse> {
     let name = path.into_inner();
     if state.app.settings.source(&name).is_none() {
@@ -60,17 +60,12 @@ pub async fn run(
             lines: vec![e.to_string()],
         },
     };
-    if request.headers().contains_key("HX-Request") {
-        let partial = CheckPartial { check: result };
-        return Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(partial.render()?));
-    }
-    let page = load(
-        &state,
-        Layout::new(&user.identity, "sources"),
-        Some((name, result)),
+    htmx.answer(
+        CheckPartial { check: result },
+        async |partial: CheckPartial| {
+            let layout = Layout::new(&user.identity, "sources");
+            load(&state, layout, Some((name, partial.check))).await
+        },
     )
-    .await?;
-    page.respond(StatusCode::OK)
+    .await
 }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
 
-use crate::cli::where_it_is;
+use crate::present::where_it_is;
 use crate::web::auth::Viewer;
 use crate::web::backups::stats::last_success_per_source;
 use crate::web::error::WebResult;

@@ -2,8 +2,7 @@
 //! progress. Without JavaScript the page refreshes itself while the task is unfinished; an
 //! htmx request gets the progress partial alone.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::progress::{ProgressPartial, ProgressView};
@@ -14,7 +13,8 @@ use crate::domain::Status;
 use crate::monitor::stalls::{idle_since, stall_cutoff};
 use crate::web::auth::Viewer;
 use crate::web::error::WebResult;
-use crate::web::layout::{html_response, Layout};
+use crate::web::htmx::HtmxRequest;
+use crate::web::layout::Layout;
 use crate::web::state::WebState;
 use crate::web::view::timestamp;
 
@@ -50,7 +50,7 @@ struct TaskFacts {
 }
 
 pub async fn show(
-    req: HttpRequest,
+    htmx: HtmxRequest,
     state: web::Data<WebState>,
     user: Viewer,
     path: web::Path<String>,
@@ -71,19 +71,18 @@ pub async fn show(
             Ok::<_, DbError>((task, backup))
         })
         .await?;
-    let progress = ProgressView::for_task(&state.live, &task);
-    let html = if req.headers().contains_key("HX-Request") {
-        ProgressPartial { progress }.render()?
-    } else {
-        TaskPage {
+    let progress = ProgressPartial {
+        progress: ProgressView::for_task(&state.live, &task),
+    };
+    htmx.answer(progress, async |partial: ProgressPartial| {
+        Ok(TaskPage {
             layout: Layout::new(&user.identity, "backups"),
             task: facts(&task, backup.as_ref(), cutoff),
-            progress,
+            progress: partial.progress,
             refresh_seconds: REFRESH_SECONDS,
-        }
-        .render()?
-    };
-    Ok(html_response(StatusCode::OK, html))
+        })
+    })
+    .await
 }
 
 fn facts(task: &Task, backup: Option<&Backup>, stall_cutoff: NaiveDateTime) -> TaskFacts {

@@ -8,7 +8,7 @@ use askama::Template;
 
 use crate::db::Task;
 use crate::jobs::live::{LiveProgress, TaskSnapshot};
-use crate::web::view::human_bytes;
+use crate::present::{duration_text, human_bytes};
 
 /// A task's progress, formatted for display.
 #[derive(Debug, Clone)]
@@ -60,11 +60,11 @@ impl From<&TaskSnapshot> for ProgressView {
             bytes: if s.bytes_total > 0 {
                 format!(
                     "{} of {}",
-                    human_bytes(s.bytes_done as i64),
-                    human_bytes(s.bytes_total as i64)
+                    human_bytes(s.bytes_done),
+                    human_bytes(s.bytes_total)
                 )
             } else {
-                human_bytes(s.bytes_done as i64)
+                human_bytes(s.bytes_done)
             },
             files: if s.files_total > 0 {
                 format!("{} of {}", s.files_done, s.files_total)
@@ -73,7 +73,7 @@ impl From<&TaskSnapshot> for ProgressView {
             },
             throughput: s
                 .throughput_bytes_per_sec
-                .map(|rate| format!("{}/s", human_bytes(rate as i64)))
+                .map(|rate| format!("{}/s", human_bytes(rate)))
                 .unwrap_or_default(),
             eta: match s.eta_seconds {
                 Some(seconds) if !s.finished => duration_text(seconds),
@@ -82,16 +82,6 @@ impl From<&TaskSnapshot> for ProgressView {
             error: s.error.clone().unwrap_or_default(),
             live: !s.finished,
         }
-    }
-}
-
-/// `45 s`, `3 min 05 s`, `2 h 07 min`.
-pub fn duration_text(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
-        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
     }
 }
 

@@ -178,7 +178,7 @@ fn a_generated_first_password_must_be_changed_before_anything_else() {
         let mut conn = console.app.conn().unwrap();
         assert_eq!(coffer::db::User::count(&mut conn).unwrap(), 0);
         drop(conn);
-        coffer::web::first_admin::ensure_first_admin(&console.app, None).unwrap();
+        coffer::jobs::first_admin::ensure_first_admin(&console.app, None).unwrap();
         let mut conn = console.app.conn().unwrap();
         let admin = coffer::db::User::find_by_username(&mut conn, "admin")
             .unwrap()
@@ -223,7 +223,7 @@ fn a_generated_first_password_must_be_changed_before_anything_else() {
     assert_eq!(browser.get("/").status(), 200);
     // With COFFER_ADMIN_PASSWORD-style input on a non-empty install nothing is created.
     assert!(
-        coffer::web::first_admin::ensure_first_admin(&console.app, Some("x".repeat(12)))
+        coffer::jobs::first_admin::ensure_first_admin(&console.app, Some("x".repeat(12)))
             .unwrap()
             .is_none()
     );

@@ -288,6 +288,45 @@ fn a_finished_task_gives_its_outcome_at_once() {
 }
 
 #[test]
+fn the_task_page_is_a_fragment_for_htmx_and_a_page_otherwise() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let backup_id = make_backup(&console);
+        let task_id = {
+            let mut conn = console.app.conn().unwrap();
+            Task::list_for_backup(&mut conn, &backup_id).unwrap()[0]
+                .id
+                .clone()
+        };
+        let viewer = console.login_as(Role::Viewer);
+        let path = format!("/tasks/{task_id}");
+        let page = viewer.get(&path);
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.headers()["vary"], "HX-Request");
+        let page = page.text().unwrap();
+        assert!(page.contains("<html") && page.contains("Details"), "{page}");
+
+        let fragment = viewer
+            .client
+            .get(viewer.url(&path))
+            .header("HX-Request", "true")
+            .send()
+            .unwrap();
+        assert_eq!(fragment.status(), 200);
+        assert_eq!(fragment.headers()["vary"], "HX-Request");
+        let fragment = fragment.text().unwrap();
+        assert!(
+            fragment.contains(&format!("id=\"task-progress-{task_id}\"")),
+            "{fragment}"
+        );
+        assert!(
+            !fragment.contains("<html") && !fragment.contains("Details"),
+            "the progress alone: {fragment}"
+        );
+    }
+}
+
+#[test]
 fn unknown_tasks_are_404_and_streams_need_a_session() {
     for backend in &BOTH {
         let console = TestConsole::start(backend);

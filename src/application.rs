@@ -1,0 +1,116 @@
+//! Starting the console process: the worker pool (started again when it fails), the
+//! scheduler, the monitor, the heartbeat reaper and the web console, wired together here.
+//! This is the one place that knows both `web` and the background loops, so `coffer serve`
+//! only reads its flags.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::jobs::live::LiveProgress;
+use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
+use crate::jobs::reaper::run_reaper;
+use crate::jobs::scheduler::run_scheduler;
+use crate::web::{Console, WebState};
+
+/// A console process whose background loops run and whose listener is bound.
+pub struct Application {
+    console: Console,
+    control: WorkerControl,
+    workers: Option<JoinHandle<Result<()>>>,
+}
+
+impl Application {
+    /// Opens the queue, starts the background loops (the worker pool only `with_workers`)
+    /// and binds `bind`; nothing is served until [`Application::run_until_stopped`]. Must
+    /// run inside a tokio runtime.
+    pub async fn build(app: Arc<App>, bind: SocketAddr, with_workers: bool) -> Result<Application> {
+        let queue = JobQueue::open(&app).await?;
+        let live = LiveProgress::new();
+        let control = WorkerControl::new();
+        // Started again after a failure (a full disk, the database restarting), with back-off.
+        let health =
+            with_workers.then(|| PoolHealth::new(app.settings.workers.heartbeat_timeout()));
+        let workers = health.clone().map(|health| {
+            tokio::spawn(supervise_workers(
+                app.clone(),
+                queue.clone(),
+                live.clone(),
+                control.clone(),
+                health,
+            ))
+        });
+        // Fails the tasks of dead workers, wherever they ran (stops with the process).
+        tokio::spawn(run_reaper(app.clone()));
+        // Stops with the process (the runtime drops it); a claimed slot is never lost: its
+        // task is recorded pending and re-queued by the workers if the push did not happen.
+        tokio::spawn(run_scheduler(app.clone(), queue.clone()));
+        tokio::spawn(crate::monitor::run_monitor(app.clone(), queue.clone()));
+        let mut state = WebState::new(app, queue, live);
+        if let Some(health) = health {
+            state = state.with_workers(health);
+        }
+        let console = Console::build(state, bind).map_err(|e| Error::Io {
+            context: format!("listening on {bind}"),
+            source: e,
+        })?;
+        Ok(Application {
+            console,
+            control,
+            workers,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.console.address()
+    }
+
+    /// Serves until SIGINT/SIGTERM, which stop taking new requests and jobs; running jobs
+    /// finish first.
+    pub async fn run_until_stopped(self) -> Result<()> {
+        let Application {
+            console,
+            control,
+            workers,
+        } = self;
+        let handle = console.handle();
+        tokio::spawn({
+            let control = control.clone();
+            async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: running jobs finish first");
+                control.stop();
+                handle.stop(true).await;
+            }
+        });
+        let served = console.run().await.map_err(|e| Error::Io {
+            context: "serving the console".into(),
+            source: e,
+        });
+        control.stop();
+        if let Some(pool) = workers {
+            match pool.await {
+                Ok(Err(e)) => tracing::error!("the worker pool stopped with an error: {e}"),
+                Err(e) => tracing::error!("the worker pool failed: {e}"),
+                Ok(Ok(())) => {}
+            }
+        }
+        served
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (service managers, containers).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
