@@ -1,14 +1,13 @@
 //! Status changes of a backup record: `pending → running → success | failed | cancelled`.
 //!
-//! Each change is checked against `Status::can_become` and then made by an UPDATE whose
-//! WHERE names the status just read, so a writer that lost a race gets
+//! Each change is guarded (`guarded_status.rs`): a writer that lost a race gets
 //! [`DbError::IllegalTransition`] instead of reopening a finished record.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::backup::WHAT;
-use super::backup_queries::not_found;
+use super::guarded_status::{change_status, StatusRow};
 use super::{json_strings, now, Backup, BackupOutcome};
 use crate::db::schema::backup_records::{self, dsl};
 use crate::db::{DbConnection, DbError};
@@ -17,7 +16,7 @@ use crate::domain::Status;
 /// The columns a status change writes; `None` leaves a column as it is.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = backup_records)]
-struct StatusChange {
+pub(super) struct StatusChange {
     status: String,
     started_at: Option<NaiveDateTime>,
     finished_at: Option<NaiveDateTime>,
@@ -89,40 +88,44 @@ impl Backup {
     }
 }
 
+impl StatusRow for Backup {
+    const WHAT: &'static str = WHAT;
+    type Change = StatusChange;
+
+    fn find(conn: &mut DbConnection, id: &str) -> Result<Self, DbError> {
+        Backup::find_by_id(conn, id)
+    }
+
+    fn status(&self) -> Status {
+        Backup::status(self)
+    }
+
+    fn stored_status(&self) -> &str {
+        &self.status
+    }
+
+    fn update_where_status(
+        conn: &mut DbConnection,
+        id: &str,
+        from: &str,
+        to: Status,
+        mut change: StatusChange,
+    ) -> Result<Option<Self>, DbError> {
+        change.status = to.as_str().to_string();
+        Ok(diesel::update(backup_records::table.find(id))
+            .filter(dsl::status.eq(from))
+            .set(&change)
+            .returning(backup_records::all_columns)
+            .get_result(conn)
+            .optional()?)
+    }
+}
+
 fn transition(
     conn: &mut DbConnection,
     id: &str,
     to: Status,
-    mut change: StatusChange,
+    change: StatusChange,
 ) -> Result<Backup, DbError> {
-    let current = Backup::find_by_id(conn, id)?;
-    let from = current.status();
-    if !from.can_become(to) {
-        return Err(illegal(id, from, to));
-    }
-    change.status = to.as_str().to_string();
-    let updated = diesel::update(backup_records::table.find(id))
-        .filter(dsl::status.eq(&current.status))
-        .set(&change)
-        .returning(backup_records::all_columns)
-        .get_result(conn)
-        .optional()?;
-    match updated {
-        Some(backup) => Ok(backup),
-        // Someone changed the status between our read and our write: report what it is now.
-        None => match Backup::find_by_id(conn, id) {
-            Ok(now_stored) => Err(illegal(id, now_stored.status(), to)),
-            Err(DbError::NotFound { .. }) => Err(not_found(id)),
-            Err(other) => Err(other),
-        },
-    }
-}
-
-fn illegal(id: &str, from: Status, to: Status) -> DbError {
-    DbError::IllegalTransition {
-        what: WHAT,
-        id: id.to_string(),
-        from,
-        to,
-    }
+    change_status(conn, id, to, change)
 }

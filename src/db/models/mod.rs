@@ -18,6 +18,7 @@ mod backup_state;
 mod backup_text;
 mod backup_text_trigrams;
 mod copy;
+mod guarded_status;
 mod log_entry;
 mod login_throttle;
 mod manifest;

@@ -1,10 +1,11 @@
-//! Status changes and progress of a task, guarded like those of a backup record: checked by
-//! `Status::can_become` and made by an UPDATE that names the status just read.
+//! Status changes and progress of a task, guarded like those of a backup record
+//! (`guarded_status.rs`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::task::{not_found, WHAT};
+use super::guarded_status::{change_status, illegal, StatusRow};
+use super::task::WHAT;
 use super::{now, Task, TaskProgress};
 use crate::db::schema::backup_tasks::{self, dsl};
 use crate::db::{DbConnection, DbError};
@@ -17,7 +18,7 @@ diesel::define_sql_function!(
 
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = backup_tasks)]
-struct StatusChange {
+pub(super) struct StatusChange {
     status: String,
     worker: Option<String>,
     heartbeat_at: Option<NaiveDateTime>,
@@ -112,7 +113,7 @@ impl Task {
         };
         if !status.is_finished() {
             let current = Task::find_by_id(conn, id)?;
-            return Err(illegal(id, current.status(), status));
+            return Err(illegal::<Task>(id, current.status(), status));
         }
         transition(conn, id, status, change)
     }
@@ -250,39 +251,44 @@ impl Task {
     }
 }
 
+impl StatusRow for Task {
+    const WHAT: &'static str = WHAT;
+    type Change = StatusChange;
+
+    fn find(conn: &mut DbConnection, id: &str) -> Result<Self, DbError> {
+        Task::find_by_id(conn, id)
+    }
+
+    fn status(&self) -> Status {
+        Task::status(self)
+    }
+
+    fn stored_status(&self) -> &str {
+        &self.status
+    }
+
+    fn update_where_status(
+        conn: &mut DbConnection,
+        id: &str,
+        from: &str,
+        to: Status,
+        mut change: StatusChange,
+    ) -> Result<Option<Self>, DbError> {
+        change.status = to.as_str().to_string();
+        Ok(diesel::update(backup_tasks::table.find(id))
+            .filter(dsl::status.eq(from))
+            .set(&change)
+            .returning(backup_tasks::all_columns)
+            .get_result(conn)
+            .optional()?)
+    }
+}
+
 fn transition(
     conn: &mut DbConnection,
     id: &str,
     to: Status,
-    mut change: StatusChange,
+    change: StatusChange,
 ) -> Result<Task, DbError> {
-    let current = Task::find_by_id(conn, id)?;
-    let from = current.status();
-    if !from.can_become(to) {
-        return Err(illegal(id, from, to));
-    }
-    change.status = to.as_str().to_string();
-    let updated = diesel::update(backup_tasks::table.find(id))
-        .filter(dsl::status.eq(&current.status))
-        .set(&change)
-        .returning(backup_tasks::all_columns)
-        .get_result(conn)
-        .optional()?;
-    match updated {
-        Some(task) => Ok(task),
-        None => match Task::find_by_id(conn, id) {
-            Ok(now_stored) => Err(illegal(id, now_stored.status(), to)),
-            Err(DbError::NotFound { .. }) => Err(not_found(id)),
-            Err(other) => Err(other),
-        },
-    }
-}
-
-fn illegal(id: &str, from: Status, to: Status) -> DbError {
-    DbError::IllegalTransition {
-        what: WHAT,
-        id: id.to_string(),
-        from,
-        to,
-    }
+    change_status(conn, id, to, change)
 }
