@@ -58,7 +58,7 @@ pub fn stage(pg: &Pg, request: &StageRequest) -> Result<Box<dyn StagedRestore>> 
     }
     Ok(Box::new(StagedSource::new(
         staged,
-        request.source.keep_replaced,
+        request.source.keeps_replaced(),
         warnings,
     )))
 }
