@@ -18,8 +18,7 @@ pub use notify::{
     EVENT_KINDS,
 };
 pub use source::{
-    check_database_name, database_of, decode_url_part, FilterGlobs, ServerConfig, ServerUrl,
-    SourceConfig, SourceSpec,
+    check_database_name, FilterGlobs, ServerConfig, ServerUrl, SourceConfig, SourceSpec,
 };
 pub use storage::{S3Settings, StorageLocation, StorageSettings, StorageTarget};
 

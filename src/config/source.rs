@@ -16,7 +16,7 @@ mod server_url;
 mod tests;
 
 pub(super) use parse::parse_sources;
-pub use server_url::{check_database_name, database_of, decode_url_part, ServerUrl};
+pub use server_url::{check_database_name, ServerUrl};
 
 /// One named thing to back up.
 #[derive(Debug, Clone)]

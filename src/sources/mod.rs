@@ -65,19 +65,19 @@ pub fn snapshot(
     progress: &dyn ProgressSink,
     warnings: &mut Vec<String>,
 ) -> Result<SourceSnapshot> {
-    let (path, (entries, read_from, scratch)) = match &source.spec {
+    let (path, entries, read_from, scratch) = match &source.spec {
         SourceSpec::Directory { path, filters } => {
             let root = real_root(path);
             let entries = directory::walk(&source.name, filters, &root, warnings)?;
-            (path, (entries, ReadFrom::Tree(root), None))
+            (path, entries, ReadFrom::Tree(root), None)
         }
         SourceSpec::File { path } => {
             let (entry, file) = file::plan(&source.name, path)?;
-            (path, (vec![entry], ReadFrom::File(file), None))
+            (path, vec![entry], ReadFrom::File(file), None)
         }
         SourceSpec::Sqlite { path } => {
             let (entry, copy, dir) = sqlite::snapshot(&source.name, path, scratch_root)?;
-            (path, (vec![entry], ReadFrom::File(copy), Some(dir)))
+            (path, vec![entry], ReadFrom::File(copy), Some(dir))
         }
         SourceSpec::Postgres { .. } => {
             return dump_server(

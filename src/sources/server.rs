@@ -5,9 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::config::{
-    database_of, decode_url_part as decode, PasswordFrom, ServerUrl, SourceConfig,
-};
+use crate::config::{PasswordFrom, ServerUrl, SourceConfig};
 use crate::domain::SourceKind;
 use crate::error::{Error, Result};
 
@@ -16,7 +14,7 @@ use crate::error::{Error, Result};
 pub struct ServerAddress {
     kind: SourceKind,
     /// The URL without its password.
-    url: url::Url,
+    url: ServerUrl,
     password: Option<String>,
     /// How long to wait for the server (the source's `connect_timeout_seconds`).
     connect_timeout_seconds: u32,
@@ -38,9 +36,7 @@ impl ServerAddress {
                 source.kind()
             )));
         };
-        let mut url = server.url.as_url().clone();
-        let mut password = url.password().map(decode);
-        let _ = url.set_password(None);
+        let (url, mut password) = server.url.without_password();
         match &server.password {
             Some(PasswordFrom::Env(var)) => {
                 password = Some(std::env::var(var).map_err(|_| {
@@ -68,10 +64,8 @@ impl ServerAddress {
     /// own password (from wherever it is configured) is used for the target server too.
     pub fn parse_target(&self, text: &str) -> Result<Self> {
         let url = ServerUrl::parse(self.kind, text)
-            .map_err(|m| Error::Invalid(format!("target: {m}")))?
-            .as_url()
-            .clone();
-        if url.password().is_some() {
+            .map_err(|m| Error::Invalid(format!("target: {m}")))?;
+        if url.as_url().password().is_some() {
             return Err(Error::Invalid(
                 "a target URL must not contain a password (it would be stored with the task): \
                  the source's password is used for the target server too"
@@ -94,11 +88,11 @@ impl ServerAddress {
     }
 
     pub fn host(&self) -> &str {
-        self.url.host_str().unwrap_or("127.0.0.1")
+        self.url.as_url().host_str().unwrap_or("127.0.0.1")
     }
 
     pub fn port(&self) -> u16 {
-        self.url.port().unwrap_or(match self.kind {
+        self.url.as_url().port().unwrap_or(match self.kind {
             SourceKind::Postgres => 5432,
             SourceKind::Mysql => 3306,
             _ => 6379,
@@ -107,9 +101,7 @@ impl ServerAddress {
 
     /// The user name, when the URL gives one.
     pub fn user(&self) -> Option<String> {
-        Some(self.url.username())
-            .filter(|u| !u.is_empty())
-            .map(decode)
+        self.url.user()
     }
 
     pub fn password(&self) -> Option<&str> {
@@ -118,26 +110,28 @@ impl ServerAddress {
 
     /// The database named in the URL's path (postgres, mysql).
     pub fn database(&self) -> Option<String> {
-        database_of(&self.url)
+        self.url.database()
     }
 
     /// Redis: the database number in the URL's path (0 when absent).
     pub fn redis_db(&self) -> u32 {
-        database_of(&self.url)
+        self.url
+            .database()
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     }
 
     /// The same server with another database in the path.
     pub fn with_database(&self, name: &str) -> Self {
-        let mut other = self.clone();
-        other.url.set_path(&format!("/{name}"));
-        other
+        ServerAddress {
+            url: self.url.with_database(name),
+            ..self.clone()
+        }
     }
 
     /// `scheme://user@host:port/db`, safe to show anywhere.
     pub fn redacted(&self) -> String {
-        let mut url = self.url.clone();
+        let mut url = self.url.as_url().clone();
         let _ = url.set_password(None);
         url.set_query(None);
         url.to_string()

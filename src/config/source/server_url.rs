@@ -70,6 +70,28 @@ impl ServerUrl {
     pub fn database(&self) -> Option<String> {
         database_of(&self.0)
     }
+
+    /// The same URL with another database in its path.
+    pub fn with_database(&self, name: &str) -> ServerUrl {
+        let mut url = self.0.clone();
+        url.set_path(&format!("/{name}"));
+        ServerUrl(url)
+    }
+
+    /// The user name, when the URL gives one.
+    pub fn user(&self) -> Option<String> {
+        Some(self.0.username())
+            .filter(|u| !u.is_empty())
+            .map(decode)
+    }
+
+    /// The URL without its password, and the password (decoded).
+    pub fn without_password(&self) -> (ServerUrl, Option<String>) {
+        let mut url = self.0.clone();
+        let password = url.password().map(decode);
+        let _ = url.set_password(None);
+        (ServerUrl(url), password)
+    }
 }
 
 /// Database names become SQL identifiers and dump file names: keep them plain.
@@ -90,12 +112,12 @@ pub fn check_database_name(name: &str) -> Result<(), String> {
 }
 
 /// The URL's path without its slash, percent-decoded (`None` when empty).
-pub fn database_of(url: &url::Url) -> Option<String> {
+fn database_of(url: &url::Url) -> Option<String> {
     let path = url.path().trim_start_matches('/');
-    Some(decode_url_part(path)).filter(|p| !p.is_empty())
+    Some(decode(path)).filter(|p| !p.is_empty())
 }
 
 /// A percent-encoded URL part (user, password, path) as text.
-pub fn decode_url_part(text: &str) -> String {
+fn decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
 }

@@ -169,10 +169,7 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        Pg {
-            server,
-            timeout_seconds: 5,
-        }
+        Pg { server }
     }
 
     /// Against the real server (127.0.0.1:5432): the session copying a table, held up by a

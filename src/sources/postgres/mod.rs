@@ -77,6 +77,5 @@ impl DatabaseKind for Postgres {
 fn connection(server: &ServerAddress) -> Pg {
     Pg {
         server: server.clone(),
-        timeout_seconds: server.connect_timeout_seconds(),
     }
 }

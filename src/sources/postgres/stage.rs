@@ -94,10 +94,7 @@ fn plan(pg: &Pg, request: &StageRequest) -> Result<Vec<Plan>> {
                     }
                     None => database.clone(),
                 };
-                let target = Pg {
-                    server,
-                    timeout_seconds: pg.timeout_seconds,
-                };
+                let target = Pg { server };
                 (target, name)
             }
             DatabaseTarget::Named(name) => {
