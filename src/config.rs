@@ -3,20 +3,22 @@
 //! Everything is checked here, so the rest of the program can trust a `Settings`:
 //! a bad file is reported with its path, the key and what is wrong.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::domain::SourceKind;
 use crate::error::{Error, Result};
 
 mod absolute;
 mod notify;
+mod source;
 mod storage;
 pub use notify::{
     EmailSettings, NotifySettings, PasswordFrom, SmtpSecurity, WebhookFormat, WebhookSettings,
     EVENT_KINDS,
+};
+pub use source::{
+    check_database_name, FilterGlobs, ServerConfig, ServerUrl, SourceConfig, SourceSpec,
 };
 pub use storage::{S3Settings, StorageLocation, StorageSettings, StorageTarget};
 
@@ -159,60 +161,6 @@ impl ArchiveSettings {
     }
 }
 
-/// One named thing to back up.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub name: String,
-    #[serde(default = "default_service")]
-    pub service: String,
-    pub kind: SourceKind,
-    /// For `directory`, `file` and `sqlite`.
-    pub path: Option<PathBuf>,
-    /// For database servers (`postgres`, `mysql`, `redis`): `postgres://user@host:port/db`,
-    /// `mysql://user@host:port/db`, `redis://host:port/N`. A password in the URL works, but
-    /// `password_env` or `password_file` keep it out of the config file.
-    pub url: Option<String>,
-    /// Name of an environment variable holding the server password.
-    pub password_env: Option<String>,
-    /// A file whose first line is the server password (mode 0600 recommended).
-    pub password_file: Option<PathBuf>,
-    /// `postgres`, `mysql`: the databases to back up (default: the one in the URL).
-    #[serde(default)]
-    pub databases: Vec<String>,
-    /// `postgres`: also back up roles and other globals (`pg_dumpall --globals-only`).
-    #[serde(default)]
-    pub globals: bool,
-    /// `postgres`, `mysql`: after a restore over the original, keep the replaced database
-    /// under its dated name instead of dropping it.
-    #[serde(default)]
-    pub keep_replaced: bool,
-    /// Database servers: give up connecting after this many seconds (default 10), so an
-    /// unreachable server fails the backup instead of hanging it.
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout_seconds: u32,
-    #[serde(default)]
-    pub include: Vec<String>,
-    #[serde(default)]
-    pub exclude: Vec<String>,
-    /// Recovery point objective: the newest successful backup of this source should be at
-    /// most this old (default 26: a daily backup plus slack).
-    #[serde(default = "default_rpo_hours")]
-    pub rpo_hours: u32,
-}
-
-fn default_rpo_hours() -> u32 {
-    26
-}
-
-fn default_connect_timeout() -> u32 {
-    10
-}
-
-fn default_service() -> String {
-    "main_service".into()
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -229,8 +177,9 @@ struct FileConfig {
     workers: WorkerSettings,
     #[serde(default)]
     monitor: MonitorSettings,
+    /// Read one by one (`config/source.rs`), so that errors name the source and the key.
     #[serde(default)]
-    sources: Vec<SourceConfig>,
+    sources: Vec<toml::Table>,
     #[serde(default)]
     notify: notify::NotifyConfig,
 }
@@ -340,89 +289,7 @@ impl Settings {
             ));
         }
         check_monitor(&parsed.monitor).map_err(|(key, m)| bad(key, m))?;
-        let mut names = HashSet::new();
-        for (i, source) in parsed.sources.iter().enumerate() {
-            let key = |field: &str| format!("sources[{i}].{field}");
-            validate_name(&source.name).map_err(|m| bad(&key("name"), m))?;
-            validate_name(&source.service).map_err(|m| bad(&key("service"), m))?;
-            if !names.insert(source.name.as_str()) {
-                return Err(bad(
-                    &key("name"),
-                    format!("`{}` is used by two sources", source.name),
-                ));
-            }
-            if source.kind.is_path_based() {
-                let Some(path) = &source.path else {
-                    return Err(bad(
-                        &key("path"),
-                        format!("a {} source needs a path", source.kind),
-                    ));
-                };
-                if path.as_os_str().is_empty() {
-                    return Err(bad(&key("path"), "is empty".into()));
-                }
-            } else {
-                crate::sources::ServerAddress::check_config(source)
-                    .map_err(|(field, message)| bad(&key(field), message))?;
-            }
-            if source.kind.is_path_based() {
-                for (field, set) in [
-                    ("url", source.url.is_some()),
-                    ("password_env", source.password_env.is_some()),
-                    ("password_file", source.password_file.is_some()),
-                    ("databases", !source.databases.is_empty()),
-                    ("globals", source.globals),
-                    ("keep_replaced", source.keep_replaced),
-                    (
-                        "connect_timeout_seconds",
-                        source.connect_timeout_seconds != default_connect_timeout(),
-                    ),
-                ] {
-                    if set {
-                        return Err(bad(
-                            &key(field),
-                            format!(
-                                "applies to database server sources, not to a {} source",
-                                source.kind
-                            ),
-                        ));
-                    }
-                }
-            } else if !(1..=3600).contains(&source.connect_timeout_seconds) {
-                return Err(bad(
-                    &key("connect_timeout_seconds"),
-                    format!(
-                        "{} is out of range 1..=3600",
-                        source.connect_timeout_seconds
-                    ),
-                ));
-            } else if source.path.is_some() {
-                return Err(bad(
-                    &key("path"),
-                    format!("a {} source is reached by its url, not a path", source.kind),
-                ));
-            }
-            if !(1..=24 * 366).contains(&source.rpo_hours) {
-                return Err(bad(
-                    &key("rpo_hours"),
-                    format!("{} is out of range 1..=8784 (a year)", source.rpo_hours),
-                ));
-            }
-            if source.kind != SourceKind::Directory
-                && !(source.include.is_empty() && source.exclude.is_empty())
-            {
-                return Err(bad(
-                    &key("include"),
-                    "include/exclude apply to directory sources only".into(),
-                ));
-            }
-            for (field, globs) in [("include", &source.include), ("exclude", &source.exclude)] {
-                for glob in globs {
-                    globset::Glob::new(glob)
-                        .map_err(|e| bad(&key(field), format!("`{glob}`: {e}")))?;
-                }
-            }
-        }
+        let sources = source::parse_sources(parsed.sources).map_err(|(key, m)| bad(&key, m))?;
         let notify = parsed.notify.validate().map_err(|(key, m)| bad(&key, m))?;
         let settings = Settings {
             origin: origin.to_string(),
@@ -434,7 +301,7 @@ impl Settings {
             web,
             workers: parsed.workers,
             monitor: parsed.monitor,
-            sources: parsed.sources,
+            sources,
             notify,
         };
         // Relative paths mean "from where Coffer was started": fixed here, once, so that a
@@ -501,11 +368,6 @@ pub fn parse_bind(text: &str) -> Result<std::net::SocketAddr, String> {
     text.trim()
         .parse()
         .map_err(|_| format!("`{text}` is not an address and port such as {DEFAULT_BIND}"))
-}
-
-/// Source and service names become archive path components and file names: keep them plain.
-fn validate_name(name: &str) -> Result<(), String> {
-    crate::domain::check_plain_name(name)
 }
 
 #[cfg(test)]
@@ -581,7 +443,7 @@ mod tests {
             exclude = ["cache/**"]
         "#;
         let s = Settings::from_toml(text, "t.toml", &no_env).unwrap();
-        assert_eq!(s.sources[0].kind, SourceKind::Directory);
+        assert_eq!(s.sources[0].kind(), crate::domain::SourceKind::Directory);
         assert_eq!(s.source("uploads").unwrap().service, "web");
     }
 

@@ -44,7 +44,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
                 println!(
                     "{:<24} {:<10} {:<16} {}",
                     source.name,
-                    source.kind,
+                    source.kind(),
                     source.service,
                     where_it_is(source)
                 );
@@ -70,7 +70,7 @@ fn check_sources(app: &App, names: &[String], json: bool) -> Result<()> {
             let outcome = check(source);
             CheckLine {
                 source: source.name.clone(),
-                kind: source.kind.to_string(),
+                kind: source.kind().to_string(),
                 ok: outcome.is_ok(),
                 problem: outcome.as_ref().err().map(ToString::to_string),
                 found: outcome.unwrap_or_default(),

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{PasswordFrom, Settings, StorageLocation};
+use super::{PasswordFrom, Settings, SourceSpec, StorageLocation};
 
 pub(super) fn make_absolute(mut settings: Settings, base: &Path) -> Settings {
     let abs = |path: &mut PathBuf| *path = absolute(base, path);
@@ -23,11 +23,17 @@ pub(super) fn make_absolute(mut settings: Settings, base: &Path) -> Settings {
         }
     }
     for source in &mut settings.sources {
-        if let Some(path) = &mut source.path {
-            abs(path);
-        }
-        if let Some(path) = &mut source.password_file {
-            abs(path);
+        match &mut source.spec {
+            SourceSpec::Directory { path, .. }
+            | SourceSpec::File { path }
+            | SourceSpec::Sqlite { path } => abs(path),
+            SourceSpec::Postgres { server, .. }
+            | SourceSpec::Mysql { server, .. }
+            | SourceSpec::Redis { server } => {
+                if let Some(PasswordFrom::File(path)) = &mut server.password {
+                    abs(path);
+                }
+            }
         }
     }
     if let Some(email) = &mut settings.notify.email {
@@ -109,13 +115,14 @@ mod tests {
         };
         assert_eq!(usb, &here.join("../usb/coffer"));
         assert_eq!(
-            s.sources[0].path.as_deref(),
+            s.sources[0].path(),
             Some(here.join("srv/uploads").as_path())
         );
-        assert_eq!(
-            s.sources[1].password_file.as_deref(),
-            Some(here.join("secrets/redis").as_path())
-        );
+        let Some(PasswordFrom::File(password_file)) = &s.sources[1].server().unwrap().password
+        else {
+            panic!("a password file");
+        };
+        assert_eq!(password_file, &here.join("secrets/redis"));
     }
 
     #[test]

@@ -74,7 +74,8 @@ pub struct EmailSettings {
     pub events: Vec<String>,
 }
 
-/// Where the SMTP password is read when a message is sent (so a rotated one is picked up).
+/// Where a password is read each time it is needed, so a rotated one is picked up: the SMTP
+/// password when a message is sent, a database server's when the server is used.
 #[derive(Debug, Clone)]
 pub enum PasswordFrom {
     Env(String),

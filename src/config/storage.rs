@@ -176,7 +176,7 @@ impl TargetConfig {
             .name
             .clone()
             .unwrap_or_else(|| default_name.to_string());
-        super::validate_name(&name).map_err(|m| (at("name"), m))?;
+        crate::domain::check_plain_name(&name).map_err(|m| (at("name"), m))?;
         let location = match self.kind {
             StorageKind::Local => {
                 self.only_local(key)?;

@@ -316,7 +316,10 @@ fn restore_into_place(
                 },
                 aside: p.aside.clone(),
                 partial: plan.glob.is_some() && p.source.kind == SourceKind::Directory,
-                carry_over: p.carry_over.as_ref().and_then(|s| Filters::of(s).ok()),
+                carry_over: p
+                    .carry_over
+                    .as_ref()
+                    .and_then(|globs| Filters::of(globs).ok()),
             })
             .collect();
         let prepared = (|| {

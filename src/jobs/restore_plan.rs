@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use crate::app::App;
-use crate::config::SourceConfig;
+use crate::config::{FilterGlobs, SourceSpec};
 use crate::db::Backup;
 use crate::domain::check_plain_name;
 use crate::domain::{SourceKind, Status};
@@ -187,8 +187,8 @@ pub(crate) struct Placement {
     pub staging: PathBuf,
     /// Receives what was there during the switch.
     pub aside: PathBuf,
-    /// The source's config, when what its filters leave out must survive the switch.
-    pub carry_over: Option<SourceConfig>,
+    /// The source's filters, when what they leave out must survive the switch.
+    pub carry_over: Option<FilterGlobs>,
     /// Database server sources: where the dump is loaded (their `target`, `aside` and
     /// `carry_over` are unused; `staging` receives the dump files).
     pub database: Option<DatabaseTarget>,
@@ -261,7 +261,7 @@ fn place(
     let configured = app.settings.source(&source.name);
     if target_dir.is_none() {
         let configured_path = configured
-            .and_then(|c| c.path.as_ref())
+            .and_then(|c| c.path())
             .map(|p| p.display().to_string());
         if configured_path.as_deref() != Some(source.origin.as_str()) {
             return Err(Error::Refused(format!(
@@ -293,8 +293,10 @@ fn place(
     check_plain_name(&source.name).map_err(|m| Error::Archive(format!("source {m}: refused")))?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let tag = &tag[..12];
-    let carry_over = match (target_dir, source.kind, configured) {
-        (None, SourceKind::Directory, Some(config)) => Some(config.clone()),
+    let carry_over = match (target_dir, source.kind, configured.map(|c| &c.spec)) {
+        (None, SourceKind::Directory, Some(SourceSpec::Directory { filters, .. })) => {
+            Some(filters.clone())
+        }
         _ => None,
     };
     Ok(Placement {
@@ -337,7 +339,7 @@ fn place_database(
     let config = app
         .settings
         .source(&source.name)
-        .filter(|c| c.kind == source.kind)
+        .filter(|c| c.kind() == source.kind)
         .ok_or_else(|| {
             Error::Refused(format!(
                 "source `{}` ({}) is not configured as a {} source now: Coffer needs its server \
@@ -367,7 +369,7 @@ fn place_database(
                     ))
                 })?;
             } else {
-                crate::sources::server::check_database_name(text)
+                crate::config::check_database_name(text)
                     .map_err(|m| Error::Invalid(format!("--target: {m}")))?;
             }
             DatabaseTarget::Named(text.to_string())

@@ -33,7 +33,7 @@ pub fn duration_text(seconds: i64) -> String {
 
 /// The path, or the server URL without its password.
 pub fn where_it_is(source: &SourceConfig) -> String {
-    match &source.path {
+    match source.path() {
         Some(path) => path.display().to_string(),
         None => ServerAddress::of(source)
             .map(|s| s.redacted())

@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::server::ServerAddress;
-use crate::config::SourceConfig;
+use crate::config::{SourceConfig, SourceSpec};
 use crate::domain::SourceKind;
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, Result};
@@ -198,13 +198,16 @@ pub fn kind_of(kind: SourceKind) -> Option<&'static dyn DatabaseKind> {
 
 /// `coffer sources check` and the console's "test connection": what the check found.
 pub fn check(source: &SourceConfig) -> Result<Vec<String>> {
-    match kind_of(source.kind) {
-        Some(kind) => {
-            let server = ServerAddress::of(source)?;
-            kind.check(source, &server)
+    let kind: &dyn DatabaseKind = match &source.spec {
+        SourceSpec::Directory { path, .. } => return super::check_path(path, true),
+        SourceSpec::File { path } | SourceSpec::Sqlite { path } => {
+            return super::check_path(path, false)
         }
-        None => super::check_path_source(source),
-    }
+        SourceSpec::Postgres { .. } => &super::postgres::Postgres,
+        SourceSpec::Mysql { .. } => &super::mysql::Mysql,
+        SourceSpec::Redis { .. } => &super::redis::Redis,
+    };
+    kind.check(source, &ServerAddress::of(source)?)
 }
 
 /// `<db>_restored_<YYYYmmdd_HHMMSS>`, the default name of a database restored beside the

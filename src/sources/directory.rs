@@ -10,17 +10,17 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::{entry_from, plan_entry, PlannedEntry};
-use crate::config::SourceConfig;
+use crate::config::FilterGlobs;
 use crate::engine::manifest::EntryKind;
 use crate::error::{Error, IoContext, Result};
 
 pub fn walk(
-    source: &SourceConfig,
+    name: &str,
+    globs: &FilterGlobs,
     root: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PlannedEntry>> {
-    let name = &source.name;
-    let root_entry = plan_entry(name.clone(), root)
+    let root_entry = plan_entry(name.to_string(), root)
         .ctx(|| format!("source `{name}`: cannot read {}", root.display()))?;
     if root_entry.kind != EntryKind::Dir {
         return Err(Error::Refused(format!(
@@ -28,7 +28,7 @@ pub fn walk(
             root.display()
         )));
     }
-    let filters = Filters::of(source)?;
+    let filters = Filters::of(globs)?;
     let mut walk = Walk {
         name,
         filters: &filters,
@@ -128,10 +128,10 @@ pub struct Filters {
 }
 
 impl Filters {
-    pub fn of(source: &SourceConfig) -> Result<Filters> {
+    pub fn of(globs: &FilterGlobs) -> Result<Filters> {
         Ok(Filters {
-            include: glob_set(&source.include)?,
-            exclude: glob_set(&source.exclude)?,
+            include: glob_set(&globs.include)?,
+            exclude: glob_set(&globs.exclude)?,
         })
     }
 

@@ -20,8 +20,7 @@ pub use sqlite::integrity_check as sqlite_integrity_check;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::SourceConfig;
-use crate::domain::SourceKind;
+use crate::config::{SourceConfig, SourceSpec};
 use crate::engine::manifest::{EntryKind, SourceEntry};
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
@@ -66,45 +65,43 @@ pub fn snapshot(
     progress: &dyn ProgressSink,
     warnings: &mut Vec<String>,
 ) -> Result<SourceSnapshot> {
-    if let Some(kind) = database::kind_of(source.kind) {
-        return dump_server(kind, source, scratch_root, progress, warnings);
-    }
-    let entry = SourceEntry {
-        name: source.name.clone(),
-        service: source.service.clone(),
-        kind: source.kind,
-        origin: source
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-    };
-    let path = source.path.as_deref().ok_or_else(|| {
-        Error::Config(format!(
-            "source `{}` of kind {} has no path",
-            source.name, source.kind
-        ))
-    })?;
-    let (entries, read_from, scratch) = match source.kind {
-        SourceKind::Directory => {
+    let (path, entries, read_from, scratch) = match &source.spec {
+        SourceSpec::Directory { path, filters } => {
             let root = real_root(path);
-            let entries = directory::walk(source, &root, warnings)?;
-            (entries, ReadFrom::Tree(root), None)
+            let entries = directory::walk(&source.name, filters, &root, warnings)?;
+            (path, entries, ReadFrom::Tree(root), None)
         }
-        SourceKind::File => {
+        SourceSpec::File { path } => {
             let (entry, file) = file::plan(&source.name, path)?;
-            (vec![entry], ReadFrom::File(file), None)
+            (path, vec![entry], ReadFrom::File(file), None)
         }
-        SourceKind::Sqlite => {
+        SourceSpec::Sqlite { path } => {
             let (entry, copy, dir) = sqlite::snapshot(&source.name, path, scratch_root)?;
-            (vec![entry], ReadFrom::File(copy), Some(dir))
+            (path, vec![entry], ReadFrom::File(copy), Some(dir))
         }
-        SourceKind::Postgres | SourceKind::Mysql | SourceKind::Redis => {
-            unreachable!("database servers are dumped above")
+        SourceSpec::Postgres { .. } => {
+            return dump_server(
+                &postgres::Postgres,
+                source,
+                scratch_root,
+                progress,
+                warnings,
+            )
+        }
+        SourceSpec::Mysql { .. } => {
+            return dump_server(&mysql::Mysql, source, scratch_root, progress, warnings)
+        }
+        SourceSpec::Redis { .. } => {
+            return dump_server(&redis::Redis, source, scratch_root, progress, warnings)
         }
     };
     Ok(SourceSnapshot {
-        entry,
+        entry: SourceEntry {
+            name: source.name.clone(),
+            service: source.service.clone(),
+            kind: source.kind(),
+            origin: path.display().to_string(),
+        },
         entries,
         read_from,
         _scratch: scratch,
@@ -123,7 +120,7 @@ fn dump_server(
     let server = ServerAddress::of(source)?;
     std::fs::create_dir_all(scratch_root).ctx(|| format!("creating {}", scratch_root.display()))?;
     let scratch = tempfile::Builder::new()
-        .prefix(&format!("{}-dump-", source.kind))
+        .prefix(&format!("{}-dump-", source.kind()))
         .tempdir_in(scratch_root)
         .ctx(|| format!("creating a scratch folder in {}", scratch_root.display()))?;
     kind.dump(database::DumpRequest {
@@ -159,7 +156,7 @@ fn dump_server(
         entry: SourceEntry {
             name: source.name.clone(),
             service: source.service.clone(),
-            kind: source.kind,
+            kind: source.kind(),
             origin: server.redacted(),
         },
         entries,
@@ -169,29 +166,22 @@ fn dump_server(
 }
 
 /// `coffer sources check` for a path-based source: the path is there and readable.
-pub(crate) fn check_path_source(source: &SourceConfig) -> Result<Vec<String>> {
-    let path = source
-        .path
-        .as_deref()
-        .ok_or_else(|| Error::Config(format!("source `{}` has no path", source.name)))?;
-    let meta =
-        std::fs::metadata(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
-    let what = match source.kind {
-        SourceKind::Directory if !meta.is_dir() => {
-            return Err(Error::Source(format!("{} is not a folder", path.display())))
+pub(crate) fn check_path(path: &Path, folder: bool) -> Result<Vec<String>> {
+    let unreadable = |e: std::io::Error| Error::Source(format!("{}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if folder {
+        if !meta.is_dir() {
+            return Err(Error::Source(format!("{} is not a folder", path.display())));
         }
-        SourceKind::Directory => "folder",
-        _ if !meta.is_file() => {
-            return Err(Error::Source(format!("{} is not a file", path.display())))
-        }
-        _ => "file",
-    };
-    if source.kind == SourceKind::Directory {
-        std::fs::read_dir(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+        std::fs::read_dir(path).map_err(unreadable)?;
+        Ok(vec![format!("folder {} is readable", path.display())])
     } else {
-        std::fs::File::open(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(Error::Source(format!("{} is not a file", path.display())));
+        }
+        std::fs::File::open(path).map_err(unreadable)?;
+        Ok(vec![format!("file {} is readable", path.display())])
     }
-    Ok(vec![format!("{what} {} is readable", path.display())])
 }
 
 /// Where a snapshot's entries are read from.

@@ -3,8 +3,8 @@
 
 use std::fs;
 
-use coffer::config::SourceConfig;
-use coffer::domain::{BackupKind, SourceKind};
+use coffer::config::{FilterGlobs, SourceConfig, SourceSpec};
+use coffer::domain::BackupKind;
 use coffer::engine::archive_writer::{write_archive, ArchiveIdentity, ArchiveOptions};
 use coffer::engine::progress::Silent;
 
@@ -21,18 +21,11 @@ fn files_changing_under_the_backup_are_warnings() {
     let source = SourceConfig {
         name: "src".into(),
         service: "app".into(),
-        kind: SourceKind::Directory,
-        path: Some(root.clone()),
-        url: None,
-        password_env: None,
-        password_file: None,
-        databases: vec![],
-        globals: false,
-        keep_replaced: false,
-        connect_timeout_seconds: 10,
-        include: vec![],
-        exclude: vec![],
         rpo_hours: 26,
+        spec: SourceSpec::Directory {
+            path: root.clone(),
+            filters: FilterGlobs::default(),
+        },
     };
     let mut warnings = Vec::new();
     let snapshot = coffer::sources::snapshot(&source, dir.path(), &Silent, &mut warnings).unwrap();

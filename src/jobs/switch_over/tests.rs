@@ -55,11 +55,6 @@ fn fixture() -> Fixture {
 }
 
 fn whole(f: &Fixture) -> Switch {
-    let config: crate::config::SourceConfig = toml::from_str(&format!(
-        "name = 'uploads'\nkind = 'directory'\npath = '{}'\nexclude = ['cache/**']",
-        f.target.display()
-    ))
-    .unwrap();
     Switch {
         source: "uploads".into(),
         kind: SourceKind::Directory,
@@ -67,7 +62,13 @@ fn whole(f: &Fixture) -> Switch {
         staged: f.staged.clone(),
         aside: f.aside.clone(),
         partial: false,
-        carry_over: Some(Filters::of(&config).unwrap()),
+        carry_over: Some(
+            Filters::of(&crate::config::FilterGlobs {
+                include: vec![],
+                exclude: vec!["cache/**".into()],
+            })
+            .unwrap(),
+        ),
     }
 }
 

@@ -71,11 +71,11 @@ pub struct Client {
 impl Client {
     /// The client for `server`: the tools are chosen by asking the server what it is (with
     /// whichever client is installed).
-    pub fn connect(server: &ServerAddress, connect_timeout: u32) -> Result<(Client, String)> {
+    pub fn connect(server: &ServerAddress) -> Result<(Client, String)> {
         let mut client = Client {
             server: server.clone(),
             tools: Tools::find(true),
-            connect_timeout,
+            connect_timeout: server.connect_timeout_seconds(),
         };
         let version = client.query_value("SELECT VERSION()")?;
         client.tools = Tools::find(version.contains("MariaDB"));

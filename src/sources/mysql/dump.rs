@@ -12,18 +12,8 @@ use crate::error::{Error, Result};
 use crate::sources::database::DumpRequest;
 use crate::sources::tool::{spool_output, ToolRun};
 
-/// The databases a source backs up: `databases`, or the one in its URL.
-pub fn databases_of(source: &crate::config::SourceConfig, url_db: Option<String>) -> Vec<String> {
-    if source.databases.is_empty() {
-        url_db.into_iter().collect()
-    } else {
-        source.databases.clone()
-    }
-}
-
 pub fn dump(request: DumpRequest<'_>) -> Result<()> {
-    let (client, server_text) =
-        Client::connect(request.server, request.source.connect_timeout_seconds)?;
+    let (client, server_text) = Client::connect(request.server)?;
     let server = Version::of_server(&server_text).ok_or_else(|| {
         Error::Source(format!(
             "cannot tell the server's version from `{server_text}`"
@@ -32,8 +22,8 @@ pub fn dump(request: DumpRequest<'_>) -> Result<()> {
     let (versions, warnings) = tools_fit(client.tools, &server)?;
     let mysql_tool = versions.last().is_some_and(|v| !v.mariadb);
     request.warnings.extend(warnings);
-    let databases = databases_of(request.source, request.server.database());
-    for db in &databases {
+    let databases = request.source.databases();
+    for db in databases {
         if !client.database_exists(db)? {
             return Err(Error::Source(format!(
                 "database `{db}` does not exist on {}: check `databases` (or the url) of source `{}`",
@@ -42,7 +32,7 @@ pub fn dump(request: DumpRequest<'_>) -> Result<()> {
             )));
         }
     }
-    for db in &databases {
+    for db in databases {
         request.warnings.extend(not_transactional(&client, db)?);
         let estimate = size_of(&client, db)?;
         let mut command = client.command(client.tools.dump);

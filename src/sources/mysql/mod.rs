@@ -43,9 +43,9 @@ impl DatabaseKind for Mysql {
         if *target != DatabaseTarget::Original {
             return Ok(false);
         }
-        let (client, _) = Client::connect(server, source.connect_timeout_seconds)?;
-        for db in dump::databases_of(source, server.database()) {
-            if client.database_exists(&db)? {
+        let (client, _) = Client::connect(server)?;
+        for db in source.databases() {
+            if client.database_exists(db)? {
                 return Ok(true);
             }
         }
@@ -53,12 +53,8 @@ impl DatabaseKind for Mysql {
     }
 
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
-        let (client, version) = Client::connect(server, source.connect_timeout_seconds)?;
-        check::check(
-            &client,
-            &version,
-            &dump::databases_of(source, server.database()),
-        )
+        let (client, version) = Client::connect(server)?;
+        check::check(&client, &version, source.databases())
     }
 
     fn recover(&self, recovery: &Recovery) -> Result<Vec<String>> {

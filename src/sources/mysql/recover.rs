@@ -78,14 +78,13 @@ pub fn record(restore: &MysqlRestore, keep_replaced: bool) -> Result<serde_json:
 
 pub fn recover(recovery: &Recovery) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
-    let timeout = recovery.source.connect_timeout_seconds;
-    let (source_client, _) = Client::connect(recovery.server, timeout)?;
+    let (source_client, _) = Client::connect(recovery.server)?;
     if let Some(record) = recovery.record {
         let record: Record = serde_json::from_value(record.clone()).map_err(|e| {
             Error::Archive(format!("the journal's MySQL record is unreadable: {e}"))
         })?;
         let target = recovery.server.parse_target(&record.server)?;
-        let (client, _) = Client::connect(&target, timeout)?;
+        let (client, _) = Client::connect(&target)?;
         let keep_replaced = record.keep_replaced;
         let mut parts = record.parts;
         if !recovery.forward {

@@ -43,8 +43,8 @@ pub fn stage(request: &StageRequest) -> Result<MysqlRestore> {
                 .join(", ")
         )));
     }
-    let (client, _) = Client::connect(&server, request.source.connect_timeout_seconds)?;
-    let mut restore = MysqlRestore::new(client, request.source.keep_replaced);
+    let (client, _) = Client::connect(&server)?;
+    let mut restore = MysqlRestore::new(client, request.source.keeps_replaced());
     for (db, dump) in &dumps {
         match stage_one(&restore.client, request, db, dump, named.as_deref()) {
             Ok(swap) => restore.parts.push(swap),

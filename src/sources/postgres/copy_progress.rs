@@ -144,7 +144,6 @@ mod tests {
 
     use super::*;
     use crate::config::SourceConfig;
-    use crate::domain::SourceKind;
     use crate::sources::server::ServerAddress;
 
     #[test]
@@ -162,27 +161,15 @@ mod tests {
     }
 
     fn local(database: &str) -> Pg {
-        let server = ServerAddress::of(&SourceConfig {
-            name: "pg".into(),
-            service: "app".into(),
-            kind: SourceKind::Postgres,
-            path: None,
-            url: Some(format!("postgres://postgres@127.0.0.1:5432/{database}")),
-            password_env: None,
-            password_file: None,
-            databases: vec![],
-            globals: false,
-            keep_replaced: false,
-            connect_timeout_seconds: 5,
-            include: vec![],
-            exclude: vec![],
-            rpo_hours: 26,
-        })
+        let server = ServerAddress::of(
+            &SourceConfig::from_toml(&format!(
+                "name = 'pg'\nkind = 'postgres'\nurl = 'postgres://postgres@127.0.0.1:5432/{database}'\n\
+                 connect_timeout_seconds = 5"
+            ))
+            .unwrap(),
+        )
         .unwrap();
-        Pg {
-            server,
-            timeout_seconds: 5,
-        }
+        Pg { server }
     }
 
     /// Against the real server (127.0.0.1:5432): the session copying a table, held up by a

@@ -16,7 +16,7 @@ mod stage;
 mod switch;
 mod toc;
 
-use crate::config::SourceConfig;
+use crate::config::{SourceConfig, SourceSpec};
 use crate::error::Result;
 use crate::sources::database::{
     DatabaseKind, DatabaseTarget, DumpRequest, Recovery, StageRequest, StagedRestore,
@@ -29,11 +29,11 @@ pub struct Postgres;
 
 impl DatabaseKind for Postgres {
     fn dump(&self, dump: DumpRequest<'_>) -> Result<()> {
-        let databases = databases(dump.source, dump.server);
+        let globals = matches!(dump.source.spec, SourceSpec::Postgres { globals: true, .. });
         dump::dump(
-            &connection(dump.source, dump.server),
-            &databases,
-            dump.source.globals,
+            &connection(dump.server),
+            dump.source.databases(),
+            globals,
             dump,
         )
     }
@@ -44,7 +44,7 @@ impl DatabaseKind for Postgres {
     }
 
     fn stage(&self, request: &StageRequest) -> Result<Box<dyn StagedRestore>> {
-        stage::stage(&connection(request.source, request.server), request)
+        stage::stage(&connection(request.server), request)
     }
 
     fn overwrites(
@@ -56,9 +56,9 @@ impl DatabaseKind for Postgres {
         if *target != DatabaseTarget::Original {
             return Ok(false);
         }
-        let pg = connection(source, server);
-        for database in databases(source, server) {
-            if pg.exists(&database)? {
+        let pg = connection(server);
+        for database in source.databases() {
+            if pg.exists(database)? {
                 return Ok(true);
             }
         }
@@ -66,26 +66,16 @@ impl DatabaseKind for Postgres {
     }
 
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
-        check::check(&connection(source, server), &databases(source, server))
+        check::check(&connection(server), source.databases())
     }
 
     fn recover(&self, recovery: &Recovery) -> Result<Vec<String>> {
-        recover::recover(&connection(recovery.source, recovery.server), recovery)
+        recover::recover(&connection(recovery.server), recovery)
     }
 }
 
-fn connection(source: &SourceConfig, server: &ServerAddress) -> Pg {
+fn connection(server: &ServerAddress) -> Pg {
     Pg {
         server: server.clone(),
-        timeout_seconds: source.connect_timeout_seconds,
-    }
-}
-
-/// The configured databases, or the URL's (the config check makes sure there is one).
-fn databases(source: &SourceConfig, server: &ServerAddress) -> Vec<String> {
-    if source.databases.is_empty() {
-        server.database().into_iter().collect()
-    } else {
-        source.databases.clone()
     }
 }

@@ -17,7 +17,6 @@ pub const MAINTENANCE_DB: &str = "postgres";
 #[derive(Clone)]
 pub struct Pg {
     pub server: ServerAddress,
-    pub timeout_seconds: u32,
 }
 
 impl Pg {
@@ -39,7 +38,10 @@ impl Pg {
             .env("PGHOST", self.server.host())
             .env("PGPORT", self.server.port().to_string())
             .env("PGDATABASE", database)
-            .env("PGCONNECT_TIMEOUT", self.timeout_seconds.max(1).to_string())
+            .env(
+                "PGCONNECT_TIMEOUT",
+                self.server.connect_timeout_seconds().max(1).to_string(),
+            )
             .env("PGAPPNAME", "coffer");
         if let Some(user) = self.server.user() {
             command.env("PGUSER", user);

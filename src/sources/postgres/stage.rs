@@ -58,7 +58,7 @@ pub fn stage(pg: &Pg, request: &StageRequest) -> Result<Box<dyn StagedRestore>> 
     }
     Ok(Box::new(StagedSource::new(
         staged,
-        request.source.keep_replaced,
+        request.source.keeps_replaced(),
         warnings,
     )))
 }
@@ -94,10 +94,7 @@ fn plan(pg: &Pg, request: &StageRequest) -> Result<Vec<Plan>> {
                     }
                     None => database.clone(),
                 };
-                let target = Pg {
-                    server,
-                    timeout_seconds: pg.timeout_seconds,
-                };
+                let target = Pg { server };
                 (target, name)
             }
             DatabaseTarget::Named(name) => {

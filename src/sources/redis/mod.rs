@@ -42,7 +42,7 @@ const TEMP_DATABASES: u32 = 1024;
 
 impl DatabaseKind for Redis {
     fn dump(&self, dump: DumpRequest<'_>) -> Result<()> {
-        let timeout = timeout(dump.source);
+        let timeout = timeout(dump.server);
         let mut conn = open(dump.server, timeout)?;
         conn.set_read_timeout(timeout.max(MIN_SNAPSHOT_WAIT))?;
         sync::download_rdb(&mut conn, &dump.dir.join(RDB_FILE), dump.progress)?;
@@ -52,7 +52,7 @@ impl DatabaseKind for Redis {
     fn stage(&self, request: &StageRequest) -> Result<Box<dyn StagedRestore>> {
         let target = target_address(request.source, request.server, request.target)?;
         let pattern = request.selection.keys.clone();
-        let timeout = timeout(request.source);
+        let timeout = timeout(request.server);
         if let DatabaseTarget::Named(_) = request.target {
             if !request.merge && holds_keys(&target, pattern.as_deref(), timeout)? {
                 return Err(Error::Refused(format!(
@@ -77,7 +77,7 @@ impl DatabaseKind for Redis {
         )?;
         crate::faults::point("redis.stage.loaded");
         let mut warnings = Vec::new();
-        if request.source.keep_replaced {
+        if request.source.keeps_replaced() {
             warnings.push(format!(
                 "source `{}`: keep_replaced does not apply to redis sources; the safety backup \
                  holds what was replaced",
@@ -99,18 +99,18 @@ impl DatabaseKind for Redis {
 
     fn overwrites(
         &self,
-        source: &SourceConfig,
+        _source: &SourceConfig,
         server: &ServerAddress,
         target: &DatabaseTarget,
     ) -> Result<bool> {
         match target {
-            DatabaseTarget::Original => holds_keys(server, None, timeout(source)),
+            DatabaseTarget::Original => holds_keys(server, None, timeout(server)),
             _ => Ok(false),
         }
     }
 
-    fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
-        check::check(server, timeout(source))
+    fn check(&self, _source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
+        check::check(server, timeout(server))
     }
 
     /// The temporary server of a killed restore dies with it and its files are in the
@@ -128,7 +128,7 @@ impl DatabaseKind for Redis {
         }
         if !recovery.forward {
             let target = recovery.server.parse_target(&record.target)?;
-            staged::put_back(&target, timeout(recovery.source), &record.undo_journal)?;
+            staged::put_back(&target, timeout(recovery.server), &record.undo_journal)?;
         }
         std::fs::remove_file(&record.undo_journal).map_err(|e| Error::Io {
             context: format!("removing {}", record.undo_journal.display()),
@@ -138,8 +138,8 @@ impl DatabaseKind for Redis {
     }
 }
 
-fn timeout(source: &SourceConfig) -> Duration {
-    Duration::from_secs(u64::from(source.connect_timeout_seconds.max(1)))
+fn timeout(server: &ServerAddress) -> Duration {
+    Duration::from_secs(u64::from(server.connect_timeout_seconds().max(1)))
 }
 
 /// The server and database (in the URL's path) a restore writes to.

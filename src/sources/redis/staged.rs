@@ -203,26 +203,16 @@ mod tests {
 
     use super::*;
     use crate::config::SourceConfig;
-    use crate::domain::SourceKind;
     use crate::engine::progress::Silent;
 
     fn local(db: u32) -> ServerAddress {
-        ServerAddress::of(&SourceConfig {
-            name: "cache".into(),
-            service: "app".into(),
-            kind: SourceKind::Redis,
-            path: None,
-            url: Some(format!("redis://127.0.0.1:6379/{db}")),
-            password_env: None,
-            password_file: None,
-            databases: vec![],
-            globals: false,
-            keep_replaced: false,
-            connect_timeout_seconds: 5,
-            include: vec![],
-            exclude: vec![],
-            rpo_hours: 26,
-        })
+        ServerAddress::of(
+            &SourceConfig::from_toml(&format!(
+                "name = 'cache'\nkind = 'redis'\nurl = 'redis://127.0.0.1:6379/{db}'\n\
+                 connect_timeout_seconds = 5"
+            ))
+            .unwrap(),
+        )
         .unwrap()
     }
 

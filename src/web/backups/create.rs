@@ -111,7 +111,7 @@ fn render(
         .map(|s| SourceChoice {
             name: s.name.clone(),
             service: s.service.clone(),
-            kind: s.kind.to_string(),
+            kind: s.kind().to_string(),
             checked: form.sources.contains(&s.name),
         })
         .collect();

@@ -204,8 +204,8 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
                 .filter(|f| f.kind == EntryKind::File && f.source() == source.name);
             let (count, bytes) = files.fold((0, 0u64), |(n, b), f| (n + 1, b + f.size));
             let config = app.settings.source(&source.name);
-            let configured = config.and_then(|c| c.path.clone());
-            let database = config.filter(|c| !c.kind.is_path_based() && c.kind == source.kind);
+            let configured = config.and_then(|c| c.path()).map(|p| p.to_path_buf());
+            let database = config.filter(|c| !c.kind().is_path_based() && c.kind() == source.kind);
             let (target, present) = match (&configured, database) {
                 (_, Some(config)) => (
                     crate::present::where_it_is(config),

@@ -70,7 +70,7 @@ pub async fn load(
             };
             SourceRow {
                 name: source.name.clone(),
-                kind: source.kind.to_string(),
+                kind: source.kind().to_string(),
                 service: source.service.clone(),
                 location: where_it_is(source),
                 last_success: last

@@ -2,6 +2,7 @@
 //! glob or an unknown source is a 400 worded as the CLI words it, a target folder for file
 //! sources must be absolute, and a database source still takes a database name as target.
 
+use coffer::config::SourceConfig;
 use coffer::domain::{Role, SourceKind};
 use coffer::engine::manifest::{Manifest, SourceEntry};
 use reqwest::blocking::Response;
@@ -36,9 +37,11 @@ fn console_with_database_source(backend: &crate::helpers::Backend) -> TestConsol
     TestConsole::start_with(backend, |settings| {
         let mut pg = settings.sources[0].clone();
         pg.name = "pgdb".into();
-        pg.kind = SourceKind::Postgres;
-        pg.path = None;
-        pg.url = Some("postgres://postgres@127.0.0.1:5432/postgres".into());
+        pg.spec = SourceConfig::from_toml(
+            "name = 'pgdb'\nkind = 'postgres'\nurl = 'postgres://postgres@127.0.0.1:5432/postgres'",
+        )
+        .unwrap()
+        .spec;
         settings.sources.push(pg);
     })
 }

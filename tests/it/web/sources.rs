@@ -2,29 +2,17 @@
 //! the "test connection" button: operators see what was found, or why it failed; viewers get
 //! no button and a 403 if they post anyway; every test is audit-logged.
 
-use coffer::config::SourceConfig;
-use coffer::domain::{Role, SourceKind};
+use coffer::config::{FilterGlobs, SourceConfig, SourceSpec};
+use coffer::domain::Role;
 
 use super::harness::TestConsole;
 use crate::helpers::Backend;
 
 fn server_source(name: &str, url: &str) -> SourceConfig {
-    SourceConfig {
-        name: name.into(),
-        service: "shop".into(),
-        kind: SourceKind::Postgres,
-        path: None,
-        url: Some(url.into()),
-        password_env: None,
-        password_file: None,
-        databases: vec![],
-        globals: false,
-        keep_replaced: false,
-        connect_timeout_seconds: 2,
-        include: vec![],
-        exclude: vec![],
-        rpo_hours: 26,
-    }
+    SourceConfig::from_toml(&format!(
+        "name = '{name}'\nservice = 'shop'\nkind = 'postgres'\nurl = '{url}'\nconnect_timeout_seconds = 2"
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -32,7 +20,10 @@ fn sources_are_listed_without_passwords_and_can_be_tested() {
     let console = TestConsole::start_with(&Backend::Sqlite, |settings| {
         let mut missing = settings.sources[0].clone();
         missing.name = "gone".into();
-        missing.path = Some("/nonexistent/coffer-test-folder".into());
+        missing.spec = SourceSpec::Directory {
+            path: "/nonexistent/coffer-test-folder".into(),
+            filters: FilterGlobs::default(),
+        };
         settings.sources.push(missing);
         settings.sources.push(server_source(
             "shopdb",

@@ -1,0 +1,146 @@
+//! A configured source: the keys every kind shares (`name`, `service`, `rpo_hours`) and a
+//! [`SourceSpec`] holding exactly what its `kind` needs, already checked — a directory
+//! source has a path, a database server source a URL that fits its kind. Each
+//! `[[sources]]` table is parsed once, at load (`source/parse.rs`); users of a source match
+//! on its kind instead of unwrapping optional fields.
+
+use std::path::{Path, PathBuf};
+
+use crate::domain::SourceKind;
+
+use super::PasswordFrom;
+
+mod parse;
+mod server_url;
+#[cfg(test)]
+mod tests;
+
+pub(super) use parse::parse_sources;
+pub use server_url::{check_database_name, ServerUrl};
+
+/// One named thing to back up.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub service: String,
+    /// Recovery point objective: the newest successful backup of this source should be at
+    /// most this old (default 26: a daily backup plus slack).
+    pub rpo_hours: u32,
+    pub spec: SourceSpec,
+}
+
+/// What a source is, by kind, with the settings of that kind only.
+#[derive(Debug, Clone)]
+pub enum SourceSpec {
+    /// A folder tree, with the include/exclude globs applied to it.
+    Directory {
+        path: PathBuf,
+        filters: FilterGlobs,
+    },
+    File {
+        path: PathBuf,
+    },
+    /// A SQLite database file, copied consistently (`VACUUM INTO`).
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        server: ServerConfig,
+        /// The databases to back up: never empty (the URL's when none are listed).
+        databases: Vec<String>,
+        /// Also back up roles and other globals (`pg_dumpall --globals-only`).
+        globals: bool,
+    },
+    Mysql {
+        server: ServerConfig,
+        /// The databases to back up: never empty (the URL's when none are listed).
+        databases: Vec<String>,
+    },
+    /// The database number is the URL's path (`redis://host:6379/2`).
+    Redis {
+        server: ServerConfig,
+    },
+}
+
+/// A directory source's `include` / `exclude` globs, each one known to compile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterGlobs {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+/// How a database server source is reached.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `postgres://user@host:port/db`, `mysql://user@host:port/db`, `redis://host:port/N`. A
+    /// password in the URL works, but `password` keeps it out of the config file.
+    pub url: ServerUrl,
+    /// Where the password is read when the server is used (`password_env`, `password_file`),
+    /// so a rotated one is picked up; `None` when the URL holds it or none is needed.
+    pub password: Option<PasswordFrom>,
+    /// Give up connecting after this many seconds (default 10), so an unreachable server
+    /// fails the backup instead of hanging it.
+    pub connect_timeout_seconds: u32,
+    /// After a restore over the original, keep the replaced database under its dated name
+    /// instead of dropping it (postgres, mysql; a redis restore only warns that it has none).
+    pub keep_replaced: bool,
+}
+
+impl SourceConfig {
+    /// One source from the keys of a `[[sources]]` table, checked as at load but with
+    /// relative paths left as written (tests, tools); the message names the key.
+    pub fn from_toml(text: &str) -> Result<SourceConfig, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        parse::parse_source(table).map_err(|(key, message)| format!("`{key}`: {message}"))
+    }
+
+    pub fn kind(&self) -> SourceKind {
+        match &self.spec {
+            SourceSpec::Directory { .. } => SourceKind::Directory,
+            SourceSpec::File { .. } => SourceKind::File,
+            SourceSpec::Sqlite { .. } => SourceKind::Sqlite,
+            SourceSpec::Postgres { .. } => SourceKind::Postgres,
+            SourceSpec::Mysql { .. } => SourceKind::Mysql,
+            SourceSpec::Redis { .. } => SourceKind::Redis,
+        }
+    }
+
+    /// Where a directory, file or SQLite source is read from.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.spec {
+            SourceSpec::Directory { path, .. }
+            | SourceSpec::File { path }
+            | SourceSpec::Sqlite { path } => Some(path),
+            SourceSpec::Postgres { .. } | SourceSpec::Mysql { .. } | SourceSpec::Redis { .. } => {
+                None
+            }
+        }
+    }
+
+    /// How a database server source is reached.
+    pub fn server(&self) -> Option<&ServerConfig> {
+        match &self.spec {
+            SourceSpec::Postgres { server, .. }
+            | SourceSpec::Mysql { server, .. }
+            | SourceSpec::Redis { server } => Some(server),
+            SourceSpec::Directory { .. } | SourceSpec::File { .. } | SourceSpec::Sqlite { .. } => {
+                None
+            }
+        }
+    }
+
+    /// Whether a restore over the original keeps what it replaced (database servers only).
+    pub fn keeps_replaced(&self) -> bool {
+        self.server().is_some_and(|server| server.keep_replaced)
+    }
+
+    /// The databases a postgres or mysql source backs up (none for other kinds).
+    pub fn databases(&self) -> &[String] {
+        match &self.spec {
+            SourceSpec::Postgres { databases, .. } | SourceSpec::Mysql { databases, .. } => {
+                databases
+            }
+            _ => &[],
+        }
+    }
+}

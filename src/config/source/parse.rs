@@ -1,0 +1,261 @@
+//! `[[sources]]` tables → [`SourceConfig`]s. Each table is read key by key by the kind it
+//! names, so every message names the key (`sources[2].path`); a key left over belongs to
+//! another kind, or to none, and is refused by name.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use serde::de::DeserializeOwned;
+
+use super::{
+    check_database_name, FilterGlobs, PasswordFrom, ServerConfig, ServerUrl, SourceConfig,
+    SourceSpec,
+};
+use crate::domain::{check_plain_name, SourceKind};
+
+/// A key (relative to where it is read) and what is wrong with it.
+type Bad = (String, String);
+
+const DEFAULT_SERVICE: &str = "main_service";
+const DEFAULT_RPO_HOURS: u32 = 26;
+const DEFAULT_CONNECT_TIMEOUT: u32 = 10;
+
+/// The keys of the database server kinds, for the message when another kind is given one.
+const SERVER_KEYS: [&str; 7] = [
+    "url",
+    "password_env",
+    "password_file",
+    "databases",
+    "globals",
+    "keep_replaced",
+    "connect_timeout_seconds",
+];
+
+/// Parses every `[[sources]]` table; names are unique. Errors name `sources[N].<key>`.
+pub fn parse_sources(tables: Vec<toml::Table>) -> Result<Vec<SourceConfig>, Bad> {
+    let mut names = HashSet::new();
+    let mut sources = Vec::with_capacity(tables.len());
+    for (i, table) in tables.into_iter().enumerate() {
+        let at = |(key, message): Bad| (format!("sources[{i}].{key}"), message);
+        let source = parse_source(table).map_err(at)?;
+        if !names.insert(source.name.clone()) {
+            let message = format!("`{}` is used by two sources", source.name);
+            return Err(at(("name".into(), message)));
+        }
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
+pub(super) fn parse_source(table: toml::Table) -> Result<SourceConfig, Bad> {
+    let mut keys = Keys {
+        table,
+        taken: Vec::new(),
+    };
+    let name: String = keys.required("name", || "a source needs a name".into())?;
+    check_plain_name(&name).map_err(|m| bad("name", m))?;
+    let service: String = keys
+        .take("service")?
+        .unwrap_or_else(|| DEFAULT_SERVICE.into());
+    check_plain_name(&service).map_err(|m| bad("service", m))?;
+    let kind: SourceKind = keys.required("kind", || {
+        "a source needs a kind: directory, file, sqlite, postgres, mysql or redis".into()
+    })?;
+    let rpo_hours = keys.take("rpo_hours")?.unwrap_or(DEFAULT_RPO_HOURS);
+    if !(1..=24 * 366).contains(&rpo_hours) {
+        return Err(bad(
+            "rpo_hours",
+            format!("{rpo_hours} is out of range 1..=8784 (a year)"),
+        ));
+    }
+    let spec = match kind {
+        SourceKind::Directory => SourceSpec::Directory {
+            path: keys.path(kind)?,
+            filters: FilterGlobs {
+                include: keys.globs("include")?,
+                exclude: keys.globs("exclude")?,
+            },
+        },
+        SourceKind::File => SourceSpec::File {
+            path: keys.path(kind)?,
+        },
+        SourceKind::Sqlite => SourceSpec::Sqlite {
+            path: keys.path(kind)?,
+        },
+        SourceKind::Postgres => {
+            let server = keys.server(kind)?;
+            SourceSpec::Postgres {
+                databases: keys.databases(&server.url)?,
+                globals: keys.take("globals")?.unwrap_or(false),
+                server,
+            }
+        }
+        SourceKind::Mysql => {
+            let server = keys.server(kind)?;
+            SourceSpec::Mysql {
+                databases: keys.databases(&server.url)?,
+                server,
+            }
+        }
+        SourceKind::Redis => SourceSpec::Redis {
+            server: keys.server(kind)?,
+        },
+    };
+    keys.refuse_the_rest(kind)?;
+    Ok(SourceConfig {
+        name,
+        service,
+        rpo_hours,
+        spec,
+    })
+}
+
+/// The keys of one table not read yet, and the ones its kind has read.
+struct Keys {
+    table: toml::Table,
+    taken: Vec<&'static str>,
+}
+
+impl Keys {
+    fn take<T: DeserializeOwned>(&mut self, key: &'static str) -> Result<Option<T>, Bad> {
+        self.taken.push(key);
+        let Some(value) = self.table.remove(key) else {
+            return Ok(None);
+        };
+        value
+            .try_into()
+            .map(Some)
+            .map_err(|e: toml::de::Error| bad(key, e.message().trim_end().to_string()))
+    }
+
+    fn required<T: DeserializeOwned>(
+        &mut self,
+        key: &'static str,
+        missing: impl FnOnce() -> String,
+    ) -> Result<T, Bad> {
+        self.take(key)?.ok_or_else(|| bad(key, missing()))
+    }
+
+    fn path(&mut self, kind: SourceKind) -> Result<PathBuf, Bad> {
+        let path: PathBuf = self.required("path", || format!("a {kind} source needs a path"))?;
+        if path.as_os_str().is_empty() {
+            return Err(bad("path", "is empty".into()));
+        }
+        Ok(path)
+    }
+
+    fn globs(&mut self, key: &'static str) -> Result<Vec<String>, Bad> {
+        let globs: Vec<String> = self.take(key)?.unwrap_or_default();
+        for glob in &globs {
+            globset::Glob::new(glob).map_err(|e| bad(key, format!("`{glob}`: {e}")))?;
+        }
+        Ok(globs)
+    }
+
+    /// The URL fits the kind, and the password comes from one place only.
+    fn server(&mut self, kind: SourceKind) -> Result<ServerConfig, Bad> {
+        let text: String = self.required("url", || format!("a {kind} source needs a url"))?;
+        let url = ServerUrl::parse(kind, &text).map_err(|m| bad("url", m))?;
+        let password_env: Option<String> = self.take("password_env")?;
+        let password_file: Option<PathBuf> = self.take("password_file")?;
+        let places = [
+            url.as_url().password().is_some(),
+            password_env.is_some(),
+            password_file.is_some(),
+        ];
+        if places.iter().filter(|set| **set).count() > 1 {
+            return Err(bad(
+                "password_env",
+                "give the password in one place only: the url, password_env or password_file"
+                    .into(),
+            ));
+        }
+        let password = match (password_env, password_file) {
+            (Some(var), _) if var.is_empty() || var.contains('=') || var.contains('\0') => {
+                return Err(bad(
+                    "password_env",
+                    format!("`{var}` is not a variable name"),
+                ));
+            }
+            (Some(var), _) => Some(PasswordFrom::Env(var)),
+            (None, Some(file)) => Some(PasswordFrom::File(file)),
+            (None, None) => None,
+        };
+        let connect_timeout_seconds = self
+            .take("connect_timeout_seconds")?
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        if !(1..=3600).contains(&connect_timeout_seconds) {
+            return Err(bad(
+                "connect_timeout_seconds",
+                format!("{connect_timeout_seconds} is out of range 1..=3600"),
+            ));
+        }
+        Ok(ServerConfig {
+            url,
+            password,
+            connect_timeout_seconds,
+            keep_replaced: self.take("keep_replaced")?.unwrap_or(false),
+        })
+    }
+
+    /// `databases`, or else the one in the URL's path (postgres, mysql).
+    fn databases(&mut self, url: &ServerUrl) -> Result<Vec<String>, Bad> {
+        let listed: Vec<String> = self.take("databases")?.unwrap_or_default();
+        for db in &listed {
+            check_database_name(db).map_err(|m| bad("databases", m))?;
+        }
+        if !listed.is_empty() {
+            return Ok(listed);
+        }
+        url.database().map(|db| vec![db]).ok_or_else(|| {
+            bad(
+                "databases",
+                "name the databases to back up, in `databases` or the url's path".into(),
+            )
+        })
+    }
+
+    /// Refuses what the kind did not read: a key of another kind, or a key of none.
+    fn refuse_the_rest(self, kind: SourceKind) -> Result<(), Bad> {
+        for (key, value) in &self.table {
+            if written_as_default(key, value) {
+                continue;
+            }
+            let message = match key.as_str() {
+                "path" => format!("a {kind} source is reached by its url, not a path"),
+                "include" | "exclude" => "include/exclude apply to directory sources only".into(),
+                "globals" if !kind.is_path_based() => "applies to postgres sources only".into(),
+                "databases" if kind == SourceKind::Redis => {
+                    "a redis source names its database number in the url (redis://host:6379/2)"
+                        .into()
+                }
+                known if SERVER_KEYS.contains(&known) => {
+                    format!("applies to database server sources, not to a {kind} source")
+                }
+                _ => format!(
+                    "unknown key; a {kind} source takes {}",
+                    self.taken.join(", ")
+                ),
+            };
+            return Err(bad(key, message));
+        }
+        Ok(())
+    }
+}
+
+/// A key of another kind written with its default value changes nothing, and such configs
+/// (written from a template listing every key) have always loaded.
+fn written_as_default(key: &str, value: &toml::Value) -> bool {
+    match (key, value) {
+        ("globals" | "keep_replaced", toml::Value::Boolean(set)) => !set,
+        ("databases" | "include" | "exclude", toml::Value::Array(items)) => items.is_empty(),
+        ("connect_timeout_seconds", toml::Value::Integer(seconds)) => {
+            *seconds == i64::from(DEFAULT_CONNECT_TIMEOUT)
+        }
+        _ => false,
+    }
+}
+
+fn bad(key: &str, message: String) -> Bad {
+    (key.to_string(), message)
+}

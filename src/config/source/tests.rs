@@ -1,0 +1,146 @@
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str) -> Result<SourceConfig, String> {
+    SourceConfig::from_toml(text)
+}
+
+#[test]
+fn each_kind_holds_what_it_needs_with_the_defaults() {
+    let dir =
+        parse("name = 'up'\nkind = 'directory'\npath = '/srv/up'\nexclude = ['cache/**']").unwrap();
+    assert_eq!((dir.service.as_str(), dir.rpo_hours), ("main_service", 26));
+    let SourceSpec::Directory { path, filters } = &dir.spec else {
+        panic!("{dir:?}");
+    };
+    assert_eq!(path, Path::new("/srv/up"));
+    assert_eq!(filters.exclude, ["cache/**"]);
+
+    let pg = parse("name = 'pg'\nkind = 'postgres'\nurl = 'postgres://u@h/shop'").unwrap();
+    let SourceSpec::Postgres {
+        server,
+        databases,
+        globals,
+    } = &pg.spec
+    else {
+        panic!("{pg:?}");
+    };
+    assert_eq!(
+        databases,
+        &["shop"],
+        "the URL's database when none are listed"
+    );
+    assert!(!globals && !server.keep_replaced && server.password.is_none());
+    assert_eq!(server.connect_timeout_seconds, 10);
+
+    let my = parse(
+        "name = 'my'\nkind = 'mysql'\nurl = 'mysql://u@h'\ndatabases = ['a', 'b']\n\
+         password_env = 'PW'\nkeep_replaced = true",
+    )
+    .unwrap();
+    assert_eq!(my.databases(), ["a", "b"]);
+    assert!(my.keeps_replaced());
+    assert!(matches!(
+        my.server().unwrap().password,
+        Some(PasswordFrom::Env(ref var)) if var == "PW"
+    ));
+
+    // Accepted as it always was; the restore warns that Redis keeps nothing replaced.
+    let redis =
+        parse("name = 'c'\nkind = 'redis'\nurl = 'redis://h/2'\nkeep_replaced = true").unwrap();
+    assert!(matches!(redis.spec, SourceSpec::Redis { .. }) && redis.keeps_replaced());
+    assert!(redis.databases().is_empty() && redis.path().is_none());
+}
+
+#[test]
+fn keys_of_another_kind_or_of_none_are_refused_by_name() {
+    let cases = [
+        (
+            "kind = 'file'\npath = '/x'\nurl = 'postgres://u@h/db'",
+            "`url`: applies to database server sources, not to a file source",
+        ),
+        (
+            "kind = 'postgres'\nurl = 'postgres://u@h/db'\npath = '/x'",
+            "`path`: a postgres source is reached by its url, not a path",
+        ),
+        (
+            "kind = 'redis'\nurl = 'redis://h/0'\nglobals = true",
+            "`globals`: applies to postgres sources only",
+        ),
+        (
+            "kind = 'redis'\nurl = 'redis://h/0'\ndatabases = ['x']",
+            "`databases`: a redis source names its database number in the url",
+        ),
+        (
+            "kind = 'sqlite'\npath = '/x'\nexclude = ['*.tmp']",
+            "`exclude`: include/exclude apply to directory sources only",
+        ),
+        (
+            "kind = 'file'\npath = '/x'\npaht = 1",
+            "`paht`: unknown key; a file source takes name, service, kind, rpo_hours, path",
+        ),
+        (
+            "kind = 'directory'\npath = '/x'\nrpo_hours = 'daily'",
+            "`rpo_hours`: invalid type: string \"daily\", expected u32",
+        ),
+        (
+            "kind = 'directory'",
+            "`path`: a directory source needs a path",
+        ),
+        ("kind = 'redis'", "`url`: a redis source needs a url"),
+    ];
+    for (keys, expected) in cases {
+        let err = parse(&format!("name = 'a'\n{keys}")).unwrap_err();
+        assert!(err.contains(expected), "expected `{expected}` in: {err}");
+    }
+}
+
+#[test]
+fn keys_of_another_kind_at_their_defaults_are_accepted_as_before() {
+    let file = parse(
+        "name = 'f'\nkind = 'file'\npath = '/x'\nglobals = false\nkeep_replaced = false\n\
+         databases = []\ninclude = []\nexclude = []\nconnect_timeout_seconds = 10",
+    )
+    .unwrap();
+    assert!(matches!(file.spec, SourceSpec::File { .. }));
+    let err =
+        parse("name = 'f'\nkind = 'file'\npath = '/x'\nconnect_timeout_seconds = 5").unwrap_err();
+    assert!(err.contains("`connect_timeout_seconds`"), "{err}");
+}
+
+#[test]
+fn bad_urls_are_refused_without_echoing_them() {
+    let err = |kind: &str, url: &str| {
+        parse(&format!("name = 'db'\nkind = '{kind}'\nurl = '{url}'")).unwrap_err()
+    };
+    let wrong = err("mysql", "postgres://x@h/db");
+    assert!(
+        wrong.contains("`url`: scheme `postgres` does not fit a mysql source"),
+        "{wrong}"
+    );
+    let number = err("redis", "redis://h/zero");
+    assert!(number.contains("not a Redis database number"), "{number}");
+    let none = err("postgres", "postgres://u:pw@h");
+    assert!(none.starts_with("`databases`"), "{none}");
+    let garbled = err("postgres", "not a url :pw");
+    assert!(
+        garbled.starts_with("`url`") && !garbled.contains(":pw"),
+        "{garbled}"
+    );
+    let twice =
+        parse("name = 'db'\nkind = 'mysql'\nurl = 'mysql://u:pw@h/db'\npassword_file = '/run/pw'")
+            .unwrap_err();
+    assert!(twice.contains("one place only"), "{twice}");
+}
+
+#[test]
+fn a_password_in_the_url_is_never_shown_by_debug() {
+    let source =
+        parse("name = 'db'\nkind = 'postgres'\nurl = 'postgres://app:s3cret@h/shop'").unwrap();
+    let shown = format!("{source:?}");
+    assert!(
+        !shown.contains("s3cret") && shown.contains("app:***@h"),
+        "{shown}"
+    );
+}
