@@ -87,11 +87,11 @@ fn record_planned(
         task = task.with_creator(user);
     }
     let mut conn = app.conn()?;
-    Ok(write_transaction(&mut conn, |conn| {
+    write_transaction(&mut conn, |conn| {
         let task = Task::insert(conn, &task)?;
         LogEntry::insert(conn, &by.restore_entry(request, &task))?;
         Ok::<_, Error>(task)
-    })?)
+    })
 }
 
 /// Runs the prepared restore task `task_id`: checks its request again, waits for (or uses)
