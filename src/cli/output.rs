@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::db::Backup;
 use crate::engine::progress::Progress;
-use crate::jobs::task_run::Display;
+use crate::jobs::run::task_run::Display;
 use crate::present::human_bytes;
 
 pub fn print_json(value: &impl Serialize) {

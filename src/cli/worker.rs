@@ -10,9 +10,9 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::app::App;
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::live::LiveProgress;
+use crate::jobs::run::live::LiveProgress;
 use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
-use crate::jobs::reaper::run_reaper;
+use crate::jobs::run::reaper::run_reaper;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {}

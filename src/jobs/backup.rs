@@ -19,12 +19,12 @@ use crate::error::{Error, IoContext, Result};
 pub use crate::jobs::backup_request::{
     record_backup, sources_in_scope, BackupRequest, MAX_DESCRIPTION, MAX_NAME,
 };
-use crate::jobs::execution::{acquire_locks, fail_before_start, load_pending, Execution};
-use crate::jobs::locks::{lock_sources, SourceLocks};
+use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending, Execution};
+use crate::jobs::run::locks::{lock_sources, SourceLocks};
 use crate::jobs::params::{self, BackupParams};
 use crate::jobs::requester::Requester;
 use crate::jobs::switch_journal::refuse_unsettled;
-use crate::jobs::task_run::{Display, TaskRun};
+use crate::jobs::run::task_run::{Display, TaskRun};
 use crate::jobs::{archive_key, manifest_key};
 use crate::sources::{self, SourceSnapshot};
 

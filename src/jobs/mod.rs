@@ -9,26 +9,21 @@
 
 pub mod backup;
 mod backup_request;
-pub mod cancel;
 pub mod catalog;
 pub mod cleanup;
 pub mod copies;
 pub mod delete;
-pub mod execution;
 pub mod export;
 pub mod first_admin;
-pub mod live;
-pub mod locks;
 pub mod params;
 pub mod pin;
 pub mod queue;
-pub mod reaper;
-pub mod recovery;
 pub mod requester;
 pub mod restore;
 pub(crate) mod restore_plan;
 pub mod restore_recovery;
 pub mod retention;
+pub mod run;
 pub mod scheduler;
 pub mod schedules;
 pub mod startup;
@@ -36,7 +31,6 @@ mod storage_keys;
 pub mod submit;
 pub mod switch_journal;
 pub mod switch_over;
-pub mod task_run;
 pub mod verify;
 
 pub use storage_keys::{archive_key, manifest_key};

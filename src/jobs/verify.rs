@@ -13,11 +13,11 @@ use crate::engine::extract::ArchiveSource;
 use crate::engine::verify::deep_verify;
 use crate::error::{Error, Result};
 use crate::jobs::backup::{load_manifest, load_manifest_with_digest};
-use crate::jobs::execution::{fail_before_start, load_pending, Execution};
-use crate::jobs::locks::SourceLocks;
+use crate::jobs::run::execution::{fail_before_start, load_pending, Execution};
+use crate::jobs::run::locks::SourceLocks;
 use crate::jobs::params::{self, VerifyParams};
 use crate::jobs::requester::Requester;
-use crate::jobs::task_run::{Display, TaskRun};
+use crate::jobs::run::task_run::{Display, TaskRun};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VerifyOutcome {

@@ -2,7 +2,7 @@
 //! show --json` and the API answer the same.
 
 use crate::db::{Backup, Task};
-use crate::jobs::live::TaskSnapshot;
+use crate::jobs::run::live::TaskSnapshot;
 
 /// A backup for scripts.
 pub fn backup_json(b: &Backup) -> serde_json::Value {

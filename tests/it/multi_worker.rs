@@ -404,7 +404,7 @@ async fn two_workers_and_a_console_on_postgres_survive_a_killed_worker() {
 #[test]
 fn reapers_fail_a_silent_backup_once_and_remove_its_partial_object_on_both_backends() {
     use coffer::jobs::backup::record_backup;
-    use coffer::jobs::reaper::reap_silent_tasks;
+    use coffer::jobs::run::reaper::reap_silent_tasks;
     use std::io::Write;
 
     for backend in BOTH {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use coffer::db::{Backup, NewSchedule, Schedule};
 use coffer::domain::{BackupKind, Scope};
 use coffer::jobs::backup::execute_backup;
-use coffer::jobs::execution::{Execution, Interrupt};
+use coffer::jobs::run::execution::{Execution, Interrupt};
 use coffer::jobs::scheduler::fire_due;
 
 use crate::helpers::*;

@@ -70,7 +70,7 @@ async fn the_worker_command_runs_queued_backups_and_stops_on_sigint_on_both_back
 async fn aborting_the_pool_cancels_a_running_backup_cleanly_on_both_backends() {
     use std::sync::Arc;
 
-    use coffer::jobs::live::LiveProgress;
+    use coffer::jobs::run::live::LiveProgress;
     use coffer::jobs::queue::{run_workers, WorkerControl};
 
     for backend in BOTH {

@@ -10,8 +10,8 @@ use crate::app::App;
 use crate::db::Task;
 use crate::domain::TaskKind;
 use crate::error::{Error, Result};
-use crate::jobs::execution::{Execution, Interrupt};
-use crate::jobs::live::LiveProgress;
+use crate::jobs::run::execution::{Execution, Interrupt};
+use crate::jobs::run::live::LiveProgress;
 use crate::jobs::{backup, restore, verify};
 
 /// One queued piece of work. Serialized as `{"job": "<name>", "task_id": "…"}`; the names

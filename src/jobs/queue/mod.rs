@@ -2,7 +2,7 @@
 //! request path (`prepare_*`: checks, a `pending` row) and pushes a [`Job`] naming its id;
 //! workers (`coffer serve` or `coffer worker`) take jobs, run them off the async runtime
 //! (`spawn_blocking`: the engine is blocking code) at most `[workers] concurrency` at a time,
-//! and publish progress to the [`LiveProgress`](crate::jobs::live::LiveProgress) hub.
+//! and publish progress to the [`LiveProgress`](crate::jobs::run::live::LiveProgress) hub.
 //!
 //! Where the queue lives follows the metadata:
 //! - PostgreSQL metadata: apalis-postgres in the same database (its own `apalis` schema),

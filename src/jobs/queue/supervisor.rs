@@ -15,7 +15,7 @@ use super::workers::run_pool;
 use super::{JobQueue, WorkerControl};
 use crate::app::App;
 use crate::error::Result;
-use crate::jobs::live::LiveProgress;
+use crate::jobs::run::live::LiveProgress;
 use crate::notify::Event;
 
 const FIRST_WAIT: Duration = Duration::from_secs(1);

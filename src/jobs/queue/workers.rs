@@ -16,10 +16,10 @@ use super::{JobQueue, Store};
 use crate::app::App;
 use crate::db::Task;
 use crate::error::{Error, Result};
-use crate::jobs::execution::Interrupt;
-use crate::jobs::live::LiveProgress;
+use crate::jobs::run::execution::Interrupt;
+use crate::jobs::run::live::LiveProgress;
 use crate::jobs::queue::job::{execute_job, Job};
-use crate::jobs::task_run::worker_name;
+use crate::jobs::run::task_run::worker_name;
 
 /// How often an idle worker looks for new jobs.
 const POLL_EVERY: Duration = Duration::from_millis(500);

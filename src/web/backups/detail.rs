@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::db::{Backup, BackupCopy, LogEntry, LogFilter, Manifest, Task};
 use crate::engine::manifest::Manifest as ManifestDoc;
 use crate::error::Error as CofferError;
-use crate::jobs::live::LiveProgress;
+use crate::jobs::run::live::LiveProgress;
 use crate::present::human_bytes;
 use crate::web::auth::Viewer;
 use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};

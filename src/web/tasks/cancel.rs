@@ -1,10 +1,10 @@
 //! `POST /tasks/{id}/cancel` (operator): cancels a pending or running task (a stalled one,
-//! say) through its row, so it works whichever process runs it (see `jobs::cancel`). Back
+//! say) through its row, so it works whichever process runs it (see `jobs::run::cancel`). Back
 //! to the task's page; a task already finished is refused with 409 and why.
 
 use actix_web::{web, HttpResponse};
 
-use crate::jobs::cancel::cancel_task;
+use crate::jobs::run::cancel::cancel_task;
 use crate::web::auth::Operator;
 use crate::web::error::{see_other, WebResult};
 use crate::web::state::WebState;

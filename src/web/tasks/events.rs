@@ -17,7 +17,7 @@ use futures_util::{stream, Stream, StreamExt};
 use super::feed::Feed;
 use super::progress::{ProgressBody, ProgressView};
 use crate::db::Task;
-use crate::jobs::live::TaskSnapshot;
+use crate::jobs::run::live::TaskSnapshot;
 use crate::web::auth::Viewer;
 use crate::web::error::WebResult;
 use crate::web::state::WebState;

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep, sleep_until, Instant};
 
 use crate::db::Task;
-use crate::jobs::live::TaskSnapshot;
+use crate::jobs::run::live::TaskSnapshot;
 use crate::web::error::WebError;
 use crate::web::state::WebState;
 

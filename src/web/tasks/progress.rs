@@ -7,7 +7,7 @@
 use askama::Template;
 
 use crate::db::Task;
-use crate::jobs::live::{LiveProgress, TaskSnapshot};
+use crate::jobs::run::live::{LiveProgress, TaskSnapshot};
 use crate::present::{duration_text, human_bytes};
 
 /// A task's progress, formatted for display.

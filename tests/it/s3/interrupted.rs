@@ -59,7 +59,7 @@ fn a_cancelled_upload_is_aborted_and_leaves_nothing() {
     let app = env.app();
     let running = Task::list_running(&mut app.conn().unwrap()).unwrap();
     let task = running.first().expect("the backup's task is running");
-    coffer::jobs::cancel::cancel_task(&app, &task.id, "test").unwrap();
+    coffer::jobs::run::cancel::cancel_task(&app, &task.id, "test").unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success(), "a cancelled backup does not exit 0");
 

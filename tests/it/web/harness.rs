@@ -9,7 +9,7 @@ use coffer::app::App;
 use coffer::auth::hash_password;
 use coffer::db::{NewUser, User};
 use coffer::domain::Role;
-use coffer::jobs::live::LiveProgress;
+use coffer::jobs::run::live::LiveProgress;
 use coffer::jobs::queue::JobQueue;
 use coffer::web::{Console, WebState};
 use reqwest::blocking::{Client, Response};

@@ -7,7 +7,7 @@ use coffer::db::schema::backup_tasks::dsl;
 use coffer::db::{Backup, LogEntry, LogFilter, Task};
 use coffer::domain::{Role, Scope, Status};
 use coffer::jobs::backup::{record_backup, BackupRequest};
-use coffer::jobs::task_run::TaskRun;
+use coffer::jobs::run::task_run::TaskRun;
 use coffer::monitor::check_once;
 use diesel::prelude::*;
 
@@ -111,7 +111,7 @@ fn a_cancel_recorded_in_the_row_stops_the_running_worker() {
             .unwrap()
             .unwrap();
         assert!(!run.progress().should_stop());
-        coffer::jobs::cancel::cancel_task(&console.app, &task.id, "someone").unwrap();
+        coffer::jobs::run::cancel::cancel_task(&console.app, &task.id, "someone").unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !run.progress().should_stop() {
             assert!(

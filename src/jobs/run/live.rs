@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::db::Task;
 use crate::domain::Status;
 use crate::engine::progress::Progress;
-use crate::jobs::task_run::{eta_seconds, Display};
+use crate::jobs::run::task_run::{eta_seconds, Display};
 
 /// How long a finished task's last snapshot stays subscribable.
 pub const LINGER: Duration = Duration::from_secs(60);

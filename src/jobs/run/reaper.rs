@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::app::App;
 use crate::db::Task;
 use crate::error::Result;
-use crate::jobs::recovery::{fail_dead_task, silent_before, silent_reason};
+use crate::jobs::run::recovery::{fail_dead_task, silent_before, silent_reason};
 
 /// How often the reaper looks: a quarter of the timeout, between 1 and 5 seconds, so a dead
 /// task is failed at most `timeout + 5 s` after its last heartbeat.

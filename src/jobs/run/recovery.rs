@@ -2,7 +2,7 @@
 //! marked failed, with their backup records, so nothing spins forever and no half-written
 //! archive is ever taken for a good one. At start-up ([`fail_abandoned_tasks`]) and, for
 //! tasks whose heartbeat stopped, every few seconds in every serve and worker process
-//! (`jobs/reaper.rs`); both end a task through [`fail_dead_task`].
+//! (`jobs/run/reaper.rs`); both end a task through [`fail_dead_task`].
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::db::{write_transaction, Backup, DbError, LogEntry, NewLogEntry, Task};
 use crate::domain::{LogLevel, Status, TaskKind};
 use crate::error::Result;
-use crate::jobs::task_run::host_name;
+use crate::jobs::run::task_run::host_name;
 use crate::jobs::{archive_key, manifest_key};
 use crate::notify::Event;
 

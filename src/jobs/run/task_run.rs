@@ -109,7 +109,7 @@ impl TaskRun {
         crate::db::write_transaction(&mut conn, |conn| {
             match Task::mark_finished(conn, &self.task_id, status, message.as_deref()) {
                 Ok(_) => {}
-                // Cancelled from outside (`jobs::cancel`): the row already says so.
+                // Cancelled from outside (`jobs::run::cancel`): the row already says so.
                 Err(DbError::IllegalTransition {
                     from: Status::Cancelled,
                     ..

@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::db::{Backup, NewLogEntry, Task};
 use crate::domain::{LogLevel, Status, TaskKind};
 use crate::error::{Error, Result};
-use crate::jobs::locks::{try_lock_sources, SourceLocks};
-use crate::jobs::task_run::{worker_name, Display};
+use crate::jobs::run::locks::{try_lock_sources, SourceLocks};
+use crate::jobs::run::task_run::{worker_name, Display};
 
 /// How long a job waiting for a busy source sleeps before trying its locks again.
 const LOCK_RETRY: Duration = Duration::from_secs(1);
