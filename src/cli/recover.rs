@@ -7,7 +7,7 @@ use clap::Args as ClapArgs;
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::restore_recovery::{recover_restores, Recovered};
+use crate::jobs::restore::recovery::{recover_restores, Recovered};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -23,7 +23,7 @@ use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending
 use crate::jobs::run::locks::{lock_sources, SourceLocks};
 use crate::jobs::params::{self, BackupParams};
 use crate::jobs::requester::Requester;
-use crate::jobs::switch_journal::refuse_unsettled;
+use crate::jobs::restore::switch_journal::refuse_unsettled;
 use crate::jobs::run::task_run::{Display, TaskRun};
 use crate::jobs::{archive_key, manifest_key};
 use crate::sources::{self, SourceSnapshot};

@@ -20,8 +20,6 @@ pub mod pin;
 pub mod queue;
 pub mod requester;
 pub mod restore;
-pub(crate) mod restore_plan;
-pub mod restore_recovery;
 pub mod retention;
 pub mod run;
 pub mod scheduler;
@@ -29,8 +27,6 @@ pub mod schedules;
 pub mod startup;
 mod storage_keys;
 pub mod submit;
-pub mod switch_journal;
-pub mod switch_over;
 pub mod verify;
 
 pub use storage_keys::{archive_key, manifest_key};

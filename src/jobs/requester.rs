@@ -5,7 +5,7 @@
 
 use crate::db::{Backup, NewLogEntry, Task};
 use crate::domain::{LogLevel, VerifyDepth};
-use crate::jobs::restore_plan::RestoreRequest;
+use crate::jobs::restore::RestoreRequest;
 
 /// The user name automatic work (schedules, the monitor) is recorded under.
 pub const SCHEDULER: &str = "scheduler";

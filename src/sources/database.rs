@@ -46,7 +46,7 @@ pub trait DatabaseKind: Sync {
     /// Connects and reports what it found (server version, tool versions), or why it failed.
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>>;
 
-    /// Settles the restore of a process that died (`jobs/switch_journal.rs`): drops what
+    /// Settles the restore of a process that died (`jobs/restore/switch_journal.rs`): drops what
     /// staging created and, with a record, rolls the switch back (all old) or forward (all
     /// new, what was replaced dropped unless kept). Idempotent: a recovery killed in turn
     /// runs again. Returns warnings; an error keeps the journal for another try.

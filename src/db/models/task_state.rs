@@ -185,7 +185,7 @@ impl Task {
     }
 
     /// Ends a restore task as recovery found it after its process died (see
-    /// `jobs/restore_recovery.rs`): `success` when its switch had gone through, `failed`
+    /// `jobs/restore/recovery.rs`): `success` when its switch had gone through, `failed`
     /// otherwise, with `error` replacing whatever was said before (a reaper's "no heartbeat"
     /// guessed; recovery knows). A task that ended `success` itself keeps its row: `false`.
     pub fn settle_recovered(

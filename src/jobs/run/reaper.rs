@@ -8,7 +8,7 @@
 //! A dead task is failed, not retried: its backup record cannot go back to `pending`, and
 //! running it again means a new backup, which the schedule (or the user) starts anyway. A
 //! restore interrupted on this host is settled from its journal first (rolled back or
-//! completed, `restore_recovery.rs`), so its task says which.
+//! completed, `restore/recovery.rs`), so its task says which.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub fn reap_every(app: &App) -> Duration {
 /// Settles the restores of dead processes on this host (their journals), then fails every
 /// running task whose heartbeat stopped; returns how many this call failed.
 pub fn reap_silent_tasks(app: &App) -> Result<usize> {
-    crate::jobs::restore_recovery::recover_restores(app);
+    crate::jobs::restore::recovery::recover_restores(app);
     let before = silent_before(app);
     let silent = Task::list_stale(&mut *app.conn()?, before)?;
     let mut failed = 0;

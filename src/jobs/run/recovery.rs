@@ -31,7 +31,7 @@ pub fn sweep_leftovers(app: &App) {
         ),
     }
     let scratch = app.settings.data_dir.join("tmp");
-    let journaled = crate::jobs::switch_journal::staging_in_use(&app.settings.data_dir);
+    let journaled = crate::jobs::restore::switch_journal::staging_in_use(&app.settings.data_dir);
     for entry in std::fs::read_dir(&scratch).into_iter().flatten().flatten() {
         if journaled.contains(&entry.path()) {
             continue; // an unsettled restore still needs it

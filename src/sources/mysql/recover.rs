@@ -1,4 +1,4 @@
-//! Settling a MySQL/MariaDB restore whose process died (`jobs/switch_journal.rs`). The
+//! Settling a MySQL/MariaDB restore whose process died (`jobs/restore/switch_journal.rs`). The
 //! journal holds, per database, the original's definitions (triggers, views, routines,
 //! events) and which tables were where, read just before the switch; `Swap::rollback`
 //! then puts the original back from wherever the switch left its tables. Forward (every

@@ -1,4 +1,4 @@
-//! Settling a PostgreSQL restore whose process died (`jobs/switch_journal.rs`), from the
+//! Settling a PostgreSQL restore whose process died (`jobs/restore/switch_journal.rs`), from the
 //! names its journal record holds. Every step looks at which databases exist now rather than
 //! trusting how far the switch got, so running it twice is harmless:
 //!

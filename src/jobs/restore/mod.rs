@@ -1,11 +1,16 @@
 //! The restore job. Order matters for safety:
 //! 1. check the request (confirmation, sources, glob, targets) before touching anything —
-//!    when the task is prepared, and again when it runs (`restore_plan.rs`);
+//!    when the task is prepared, and again when it runs (`plan.rs`);
 //! 2. take a safety backup of what is about to be overwritten (original places only);
 //! 3. extract into staging folders beside each target, checking every checksum;
 //! 4. validate (SQLite: `PRAGMA integrity_check`);
 //! 5. switch over by renames, keeping what was there aside until every switch succeeded,
 //!    and putting it back if one fails — a failed restore leaves every target as it was.
+
+pub(crate) mod plan;
+pub mod recovery;
+pub mod switch_journal;
+pub mod switch_over;
 
 use std::collections::HashMap;
 use std::fs;
@@ -22,10 +27,10 @@ use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending
 use crate::jobs::run::locks::{lock_sources, SourceLocks};
 use crate::jobs::params::{self, RestoreParams};
 use crate::jobs::requester::Requester;
-pub use crate::jobs::restore_plan::RestoreRequest;
-use crate::jobs::restore_plan::{check_restore, Placement, RestorePlan};
-use crate::jobs::switch_journal::{refuse_unsettled, DatabaseItem, Journal, JournalFile, Phase};
-use crate::jobs::switch_over::{
+pub use crate::jobs::restore::plan::RestoreRequest;
+use crate::jobs::restore::plan::{check_restore, Placement, RestorePlan};
+use crate::jobs::restore::switch_journal::{refuse_unsettled, DatabaseItem, Journal, JournalFile, Phase};
+use crate::jobs::restore::switch_over::{
     carry_over_all, plan_switches, roll_back, roll_forward, switch_items, Switch,
 };
 use crate::jobs::run::task_run::{Display, TaskRun};

@@ -127,7 +127,7 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
         ));
     }
     let mut conn = app.conn()?;
-    let backup = super::find_backup(&mut conn, &request.backup_id)?;
+    let backup = crate::jobs::find_backup(&mut conn, &request.backup_id)?;
     if backup.status() != Status::Succeeded {
         return Err(Error::Refused(format!(
             "backup {} is {}, only successful backups can be restored",

@@ -63,7 +63,7 @@ impl Journal {
     pub(crate) fn new(
         task_id: &str,
         backup_id: &str,
-        placements: &[crate::jobs::restore_plan::Placement],
+        placements: &[crate::jobs::restore::plan::Placement],
     ) -> Journal {
         Journal {
             task_id: task_id.into(),

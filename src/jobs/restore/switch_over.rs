@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::SourceKind;
 use crate::engine::extract::remove_tree;
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::switch_journal::PathItem;
+use crate::jobs::restore::switch_journal::PathItem;
 use crate::sources::Filters;
 
 /// One source to switch.
