@@ -8,7 +8,6 @@
 //! and publish progress to the live hub (`live`).
 
 pub mod backup;
-mod backup_request;
 pub mod catalog;
 pub mod cleanup;
 pub mod copies;

@@ -1,7 +1,7 @@
 //! The request-path half of a backup: resolve the scope to configured sources, pick the
 //! parent of an incremental, and record the backup and its task as `pending` with the audit
 //! entry saying who asked, so the console can show the backup at once.
-//! [`super::backup::execute_backup`] does the rest.
+//! [`super::execute_backup`] does the rest.
 
 use crate::app::App;
 use crate::config::SourceConfig;

@@ -1,7 +1,9 @@
-//! The backup job. Preparing (`backup_request.rs`) resolves the scope, picks the parent of an
+//! The backup job. Preparing (`request.rs`) resolves the scope, picks the parent of an
 //! incremental and records the backup as `pending`; executing snapshots the sources, streams
 //! the archive into storage, commits it, and only then marks the record `success`. Any
 //! failure marks the record `failed` and leaves no object under a final name.
+
+mod request;
 
 use std::io::Write;
 
@@ -16,7 +18,7 @@ use crate::engine::crypt::EncryptingWriter;
 use crate::engine::manifest::Manifest;
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
-pub use crate::jobs::backup_request::{
+pub use request::{
     record_backup, sources_in_scope, BackupRequest, MAX_DESCRIPTION, MAX_NAME,
 };
 use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending, Execution};
