@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::run::live::LiveProgress;
 use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
+use crate::jobs::run::live::LiveProgress;
 use crate::jobs::run::reaper::run_reaper;
 use crate::jobs::scheduler::run_scheduler;
 use crate::web::{Console, WebState};

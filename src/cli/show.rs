@@ -4,7 +4,7 @@ use super::output::print_json;
 use crate::app::App;
 use crate::db::Backup;
 use crate::error::{Error, Result};
-use crate::jobs::backup::load_manifest;
+use crate::jobs::archives::load_manifest;
 use crate::present::{backup_json, human_bytes};
 
 #[derive(Debug, ClapArgs)]

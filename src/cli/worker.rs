@@ -10,8 +10,8 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::app::App;
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::run::live::LiveProgress;
 use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
+use crate::jobs::run::live::LiveProgress;
 use crate::jobs::run::reaper::run_reaper;
 
 #[derive(Debug, ClapArgs)]

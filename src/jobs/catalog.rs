@@ -26,7 +26,7 @@ use crate::engine::crypt::{is_encrypted, read_header, DecryptingReader};
 use crate::engine::manifest::Manifest;
 use crate::engine::restorable::check_manifest;
 use crate::error::{Error, Result};
-use crate::jobs::manifest_key;
+use crate::jobs::archives::manifest_key;
 
 /// What a rebuild found and did.
 #[derive(Debug, Default, serde::Serialize)]

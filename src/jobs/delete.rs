@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::db::{Backup, NewLogEntry, Task};
 use crate::domain::LogLevel;
 use crate::error::Result;
+use crate::jobs::archives::manifest_key;
 use crate::jobs::run::locks::lock_sources;
-use crate::jobs::manifest_key;
 
 /// What [`delete_backup`] did.
 #[derive(Debug, Clone)]

@@ -14,8 +14,8 @@ use crate::engine::compress::ParallelGzipWriter;
 use crate::engine::extract::{check_digest, ArchiveSource};
 use crate::engine::manifest::{EntryKind, FileEntry, Manifest, MANIFEST_ENTRY};
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::backup::load_manifest;
-use crate::jobs::verify::StoredArchives;
+use crate::jobs::archives::load_manifest;
+use crate::jobs::archives::StoredArchives;
 
 /// Writes the backup as `.tar.gz` into `out` and returns it. Every byte read is checked
 /// (authentication, stored checksum); an error means `out` holds an unusable partial file.

@@ -7,6 +7,7 @@
 //! which records and pushes the task to the worker pool (`queue`), whose workers execute it
 //! and publish progress to the live hub (`live`).
 
+pub mod archives;
 pub mod backup;
 pub mod catalog;
 pub mod cleanup;
@@ -24,11 +25,8 @@ pub mod run;
 pub mod scheduler;
 pub mod schedules;
 pub mod startup;
-mod storage_keys;
 pub mod submit;
 pub mod verify;
-
-pub use storage_keys::{archive_key, manifest_key};
 
 /// A backup record by id: [`crate::error::Error::NotFound`] only when there is none; any
 /// other database failure stays what it is (an outage is not a missing backup).

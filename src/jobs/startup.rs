@@ -6,8 +6,8 @@
 use crate::app::{App, KeyPolicy};
 use crate::config::Settings;
 use crate::error::Result;
-use crate::jobs::run::recovery::{fail_abandoned_tasks, sweep_leftovers};
 use crate::jobs::restore::recovery::{recover_restores, Recovered};
+use crate::jobs::run::recovery::{fail_abandoned_tasks, sweep_leftovers};
 
 /// An open application, repaired; with the interrupted restores it settled (`coffer
 /// recover` shows them).

@@ -12,11 +12,11 @@ use crate::engine::archive_reader::{Plain, StoredDigest};
 use crate::engine::extract::ArchiveSource;
 use crate::engine::verify::deep_verify;
 use crate::error::{Error, Result};
-use crate::jobs::backup::{load_manifest, load_manifest_with_digest};
-use crate::jobs::run::execution::{fail_before_start, load_pending, Execution};
-use crate::jobs::run::locks::SourceLocks;
+use crate::jobs::archives::{load_manifest, load_manifest_with_digest, StoredArchives};
 use crate::jobs::params::{self, VerifyParams};
 use crate::jobs::requester::Requester;
+use crate::jobs::run::execution::{fail_before_start, load_pending, Execution};
+use crate::jobs::run::locks::SourceLocks;
 use crate::jobs::run::task_run::{Display, TaskRun};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,46 +27,6 @@ pub struct VerifyOutcome {
     pub message: String,
     pub archives_checked: usize,
     pub files_checked: u64,
-}
-
-/// Opens archives of recorded, successful backups from storage.
-pub struct StoredArchives<'a> {
-    app: &'a App,
-}
-
-impl<'a> StoredArchives<'a> {
-    pub fn new(app: &'a App) -> Self {
-        StoredArchives { app }
-    }
-
-    fn record(&self, backup_id: &str) -> Result<(Backup, String, StoredDigest)> {
-        let backup = Backup::find_by_id(&mut *self.app.conn()?, backup_id).map_err(|_| {
-            Error::Archive(format!(
-                "backup {backup_id}, needed by the chain, is not in the catalogue"
-            ))
-        })?;
-        let (Some(key), Some(sha256), Status::Succeeded) =
-            (&backup.storage_key, &backup.sha256, backup.status())
-        else {
-            return Err(Error::Archive(format!(
-                "backup {backup_id}, needed by the chain, is not a successful backup"
-            )));
-        };
-        let expected = StoredDigest {
-            sha256: sha256.clone(),
-            bytes: backup.size_bytes as u64,
-        };
-        let key = key.clone();
-        Ok((backup, key, expected))
-    }
-}
-
-impl ArchiveSource for StoredArchives<'_> {
-    fn open(&self, backup_id: &str) -> Result<(Box<dyn Read + Send>, StoredDigest)> {
-        let (_, key, expected) = self.record(backup_id)?;
-        let reader = crate::jobs::copies::open_healthy(self.app, backup_id, &key, &expected)?;
-        Ok((reader, expected))
-    }
 }
 
 /// A verification asked for: which backup, how deep, and whether unencrypted archives may

@@ -9,8 +9,8 @@ use actix_web::web;
 
 use crate::app::App;
 use crate::db::{DbConnection, NewLogEntry};
-use crate::jobs::run::live::LiveProgress;
 use crate::jobs::queue::{JobQueue, PoolHealth};
+use crate::jobs::run::live::LiveProgress;
 use crate::web::error::{WebError, WebResult};
 use crate::web::password_gate::PasswordGate;
 

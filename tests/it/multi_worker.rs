@@ -426,7 +426,7 @@ fn reapers_fail_a_silent_backup_once_and_remove_its_partial_object_on_both_backe
             .unwrap();
         Backup::mark_running(&mut conn, &backup.id).unwrap();
         drop(conn);
-        let key = coffer::jobs::archive_key(&backup.id, backup.created_at, true);
+        let key = coffer::jobs::archives::archive_key(&backup.id, backup.created_at, true);
         let mut partial = app.storage.create(&key).unwrap();
         partial.write_all(b"half an archive").unwrap();
         partial.flush().unwrap();

@@ -11,10 +11,10 @@ use coffer::db::{Backup, Task};
 use coffer::domain::{BackupKind, Scope, Status, VerifyDepth, VerifyState};
 use coffer::error::Error;
 use coffer::jobs::backup::BackupRequest;
-use coffer::jobs::run::execution::{Execution, Interrupt};
-use coffer::jobs::run::live::LiveProgress;
 use coffer::jobs::queue::{execute_job, Job, JobQueue};
 use coffer::jobs::restore::RestoreRequest;
+use coffer::jobs::run::execution::{Execution, Interrupt};
+use coffer::jobs::run::live::LiveProgress;
 use coffer::jobs::submit::{submit_backup, submit_restore, submit_verify};
 use coffer::jobs::verify::VerifyRequest;
 

@@ -70,8 +70,8 @@ async fn the_worker_command_runs_queued_backups_and_stops_on_sigint_on_both_back
 async fn aborting_the_pool_cancels_a_running_backup_cleanly_on_both_backends() {
     use std::sync::Arc;
 
-    use coffer::jobs::run::live::LiveProgress;
     use coffer::jobs::queue::{run_workers, WorkerControl};
+    use coffer::jobs::run::live::LiveProgress;
 
     for backend in BOTH {
         let env = TestEnv::with_directory(&backend);

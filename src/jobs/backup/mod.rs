@@ -18,17 +18,15 @@ use crate::engine::crypt::EncryptingWriter;
 use crate::engine::manifest::Manifest;
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
-pub use request::{
-    record_backup, sources_in_scope, BackupRequest, MAX_DESCRIPTION, MAX_NAME,
-};
-use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending, Execution};
-use crate::jobs::run::locks::{lock_sources, SourceLocks};
+use crate::jobs::archives::{archive_key, load_manifest, manifest_key};
 use crate::jobs::params::{self, BackupParams};
 use crate::jobs::requester::Requester;
 use crate::jobs::restore::switch_journal::refuse_unsettled;
+use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending, Execution};
+use crate::jobs::run::locks::{lock_sources, SourceLocks};
 use crate::jobs::run::task_run::{Display, TaskRun};
-use crate::jobs::{archive_key, manifest_key};
 use crate::sources::{self, SourceSnapshot};
+pub use request::{record_backup, sources_in_scope, BackupRequest, MAX_DESCRIPTION, MAX_NAME};
 
 /// Checks a request, records it and runs it to the end in this process (the CLI): the
 /// sources are locked first, so a busy source is refused before anything is recorded.
@@ -419,29 +417,4 @@ fn write_sidecar(
         None => object.write_all(json.as_bytes()).ctx(context)?,
     }
     object.commit().ctx(context)
-}
-
-pub fn load_manifest(conn: &mut db::DbConnection, backup_id: &str) -> Result<Manifest> {
-    load_manifest_with_digest(conn, backup_id).map(|(manifest, _)| manifest)
-}
-
-/// The catalogue's manifest and the SHA-256 of its text (the very bytes in the archive).
-pub fn load_manifest_with_digest(
-    conn: &mut db::DbConnection,
-    backup_id: &str,
-) -> Result<(Manifest, String)> {
-    use sha2::{Digest, Sha256};
-    let text = db::Manifest::load(conn, backup_id)?.ok_or_else(|| {
-        Error::Archive(format!(
-            "backup {backup_id} has no manifest in the catalogue"
-        ))
-    })?;
-    let manifest = Manifest::from_json(&text)
-        .map_err(|e| Error::Archive(format!("backup {backup_id}: {e}")))?;
-    let digest = hex::encode(Sha256::digest(text.as_bytes()));
-    // The text (and the database's copy of it) was as large as the parsed manifest or
-    // larger; without this the process would keep that memory for the rest of the job.
-    drop(text);
-    crate::memory::release_free_memory();
-    Ok((manifest, digest))
 }

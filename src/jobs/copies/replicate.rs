@@ -12,7 +12,7 @@ use crate::domain::LogLevel;
 use crate::engine::archive_reader::StoredDigest;
 use crate::engine::progress::{Progress, ProgressSink};
 use crate::error::{Error, Result};
-use crate::jobs::manifest_key;
+use crate::jobs::archives::manifest_key;
 
 use super::choose::{check_copy, note, CopyProblem};
 use super::open_healthy;

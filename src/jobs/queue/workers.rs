@@ -16,9 +16,9 @@ use super::{JobQueue, Store};
 use crate::app::App;
 use crate::db::Task;
 use crate::error::{Error, Result};
+use crate::jobs::queue::job::{execute_job, Job};
 use crate::jobs::run::execution::Interrupt;
 use crate::jobs::run::live::LiveProgress;
-use crate::jobs::queue::job::{execute_job, Job};
 use crate::jobs::run::task_run::worker_name;
 
 /// How often an idle worker looks for new jobs.

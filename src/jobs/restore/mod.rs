@@ -22,19 +22,21 @@ use crate::db::{write_transaction, Backup, LogEntry, NewLogEntry, Task};
 use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, TaskKind};
 use crate::engine::extract::{extract, remove_tree, ExtractPlan, Trust};
 use crate::error::{Error, IoContext, Result};
+use crate::jobs::archives::StoredArchives;
 use crate::jobs::backup::{record_backup, run_prepared_locked, BackupRequest};
-use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending, Execution};
-use crate::jobs::run::locks::{lock_sources, SourceLocks};
 use crate::jobs::params::{self, RestoreParams};
 use crate::jobs::requester::Requester;
 pub use crate::jobs::restore::plan::RestoreRequest;
 use crate::jobs::restore::plan::{check_restore, Placement, RestorePlan};
-use crate::jobs::restore::switch_journal::{refuse_unsettled, DatabaseItem, Journal, JournalFile, Phase};
+use crate::jobs::restore::switch_journal::{
+    refuse_unsettled, DatabaseItem, Journal, JournalFile, Phase,
+};
 use crate::jobs::restore::switch_over::{
     carry_over_all, plan_switches, roll_back, roll_forward, switch_items, Switch,
 };
+use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending, Execution};
+use crate::jobs::run::locks::{lock_sources, SourceLocks};
 use crate::jobs::run::task_run::{Display, TaskRun};
-use crate::jobs::verify::StoredArchives;
 use crate::sources::database::{kind_of, StageRequest};
 use crate::sources::{sqlite_integrity_check, Filters};
 use crate::sources::{ServerAddress, StagedRestore};

@@ -15,7 +15,7 @@ use crate::engine::archive_reader::Plain;
 use crate::engine::manifest::{EntryKind, Manifest, SourceEntry};
 use crate::engine::restorable::check_manifest;
 use crate::error::{Error, Result};
-use crate::jobs::backup::load_manifest_with_digest;
+use crate::jobs::archives::load_manifest_with_digest;
 use crate::jobs::params::RestoreParams;
 use crate::sources::database::kind_of;
 use crate::sources::{real_root, DatabaseTarget, Selection, ServerAddress};

@@ -15,9 +15,9 @@ use crate::db::{write_transaction, Backup, DbError, LogEntry, NewLogEntry, Task}
 use crate::domain::{LogLevel, Status};
 use crate::engine::extract::remove_tree;
 use crate::error::{Error, Result};
-use crate::jobs::run::locks::try_lock_sources;
 use crate::jobs::restore::switch_journal::{abandoned, Journal, Phase};
 use crate::jobs::restore::switch_over::{roll_back, roll_forward};
+use crate::jobs::run::locks::try_lock_sources;
 use crate::sources::database::{kind_of, Recovery};
 use crate::sources::ServerAddress;
 

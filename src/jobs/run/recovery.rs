@@ -10,8 +10,8 @@ use crate::app::App;
 use crate::db::{write_transaction, Backup, DbError, LogEntry, NewLogEntry, Task};
 use crate::domain::{LogLevel, Status, TaskKind};
 use crate::error::Result;
+use crate::jobs::archives::{archive_key, manifest_key};
 use crate::jobs::run::task_run::host_name;
-use crate::jobs::{archive_key, manifest_key};
 use crate::notify::Event;
 
 /// Temporary objects and snapshot folders older than this belong to no running backup

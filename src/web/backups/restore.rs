@@ -14,7 +14,7 @@ use askama::Template;
 use crate::db::Backup;
 use crate::domain::{SourceKind, Status};
 use crate::engine::manifest::{EntryKind, Manifest};
-use crate::jobs::backup::load_manifest;
+use crate::jobs::archives::load_manifest;
 use crate::jobs::restore::RestoreRequest;
 use crate::jobs::submit::{submit_restore, Requester};
 use crate::present::human_bytes;

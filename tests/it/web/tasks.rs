@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use coffer::db::Task;
 use coffer::domain::{BackupKind, Role, Scope};
 use coffer::jobs::backup::{record_backup, run_backup, BackupRequest};
+use coffer::jobs::queue::{execute_job, Job};
 use coffer::jobs::run::execution::Interrupt;
 use coffer::jobs::run::live::LiveProgress;
-use coffer::jobs::queue::{execute_job, Job};
 use serde_json::Value;
 
 use super::harness::{location, Browser, TestConsole};
