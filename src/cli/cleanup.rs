@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::retention::RetentionPolicy;
 use crate::domain::Scope;
 use crate::error::{Error, Result};
-use crate::jobs::cleanup::{apply_cleanup, plan_cleanup};
+use crate::jobs::retention::cleanup::{apply_cleanup, plan_cleanup};
 use crate::present::human_bytes;
 
 /// Without a policy flag, `--days N` deletes every backup older than N days (chains kept).

@@ -12,7 +12,8 @@ pub struct Args {
 }
 
 pub fn run(app: &App, args: Args, pinned: bool) -> Result<()> {
-    let backup = crate::jobs::pin::set_pinned(&mut *app.conn()?, &args.id, pinned, &cli_user())?;
+    let backup =
+        crate::jobs::retention::pin::set_pinned(&mut *app.conn()?, &args.id, pinned, &cli_user())?;
     let verb = if pinned { "pinned" } else { "unpinned" };
     println!("backup {} {verb}", backup.id);
     Ok(())

@@ -10,13 +10,10 @@
 pub mod archives;
 pub mod backup;
 pub mod catalog;
-pub mod cleanup;
 pub mod copies;
-pub mod delete;
 pub mod export;
 pub mod first_admin;
 pub mod params;
-pub mod pin;
 pub mod queue;
 pub mod requester;
 pub mod restore;

@@ -1,13 +1,13 @@
 //! `POST /backups/{id}/delete` (admin): removes a backup's record and its objects in storage.
 //! Refused (409, with the reason) while an incremental depends on it or a task works on it;
-//! the deletion itself is [`crate::jobs::delete::delete_backup`], shared with cleanup.
+//! the deletion itself is [`crate::jobs::retention::delete::delete_backup`], shared with cleanup.
 
 use actix_web::{web, HttpResponse};
 
 use crate::app::App;
 use crate::db::{Backup, Task};
 use crate::error::Error as CofferError;
-use crate::jobs::delete::{delete_backup, Deletion};
+use crate::jobs::retention::delete::{delete_backup, Deletion};
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebResult};
 use crate::web::state::WebState;

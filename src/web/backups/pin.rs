@@ -1,10 +1,10 @@
 //! `POST /backups/{id}/pin` (admin; field `pinned`: `yes` or `no`): a pinned backup is kept
-//! forever by retention (`jobs::pin`). Back to the backup's page.
+//! forever by retention (`jobs::retention::pin`). Back to the backup's page.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::jobs::pin::set_pinned;
+use crate::jobs::retention::pin::set_pinned;
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::state::WebState;

@@ -2,6 +2,13 @@
 //! the backups, deletes what the plan removes, and logs it). Previewing and pruning compute
 //! the plan the same way, and pruning computes it afresh right before deleting, so a backup
 //! pinned or verified since the preview is judged as it is now.
+//!
+//! The room holds every rule for which backups stay: by policy (here), by age (`cleanup`),
+//! kept forever (`pin`), and the one safe deletion each removal goes through (`delete`).
+
+pub mod cleanup;
+pub mod delete;
+pub mod pin;
 
 use chrono::TimeZone;
 
@@ -11,8 +18,8 @@ use crate::domain::cron::parse_time_zone;
 use crate::domain::retention::{plan, Candidate, RetentionPlan, RetentionPolicy};
 use crate::domain::{LogLevel, Scope};
 use crate::error::{Error, Result};
-use crate::jobs::delete::{delete_backup, Deletion};
 use crate::jobs::requester::SCHEDULER;
+use crate::jobs::retention::delete::{delete_backup, Deletion};
 
 /// What a policy would do to the backups of `scope`, newest first, with each record.
 pub struct RetentionPreview {

@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDateTime};
 use crate::app::App;
 use crate::db::{Backup, BackupFilter};
 use crate::error::{Error, Result};
-use crate::jobs::delete::{delete_backup, Deletion};
+use crate::jobs::retention::delete::{delete_backup, Deletion};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CleanupPlan {
