@@ -11,7 +11,7 @@ use crate::domain::Status;
 use crate::engine::archive_reader::StoredDigest;
 use crate::engine::progress::Silent;
 use crate::error::{Error, Result};
-use crate::jobs::copies::copy_backup;
+use crate::jobs::archives::copies::copy_backup;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -1,29 +1,35 @@
-//! The work Coffer does, one file per kind of job. Each job records a task (progress,
+//! The work Coffer does, one file or folder per kind of job. Each job records a task (progress,
 //! heartbeat, outcome), writes the audit log, and glues the engine (bytes), storage
 //! (objects) and db (rows) together. Backup, verify and restore are split into `record_*`
 //! (checks, records a pending task with its typed `params` and the audit entry naming the
 //! `Requester`) and `execute_*` (claims and runs it): the CLI calls both in a row
 //! (`run_*`); the console, the API, the scheduler and the monitor go through `submit`,
 //! which records and pushes the task to the worker pool (`queue`), whose workers execute it
-//! and publish progress to the live hub (`live`).
+//! on the machinery in `run` and publish progress to its live hub (`run::live`).
 
-pub mod archives;
+// The kinds of work.
 pub mod backup;
 pub mod catalog;
-pub mod copies;
 pub mod export;
-pub mod first_admin;
+pub mod restore;
+pub mod verify;
+
+// Asking for work, queueing it and running it.
 pub mod params;
 pub mod queue;
 pub mod requester;
-pub mod restore;
-pub mod retention;
 pub mod run;
 pub mod scheduler;
-pub mod schedules;
 pub mod startup;
 pub mod submit;
-pub mod verify;
+
+// The stored backups: their objects and copies, and which of them stay.
+pub mod archives;
+pub mod retention;
+
+// What the console and the command line both change.
+pub mod first_admin;
+pub mod schedules;
 
 /// A backup record by id: [`crate::error::Error::NotFound`] only when there is none; any
 /// other database failure stays what it is (an outage is not a missing backup).

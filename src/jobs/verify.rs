@@ -263,7 +263,7 @@ fn check_copies(app: &App, id: &str, key: &str, expected: &StoredDigest) -> Resu
         if !expected_here {
             continue;
         }
-        let problem = crate::jobs::copies::check_copy(&target, key, expected).err();
+        let problem = crate::jobs::archives::copies::check_copy(&target, key, expected).err();
         if let Some(p) = &problem {
             problems.push(format!(
                 "archive of backup {id} in `{}`: {}",

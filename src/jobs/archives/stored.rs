@@ -45,7 +45,8 @@ impl<'a> StoredArchives<'a> {
 impl ArchiveSource for StoredArchives<'_> {
     fn open(&self, backup_id: &str) -> Result<(Box<dyn Read + Send>, StoredDigest)> {
         let (_, key, expected) = self.record(backup_id)?;
-        let reader = crate::jobs::copies::open_healthy(self.app, backup_id, &key, &expected)?;
+        let reader =
+            crate::jobs::archives::copies::open_healthy(self.app, backup_id, &key, &expected)?;
         Ok((reader, expected))
     }
 }

@@ -160,7 +160,12 @@ fn run_claimed(
             warnings.splice(0..0, notes);
             write_and_commit(app, record, snapshots, parent_manifest, &run, warnings).map(
                 |outcome| {
-                    crate::jobs::copies::replicate_new(app, &record.id, outcome, run.progress())
+                    crate::jobs::archives::copies::replicate_new(
+                        app,
+                        &record.id,
+                        outcome,
+                        run.progress(),
+                    )
                 },
             )
         })
