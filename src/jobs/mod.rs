@@ -1,6 +1,6 @@
-//! The work Coffer does, one file or folder per kind of job. Each job records a task (progress,
-//! heartbeat, outcome), writes the audit log, and glues the engine (bytes), storage
-//! (objects) and db (rows) together. Backup, verify and restore are split into `record_*`
+//! The work Coffer does, one file or folder per kind of job. Each job records a task
+//! (progress, heartbeat, outcome), writes the audit log, and glues the engine (bytes),
+//! storage (objects) and db (rows) together. Backup, verify and restore are split into `record_*`
 //! (checks, records a pending task with its typed `params` and the audit entry naming the
 //! `Requester`) and `execute_*` (claims and runs it): the CLI calls both in a row
 //! (`run_*`); the console, the API, the scheduler and the monitor go through `submit`,
@@ -27,7 +27,7 @@ pub mod submit;
 pub mod archives;
 pub mod retention;
 
-// What the console and the command line both change.
+// The console's own records: schedules, and the first admin of a fresh install.
 pub mod first_admin;
 pub mod schedules;
 
