@@ -10,13 +10,6 @@
 
 mod api_token;
 mod backup;
-mod backup_figures;
-mod backup_in_use;
-mod backup_queries;
-mod backup_search;
-mod backup_state;
-mod backup_text;
-mod backup_text_trigrams;
 mod copy;
 mod guarded_status;
 mod log_entry;
@@ -26,15 +19,13 @@ mod monitor;
 mod schedule;
 mod session;
 mod task;
-mod task_state;
 mod user;
 mod verify_due;
 
 pub use api_token::ApiToken;
-pub use backup::{Backup, BackupChanges, BackupFilter, BackupOutcome, NewBackup};
-pub use backup_figures::Distribution;
-pub use backup_search::{
-    BackupGroup, BackupPage, BackupSearch, PageCursor, RowPosition, ServiceMatch,
+pub use backup::{
+    Backup, BackupChanges, BackupFilter, BackupGroup, BackupOutcome, BackupPage, BackupSearch,
+    Distribution, NewBackup, PageCursor, RowPosition, ServiceMatch,
 };
 pub use copy::{BackupCopy, CopyState};
 pub use log_entry::{LogEntry, LogFilter, NewLogEntry};

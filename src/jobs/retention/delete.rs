@@ -6,7 +6,7 @@
 //! record (`ON DELETE CASCADE`).
 //! A backup that a pending or running task (verify, restore…) names is kept: the check and
 //! the delete are one transaction, and claiming a task re-checks that its backup exists
-//! (`db/models/backup_in_use.rs`), so no task starts on an archive being deleted.
+//! (`db/models/backup/in_use.rs`), so no task starts on an archive being deleted.
 
 use crate::app::App;
 use crate::db::{Backup, NewLogEntry, Task};

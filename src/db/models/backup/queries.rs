@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::backup::WHAT;
-use super::{now, page, Backup, BackupChanges, BackupFilter, NewBackup};
+use super::{Backup, BackupChanges, BackupFilter, NewBackup, WHAT};
+use crate::db::models::{now, page};
 use crate::db::schema::backup_records::{self, dsl};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::Status;

@@ -6,9 +6,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::backup::WHAT;
-use super::guarded_status::{change_status, StatusRow};
-use super::{json_strings, now, Backup, BackupOutcome};
+use super::{Backup, BackupOutcome, WHAT};
+use crate::db::models::guarded_status::{change_status, StatusRow};
+use crate::db::models::{json_strings, now};
 use crate::db::schema::backup_records::{self, dsl};
 use crate::db::{DbConnection, DbError};
 use crate::domain::Status;
@@ -16,7 +16,7 @@ use crate::domain::Status;
 /// The columns a status change writes; `None` leaves a column as it is.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = backup_records)]
-pub(super) struct StatusChange {
+pub(in crate::db::models) struct StatusChange {
     status: String,
     started_at: Option<NaiveDateTime>,
     finished_at: Option<NaiveDateTime>,

@@ -1,5 +1,10 @@
 //! A task (table `backup_tasks`): one run of work — backup, restore, verify, cleanup, drill —
 //! with its progress, heartbeat and worker.
+//!
+//! The row types and queries are here; `state` holds the guarded status changes (claim,
+//! heartbeat, finish, fail).
+
+mod state;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

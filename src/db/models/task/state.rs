@@ -4,9 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::guarded_status::{change_status, illegal, StatusRow};
-use super::task::WHAT;
-use super::{now, Task, TaskProgress};
+use super::{Task, TaskProgress, WHAT};
+use crate::db::models::guarded_status::{change_status, illegal, StatusRow};
+use crate::db::models::now;
 use crate::db::schema::backup_tasks::{self, dsl};
 use crate::db::{DbConnection, DbError};
 use crate::domain::Status;
@@ -18,7 +18,7 @@ diesel::define_sql_function!(
 
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = backup_tasks)]
-pub(super) struct StatusChange {
+pub(in crate::db::models) struct StatusChange {
     status: String,
     worker: Option<String>,
     heartbeat_at: Option<NaiveDateTime>,
@@ -47,7 +47,7 @@ impl Task {
     /// `Ok(None)` when the task is no longer pending (already run, running or cancelled).
     /// A task whose backup was deleted meanwhile is failed instead of claimed (it would
     /// read a vanished archive); the backup's row is held while claiming, see
-    /// `backup_in_use.rs`.
+    /// `backup/in_use.rs`.
     pub fn claim(conn: &mut DbConnection, id: &str, worker: &str) -> Result<Option<Task>, DbError> {
         Task::with_backup_held(conn, id, |conn, present| {
             if present {

@@ -11,7 +11,7 @@
 //!   LIKE itself (and falls back to a scan where a pattern has no trigram).
 //! - SQLite: the FTS5 table `backup_records_text` (tokenizer `trigram`) is asked for the rowids
 //!   holding the query's rarest trigrams (or, when none is rare, the query as a phrase:
-//!   `backup_text_trigrams.rs`). Its tokenizer folds Unicode case, a coarser folding than
+//!   `text_trigrams.rs`). Its tokenizer folds Unicode case, a coarser folding than
 //!   LIKE's ASCII one, so it finds every row the LIKE finds (and the LIKE then drops the
 //!   extra ones). A trigram index cannot answer queries under three characters (it finds
 //!   nothing), so those are the plain LIKE scan.
@@ -20,8 +20,8 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::backup_search::Condition;
-use super::backup_text_trigrams::fts_query;
+use super::search::Condition;
+use super::text_trigrams::fts_query;
 use crate::db::schema::backup_records::dsl;
 use crate::db::DbConnection;
 
@@ -29,7 +29,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<Text>) -> d
 
 /// How the text filter of one query reaches its backend's index.
 pub(super) enum TextIndex {
-    /// SQLite: the FTS5 query naming the candidate rows (`backup_text_trigrams.rs`), or
+    /// SQLite: the FTS5 query naming the candidate rows (`text_trigrams.rs`), or
     /// `None` where the index cannot answer (no text, or too short, or a NUL in it).
     Fts5(Option<String>),
     /// PostgreSQL: the `pg_trgm` indexes are on the compared expressions themselves.

@@ -9,7 +9,7 @@
 //! source filter is a LIKE on the quoted name, `%"files"%`, with `_` escaped; a service
 //! matches its `service:NAME` scope or any of its configured sources. Text search is a
 //! case-insensitive substring of name or description, through a trigram index
-//! (`backup_text.rs`).
+//! (`text.rs`).
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, sql};
@@ -17,7 +17,7 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 
-use super::backup_text::{escape_like, text_condition, text_index, TextIndex};
+use super::text::{escape_like, text_condition, text_index, TextIndex};
 use super::Backup;
 use crate::db::schema::backup_records::{self, dsl};
 use crate::db::{Db, DbConnection, DbError};

@@ -4,7 +4,7 @@
 //! every seeded row, and FTS5 answers the phrase by walking all of their doclists (100,000
 //! entries each at 100k records) — 0.13–0.37 ms per query in the sqlite3 shell on the
 //! benchmark's 100,000 records, paid by the page and the totals of every search. Any of the query's trigrams is found in every row the LIKE finds (the LIKE
-//! re-checks each candidate, see `backup_text.rs`), so asking for the AND of the rarest few
+//! re-checks each candidate, see `text.rs`), so asking for the AND of the rarest few
 //! gives the same result from a few hundred index entries: ~0.03 ms.
 //!
 //! How common a trigram is comes from the index itself, counted only up to [`COMMON`] (so a

@@ -8,10 +8,10 @@
 
 use diesel::prelude::*;
 
-use super::{Backup, Task};
+use super::Backup;
 use crate::db::schema::backup_records::{self, dsl as records};
 use crate::db::schema::backup_tasks::{self, dsl as tasks};
-use crate::db::{write_transaction, DbConnection, DbError};
+use crate::db::{write_transaction, DbConnection, DbError, Task};
 use crate::domain::Status;
 
 /// The lock on the backup's row (PostgreSQL), held to the end of the transaction.
@@ -73,7 +73,7 @@ impl Backup {
 impl Task {
     /// Whether the task's backup (if it names one) still exists, holding its row so that it
     /// cannot be deleted before `then` has run in the same transaction.
-    pub(super) fn with_backup_held<T>(
+    pub(in crate::db::models) fn with_backup_held<T>(
         conn: &mut DbConnection,
         id: &str,
         then: impl FnOnce(&mut DbConnection, bool) -> Result<T, DbError>,

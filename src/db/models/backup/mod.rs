@@ -1,4 +1,20 @@
 //! A backup record (table `backup_records`): one archive in storage and its life cycle.
+//!
+//! The row types are here; the rest in parts: `queries` (find, list, insert, change),
+//! `state` (guarded status changes and outcomes), `in_use` (a delete against the tasks that
+//! name the backup), `search` (keyset pages and groups of a filtered list) with `text` and
+//! `text_trigrams` (the text filter and its trigram index), `figures` (a filter's totals).
+
+mod figures;
+mod in_use;
+mod queries;
+mod search;
+mod state;
+mod text;
+mod text_trigrams;
+
+pub use figures::Distribution;
+pub use search::{BackupGroup, BackupPage, BackupSearch, PageCursor, RowPosition, ServiceMatch};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
