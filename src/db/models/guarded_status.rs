@@ -55,3 +55,58 @@ pub(super) fn illegal<R: StatusRow>(id: &str, from: Status, to: Status) -> DbErr
         to,
     }
 }
+
+/// Implements [`StatusRow`] for `$row`, stored in `$table` with the change type `$change`
+/// (every guarded table has `id` as its key and `status` as text), and defines
+/// `transition(conn, id, to, change)` for that row's status changes.
+macro_rules! guarded_status_row {
+    ($row:ident, $table:ident, $change:ident) => {
+        impl $crate::db::models::guarded_status::StatusRow for $row {
+            const WHAT: &'static str = WHAT;
+            type Change = $change;
+
+            fn find(
+                conn: &mut $crate::db::DbConnection,
+                id: &str,
+            ) -> Result<Self, $crate::db::DbError> {
+                $row::find_by_id(conn, id)
+            }
+
+            fn status(&self) -> $crate::domain::Status {
+                $row::status(self)
+            }
+
+            fn stored_status(&self) -> &str {
+                &self.status
+            }
+
+            fn update_where_status(
+                conn: &mut $crate::db::DbConnection,
+                id: &str,
+                from: &str,
+                to: $crate::domain::Status,
+                mut change: $change,
+            ) -> Result<Option<Self>, $crate::db::DbError> {
+                use diesel::prelude::*;
+                use $crate::db::schema::$table;
+                change.status = to.as_str().to_string();
+                Ok(diesel::update($table::table.find(id))
+                    .filter($table::status.eq(from))
+                    .set(&change)
+                    .returning($table::all_columns)
+                    .get_result(conn)
+                    .optional()?)
+            }
+        }
+
+        fn transition(
+            conn: &mut $crate::db::DbConnection,
+            id: &str,
+            to: $crate::domain::Status,
+            change: $change,
+        ) -> Result<$row, $crate::db::DbError> {
+            $crate::db::models::guarded_status::change_status(conn, id, to, change)
+        }
+    };
+}
+pub(super) use guarded_status_row;

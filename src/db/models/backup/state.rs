@@ -7,9 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Backup, BackupOutcome, WHAT};
-use crate::db::models::guarded_status::{change_status, StatusRow};
+use crate::db::models::guarded_status::guarded_status_row;
 use crate::db::models::{json_strings, now};
-use crate::db::schema::backup_records::{self, dsl};
+use crate::db::schema::backup_records;
 use crate::db::{DbConnection, DbError};
 use crate::domain::Status;
 
@@ -88,44 +88,4 @@ impl Backup {
     }
 }
 
-impl StatusRow for Backup {
-    const WHAT: &'static str = WHAT;
-    type Change = StatusChange;
-
-    fn find(conn: &mut DbConnection, id: &str) -> Result<Self, DbError> {
-        Backup::find_by_id(conn, id)
-    }
-
-    fn status(&self) -> Status {
-        Backup::status(self)
-    }
-
-    fn stored_status(&self) -> &str {
-        &self.status
-    }
-
-    fn update_where_status(
-        conn: &mut DbConnection,
-        id: &str,
-        from: &str,
-        to: Status,
-        mut change: StatusChange,
-    ) -> Result<Option<Self>, DbError> {
-        change.status = to.as_str().to_string();
-        Ok(diesel::update(backup_records::table.find(id))
-            .filter(dsl::status.eq(from))
-            .set(&change)
-            .returning(backup_records::all_columns)
-            .get_result(conn)
-            .optional()?)
-    }
-}
-
-fn transition(
-    conn: &mut DbConnection,
-    id: &str,
-    to: Status,
-    change: StatusChange,
-) -> Result<Backup, DbError> {
-    change_status(conn, id, to, change)
-}
+guarded_status_row!(Backup, backup_records, StatusChange);

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Task, TaskProgress, WHAT};
-use crate::db::models::guarded_status::{change_status, illegal, StatusRow};
+use crate::db::models::guarded_status::{guarded_status_row, illegal};
 use crate::db::models::now;
 use crate::db::schema::backup_tasks::{self, dsl};
 use crate::db::{DbConnection, DbError};
@@ -251,44 +251,4 @@ impl Task {
     }
 }
 
-impl StatusRow for Task {
-    const WHAT: &'static str = WHAT;
-    type Change = StatusChange;
-
-    fn find(conn: &mut DbConnection, id: &str) -> Result<Self, DbError> {
-        Task::find_by_id(conn, id)
-    }
-
-    fn status(&self) -> Status {
-        Task::status(self)
-    }
-
-    fn stored_status(&self) -> &str {
-        &self.status
-    }
-
-    fn update_where_status(
-        conn: &mut DbConnection,
-        id: &str,
-        from: &str,
-        to: Status,
-        mut change: StatusChange,
-    ) -> Result<Option<Self>, DbError> {
-        change.status = to.as_str().to_string();
-        Ok(diesel::update(backup_tasks::table.find(id))
-            .filter(dsl::status.eq(from))
-            .set(&change)
-            .returning(backup_tasks::all_columns)
-            .get_result(conn)
-            .optional()?)
-    }
-}
-
-fn transition(
-    conn: &mut DbConnection,
-    id: &str,
-    to: Status,
-    change: StatusChange,
-) -> Result<Task, DbError> {
-    change_status(conn, id, to, change)
-}
+guarded_status_row!(Task, backup_tasks, StatusChange);
