@@ -1,7 +1,8 @@
 //! Starting the console process: the worker pool (started again when it fails), the
 //! scheduler, the monitor, the heartbeat reaper and the web console, wired together here.
 //! This is the one place that knows both `web` and the background loops, so `coffer serve`
-//! only reads its flags.
+//! only reads its flags, and the web tests build their console here too (with the loops
+//! off: they run queued jobs themselves).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,21 +20,49 @@ use crate::web::{Console, WebState};
 /// A console process whose background loops run and whose listener is bound.
 pub struct Application {
     console: Console,
+    queue: JobQueue,
+    live: LiveProgress,
     control: WorkerControl,
     workers: Option<JoinHandle<Result<()>>>,
 }
 
+/// What runs beside the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loops {
+    /// The worker pool (`coffer serve` without `--no-workers`).
+    pub workers: bool,
+    /// The heartbeat reaper, the scheduler and the monitor.
+    pub background: bool,
+}
+
+impl Loops {
+    /// `coffer serve`: every loop, the worker pool as asked.
+    pub fn serve(workers: bool) -> Loops {
+        Loops {
+            workers,
+            background: true,
+        }
+    }
+
+    /// The console alone: whoever builds it runs queued jobs and checks itself (tests).
+    pub const CONSOLE_ONLY: Loops = Loops {
+        workers: false,
+        background: false,
+    };
+}
+
 impl Application {
-    /// Opens the queue, starts the background loops (the worker pool only `with_workers`)
-    /// and binds `bind`; nothing is served until [`Application::run_until_stopped`]. Must
-    /// run inside a tokio runtime.
-    pub async fn build(app: Arc<App>, bind: SocketAddr, with_workers: bool) -> Result<Application> {
+    /// Opens the queue, starts the `loops` and binds `bind`; nothing is served until
+    /// [`Application::run_until_stopped`] (or [`Application::run_until`]). Must run inside a
+    /// tokio runtime, which then holds the queue's connection pools.
+    pub async fn build(app: Arc<App>, bind: SocketAddr, loops: Loops) -> Result<Application> {
         let queue = JobQueue::open(&app).await?;
         let live = LiveProgress::new();
         let control = WorkerControl::new();
         // Started again after a failure (a full disk, the database restarting), with back-off.
-        let health =
-            with_workers.then(|| PoolHealth::new(app.settings.workers.heartbeat_timeout()));
+        let health = loops
+            .workers
+            .then(|| PoolHealth::new(app.settings.workers.heartbeat_timeout()));
         let workers = health.clone().map(|health| {
             tokio::spawn(supervise_workers(
                 app.clone(),
@@ -43,13 +72,15 @@ impl Application {
                 health,
             ))
         });
-        // Fails the tasks of dead workers, wherever they ran (stops with the process).
-        tokio::spawn(run_reaper(app.clone()));
-        // Stops with the process (the runtime drops it); a claimed slot is never lost: its
-        // task is recorded pending and re-queued by the workers if the push did not happen.
-        tokio::spawn(run_scheduler(app.clone(), queue.clone()));
-        tokio::spawn(crate::monitor::run_monitor(app.clone(), queue.clone()));
-        let mut state = WebState::new(app, queue, live);
+        if loops.background {
+            // Fails the tasks of dead workers, wherever they ran (stops with the process).
+            tokio::spawn(run_reaper(app.clone()));
+            // Stops with the process (the runtime drops it); a claimed slot is never lost: its
+            // task is recorded pending and re-queued by the workers if the push did not happen.
+            tokio::spawn(run_scheduler(app.clone(), queue.clone()));
+            tokio::spawn(crate::monitor::run_monitor(app.clone(), queue.clone()));
+        }
+        let mut state = WebState::new(app, queue.clone(), live.clone());
         if let Some(health) = health {
             state = state.with_workers(health);
         }
@@ -59,6 +90,8 @@ impl Application {
         })?;
         Ok(Application {
             console,
+            queue,
+            live,
             control,
             workers,
         })
@@ -68,19 +101,41 @@ impl Application {
         self.console.address()
     }
 
+    /// Stops the console from outside (a test ending).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.console.handle()
+    }
+
+    pub fn queue(&self) -> &JobQueue {
+        &self.queue
+    }
+
+    pub fn live(&self) -> &LiveProgress {
+        &self.live
+    }
+
     /// Serves until SIGINT/SIGTERM, which stop taking new requests and jobs; running jobs
     /// finish first.
     pub async fn run_until_stopped(self) -> Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes (or the console is stopped through its handle).
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let Application {
             console,
             control,
             workers,
+            ..
         } = self;
         let handle = console.handle();
         tokio::spawn({
             let control = control.clone();
             async move {
-                shutdown_signal().await;
+                stop.await;
                 tracing::info!("stopping: running jobs finish first");
                 control.stop();
                 handle.stop(true).await;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Parser;
 
 use crate::app::App;
-use crate::application::Application;
+use crate::application::{Application, Loops};
 use crate::config::parse_bind;
 use crate::error::{Error, Result};
 use crate::jobs::first_admin::{ensure_first_admin, ADMIN_PASSWORD_ENV};
@@ -40,7 +40,7 @@ pub fn run(app: App, args: Args) -> Result<()> {
             source: e,
         })?;
     runtime.block_on(async move {
-        let application = Application::build(app, bind, !args.no_workers).await?;
+        let application = Application::build(app, bind, Loops::serve(!args.no_workers)).await?;
         let address = application.address();
         tracing::info!("Coffer console on http://{address}/");
         println!("Coffer console on http://{address}/");

@@ -3,15 +3,14 @@
 //! thread; and a cookie-keeping HTTP client that acts like a signed-in browser.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use coffer::app::App;
+use coffer::application::{Application, Loops};
 use coffer::auth::hash_password;
 use coffer::db::{NewUser, User};
 use coffer::domain::Role;
 use coffer::jobs::queue::JobQueue;
 use coffer::jobs::run::live::LiveProgress;
-use coffer::web::{Console, WebState};
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
 
@@ -29,7 +28,6 @@ pub struct TestConsole {
     pub base: String,
     runtime: tokio::runtime::Runtime,
     handle: actix_web::dev::ServerHandle,
-    thread: Option<JoinHandle<()>>,
 }
 
 #[allow(dead_code)]
@@ -52,30 +50,21 @@ impl TestConsole {
         adjust(&mut settings);
         let started = coffer::jobs::startup::start(settings, coffer::app::KeyPolicy::FirstRunOnly);
         let app = Arc::new(started.unwrap().app);
-        // The queue lives on this runtime; jobs run only when a test drains it.
+        // The console process as `coffer serve` builds it, without its loops: jobs run
+        // only when a test drains the queue, and nothing checks behind a test's back.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let queue = runtime.block_on(JobQueue::open(&app)).unwrap();
-        let live = LiveProgress::new();
-        let state =
-            runtime.block_on(async { WebState::new(app.clone(), queue.clone(), live.clone()) });
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let server = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            server.block_on(async move {
-                let console = Console::build(state, "127.0.0.1:0".parse().unwrap()).unwrap();
-                sender.send((console.address(), console.handle())).unwrap();
-                console.run().await.unwrap();
-            });
-        });
-        let (address, handle) = receiver.recv().expect("the console starts");
+        let bind = "127.0.0.1:0".parse().unwrap();
+        let application = runtime
+            .block_on(Application::build(app.clone(), bind, Loops::CONSOLE_ONLY))
+            .expect("the console starts");
+        let (queue, live) = (application.queue().clone(), application.live().clone());
+        let (address, handle) = (application.address(), application.handle());
+        // Stopped through `handle` when the test ends.
+        runtime.spawn(application.run_until(std::future::pending()));
         TestConsole {
             env,
             app,
@@ -84,7 +73,6 @@ impl TestConsole {
             base: format!("http://{address}"),
             runtime,
             handle,
-            thread: Some(thread),
         }
     }
 
@@ -164,9 +152,6 @@ impl Drop for TestConsole {
             runtime.block_on(handle.stop(false));
         });
         let _ = stopped.join();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
