@@ -21,8 +21,8 @@ use super::parent_index::ParentIndex;
 use super::progress::{Progress, ProgressSink};
 use super::restorable::check_restorable;
 use crate::domain::BackupKind;
+use crate::engine::planned::{mtime_ns, PlannedEntry, PlannedSource};
 use crate::error::{Error, IoContext, Result};
-use crate::sources::{PlannedEntry, SourceSnapshot};
 
 /// Files at least this large that are already compressed (by their name, or as the source
 /// says) are stored, not deflated again.
@@ -56,18 +56,18 @@ pub struct ArchiveSummary {
 
 /// Writes the archive of `sources` into `sink` and returns the sink once everything is
 /// flushed into it. On error the sink is dropped (an uncommitted object is thereby aborted).
-pub fn write_archive<W: Write + Send + 'static>(
+pub fn write_archive<W: Write + Send + 'static, S: PlannedSource>(
     sink: W,
     identity: ArchiveIdentity,
-    sources: Vec<SourceSnapshot>,
+    sources: Vec<S>,
     parent_manifest: Option<Manifest>,
     options: &ArchiveOptions,
     progress: &dyn ProgressSink,
 ) -> Result<(W, ArchiveSummary)> {
     // What a restore would refuse is never written (the walk already skips what it cannot
     // archive, such as devices and unusable names; this stops anything else).
-    let names: Vec<&str> = sources.iter().map(|s| s.entry.name.as_str()).collect();
-    check_restorable(&names, sources.iter().flat_map(|s| &s.entries)).map_err(|problem| {
+    let names: Vec<&str> = sources.iter().map(|s| s.entry().name.as_str()).collect();
+    check_restorable(&names, sources.iter().flat_map(|s| s.entries())).map_err(|problem| {
         Error::Refused(format!(
             "{problem} (a restore would refuse it, so no backup is written)"
         ))
@@ -86,10 +86,10 @@ pub fn write_archive<W: Write + Send + 'static>(
 
     let mut state = Progress {
         phase: "archiving".into(),
-        files_total: sources.iter().map(|s| s.entries.len() as u64).sum(),
+        files_total: sources.iter().map(|s| s.entries().len() as u64).sum(),
         ..Progress::default()
     };
-    for entry in sources.iter().flat_map(|s| &s.entries) {
+    for entry in sources.iter().flat_map(|s| s.entries()) {
         let previous = parent.as_mut().and_then(|p| p.find(&entry.archive_path));
         if entry.kind == EntryKind::File && !previous.is_some_and(|(_, p)| unchanged(entry, p)) {
             state.bytes_total += entry.size;
@@ -118,7 +118,7 @@ pub fn write_archive<W: Write + Send + 'static>(
         parent: parent_manifest.as_ref().map(|p| p.backup_id.clone()),
         created_at: identity.created_at,
         scope: identity.scope.to_string(),
-        sources: sources.iter().map(|s| s.entry.clone()).collect(),
+        sources: sources.iter().map(|s| s.entry().clone()).collect(),
         files: Vec::with_capacity(state.files_total as usize),
         deleted: Vec::new(),
     };
@@ -126,10 +126,10 @@ pub fn write_archive<W: Write + Send + 'static>(
 
     // Planned entries are consumed as they are archived, so a large tree's plan and its
     // manifest are never both whole in memory.
-    let covered: HashSet<String> = sources.iter().map(|s| s.entry.name.clone()).collect();
+    let covered: HashSet<String> = sources.iter().map(|s| s.entry().name.clone()).collect();
     for mut snapshot in sources {
         // The snapshot (and a database copy's scratch folder) lives until its entries are in.
-        for entry in std::mem::take(&mut snapshot.entries) {
+        for entry in snapshot.take_entries() {
             if progress.should_stop() {
                 return Err(Error::Cancelled);
             }
@@ -325,7 +325,7 @@ fn changed_since(planned: &PlannedFile) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let entry = planned.entry;
     let meta = std::fs::symlink_metadata(planned.disk_path).ok()?;
-    let mtime_ns = crate::sources::mtime_ns(meta.mtime(), meta.mtime_nsec());
+    let mtime_ns = mtime_ns(meta.mtime(), meta.mtime_nsec());
     (meta.len() != entry.size || mtime_ns != entry.mtime_ns)
         .then(|| "changed while being read; the archive holds the content as read".to_string())
 }

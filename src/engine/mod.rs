@@ -5,7 +5,8 @@
 //! Reading: `archive_reader` undoes it and checks every path; `extract` stages a restore;
 //! `verify` reads an archive whole against its `manifest`. `key_export` seals the keyring
 //! with a passphrase. `restorable` is what a restore
-//! accepts, asked by the writer, deep verify and the extractor alike.
+//! accepts, asked by the writer, deep verify and the extractor alike. `planned` is what the
+//! writer is given: entries planned by `sources`, which the engine never imports.
 
 pub mod archive_reader;
 pub mod archive_writer;
@@ -17,6 +18,7 @@ pub mod key_export;
 pub mod keyring;
 pub mod manifest;
 pub mod parent_index;
+pub mod planned;
 pub mod progress;
 pub mod restorable;
 pub mod verify;

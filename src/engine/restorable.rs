@@ -18,8 +18,8 @@ use std::collections::HashMap;
 
 use super::manifest::{EntryKind, FileEntry, Manifest};
 use crate::domain::check_plain_name;
+use crate::engine::planned::PlannedEntry;
 use crate::error::{Error, Result};
-use crate::sources::PlannedEntry;
 
 /// An entry as the checks see it: a manifest's `FileEntry`, or a backup's planned entry.
 pub trait RestoreEntry {

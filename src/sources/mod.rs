@@ -22,29 +22,10 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{SourceConfig, SourceSpec};
 use crate::engine::manifest::{EntryKind, SourceEntry};
+pub use crate::engine::planned::PlannedEntry;
+use crate::engine::planned::{mtime_ns, PlannedSource};
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
-
-/// One thing to put in the archive. A whole tree's plan is held at once, so the entry is
-/// kept small: where it is read from is not stored but derived (`SourceSnapshot::disk_path`).
-#[derive(Debug, Clone)]
-pub struct PlannedEntry {
-    /// `<source>/<relative path>`; the source root itself is `<source>`.
-    pub archive_path: Box<str>,
-    pub kind: EntryKind,
-    pub size: u64,
-    pub mode: u32,
-    pub mtime_ns: i64,
-    pub link_target: Option<Box<str>>,
-    /// Never taken from the parent in an incremental: a database snapshot's size and
-    /// mtime say nothing about its content (WAL mode leaves the main file's mtime alone).
-    pub always_archive: bool,
-    /// Already compressed (a database dump its tool compressed): stored in the archive
-    /// without deflating it again, whatever its name.
-    pub store_only: bool,
-    /// Device and inode when planned: a path swapped for another file is noticed.
-    pub identity: (u64, u64),
-}
 
 /// What a source contributes to one backup.
 pub struct SourceSnapshot {
@@ -192,9 +173,21 @@ enum ReadFrom {
     File(PathBuf),
 }
 
-impl SourceSnapshot {
+impl PlannedSource for SourceSnapshot {
+    fn entry(&self) -> &SourceEntry {
+        &self.entry
+    }
+
+    fn entries(&self) -> &[PlannedEntry] {
+        &self.entries
+    }
+
+    fn take_entries(&mut self) -> Vec<PlannedEntry> {
+        std::mem::take(&mut self.entries)
+    }
+
     /// Where `entry` (one of this snapshot's) is read from now.
-    pub fn disk_path(&self, entry: &PlannedEntry) -> PathBuf {
+    fn disk_path(&self, entry: &PlannedEntry) -> PathBuf {
         match (&self.read_from, entry.archive_path.split_once('/')) {
             (ReadFrom::Tree(root), Some((_, relative))) => root.join(relative),
             (ReadFrom::Tree(root), None) => root.clone(),
@@ -247,10 +240,4 @@ pub(crate) fn entry_from(
         store_only: false,
         identity: (meta.dev(), meta.ino()),
     })
-}
-
-/// Nanoseconds since the epoch, saturating far in the past or future (past the year 2262)
-/// rather than overflowing.
-pub(crate) fn mtime_ns(seconds: i64, nanos: i64) -> i64 {
-    seconds.saturating_mul(1_000_000_000).saturating_add(nanos)
 }
