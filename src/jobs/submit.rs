@@ -15,7 +15,7 @@ use crate::db::{Backup, Task};
 use crate::error::{Error, Result};
 use crate::jobs::backup::{record_backup, BackupRequest};
 use crate::jobs::queue::{Job, JobQueue};
-pub use crate::jobs::requester::{Requester, SCHEDULER};
+use crate::jobs::requester::Requester;
 use crate::jobs::restore::{record_restore, RestoreRequest};
 use crate::jobs::verify::{record_verify, VerifyRequest};
 

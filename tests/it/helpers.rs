@@ -18,8 +18,8 @@ pub enum Backend {
 pub const BOTH: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
 /// Who the tests ask for work as: a console user named `tester`.
-pub fn tester() -> coffer::jobs::submit::Requester {
-    coffer::jobs::submit::Requester::Console("tester".into())
+pub fn tester() -> coffer::jobs::requester::Requester {
+    coffer::jobs::requester::Requester::Console("tester".into())
 }
 
 pub struct TestEnv {

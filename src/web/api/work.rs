@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use crate::db::Task;
 use crate::domain::VerifyDepth;
+use crate::jobs::requester::Requester;
 use crate::jobs::restore::RestoreRequest;
-use crate::jobs::submit::{submit_restore, submit_verify, Requester};
+use crate::jobs::submit::{submit_restore, submit_verify};
 use crate::jobs::verify::VerifyRequest;
 use crate::present::task_json;
 use crate::sources::Selection;
