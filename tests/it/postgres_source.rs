@@ -666,6 +666,22 @@ fn dump_listing(env: &TestEnv, id: &str, database: &str) -> String {
     String::from_utf8(listing.stdout).unwrap()
 }
 
+/// A `pg_dump` put first on `PATH` for one test: the shell script `body`, in which `$REAL` is
+/// the `pg_dump` found on `PATH` before. Returns the `PATH` to run Coffer with.
+fn path_with_pg_dump(env: &TestEnv, body: &str) -> String {
+    let bin = env.path("wrapped-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = String::from_utf8(tool("sh", &["-c", "command -v pg_dump"]).stdout).unwrap();
+    let script = bin.join("pg_dump");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nREAL='{}'\n{body}\n", real.trim()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
 /// Dumps are compressed by `pg_dump` (level 1) now; backups made before, with uncompressed
 /// (`-Z0`) dumps, still restore.
 #[test]
@@ -678,20 +694,10 @@ fn dumps_are_compressed_and_uncompressed_ones_of_earlier_versions_restore() {
     assert!(listing.contains("Compression: 1"), "{listing}");
 
     // A pg_dump that dumps as earlier versions did: `-Z0` last wins over Coffer's level.
-    let bin = env.path("z0-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let real = String::from_utf8(tool("sh", &["-c", "command -v pg_dump"]).stdout).unwrap();
-    let script = bin.join("pg_dump");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nfor a; do [ \"$a\" = --version ] && exec {real} --version; done\nexec {real} \"$@\" --compress=0\n",
-            real = real.trim()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with_pg_dump(
+        &env,
+        "for a; do [ \"$a\" = --version ] && exec \"$REAL\" --version; done\nexec \"$REAL\" \"$@\" --compress=0",
+    );
     let out = env
         .command(&["backup", "--json"])
         .env("PATH", &path)
@@ -721,21 +727,12 @@ fn the_key_passphrase_variable_never_reaches_a_child_tool() {
     let db = TempDb::new();
     db.sql("CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
     let env = TestEnv::new(&Backend::Sqlite, &source(&db.url(), ""));
-    // A pg_dump first on PATH that writes down its environment, then runs the real one.
-    let bin = env.path("bin");
-    std::fs::create_dir_all(&bin).unwrap();
+    // A pg_dump that writes down its environment, then runs the real one.
     let seen = env.path("pg_dump.environment");
-    let wrapper = bin.join("pg_dump");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nenv > '{}'\nfor p in /usr/lib/postgresql/*/bin/pg_dump; do real=$p; done\nexec \"$real\" \"$@\"\n",
-            seen.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with_pg_dump(
+        &env,
+        &format!("env > '{}'\nexec \"$REAL\" \"$@\"", seen.display()),
+    );
     let out = env
         .command(&["backup", "--json"])
         .env("PATH", path)

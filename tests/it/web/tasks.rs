@@ -158,6 +158,15 @@ pub fn make_backup(console: &TestConsole) -> String {
         .id
 }
 
+/// The task of a successful backup made in-process.
+fn finished_backup_task(console: &TestConsole) -> String {
+    let backup_id = make_backup(console);
+    let mut conn = console.app.conn().unwrap();
+    Task::list_for_backup(&mut conn, &backup_id).unwrap()[0]
+        .id
+        .clone()
+}
+
 /// Runs `task_id`'s job on a thread, as a worker would, publishing to `live`.
 pub fn run_on_thread(
     console: &TestConsole,
@@ -265,13 +274,7 @@ fn a_task_run_by_another_process_is_followed_from_its_row() {
 fn a_finished_task_gives_its_outcome_at_once() {
     for backend in &BOTH {
         let console = TestConsole::start(backend);
-        let backup_id = make_backup(&console);
-        let task_id = {
-            let mut conn = console.app.conn().unwrap();
-            Task::list_for_backup(&mut conn, &backup_id).unwrap()[0]
-                .id
-                .clone()
-        };
+        let task_id = finished_backup_task(&console);
         let viewer = console.login_as(Role::Viewer);
         let started = Instant::now();
         let events = read_events(&viewer, &task_id);
@@ -291,13 +294,7 @@ fn a_finished_task_gives_its_outcome_at_once() {
 fn the_task_page_is_a_fragment_for_htmx_and_a_page_otherwise() {
     for backend in &BOTH {
         let console = TestConsole::start(backend);
-        let backup_id = make_backup(&console);
-        let task_id = {
-            let mut conn = console.app.conn().unwrap();
-            Task::list_for_backup(&mut conn, &backup_id).unwrap()[0]
-                .id
-                .clone()
-        };
+        let task_id = finished_backup_task(&console);
         let viewer = console.login_as(Role::Viewer);
         let path = format!("/tasks/{task_id}");
         let page = viewer.get(&path);
