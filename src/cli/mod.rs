@@ -5,6 +5,7 @@ mod backup;
 mod catalog;
 mod cleanup;
 mod copies;
+mod drill;
 mod export;
 mod health;
 mod key;
@@ -60,6 +61,9 @@ pub enum Command {
     Verify(verify::Args),
     /// Restore a backup, whole or in part, to its original place or another folder.
     Restore(restore::Args),
+    /// Restore a backup into scratch places, prove its content against what the backup
+    /// recorded, and measure how long it took (the RTO); nothing live is touched.
+    Drill(drill::Args),
     /// Settle restores interrupted on this host (done at every start too): each source all
     /// old or all new, leftovers removed; says what was done.
     Recover(recover::Args),
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show::run(&app, args),
         Command::Verify(args) => verify::run(&app, args),
         Command::Restore(args) => restore::run(&app, args),
+        Command::Drill(args) => drill::run(&app, args),
         Command::Recover(args) => recover::run(&app, args, recovered),
         Command::Cleanup(args) => cleanup::run(&app, args),
         Command::Schedule(args) => schedule::run(&app, *args),

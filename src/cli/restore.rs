@@ -66,6 +66,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
         confirmed: args.yes,
         remote: false,
         allow_plain: args.allow_plain,
+        scratch: false,
     };
     let by = Requester::CommandLine(cli_user());
     let outcome = run_restore(app, &request, &by, progress_display("restore", args.json))?;

@@ -17,6 +17,9 @@ pub const EVENT_KINDS: &[&str] = &[
     "verification_failed",
     "restore_finished",
     "restore_failed",
+    "drill_failed",
+    "rto_missed",
+    "proven_rpo_missed",
     "storage_nearly_full",
     "workers_stopped",
 ];

@@ -1,4 +1,4 @@
-//! A configured source: the keys every kind shares (`name`, `service`, `rpo_hours`) and a
+//! A configured source: the keys every kind shares (`name`, `service`, the recovery targets) and a
 //! [`SourceSpec`] holding exactly what its `kind` needs, already checked — a directory
 //! source has a path, a database server source a URL that fits its kind. Each
 //! `[[sources]]` table is parsed once, at load (`source/parse.rs`); users of a source match
@@ -23,9 +23,13 @@ pub use server_url::{check_database_name, ServerUrl};
 pub struct SourceConfig {
     pub name: String,
     pub service: String,
-    /// Recovery point objective: the newest successful backup of this source should be at
-    /// most this old (default 26: a daily backup plus slack).
-    pub rpo_hours: u32,
+    /// Recovery point objective in minutes (`rpo_minutes`, or the older `rpo_hours`): the
+    /// newest successful backup of this source should be at most this old (default 26
+    /// hours: a daily backup plus slack); a drill proves the age of the newest restorable one.
+    pub rpo_minutes: u32,
+    /// Recovery time objective in minutes (`rto_minutes`): a drill of this source should
+    /// restore and prove it within this time. `None`: no target set.
+    pub rto_minutes: Option<u32>,
     pub spec: SourceSpec,
 }
 

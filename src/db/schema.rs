@@ -169,8 +169,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    drills (task_id) {
+        task_id -> Text,
+        backup_id -> Text,
+        backup_name -> Text,
+        backup_size -> BigInt,
+        passed -> Bool,
+        rto_ms -> BigInt,
+        report -> Text,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    drill_sources (task_id, source) {
+        task_id -> Text,
+        source -> Text,
+        service -> Text,
+        backup_id -> Text,
+        passed -> Bool,
+        rto_ms -> BigInt,
+        taken_at -> Timestamp,
+        finished_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(backup_manifests -> backup_records (backup_id));
 diesel::joinable!(backup_copies -> backup_records (backup_id));
+diesel::joinable!(drill_sources -> drills (task_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 
@@ -187,4 +215,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     monitor_alerts,
     monitor_counters,
     backup_copies,
+    drills,
+    drill_sources,
 );

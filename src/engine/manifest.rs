@@ -3,6 +3,7 @@
 //! every entry with its size, mode, mtime and SHA-256, and — in an incremental — which
 //! backup holds each unchanged file. Paths are `<source>/<relative path>` with `/`.
 
+pub mod facts;
 mod fields;
 #[cfg(test)]
 mod tests;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use facts::{DatabaseFacts, SourceFacts};
 pub use fields::Sha256Sum;
 
 use crate::domain::{BackupKind, SourceKind};
@@ -43,6 +45,15 @@ pub struct SourceEntry {
     pub service: String,
     pub kind: SourceKind,
     pub origin: String,
+    /// When the source's snapshot was taken (the dump's transaction, the SQLite copy, the
+    /// Redis sync; the start of the walk of a folder): the sources of one backup describe
+    /// moments this close together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_at: Option<DateTime<Utc>>,
+    /// Row counts, objects and key counts of a database source, from the same snapshot as
+    /// its dump; what a drill proves its restored copy against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<SourceFacts>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

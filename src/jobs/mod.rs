@@ -1,6 +1,6 @@
 //! The work Coffer does, one file or folder per kind of job. Each job records a task
 //! (progress, heartbeat, outcome), writes the audit log, and glues the engine (bytes),
-//! storage (objects) and db (rows) together. Backup, verify and restore are split into `record_*`
+//! storage (objects) and db (rows) together. Backup, verify, restore and drill are split into `record_*`
 //! (checks, records a pending task with its typed `params` and the audit entry naming the
 //! `Requester`) and `execute_*` (claims and runs it): the CLI calls both in a row
 //! (`run_*`); the console, the API, the scheduler and the monitor go through `submit`,
@@ -10,6 +10,7 @@
 // The kinds of work.
 pub mod backup;
 pub mod catalog;
+pub mod drill;
 pub mod export;
 pub mod restore;
 pub mod verify;

@@ -67,6 +67,19 @@ impl TaskParams for RestoreParams {
     const KIND: TaskKind = TaskKind::Restore;
 }
 
+/// A drill of the task's backup: the sources to restore and prove (all of the backup's
+/// when empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillParams {
+    pub sources: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub allow_plain: bool,
+}
+
+impl TaskParams for DrillParams {
+    const KIND: TaskKind = TaskKind::Drill;
+}
+
 /// A pending task of `P`'s kind holding `params`.
 pub fn task_with<P: TaskParams>(params: &P) -> Result<NewTask> {
     let value = serde_json::to_value(params)

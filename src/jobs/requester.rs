@@ -125,6 +125,18 @@ impl Requester {
         );
         self.entry(LogLevel::Warning, "restore", message, task)
     }
+
+    /// "drill of backup `nightly-3` queued through the API: db, files".
+    pub fn drill_entry(&self, backup: &Backup, sources: &[String], task: &Task) -> NewLogEntry {
+        let message = format!(
+            "drill of backup `{}` {}{}: {}",
+            backup.name,
+            self.verb(),
+            self.channel(),
+            sources.join(", ")
+        );
+        self.entry(LogLevel::Info, "drill", message, task)
+    }
 }
 
 #[cfg(test)]

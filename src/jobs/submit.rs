@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::db::{Backup, Task};
 use crate::error::{Error, Result};
 use crate::jobs::backup::{record_backup, BackupRequest};
+use crate::jobs::drill::{record_drill, DrillRequest};
 use crate::jobs::queue::{Job, JobQueue};
 use crate::jobs::requester::Requester;
 use crate::jobs::restore::{record_restore, RestoreRequest};
@@ -53,6 +54,19 @@ pub async fn submit_restore(
     by: Requester,
 ) -> Result<Task> {
     let task = blocking(move || record_restore(&app, &request, &by)).await?;
+    queue_recorded(&queue, &task).await?;
+    Ok(task)
+}
+
+/// Checks a drill request (choosing the newest backup holding its sources when none is
+/// named), records the task and its audit entry, and queues it.
+pub async fn submit_drill(
+    app: Arc<App>,
+    queue: JobQueue,
+    request: DrillRequest,
+    by: Requester,
+) -> Result<Task> {
+    let task = blocking(move || record_drill(&app, &request, &by)).await?;
     queue_recorded(&queue, &task).await?;
     Ok(task)
 }

@@ -1,8 +1,11 @@
-//! The monitor inside `coffer serve`: once a minute it checks recovery point objectives,
+//! The monitor inside `coffer serve`: once a minute it checks recovery point objectives
+//! (of backups, and as proven by drills),
 //! stalled tasks and storage space, raising each alert once per occurrence (remembered in
 //! `monitor_alerts`, so several processes on one database raise it once too), and queues
 //! the scheduled verifications.
 
+mod proven_rpo_check;
+pub mod recoverability;
 pub mod rpo;
 mod rpo_check;
 pub mod stalls;
@@ -18,6 +21,7 @@ use crate::app::App;
 use crate::db::Task;
 use crate::jobs::queue::JobQueue;
 
+pub use proven_rpo_check::check_proven_rpo;
 pub use rpo_check::check_rpo;
 
 /// How often the monitor looks.
@@ -28,6 +32,8 @@ pub const TICK: Duration = Duration::from_secs(60);
 pub struct Checked {
     /// Sources whose RPO alert this pass raised.
     pub rpo_missed: Vec<String>,
+    /// Sources whose proven-RPO alert (drills) this pass raised.
+    pub proven_rpo_missed: Vec<String>,
     /// Tasks whose stall alert this pass raised.
     pub stalled: Vec<String>,
     /// Storage use seen (`None` when it could not be read).
@@ -42,6 +48,10 @@ pub fn check_once(app: &App, now: NaiveDateTime) -> Checked {
     match check_rpo(app, now) {
         Ok(raised) => checked.rpo_missed = raised,
         Err(e) => tracing::error!("RPO check failed: {e}"),
+    }
+    match check_proven_rpo(app, now) {
+        Ok(raised) => checked.proven_rpo_missed = raised,
+        Err(e) => tracing::error!("proven RPO check failed: {e}"),
     }
     match stalls::check_stalls(app, now) {
         Ok(raised) => checked.stalled = raised,

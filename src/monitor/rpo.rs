@@ -1,5 +1,5 @@
 //! Recovery point objectives: per configured source, how old its newest successful backup
-//! is against its `rpo_hours`. A source that never succeeded is past its RPO once its first
+//! is against its `rpo_minutes`. A source that never succeeded is past its RPO once its first
 //! attempt is older than the RPO (a source nobody ever tried to back up is shown red but
 //! raises nothing: there is no moment to count from).
 
@@ -54,7 +54,7 @@ pub fn rpo_status(
             Ok(RpoStatus {
                 source: source.name.clone(),
                 service: source.service.clone(),
-                rpo: Duration::hours(source.rpo_hours.into()),
+                rpo: Duration::minutes(source.rpo_minutes.into()),
                 last_success,
                 age: since.map(|at| (now - at).max(Duration::zero())),
             })

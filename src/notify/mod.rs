@@ -58,6 +58,26 @@ pub enum Event {
         task_id: String,
         error: String,
     },
+    /// A drill did not prove its backup.
+    DrillFailed {
+        backup_id: String,
+        task_id: String,
+        summary: String,
+    },
+    /// A drill proved a source, but took longer than its RTO target.
+    RtoMissed {
+        source: String,
+        task_id: String,
+        rto_seconds: f64,
+        target_seconds: i64,
+    },
+    /// The newest backup of a source that passed a drill is older than its RPO target.
+    ProvenRpoMissed {
+        source: String,
+        /// `None`: no backup of the source ever passed a drill.
+        age_seconds: Option<i64>,
+        rpo_seconds: i64,
+    },
     /// Storage use passed the configured threshold.
     StorageNearlyFull {
         used_percent: f64,
@@ -83,6 +103,9 @@ impl Event {
             Event::VerificationFailed { .. } => "verification_failed",
             Event::RestoreFinished { .. } => "restore_finished",
             Event::RestoreFailed { .. } => "restore_failed",
+            Event::DrillFailed { .. } => "drill_failed",
+            Event::RtoMissed { .. } => "rto_missed",
+            Event::ProvenRpoMissed { .. } => "proven_rpo_missed",
             Event::StorageNearlyFull { .. } => "storage_nearly_full",
             Event::WorkersStopped { .. } => "workers_stopped",
             Event::Test { .. } => "test",
@@ -96,7 +119,8 @@ impl Event {
             | Event::BackupSucceeded { backup_id, .. }
             | Event::VerificationFailed { backup_id, .. }
             | Event::RestoreFinished { backup_id, .. }
-            | Event::RestoreFailed { backup_id, .. } => Some(backup_id),
+            | Event::RestoreFailed { backup_id, .. }
+            | Event::DrillFailed { backup_id, .. } => Some(backup_id),
             _ => None,
         }
     }
@@ -131,6 +155,27 @@ impl Event {
             }
             Event::RestoreFinished { summary, .. } => format!("Restore finished: {summary}"),
             Event::RestoreFailed { error, .. } => format!("Restore failed: {error}"),
+            Event::DrillFailed { summary, .. } => format!("Restore drill failed: {summary}"),
+            Event::RtoMissed {
+                source,
+                rto_seconds,
+                target_seconds,
+                ..
+            } => format!(
+                "Source `{source}` took {rto_seconds:.0}s to restore and prove in a drill (RTO target {target_seconds}s)"
+            ),
+            Event::ProvenRpoMissed {
+                source,
+                age_seconds: Some(age),
+                rpo_seconds,
+            } => format!(
+                "Source `{source}`: the newest backup a drill proved is {}h old (RPO {}h)",
+                age / 3600,
+                rpo_seconds / 3600
+            ),
+            Event::ProvenRpoMissed { source, .. } => {
+                format!("Source `{source}`: no backup of it has passed a restore drill")
+            }
             Event::StorageNearlyFull {
                 used_percent,
                 threshold_percent,

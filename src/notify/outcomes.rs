@@ -27,6 +27,31 @@ pub fn restore<T>(
     }
 }
 
+/// A drill did not prove its backup.
+pub fn drill_failed(notifier: &Notifier, backup_id: &str, task_id: &str, summary: String) {
+    notifier.raise(Event::DrillFailed {
+        backup_id: backup_id.to_string(),
+        task_id: task_id.to_string(),
+        summary,
+    });
+}
+
+/// A drill proved `source` but took longer than its RTO target.
+pub fn rto_missed(
+    notifier: &Notifier,
+    source: &str,
+    task_id: &str,
+    rto_seconds: f64,
+    target_seconds: i64,
+) {
+    notifier.raise(Event::RtoMissed {
+        source: source.to_string(),
+        task_id: task_id.to_string(),
+        rto_seconds,
+        target_seconds,
+    });
+}
+
 /// A backup failed: in its job, before it started, or found dead by the reaper.
 pub fn backup_failed(notifier: &Notifier, backup_id: &str, name: &str, error: String) {
     notifier.raise(Event::BackupFailed {

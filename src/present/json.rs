@@ -1,7 +1,7 @@
 //! The JSON shapes of a backup and a task, with stable keys: `coffer list --json`, `coffer
 //! show --json` and the API answer the same.
 
-use crate::db::{Backup, Task};
+use crate::db::{Backup, Drill, Task};
 use crate::jobs::run::live::TaskSnapshot;
 
 /// A backup for scripts.
@@ -50,4 +50,19 @@ pub fn task_json(task: &Task, live: Option<TaskSnapshot>) -> serde_json::Value {
 /// `{"backup": …, "task": …}`, the answer to a new backup.
 pub fn queued_backup(backup: &Backup, task: &Task) -> serde_json::Value {
     serde_json::json!({ "backup": backup_json(backup), "task": task_json(task, None) })
+}
+
+/// A recorded drill with its whole report (`jobs::drill::DrillReport`).
+pub fn drill_json(d: &Drill) -> serde_json::Value {
+    serde_json::json!({
+        "task_id": d.task_id,
+        "backup_id": d.backup_id,
+        "backup_name": d.backup_name,
+        "backup_size": d.backup_size,
+        "passed": d.passed,
+        "rto_ms": d.rto_ms,
+        "started_at": d.started_at,
+        "finished_at": d.finished_at,
+        "report": serde_json::from_str::<serde_json::Value>(&d.report).unwrap_or_default(),
+    })
 }

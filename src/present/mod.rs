@@ -5,5 +5,5 @@
 mod json;
 mod text;
 
-pub use json::{backup_json, queued_backup, task_json};
+pub use json::{backup_json, drill_json, queued_backup, task_json};
 pub use text::{duration_text, human_bytes, where_it_is};

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use super::server::ServerAddress;
 use crate::config::{SourceConfig, SourceSpec};
 use crate::domain::SourceKind;
+use crate::engine::manifest::SourceFacts;
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, Result};
 
@@ -76,6 +77,9 @@ pub struct DumpRequest<'a> {
     pub dir: &'a Path,
     pub progress: &'a dyn ProgressSink,
     pub warnings: &'a mut Vec<String>,
+    /// Row counts, objects, key counts of each database, from the same snapshot as its dump
+    /// (a kind that records none leaves it empty).
+    pub facts: &'a mut SourceFacts,
 }
 
 /// One restore of a source's dump.
@@ -106,6 +110,9 @@ pub enum DatabaseTarget {
     Named(String),
     /// New databases named `<db>_restored_<time>` beside the originals.
     NewDefault,
+    /// A drill: loaded into staging on the source's server (Redis: a temporary server
+    /// only), proven there with [`StagedRestore::facts`], and discarded; never switched in.
+    Scratch,
 }
 
 impl DatabaseTarget {
@@ -184,6 +191,9 @@ pub trait StagedRestore: Send {
     /// Removes the staging copy: the restore failed before this one was switched, or it was
     /// switched and `undo` has put the original back.
     fn discard(self: Box<Self>);
+    /// What the staging copy holds, read as [`DatabaseKind::dump`] records it at backup
+    /// time, for a drill to compare.
+    fn facts(&self) -> Result<SourceFacts>;
 }
 
 /// The implementation for a server kind; `None` for path-based kinds.

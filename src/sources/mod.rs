@@ -16,12 +16,12 @@ mod working_name;
 pub use database::{DatabaseTarget, Selection, StagedRestore};
 pub use directory::{real_root, Filters};
 pub use server::ServerAddress;
-pub use sqlite::integrity_check as sqlite_integrity_check;
+pub use sqlite::{facts as sqlite_facts, integrity_check as sqlite_integrity_check};
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{SourceConfig, SourceSpec};
-use crate::engine::manifest::{EntryKind, SourceEntry};
+use crate::engine::manifest::{EntryKind, SourceEntry, SourceFacts};
 pub use crate::engine::planned::PlannedEntry;
 use crate::engine::planned::{mtime_ns, PlannedSource};
 use crate::engine::progress::ProgressSink;
@@ -46,6 +46,8 @@ pub fn snapshot(
     progress: &dyn ProgressSink,
     warnings: &mut Vec<String>,
 ) -> Result<SourceSnapshot> {
+    let snapshot_at = chrono::Utc::now();
+    let mut facts = None;
     let (path, entries, read_from, scratch) = match &source.spec {
         SourceSpec::Directory { path, filters } => {
             let root = real_root(path);
@@ -58,6 +60,13 @@ pub fn snapshot(
         }
         SourceSpec::Sqlite { path } => {
             let (entry, copy, dir) = sqlite::snapshot(&source.name, path, scratch_root)?;
+            facts = Some(sqlite::facts(&copy).map_err(|e| {
+                Error::Source(format!(
+                    "source `{}`: the snapshot of {} cannot be read: {e}",
+                    source.name,
+                    path.display()
+                ))
+            })?);
             (path, vec![entry], ReadFrom::File(copy), Some(dir))
         }
         SourceSpec::Postgres { .. } => {
@@ -82,6 +91,8 @@ pub fn snapshot(
             service: source.service.clone(),
             kind: source.kind(),
             origin: path.display().to_string(),
+            snapshot_at: Some(snapshot_at),
+            facts,
         },
         entries,
         read_from,
@@ -104,12 +115,15 @@ fn dump_server(
         .prefix(&format!("{}-dump-", source.kind()))
         .tempdir_in(scratch_root)
         .ctx(|| format!("creating a scratch folder in {}", scratch_root.display()))?;
+    let snapshot_at = chrono::Utc::now();
+    let mut facts = SourceFacts::default();
     kind.dump(database::DumpRequest {
         source,
         server: &server,
         dir: scratch.path(),
         progress,
         warnings,
+        facts: &mut facts,
     })?;
     let mut names: Vec<String> = std::fs::read_dir(scratch.path())
         .ctx(|| format!("listing {}", scratch.path().display()))?
@@ -139,6 +153,8 @@ fn dump_server(
             service: source.service.clone(),
             kind: source.kind(),
             origin: server.redacted(),
+            snapshot_at: Some(snapshot_at),
+            facts: Some(facts).filter(|f| !f.databases.is_empty()),
         },
         entries,
         read_from: ReadFrom::Tree(scratch.path().to_path_buf()),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
 use super::{file::file_name_of, plan_entry, PlannedEntry};
+use crate::engine::manifest::{DatabaseFacts, SourceFacts};
 use crate::error::{Error, IoContext, Result};
 
 pub fn snapshot(
@@ -74,4 +75,48 @@ pub fn integrity_check(path: &Path) -> std::result::Result<(), String> {
         Some(row) => Err(format!("integrity check failed: {}", row.integrity_check)),
         None => Err("integrity check returned nothing".into()),
     }
+}
+
+/// The facts of a SQLite file (`engine/manifest/facts.rs`), as database `main`: rows per
+/// table and the views. Read from the backup's own snapshot copy, and from a drill's
+/// restored file.
+pub fn facts(path: &Path) -> std::result::Result<SourceFacts, String> {
+    #[derive(diesel::QueryableByName)]
+    struct Object {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let url = path.to_str().ok_or("path is not valid UTF-8")?;
+    let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
+    let objects: Vec<Object> = diesel::sql_query(
+        "SELECT name, type AS kind FROM sqlite_schema \
+         WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         ORDER BY name",
+    )
+    .load(&mut conn)
+    .map_err(|e| e.to_string())?;
+    let mut database = DatabaseFacts::default();
+    for object in objects {
+        if object.kind == "view" {
+            database.views.push(object.name);
+            continue;
+        }
+        let quoted = format!("\"{}\"", object.name.replace('"', "\"\""));
+        let count: Count = diesel::sql_query(format!("SELECT count(*) AS rows FROM {quoted}"))
+            .get_result(&mut conn)
+            .map_err(|e| format!("counting the rows of {quoted}: {e}"))?;
+        database
+            .tables
+            .insert(object.name, u64::try_from(count.rows).unwrap_or(0));
+    }
+    Ok(SourceFacts {
+        databases: [("main".to_string(), database)].into(),
+    })
 }

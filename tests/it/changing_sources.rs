@@ -21,7 +21,8 @@ fn files_changing_under_the_backup_are_warnings() {
     let source = SourceConfig {
         name: "src".into(),
         service: "app".into(),
-        rpo_hours: 26,
+        rpo_minutes: 26 * 60,
+        rto_minutes: None,
         spec: SourceSpec::Directory {
             path: root.clone(),
             filters: FilterGlobs::default(),

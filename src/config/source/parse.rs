@@ -17,7 +17,10 @@ use crate::domain::{check_plain_name, SourceKind};
 type Bad = (String, String);
 
 const DEFAULT_SERVICE: &str = "main_service";
-const DEFAULT_RPO_HOURS: u32 = 26;
+/// A daily backup plus slack.
+const DEFAULT_RPO_MINUTES: u32 = 26 * 60;
+/// The longest target a source takes: a year.
+const YEAR_MINUTES: u32 = 366 * 24 * 60;
 const DEFAULT_CONNECT_TIMEOUT: u32 = 10;
 
 /// The keys of the database server kinds, for the message when another kind is given one.
@@ -61,12 +64,10 @@ pub(super) fn parse_source(table: toml::Table) -> Result<SourceConfig, Bad> {
     let kind: SourceKind = keys.required("kind", || {
         "a source needs a kind: directory, file, sqlite, postgres, mysql or redis".into()
     })?;
-    let rpo_hours = keys.take("rpo_hours")?.unwrap_or(DEFAULT_RPO_HOURS);
-    if !(1..=24 * 366).contains(&rpo_hours) {
-        return Err(bad(
-            "rpo_hours",
-            format!("{rpo_hours} is out of range 1..=8784 (a year)"),
-        ));
+    let rpo_minutes = rpo_minutes(&mut keys)?;
+    let rto_minutes: Option<u32> = keys.take("rto_minutes")?;
+    if let Some(minutes) = rto_minutes {
+        in_a_year("rto_minutes", minutes)?;
     }
     let spec = match kind {
         SourceKind::Directory => SourceSpec::Directory {
@@ -105,9 +106,40 @@ pub(super) fn parse_source(table: toml::Table) -> Result<SourceConfig, Bad> {
     Ok(SourceConfig {
         name,
         service,
-        rpo_hours,
+        rpo_minutes,
+        rto_minutes,
         spec,
     })
+}
+
+/// `rpo_minutes`, or the older `rpo_hours` (still read), or the default.
+fn rpo_minutes(keys: &mut Keys) -> Result<u32, Bad> {
+    let minutes: Option<u32> = keys.take("rpo_minutes")?;
+    let hours: Option<u32> = keys.take("rpo_hours")?;
+    match (minutes, hours) {
+        (Some(_), Some(_)) => Err(bad(
+            "rpo_hours",
+            "give rpo_minutes or rpo_hours (its older spelling), not both".into(),
+        )),
+        (Some(minutes), None) => in_a_year("rpo_minutes", minutes),
+        (None, Some(hours)) if (1..=YEAR_MINUTES / 60).contains(&hours) => Ok(hours * 60),
+        (None, Some(hours)) => Err(bad(
+            "rpo_hours",
+            format!("{hours} is out of range 1..=8784 (a year)"),
+        )),
+        (None, None) => Ok(DEFAULT_RPO_MINUTES),
+    }
+}
+
+fn in_a_year(key: &str, minutes: u32) -> Result<u32, Bad> {
+    if (1..=YEAR_MINUTES).contains(&minutes) {
+        Ok(minutes)
+    } else {
+        Err(bad(
+            key,
+            format!("{minutes} is out of range 1..={YEAR_MINUTES} (a year)"),
+        ))
+    }
 }
 
 /// The keys of one table not read yet, and the ones its kind has read.

@@ -10,7 +10,10 @@ fn parse(text: &str) -> Result<SourceConfig, String> {
 fn each_kind_holds_what_it_needs_with_the_defaults() {
     let dir =
         parse("name = 'up'\nkind = 'directory'\npath = '/srv/up'\nexclude = ['cache/**']").unwrap();
-    assert_eq!((dir.service.as_str(), dir.rpo_hours), ("main_service", 26));
+    assert_eq!(
+        (dir.service.as_str(), dir.rpo_minutes),
+        ("main_service", 26 * 60)
+    );
     let SourceSpec::Directory { path, filters } = &dir.spec else {
         panic!("{dir:?}");
     };
@@ -78,7 +81,7 @@ fn keys_of_another_kind_or_of_none_are_refused_by_name() {
         ),
         (
             "kind = 'file'\npath = '/x'\npaht = 1",
-            "`paht`: unknown key; a file source takes name, service, kind, rpo_hours, path",
+            "`paht`: unknown key; a file source takes name, service, kind, rpo_minutes, rpo_hours, rto_minutes, path",
         ),
         (
             "kind = 'directory'\npath = '/x'\nrpo_hours = 'daily'",
@@ -143,4 +146,17 @@ fn a_password_in_the_url_is_never_shown_by_debug() {
         !shown.contains("s3cret") && shown.contains("app:***@h"),
         "{shown}"
     );
+}
+
+#[test]
+fn recovery_targets_take_minutes_and_the_older_hours() {
+    let base = "name = 'up'\nkind = 'directory'\npath = '/srv/up'\n";
+    let minutes = parse(&format!("{base}rpo_minutes = 5\nrto_minutes = 30")).unwrap();
+    assert_eq!((minutes.rpo_minutes, minutes.rto_minutes), (5, Some(30)));
+    let hours = parse(&format!("{base}rpo_hours = 2")).unwrap();
+    assert_eq!((hours.rpo_minutes, hours.rto_minutes), (120, None));
+    let both = parse(&format!("{base}rpo_hours = 2\nrpo_minutes = 5")).unwrap_err();
+    assert!(both.contains("not both"), "{both}");
+    let zero = parse(&format!("{base}rto_minutes = 0")).unwrap_err();
+    assert!(zero.contains("`rto_minutes`: 0 is out of range"), "{zero}");
 }

@@ -11,6 +11,7 @@
 mod api_token;
 mod backup;
 mod copy;
+mod drill;
 mod guarded_status;
 mod log_entry;
 mod login_throttle;
@@ -28,6 +29,7 @@ pub use backup::{
     Distribution, NewBackup, PageCursor, RowPosition, ServiceMatch,
 };
 pub use copy::{BackupCopy, CopyState};
+pub use drill::{Drill, DrillSource};
 pub use log_entry::{LogEntry, LogFilter, NewLogEntry};
 pub use login_throttle::LoginThrottle;
 pub use manifest::Manifest;

@@ -86,6 +86,8 @@ fn backup(items: &[Item]) -> (Manifest, InMemory) {
             service: "app".into(),
             kind: SourceKind::Directory,
             origin: "/nowhere".into(),
+            snapshot_at: None,
+            facts: None,
         }],
         files,
         deleted: vec![],

@@ -12,7 +12,7 @@ use crate::domain::TaskKind;
 use crate::error::{Error, Result};
 use crate::jobs::run::execution::{Execution, Interrupt};
 use crate::jobs::run::live::LiveProgress;
-use crate::jobs::{backup, restore, verify};
+use crate::jobs::{backup, drill, restore, verify};
 
 /// One queued piece of work. Serialized as `{"job": "<name>", "task_id": "…"}`; the names
 /// are stable: jobs already in a queue must still be read after an upgrade.
@@ -22,6 +22,7 @@ pub enum Job {
     Backup { task_id: String },
     Verify { task_id: String },
     Restore { task_id: String },
+    Drill { task_id: String },
 }
 
 impl Job {
@@ -32,6 +33,7 @@ impl Job {
             TaskKind::Backup => Ok(Job::Backup { task_id }),
             TaskKind::Verify => Ok(Job::Verify { task_id }),
             TaskKind::Restore => Ok(Job::Restore { task_id }),
+            TaskKind::Drill => Ok(Job::Drill { task_id }),
             other => Err(Error::Refused(format!(
                 "{other} tasks are not run by the worker pool"
             ))),
@@ -44,12 +46,16 @@ impl Job {
             Job::Backup { .. } => "backup",
             Job::Verify { .. } => "verify",
             Job::Restore { .. } => "restore",
+            Job::Drill { .. } => "drill",
         }
     }
 
     pub fn task_id(&self) -> &str {
         match self {
-            Job::Backup { task_id } | Job::Verify { task_id } | Job::Restore { task_id } => task_id,
+            Job::Backup { task_id }
+            | Job::Verify { task_id }
+            | Job::Restore { task_id }
+            | Job::Drill { task_id } => task_id,
         }
     }
 }
@@ -78,6 +84,9 @@ pub fn execute_job(
         Job::Backup { .. } => backup::execute_backup(app, task_id, how()).map(|b| b.is_some()),
         Job::Verify { .. } => verify::execute_verify(app, task_id, how()).map(|v| v.is_some()),
         Job::Restore { .. } => restore::execute_restore(app, task_id, how()).map(|r| r.is_some()),
+        // A drill that found its backup wanting is a finished task like any other: its
+        // report is recorded, and the task says it failed.
+        Job::Drill { .. } => drill::execute_drill(app, task_id, how()).map(|r| r.is_some()),
     };
     // Whatever happened, subscribers get the outcome the row holds.
     if let Ok(task) = Task::find_by_id(&mut *app.conn()?, task_id) {

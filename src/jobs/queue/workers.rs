@@ -225,7 +225,7 @@ async fn requeue_lost(app: &Arc<App>, queue: &JobQueue) -> Result<usize> {
     .map_err(|e| Error::Queue(format!("looking for lost jobs: {e}")))??;
     let mut pushed = 0;
     for task in &lost {
-        // Other task kinds (cleanup, drill) are not queued.
+        // Other task kinds (cleanup) are not queued.
         let Ok(job) = Job::for_task(task) else {
             continue;
         };

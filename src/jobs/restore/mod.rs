@@ -266,33 +266,7 @@ fn restore_into_place(
     // hold what was replaced) and the journal stay, for recovery to finish the rollback.
     let mut settled = true;
     let result = (|| {
-        let staging: HashMap<String, PathBuf> = placements
-            .iter()
-            .map(|p| (p.source.name.clone(), p.staging.clone()))
-            .collect();
-        let names: Vec<String> = plan.chosen.iter().map(|s| s.name.clone()).collect();
-        // The plan is checked before any folder is created.
-        let extract_plan =
-            ExtractPlan::select(&plan.manifest, &names, plan.glob.as_ref(), staging)?;
-        for p in placements {
-            if let Some(parent) = p.staging.parent() {
-                fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
-            }
-        }
-        let files = extract_plan.file_count();
-        let archives = StoredArchives::new(app);
-        let trust = Trust {
-            manifest_sha256: &plan.manifest_sha256,
-            plain: plan.plain,
-            may_grant_special_bits: Trust::running_as_root(),
-        };
-        extract(
-            &extract_plan,
-            &archives,
-            &app.keyring(),
-            &trust,
-            run.progress(),
-        )?;
+        let files = extract_into_staging(app, plan, run)?;
         crate::faults::point("restore:extracted");
         for p in placements
             .iter()
@@ -398,9 +372,42 @@ fn restore_into_place(
     }
 }
 
+/// Extracts the chosen sources of `plan` into their staging folders, checking every
+/// checksum; the number of files. Nothing outside the staging folders is touched.
+pub(crate) fn extract_into_staging(app: &App, plan: &RestorePlan, run: &TaskRun) -> Result<u64> {
+    let placements = &plan.placements;
+    let staging: HashMap<String, PathBuf> = placements
+        .iter()
+        .map(|p| (p.source.name.clone(), p.staging.clone()))
+        .collect();
+    let names: Vec<String> = plan.chosen.iter().map(|s| s.name.clone()).collect();
+    // The plan is checked before any folder is created.
+    let extract_plan = ExtractPlan::select(&plan.manifest, &names, plan.glob.as_ref(), staging)?;
+    for p in placements {
+        if let Some(parent) = p.staging.parent() {
+            fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    let files = extract_plan.file_count();
+    let archives = StoredArchives::new(app);
+    let trust = Trust {
+        manifest_sha256: &plan.manifest_sha256,
+        plain: plan.plain,
+        may_grant_special_bits: Trust::running_as_root(),
+    };
+    extract(
+        &extract_plan,
+        &archives,
+        &app.keyring(),
+        &trust,
+        run.progress(),
+    )?;
+    Ok(files)
+}
+
 /// Loads every database placement's dump into its staging place; each is in the journal
 /// (by its tag) before staging creates anything.
-fn stage_databases(
+pub(crate) fn stage_databases(
     app: &App,
     placements: &[Placement],
     request: &RestoreRequest,
@@ -443,7 +450,7 @@ fn stage_databases(
 
 /// Database restores staged so far, and whether each has been switched in.
 #[derive(Default)]
-struct StagedDatabases {
+pub(crate) struct StagedDatabases {
     items: Vec<(String, Box<dyn StagedRestore>, bool)>,
 }
 
@@ -462,7 +469,7 @@ impl StagedDatabases {
     /// A step failed: undo the switches made (newest first) and drop every staging copy.
     /// `false` when an undo failed: that source's staging copy and undo data are kept for
     /// recovery.
-    fn abandon(self) -> bool {
+    pub(crate) fn abandon(self) -> bool {
         let mut clean = true;
         for (name, mut staged, switched) in self.items.into_iter().rev() {
             if switched {
@@ -475,6 +482,13 @@ impl StagedDatabases {
             staged.discard();
         }
         clean
+    }
+
+    /// Each staged source by name (a drill reads their facts).
+    pub(crate) fn staged(&self) -> impl Iterator<Item = (&str, &dyn StagedRestore)> {
+        self.items
+            .iter()
+            .map(|(name, staged, _)| (name.as_str(), staged.as_ref()))
     }
 
     fn destinations(&self) -> HashMap<String, String> {

@@ -44,6 +44,9 @@ pub struct RestoreRequest {
     pub remote: bool,
     /// Take unencrypted archives although encryption is on (`--allow-plain`).
     pub allow_plain: bool,
+    /// A drill: file sources go into `target` (a scratch folder), database sources into
+    /// scratch staging places ([`DatabaseTarget::Scratch`]); nothing is ever switched in.
+    pub scratch: bool,
 }
 
 impl RestoreRequest {
@@ -73,6 +76,7 @@ impl RestoreRequest {
             // Checked when the task was recorded; the params keep the folder as given.
             remote: false,
             allow_plain: params.allow_plain,
+            scratch: false,
         }
     }
 
@@ -348,6 +352,7 @@ fn place_database(
             ))
         })?;
     let target = match request.target.as_deref() {
+        _ if request.scratch => DatabaseTarget::Scratch,
         None => DatabaseTarget::Original,
         Some(_) if chosen > 1 => DatabaseTarget::NewDefault,
         Some(text) => {

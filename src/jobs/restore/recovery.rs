@@ -30,6 +30,9 @@ pub struct Recovered {
     pub outcome: &'static str,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
+    /// A drill's journal: only scratch copies to remove.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
 }
 
 /// Settles every restore on this host whose process died. Never fails as a whole: each
@@ -97,7 +100,8 @@ fn describe(recovered: &Recovered) -> String {
     }
 }
 
-fn settle(app: &App, journal: &Journal) -> Recovered {
+/// Rolls `journal` back or forward and removes its staging; a drill cleans up with it too.
+pub(crate) fn settle(app: &App, journal: &Journal) -> Recovered {
     let forward = journal.phase == Phase::Committed;
     crate::faults::point("recover:start");
     let (mut problems, mut warnings) = (Vec::new(), Vec::new());
@@ -129,6 +133,7 @@ fn settle(app: &App, journal: &Journal) -> Recovered {
         outcome,
         problems,
         warnings,
+        drill: journal.drill,
     }
 }
 
@@ -176,6 +181,24 @@ fn recover_databases(
 /// The task's end and the audit entry, in one transaction.
 fn record(app: &App, recovered: &Recovered) -> Result<()> {
     let (status, level, message) = match recovered.outcome {
+        "rolled_back" if recovered.drill => (
+            Status::Failed,
+            LogLevel::Error,
+            format!(
+                "drill task {} was interrupted; its scratch copies were removed at recovery",
+                recovered.task_id
+            ),
+        ),
+        "unsettled" if recovered.drill => (
+            Status::Failed,
+            LogLevel::Error,
+            format!(
+                "drill task {} was interrupted and its scratch copies are NOT all removed yet \
+                 (tried again at the next start or `coffer recover`): {}",
+                recovered.task_id,
+                recovered.problems.join("; ")
+            ),
+        ),
         "completed" => (
             Status::Succeeded,
             LogLevel::Warning,
@@ -205,7 +228,8 @@ fn record(app: &App, recovered: &Recovered) -> Result<()> {
             ),
         ),
     };
-    let mut entry = NewLogEntry::new(level, "restore", message.clone())
+    let category = if recovered.drill { "drill" } else { "restore" };
+    let mut entry = NewLogEntry::new(level, category, message.clone())
         .for_task(&recovered.task_id)
         .with_details(&serde_json::json!({
             "outcome": recovered.outcome,

@@ -56,6 +56,9 @@ pub struct Journal {
     pub paths: Vec<PathItem>,
     /// Database server sources, in switch order.
     pub databases: Vec<DatabaseItem>,
+    /// A drill's journal: it never switches, and recovery only removes its scratch copies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
 }
 
 impl Journal {
@@ -74,6 +77,7 @@ impl Journal {
             staging: placements.iter().map(|p| p.staging.clone()).collect(),
             paths: Vec::new(),
             databases: Vec::new(),
+            drill: false,
         }
     }
 }
@@ -374,6 +378,7 @@ mod tests {
             staging: vec![],
             paths: vec![],
             databases: vec![],
+            drill: false,
         }
     }
 

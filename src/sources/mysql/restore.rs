@@ -46,6 +46,12 @@ impl MysqlRestore {
 }
 
 impl StagedRestore for MysqlRestore {
+    fn facts(&self) -> Result<crate::engine::manifest::SourceFacts> {
+        Err(crate::error::Error::Source(
+            "the facts of this kind are not read yet".into(),
+        ))
+    }
+
     fn destination(&self) -> String {
         let names: Vec<&str> = self.parts.iter().map(|swap| swap.db.as_str()).collect();
         self.client

@@ -94,6 +94,8 @@ fn stage_one(
     let selection = (!chosen.is_empty()).then(|| chosen.clone());
     let target = match (request.target, named) {
         (DatabaseTarget::Original, _) => db.to_string(),
+        // A drill: loaded into the staging database only, never switched in.
+        (DatabaseTarget::Scratch, _) => db.to_string(),
         (DatabaseTarget::NewDefault, _) => default_restored_name(db, request.started),
         (DatabaseTarget::Named(_), Some(name)) => name.to_string(),
         // A server URL without a database: each database keeps its name there.
@@ -102,7 +104,7 @@ fn stage_one(
     let recorded = Charset::recorded(request.dir, db)?;
     let replacing = matches!(request.target, DatabaseTarget::Original);
     let exists = client.database_exists(&target)?;
-    if !replacing && exists {
+    if !replacing && exists && *request.target != DatabaseTarget::Scratch {
         return Err(Error::Refused(format!(
             "database `{target}` already exists on {}: choose another --target name (a restore \
              only replaces the source's own database, without --target)",

@@ -16,6 +16,7 @@
 
 use super::check::{client_major, require_fit};
 use super::copy_progress::CopyProgress;
+use super::facts::ExportedSnapshot;
 use super::sql::{Pg, MAINTENANCE_DB};
 use crate::error::{IoContext, Result};
 use crate::sources::database::DumpRequest;
@@ -43,8 +44,16 @@ pub fn dump(pg: &Pg, databases: &[String], globals: bool, request: DumpRequest<'
         let copies = CopyProgress::start(pg, database, server, &application);
         let mut command = pg.command("pg_dump", database);
         command.env("PGAPPNAME", &application);
+        // One snapshot for the dump and the facts a drill proves it against: the facts are
+        // read in the exporting transaction, which stays open until pg_dump has taken it.
+        let mut snapshot = ExportedSnapshot::begin(pg, database)?;
+        request
+            .facts
+            .databases
+            .insert(database.clone(), snapshot.facts()?);
         let spool = request.dir.join(format!("{database}{DUMP_SUFFIX}"));
         command
+            .arg(format!("--snapshot={}", snapshot.id))
             .args(["--format=custom", COMPRESS_LEVEL, "--no-password", "--file"])
             .arg(&spool);
         let run = ToolRun {
@@ -56,6 +65,7 @@ pub fn dump(pg: &Pg, databases: &[String], globals: bool, request: DumpRequest<'
         run_watched(&run, command, || {
             copies.as_ref().map_or(0, CopyProgress::done)
         })?;
+        snapshot.end();
         run.report(run.estimate);
         let size_file = request.dir.join(format!("{database}{SIZE_SUFFIX}"));
         std::fs::write(&size_file, format!("{size}\n"))

@@ -6,6 +6,7 @@ mod check;
 mod copy_progress;
 mod creation;
 mod dump;
+mod facts;
 mod held;
 mod names;
 mod program;

@@ -101,6 +101,17 @@ fn plan(pg: &Pg, request: &StageRequest) -> Result<Vec<Plan>> {
                 single("--target")?;
                 (pg.clone(), name.clone())
             }
+            // Staged beside the original under a staging name, and never switched in.
+            DatabaseTarget::Scratch => {
+                plans.push(Plan {
+                    database: database.clone(),
+                    dump,
+                    target: pg.clone(),
+                    name: database,
+                    replace: false,
+                });
+                continue;
+            }
         };
         let exists = target.exists(&name)?;
         let original = *request.target == DatabaseTarget::Original;

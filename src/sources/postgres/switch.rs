@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use super::held::Held;
 use super::sql::{ident, literal, Pg, MAINTENANCE_DB};
+use crate::engine::manifest::SourceFacts;
 use crate::error::{Error, Result};
 use crate::faults;
 use crate::sources::StagedRestore;
@@ -92,6 +93,16 @@ impl StagedSource {
 }
 
 impl StagedRestore for StagedSource {
+    /// Each database's facts, read from its staging copy under its own name.
+    fn facts(&self) -> Result<SourceFacts> {
+        let mut facts = SourceFacts::default();
+        for item in &self.items {
+            let found = super::facts::read(&item.pg, &item.staging)?;
+            facts.databases.insert(item.name.clone(), found);
+        }
+        Ok(facts)
+    }
+
     fn destination(&self) -> String {
         self.items
             .iter()

@@ -149,7 +149,8 @@ fn target_address(
     target: &DatabaseTarget,
 ) -> Result<ServerAddress> {
     match target {
-        DatabaseTarget::Original => Ok(server.clone()),
+        // A drill loads into a temporary server only.
+        DatabaseTarget::Original | DatabaseTarget::Scratch => Ok(server.clone()),
         DatabaseTarget::Named(text) if text.contains("://") => server.parse_target(text),
         DatabaseTarget::Named(text) => {
             let db: u32 = text.trim().parse().map_err(|_| {

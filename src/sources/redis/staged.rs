@@ -150,6 +150,12 @@ pub struct Record {
 }
 
 impl StagedRestore for StagedRedis {
+    fn facts(&self) -> Result<crate::engine::manifest::SourceFacts> {
+        Err(crate::error::Error::Source(
+            "the facts of this kind are not read yet".into(),
+        ))
+    }
+
     fn destination(&self) -> String {
         self.target.redacted()
     }

@@ -94,6 +94,7 @@ pub async fn restore(
         remote: true,
         // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
         allow_plain: false,
+        scratch: false,
     };
     let by = Requester::Api(user.username().to_string());
     let task = state

@@ -125,6 +125,7 @@ pub async fn submit(
         remote: true,
         // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
         allow_plain: false,
+        scratch: false,
     };
     let by = Requester::Console(user.username().to_string());
     let submitted = state

@@ -6,6 +6,7 @@
 //! database report the same values whichever is scraped — except the worker pool's, which
 //! is each process's own.
 
+mod drills;
 mod exposition;
 
 use actix_web::{web, HttpResponse};
@@ -155,7 +156,7 @@ pub fn render(app: &App) -> Result<String> {
     e.family(
         "coffer_source_rpo_seconds",
         "gauge",
-        "The recovery point objective of a source (rpo_hours).",
+        "The recovery point objective of a source (rpo_minutes).",
     );
     for s in &rpo {
         let labels = [
@@ -184,6 +185,8 @@ pub fn render(app: &App) -> Result<String> {
             f64::from(u8::from(s.missed())),
         );
     }
+
+    drills::render(&mut e, conn, &app.settings, now)?;
 
     let stall_before = now - chrono::Duration::minutes(app.settings.monitor.stall_minutes.into());
     e.family("coffer_tasks_running", "gauge", "Tasks running now.");

@@ -64,7 +64,7 @@ fn age_backups(console: &TestConsole, by: Duration) {
 #[test]
 fn rpo_is_green_or_red_and_each_miss_raises_one_alert() {
     for backend in &BOTH {
-        let console = TestConsole::start_with(backend, |s| s.sources[0].rpo_hours = 1);
+        let console = TestConsole::start_with(backend, |s| s.sources[0].rpo_minutes = 60);
         let viewer = console.login_as(Role::Viewer);
         let operator = console.login_as(Role::Operator);
 

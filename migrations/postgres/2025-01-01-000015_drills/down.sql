@@ -1,0 +1,2 @@
+DROP TABLE drill_sources;
+DROP TABLE drills;
