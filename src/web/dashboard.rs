@@ -1,6 +1,7 @@
 //! `GET /`: the state of things at a glance — counts and total size, the last success of
-//! every source with its age against its RPO (green or red), running tasks, recent failures, and a chart of the size and
-//! duration of the latest successful backups.
+//! every source with its age against its RPO (green or red), its proven RPO and last RTO
+//! from drills (the Recoverability page's table), running tasks, recent failures, and a
+//! chart of the size and duration of the latest successful backups.
 
 mod chart;
 
@@ -19,6 +20,7 @@ use crate::web::backups::rows::age;
 use crate::web::backups::stats::groups;
 use crate::web::error::{WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
+use crate::web::recoverability::{source_rows, SourceRow};
 use crate::web::state::WebState;
 use crate::web::view::{timestamp, BackupRow, TaskRow};
 use chart::Chart;
@@ -54,6 +56,8 @@ struct DashboardPage {
     running: Vec<(TaskRow, bool)>,
     recent_failures: Vec<BackupRow>,
     chart: Option<Chart>,
+    /// Proven RPO and last RTO per source (the Recoverability page's table).
+    sources: Vec<SourceRow>,
 }
 
 pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpResponse> {
@@ -100,6 +104,7 @@ pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpRes
             .map(BackupRow::from)
             .collect();
             let chart = Chart::of(&Backup::list_recent_succeeded(conn, CHART_BACKUPS)?);
+            let sources = source_rows(conn, &settings, now)?;
             Ok::<_, WebError>(DashboardPage {
                 layout: Layout::new(&user.identity, "dashboard"),
                 total: totals.count,
@@ -111,6 +116,7 @@ pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpRes
                 running,
                 recent_failures,
                 chart,
+                sources,
             })
         })
         .await?;

@@ -5,8 +5,8 @@ use actix_web::web;
 
 use crate::web::error::{ApiError, WebError};
 use crate::web::{
-    account, api, assets, audit, backups, dashboard, health, login, metrics, settings, sources,
-    tasks, users,
+    account, api, assets, audit, backups, dashboard, health, login, metrics, recoverability,
+    settings, sources, tasks, users,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,6 +28,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::configure)
         .route("/", web::get().to(dashboard::show))
         .route("/audit", web::get().to(audit::list::show))
+        .route("/recoverability", web::get().to(recoverability::show))
+        .route(
+            "/recoverability/drill",
+            web::post().to(recoverability::drill::submit),
+        )
+        .route("/drills/{id}", web::get().to(recoverability::report::show))
         .route("/sources", web::get().to(sources::list::show))
         .route("/sources/{name}/check", web::post().to(sources::check::run))
         .route("/settings", web::get().to(settings::page::show))

@@ -108,10 +108,11 @@ pub(crate) fn prove_database(
     staged: &dyn StagedRestore,
     proof: &mut SourceProof,
 ) {
-    proof.proven.push(format!(
-        "the dump loaded into {} and passed the restore's validation",
-        staged.destination()
-    ));
+    proof.proven.push(
+        "the dump loaded into a scratch copy beside the original and passed the restore's \
+         validation"
+            .into(),
+    );
     let Some(recorded) = &source.facts else {
         proof.unproven.push(no_facts());
         return;

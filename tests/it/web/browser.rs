@@ -51,6 +51,8 @@ impl Driver {
             .expect("chromedriver starts");
         let url = format!("http://127.0.0.1:{port}");
         let status = format!("{url}/status");
+        // reqwest is built without a TLS provider of its own (see `install_tls_provider`).
+        coffer::storage::install_tls_provider();
         let deadline = Instant::now() + Duration::from_secs(20);
         while reqwest::blocking::get(&status).map_or(true, |r| !r.status().is_success()) {
             assert!(
@@ -119,8 +121,8 @@ fn artifacts_dir() -> PathBuf {
 
 #[test]
 fn sign_in_back_up_watch_it_live_and_reach_the_restore_confirmation() {
-    let driver = Driver::start();
     let console = TestConsole::start(&Backend::Sqlite);
+    let driver = Driver::start();
     add_files(&console, 4000);
     console.add_user("e2e-admin", Role::Admin);
     let _workers = console.start_workers();
@@ -254,4 +256,102 @@ async fn save_screenshot(browser: &Client, name: &str) {
     let dir = artifacts_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), png).unwrap();
+}
+
+#[test]
+fn the_recoverability_page_turns_green_once_a_drill_has_proven_a_backup() {
+    let console = TestConsole::start_with(&Backend::Sqlite, |settings| {
+        settings.sources[0].rto_minutes = Some(10);
+    });
+    let driver = Driver::start();
+    console.add_user("e2e-operator", Role::Operator);
+    let by = crate::helpers::tester();
+    let request = coffer::jobs::backup::BackupRequest::new(
+        coffer::domain::Scope::All,
+        coffer::domain::BackupKind::Full,
+    );
+    coffer::jobs::backup::run_backup(&console.app, &request, &by, None).unwrap();
+    let _workers = console.start_workers();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let browser = open_browser(&driver).await;
+        recoverability_flow(&console, &browser).await;
+        let _ = browser.close().await;
+    });
+}
+
+/// The colour of `files`' RPO and RTO cells.
+async fn health(browser: &Client) -> (String, String) {
+    let mut found = Vec::new();
+    for measure in ["rpo", "rto"] {
+        let css = format!("tr[data-source='files'] [data-measure='{measure}']");
+        let cell = browser.find(Locator::Css(&css)).await.unwrap();
+        found.push(cell.attr("data-health").await.unwrap().unwrap_or_default());
+    }
+    (found.remove(0), found.remove(0))
+}
+
+async fn recoverability_flow(console: &TestConsole, browser: &Client) {
+    browser.goto(&console.url("/login")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/login']"))
+        .await
+        .unwrap();
+    form.set_by_name("username", "e2e-operator").await.unwrap();
+    form.set_by_name("password", PASSWORD).await.unwrap();
+    form.submit().await.unwrap();
+    wait_until("the dashboard", Duration::from_secs(10), || async {
+        text_of(browser, "h1").await.as_deref() == Some("Dashboard")
+    })
+    .await;
+
+    // Backed up, but never proven: red for both.
+    browser.goto(&console.url("/recoverability")).await.unwrap();
+    assert_eq!(health(browser).await, ("red".into(), "red".into()));
+    save_screenshot(browser, "recoverability-before.png").await;
+
+    // A drill from the form; its task page follows it to the end.
+    let form = browser.form(Locator::Css("#drill-form")).await.unwrap();
+    form.submit().await.unwrap();
+    wait_until("the drill's task page", Duration::from_secs(10), || async {
+        browser
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path().starts_with("/tasks/"))
+    })
+    .await;
+    wait_until("the drill to succeed", Duration::from_secs(60), || async {
+        text_of(browser, ".task-progress [data-status]")
+            .await
+            .as_deref()
+            == Some("success")
+    })
+    .await;
+
+    // Proven within both targets: green, with a link to the report.
+    browser.goto(&console.url("/recoverability")).await.unwrap();
+    assert_eq!(health(browser).await, ("green".into(), "green".into()));
+    save_screenshot(browser, "recoverability-after.png").await;
+    let link = browser
+        .find(Locator::Css("tr[data-source='files'] a[href^='/drills/']"))
+        .await
+        .unwrap();
+    link.click().await.unwrap();
+    wait_until("the drill's report", Duration::from_secs(10), || async {
+        text_of(browser, "#drill-verdict")
+            .await
+            .is_some_and(|t| t.contains("passed"))
+    })
+    .await;
+    let proof = text_of(browser, "section.proof[data-source='files']")
+        .await
+        .unwrap();
+    assert!(proof.contains("match their SHA-256"), "{proof}");
+
+    // The dashboard shows the same colours.
+    browser.goto(&console.url("/")).await.unwrap();
+    assert_eq!(health(browser).await, ("green".into(), "green".into()));
 }

@@ -9,6 +9,7 @@ mod audit;
 mod backups;
 mod browser;
 mod delete_busy;
+mod drills;
 mod metrics;
 mod monitor_rpo;
 mod monitor_schedule;
