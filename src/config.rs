@@ -18,7 +18,7 @@ pub use notify::{
     EVENT_KINDS,
 };
 pub use source::{
-    check_database_name, FilterGlobs, ServerConfig, ServerUrl, SourceConfig, SourceSpec,
+    check_database_name, FilterGlobs, Hooks, ServerConfig, ServerUrl, SourceConfig, SourceSpec,
 };
 pub use storage::{S3Settings, StorageLocation, StorageSettings, StorageTarget};
 

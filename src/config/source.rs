@@ -30,8 +30,33 @@ pub struct SourceConfig {
     /// Recovery time objective in minutes (`rto_minutes`): a drill of this source should
     /// restore and prove it within this time. `None`: no target set.
     pub rto_minutes: Option<u32>,
+    /// Commands run around the backup's snapshots (`before`, `after`).
+    pub hooks: Hooks,
     pub spec: SourceSpec,
 }
+
+/// A source's hook commands, run by `sh -c` around a backup's snapshots so an operator can
+/// pause the writers (and the sources of one backup describe one moment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hooks {
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Each hook is stopped (its whole process group) after this long, and fails.
+    pub timeout_seconds: u32,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks {
+            before: None,
+            after: None,
+            timeout_seconds: DEFAULT_HOOK_TIMEOUT_SECONDS,
+        }
+    }
+}
+
+/// A hook that has not finished after five minutes is not pausing writers any more.
+pub const DEFAULT_HOOK_TIMEOUT_SECONDS: u32 = 300;
 
 /// What a source is, by kind, with the settings of that kind only.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 pub mod database;
 mod directory;
 mod file;
+mod hook;
 mod mysql;
 mod postgres;
 mod redis;
@@ -15,6 +16,7 @@ mod working_name;
 
 pub use database::{DatabaseTarget, Selection, StagedRestore};
 pub use directory::{real_root, Filters};
+pub use hook::{run_hook, HookPoint, HookRan};
 pub use server::ServerAddress;
 pub use sqlite::{facts as sqlite_facts, integrity_check as sqlite_integrity_check};
 

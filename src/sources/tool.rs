@@ -176,6 +176,53 @@ pub fn run_watched_group(run: &ToolRun, command: Command, done: impl Fn() -> u64
     finish(run.tool, status, stderr)
 }
 
+/// Runs `command` (an operator's hook) in a process group of its own, like
+/// [`run_watched_group`], for at most `limit`: past it, or when the task is cancelled, the
+/// whole group is killed. Returns the exit status and the tail of its output (standard
+/// output, then error output).
+pub fn run_group_for(
+    run: &ToolRun,
+    command: Command,
+    limit: Duration,
+) -> Result<(Option<ExitStatus>, String)> {
+    let mut leader = group_leader(&command);
+    leader
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = spawn_with(run.tool, &mut leader, libc::SIGTERM, true)?;
+    let stdout = collect(child.stdout.take(), STDERR_TAIL);
+    let stderr = collect_stderr(&mut child);
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(e) => return Err(Error::Source(format!("waiting for {}: {e}", run.tool))),
+        }
+        let cancelled = run.progress.should_stop();
+        if cancelled || Instant::now() >= deadline {
+            kill_group(&child);
+            let _ = child.kill();
+            let _ = child.wait();
+            if cancelled {
+                return Err(Error::Cancelled);
+            }
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut output = tail(&stdout.join().unwrap_or_default());
+    let errors = tail(&stderr.join().unwrap_or_default());
+    if !errors.trim().is_empty() {
+        if !output.is_empty() && !output.ends_with('\n') {
+            output.push('\n');
+        }
+        output.push_str(&errors);
+    }
+    Ok((status, output.trim_end().to_string()))
+}
+
 /// `sh`, leading a process group of its own, runs `command` in it and, when the parent-death
 /// signal (SIGTERM) comes, kills the whole group: the tool and every process it forked.
 /// The trap is set before the tool starts; a signal before that ends `sh` alone, the tool

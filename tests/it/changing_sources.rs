@@ -23,6 +23,7 @@ fn files_changing_under_the_backup_are_warnings() {
         service: "app".into(),
         rpo_minutes: 26 * 60,
         rto_minutes: None,
+        hooks: Default::default(),
         spec: SourceSpec::Directory {
             path: root.clone(),
             filters: FilterGlobs::default(),

@@ -11,6 +11,7 @@ mod drills;
 mod export;
 mod faults;
 mod health_cli;
+mod hooks;
 mod incremental;
 mod json_output;
 mod key_export;

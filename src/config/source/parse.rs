@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 
 use super::{
-    check_database_name, FilterGlobs, PasswordFrom, ServerConfig, ServerUrl, SourceConfig,
-    SourceSpec,
+    check_database_name, FilterGlobs, Hooks, PasswordFrom, ServerConfig, ServerUrl, SourceConfig,
+    SourceSpec, DEFAULT_HOOK_TIMEOUT_SECONDS,
 };
 use crate::domain::{check_plain_name, SourceKind};
 
@@ -69,6 +69,7 @@ pub(super) fn parse_source(table: toml::Table) -> Result<SourceConfig, Bad> {
     if let Some(minutes) = rto_minutes {
         in_a_year("rto_minutes", minutes)?;
     }
+    let hooks = hooks(&mut keys)?;
     let spec = match kind {
         SourceKind::Directory => SourceSpec::Directory {
             path: keys.path(kind)?,
@@ -108,7 +109,37 @@ pub(super) fn parse_source(table: toml::Table) -> Result<SourceConfig, Bad> {
         service,
         rpo_minutes,
         rto_minutes,
+        hooks,
         spec,
+    })
+}
+
+/// `before`, `after` (shell commands) and `hook_timeout_seconds`.
+fn hooks(keys: &mut Keys) -> Result<Hooks, Bad> {
+    let mut command = |key: &'static str| -> Result<Option<String>, Bad> {
+        match keys.take::<String>(key)? {
+            Some(text) if text.trim().is_empty() => Err(bad(
+                key,
+                "is empty: give a shell command, or leave the key out".into(),
+            )),
+            other => Ok(other),
+        }
+    };
+    let before = command("before")?;
+    let after = command("after")?;
+    let timeout_seconds = keys
+        .take("hook_timeout_seconds")?
+        .unwrap_or(DEFAULT_HOOK_TIMEOUT_SECONDS);
+    if !(1..=86_400).contains(&timeout_seconds) {
+        return Err(bad(
+            "hook_timeout_seconds",
+            format!("{timeout_seconds} is out of range 1..=86400 (a day)"),
+        ));
+    }
+    Ok(Hooks {
+        before,
+        after,
+        timeout_seconds,
     })
 }
 

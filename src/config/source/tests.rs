@@ -81,7 +81,7 @@ fn keys_of_another_kind_or_of_none_are_refused_by_name() {
         ),
         (
             "kind = 'file'\npath = '/x'\npaht = 1",
-            "`paht`: unknown key; a file source takes name, service, kind, rpo_minutes, rpo_hours, rto_minutes, path",
+            "`paht`: unknown key; a file source takes name, service, kind, rpo_minutes, rpo_hours, rto_minutes, before, after, hook_timeout_seconds, path",
         ),
         (
             "kind = 'directory'\npath = '/x'\nrpo_hours = 'daily'",

@@ -3,6 +3,7 @@
 //! the archive into storage, commits it, and only then marks the record `success`. Any
 //! failure marks the record `failed` and leaves no object under a final name.
 
+mod hooks;
 mod request;
 
 use std::io::Write;
@@ -19,6 +20,7 @@ use crate::engine::manifest::Manifest;
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::archives::{archive_key, load_manifest, manifest_key};
+use crate::jobs::backup::hooks::HookContext;
 use crate::jobs::params::{self, BackupParams};
 use crate::jobs::requester::Requester;
 use crate::jobs::restore::switch_journal::refuse_unsettled;
@@ -143,7 +145,17 @@ fn run_claimed(
     let settled = refuse_unsettled(&app.settings.data_dir, &names, "back up again");
     let result = settled.and_then(|()| {
         std::thread::scope(|scope| {
-            let snapshotting = scope.spawn(|| take_snapshots(app, chosen, run.progress()));
+            let hooks = HookContext {
+                app,
+                backup_id: &record.id,
+                task_id: &run.task_id,
+                progress: run.progress(),
+            };
+            let snapshotting = scope.spawn(move || {
+                hooks::around(&hooks, chosen, || {
+                    take_snapshots(app, chosen, hooks.progress)
+                })
+            });
             let parent_manifest = Backup::mark_running(&mut *app.conn()?, &record.id)
                 .map_err(Error::from)
                 .and_then(|_| match &record.parent_id {
