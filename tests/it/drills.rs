@@ -320,3 +320,17 @@ fn a_drill_killed_mid_way_leaves_nothing_after_the_next_start() {
         );
     }
 }
+
+#[test]
+fn a_drill_never_runs_beside_a_backup_or_restore_of_the_same_source() {
+    let s = service();
+    let id = s.backup["id"].as_str().unwrap();
+    // What a running backup or restore of `settings` holds.
+    let app = s.env.app();
+    let held = coffer::jobs::run::locks::lock_sources(&app.settings, &["settings".into()]).unwrap();
+    let busy = s.env.fails(&["drill", id]);
+    assert!(busy.contains("source `settings` is busy"), "{busy}");
+    drop(held);
+    let (report, ok, stderr) = drill(&s.env, &[id]);
+    assert!(ok && report["passed"] == true, "{stderr}");
+}
