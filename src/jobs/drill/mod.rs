@@ -104,18 +104,21 @@ fn record_checked(
 
 /// Which backup, and the restore plan of its chosen sources into scratch places.
 fn check_drill(app: &App, request: &DrillRequest) -> Result<(Backup, RestorePlan)> {
-    let backup = match &request.backup_id {
-        Some(id) => crate::jobs::find_backup(&mut *app.conn()?, id)?,
-        None => newest_holding(app, &wanted_sources(app, request)?)?,
+    let (backup, sources) = match &request.backup_id {
+        Some(id) => (
+            crate::jobs::find_backup(&mut *app.conn()?, id)?,
+            request.sources.clone(),
+        ),
+        None => {
+            let wanted = wanted_sources(app, request)?;
+            (newest_holding(app, &wanted)?, wanted)
+        }
     };
-    let sources = match (&request.backup_id, request.sources.is_empty()) {
-        (None, true) => wanted_sources(app, request)?,
-        _ => request.sources.clone(),
-    };
-    let restore = scratch_request(&backup.id, sources, request, &scratch_folder(app, "check"));
+    // The task's own folder is named when it runs; the check needs a place that is empty.
+    let folder = scratch_folder(app, "check");
     let restore = RestoreRequest {
         service: request.service.clone(),
-        ..restore
+        ..scratch_request(&backup.id, sources, request.allow_plain, &folder)
     };
     let plan = check_restore(app, &restore)?;
     Ok((backup, plan))
@@ -166,7 +169,7 @@ fn newest_holding(app: &App, wanted: &[String]) -> Result<Backup> {
 fn scratch_request(
     backup_id: &str,
     sources: Vec<String>,
-    request: &DrillRequest,
+    allow_plain: bool,
     folder: &std::path::Path,
 ) -> RestoreRequest {
     RestoreRequest {
@@ -174,7 +177,7 @@ fn scratch_request(
         sources,
         target: Some(folder.to_path_buf()),
         confirmed: true,
-        allow_plain: request.allow_plain,
+        allow_plain,
         scratch: true,
         ..RestoreRequest::default()
     }
@@ -197,11 +200,7 @@ pub fn execute_drill(app: &App, task_id: &str, how: Execution) -> Result<Option<
     let checked = params::read::<DrillParams>(&task)
         .and_then(|params| {
             let backup_id = task.backup_id.clone().unwrap_or_default();
-            let drill = DrillRequest {
-                allow_plain: params.allow_plain,
-                ..DrillRequest::default()
-            };
-            let request = scratch_request(&backup_id, params.sources, &drill, &folder);
+            let request = scratch_request(&backup_id, params.sources, params.allow_plain, &folder);
             Ok((check_restore(app, &request)?, request))
         })
         .map_err(|e| fail_before_start(app, &task, e));
@@ -213,9 +212,9 @@ pub fn execute_drill(app: &App, task_id: &str, how: Execution) -> Result<Option<
     let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
         return Ok(None);
     };
-    let report = drill(app, &task, &plan, &request, &run, &folder);
-    let result = match &report.error {
-        Some(e) if e == "cancelled" => Err(Error::Cancelled),
+    let (report, cancelled) = drill(app, &task, &plan, &request, &run, &folder);
+    let result = match () {
+        _ if cancelled => Err(Error::Cancelled),
         _ if report.passed => Ok(()),
         _ => Err(Error::Refused(report.summary())),
     };
@@ -231,7 +230,6 @@ pub fn execute_drill(app: &App, task_id: &str, how: Execution) -> Result<Option<
         entry = entry.by(by);
     }
     let (row, sources) = rows_of(&report, &plan);
-    let cancelled = matches!(result, Err(Error::Cancelled));
     run.finish_with(&result, |conn| {
         // A cancelled drill proved nothing either way: no figures from it.
         if !cancelled {
@@ -261,28 +259,32 @@ fn alert(app: &App, report: &DrillReport) {
         );
         return;
     }
-    for source in &report.sources {
-        let target = app
-            .settings
-            .source(&source.source)
-            .and_then(|s| s.rto_minutes);
-        if let Some(minutes) = target {
-            let target_seconds = i64::from(minutes) * 60;
-            if source.rto_ms > (target_seconds as u64).saturating_mul(1000) {
-                let seconds = source.rto_ms as f64 / 1000.0;
-                notify::rto_missed(
-                    notifier,
-                    &source.source,
-                    &report.task_id,
-                    seconds,
-                    target_seconds,
-                );
-            }
-        }
+    let target = |name: &str| app.settings.source(name).and_then(|s| s.rto_minutes);
+    for (source, seconds, target_seconds) in slower_than_target(report, target) {
+        notify::rto_missed(notifier, source, &report.task_id, seconds, target_seconds);
     }
 }
 
+/// The proven sources slower than their RTO target (`target`: minutes by source name):
+/// (source, RTO in seconds, target in seconds).
+fn slower_than_target(
+    report: &DrillReport,
+    target: impl Fn(&str) -> Option<u32>,
+) -> Vec<(&str, f64, i64)> {
+    report
+        .sources
+        .iter()
+        .filter(|s| s.passed)
+        .filter_map(|s| {
+            let target_seconds = i64::from(target(&s.source)?) * 60;
+            let slower = s.rto_ms > (target_seconds as u64).saturating_mul(1000);
+            slower.then(|| (s.source.as_str(), s.rto_ms as f64 / 1000.0, target_seconds))
+        })
+        .collect()
+}
+
 /// Restores, proves and cleans up; never fails as a whole: what went wrong is in the report.
+/// `true` with it when the drill was cancelled.
 fn drill(
     app: &App,
     task: &Task,
@@ -290,7 +292,7 @@ fn drill(
     request: &RestoreRequest,
     run: &TaskRun,
     folder: &std::path::Path,
-) -> DrillReport {
+) -> (DrillReport, bool) {
     let started = Instant::now();
     let started_at = Utc::now();
     let elapsed_ms = || started.elapsed().as_millis() as u64;
@@ -336,6 +338,7 @@ fn drill(
         Ok(())
     })();
     let rto_ms = elapsed_ms();
+    let cancelled = matches!(outcome, Err(Error::Cancelled));
     let error = outcome.err().map(|e| e.to_string());
     if let Some(error) = &error {
         for proof in proofs
@@ -350,7 +353,7 @@ fn drill(
     clean_up(app, databases, journal_file, folder);
     phases.push(phase("clean up", phase_start));
     let passed = error.is_none() && proofs.iter().all(|p| p.passed);
-    DrillReport {
+    let report = DrillReport {
         task_id: task.id.clone(),
         backup_id: plan.backup.id.clone(),
         backup_name: plan.backup.name.clone(),
@@ -362,7 +365,8 @@ fn drill(
         sources: proofs,
         error,
         started_at,
-    }
+    };
+    (report, cancelled)
 }
 
 /// Drops the staged databases, then settles the journal as recovery would (staging folders,
@@ -436,4 +440,47 @@ fn rows_of(report: &DrillReport, plan: &RestorePlan) -> (Drill, Vec<DrillSource>
         })
         .collect();
     (drill, sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proof(source: &str, passed: bool, rto_ms: u64) -> SourceProof {
+        SourceProof {
+            source: source.into(),
+            service: "s".into(),
+            kind: crate::domain::SourceKind::Directory,
+            passed,
+            proven: vec![],
+            unproven: vec![],
+            failed: vec![],
+            rto_ms,
+            taken_at: None,
+        }
+    }
+
+    #[test]
+    fn only_proven_sources_past_their_target_are_slow() {
+        let report = DrillReport {
+            task_id: "t".into(),
+            backup_id: "b".into(),
+            backup_name: "n".into(),
+            backup_size: 0,
+            passed: true,
+            rto_ms: 200_000,
+            phases: vec![],
+            sources: vec![
+                proof("fast", true, 59_000),
+                proof("slow", true, 61_000),
+                proof("untargeted", true, 200_000),
+                proof("failed", false, 200_000),
+            ],
+            snapshot_spread_ms: None,
+            error: None,
+            started_at: Utc::now(),
+        };
+        let target = |name: &str| (name != "untargeted").then_some(1);
+        assert_eq!(slower_than_target(&report, target), [("slow", 61.0, 60)]);
+    }
 }
