@@ -8,11 +8,16 @@
 //! folders without following links. Links themselves are restored exactly as stored.
 //!
 //! The manifest that drives a restore comes from the catalogue, which may have been rebuilt
-//! from storage, and storage is not trusted: before anything is created, the backup's own
-//! archive is read once and the SHA-256 of the manifest inside it compared with the
-//! catalogue's copy (see [`authenticate_manifest`]). Setuid, setgid and sticky bits are
-//! granted only from a manifest read from an authenticated (encrypted) archive, and only by
-//! root; otherwise they are dropped.
+//! from storage, and storage is not trusted. The backup's own archive is read first, in the
+//! same pass that extracts its files, and at its end the SHA-256 of the manifest inside it
+//! (its last entry) is compared with the catalogue's copy ([`authenticate`]): until then
+//! only folders and files inside the staging folders exist, written without setuid, setgid
+//! or sticky bits, each file checked against the manifest; no link is created and no folder
+//! sealed, and a mismatch fails the restore, whose caller removes the staging folders.
+//! (Reading the archive once more before extracting, as earlier versions did, cost a
+//! restore as much as a deep verify.) Setuid, setgid and sticky bits are granted only from
+//! a manifest read from an authenticated (encrypted) archive, and only by root; otherwise
+//! they are dropped.
 
 mod staging;
 #[cfg(test)]
@@ -61,19 +66,17 @@ impl Trust<'_> {
     }
 }
 
-/// Reads the archive of `manifest.backup_id` once, to its end, and checks that it is the
-/// recorded object and that the manifest inside it is byte for byte the catalogue's copy.
-/// Nothing is written. Returns what the embedded manifest proved.
-pub fn authenticate_manifest(
+/// Checks what reading the archive of `manifest.backup_id` to its end found: it is the
+/// recorded object, and the manifest inside it is byte for byte the catalogue's copy.
+fn authenticate(
     manifest: &Manifest,
-    archives: &dyn ArchiveSource,
-    keyring: &Keyring,
+    embedded: &EmbeddedManifest,
+    digest: &StoredDigest,
+    expected: &StoredDigest,
     trust: &Trust,
-) -> Result<EmbeddedManifest> {
+) -> Result<()> {
     let own = manifest.backup_id.as_str();
-    let (stored, expected) = archives.open(own)?;
-    let (embedded, digest) = walk_archive(stored, keyring, trust.plain, |_, _| Ok(()))?;
-    check_digest(own, &digest, &expected)?;
+    check_digest(own, digest, expected)?;
     if embedded.backup_id != own || embedded.sha256 != trust.manifest_sha256 {
         return Err(Error::Archive(format!(
             "the manifest of backup {own} in the catalogue differs from the one inside its \
@@ -81,7 +84,7 @@ pub fn authenticate_manifest(
              refused, nothing was restored"
         )));
     }
-    Ok(embedded)
+    Ok(())
 }
 
 impl<'a> ExtractPlan<'a> {
@@ -141,7 +144,8 @@ impl<'a> ExtractPlan<'a> {
 
 /// Writes every wanted entry under its staging folder: folders first, then files (each with
 /// its mode and time as soon as it is written), then links, then the folders' modes and
-/// times, deepest first, so a read-only folder is sealed after everything inside it.
+/// times, deepest first, so a read-only folder is sealed after everything inside it. On any
+/// failure the staging folders are removed again: a refused archive leaves nothing.
 pub fn extract(
     plan: &ExtractPlan,
     archives: &dyn ArchiveSource,
@@ -149,8 +153,22 @@ pub fn extract(
     trust: &Trust,
     progress: &dyn ProgressSink,
 ) -> Result<()> {
-    let embedded = authenticate_manifest(plan.manifest, archives, keyring, trust)?;
-    let special_bits = embedded.authenticated && trust.may_grant_special_bits;
+    let result = extract_all(plan, archives, keyring, trust, progress);
+    if result.is_err() {
+        for root in plan.staging.values() {
+            let _ = remove_tree(root);
+        }
+    }
+    result
+}
+
+fn extract_all(
+    plan: &ExtractPlan,
+    archives: &dyn ArchiveSource,
+    keyring: &Keyring,
+    trust: &Trust,
+    progress: &dyn ProgressSink,
+) -> Result<()> {
     let mut state = Progress {
         phase: "restoring".into(),
         files_total: plan.file_count(),
@@ -158,7 +176,8 @@ pub fn extract(
         ..Progress::default()
     };
     progress.report(&state);
-    let mut staging = Staging::open(&plan.staging, special_bits)?;
+    // No special bits until the manifest is authenticated (see the module note).
+    let mut staging = Staging::open(&plan.staging, false)?;
     for entry in plan.wanted.iter().filter(|e| e.kind == EntryKind::Dir) {
         staging.folder(&entry.path)?;
     }
@@ -171,8 +190,13 @@ pub fn extract(
             .or_default()
             .insert(&entry.path, entry);
     }
-    let mut holders: Vec<&str> = by_holder.keys().copied().collect();
+    // The backup's own archive first, also when none of its files is wanted: its end
+    // authenticates the manifest that everything here follows.
+    let own = plan.manifest.backup_id.as_str();
+    let mut holders: Vec<&str> = by_holder.keys().copied().filter(|h| *h != own).collect();
     holders.sort();
+    holders.insert(0, own);
+    let mut written_before_authentication: Vec<&FileEntry> = Vec::new();
     for holder in holders {
         let mut pending = by_holder.remove(holder).unwrap_or_default();
         let (stored, expected) = archives.open(holder)?;
@@ -184,11 +208,23 @@ pub fn extract(
                 return Ok(()); // not wanted, or not a file: its content is skipped
             };
             staging.write_file(entry, content)?;
+            if holder == own {
+                written_before_authentication.push(entry);
+            }
             state.files_done += 1;
             state.bytes_done += entry.size;
             progress.report(&state);
             Ok(())
         })?;
+        if holder == own {
+            authenticate(plan.manifest, &embedded, &digest, &expected, trust)?;
+            if embedded.authenticated && trust.may_grant_special_bits {
+                staging.grant_special_bits();
+                for entry in written_before_authentication.drain(..) {
+                    staging.set_file_mode(entry)?;
+                }
+            }
+        }
         if embedded.backup_id != holder {
             return Err(Error::Archive(format!(
                 "the archive stored for backup {holder} belongs to backup {}",

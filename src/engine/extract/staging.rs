@@ -185,6 +185,33 @@ impl<'p> Staging<'p> {
         .ctx(|| format!("setting the time of {}", path.display()))
     }
 
+    /// From now on recorded modes may set setuid, setgid and sticky bits (the manifest is
+    /// authenticated and Coffer runs as root).
+    pub(super) fn grant_special_bits(&mut self) {
+        self.mode_mask = 0o7777;
+    }
+
+    /// Sets a file written earlier to its recorded mode again (once special bits are
+    /// granted), through a descriptor opened without following a link.
+    pub(super) fn set_file_mode(&mut self, entry: &FileEntry) -> Result<()> {
+        if entry.mode & 0o7000 == 0 {
+            return Ok(());
+        }
+        let path = self.disk_path(&entry.path);
+        let (dir, name) = self.parent_of(&entry.path)?;
+        let fd = rustix::fs::openat(
+            dir,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io::Error::from)
+        .ctx(|| format!("opening {}", path.display()))?;
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(entry.mode & self.mode_mask))
+            .map_err(io::Error::from)
+            .ctx(|| format!("setting the mode of {}", path.display()))
+    }
+
     /// Sets a folder's recorded mode and time on its open descriptor.
     pub(super) fn seal_folder(&mut self, entry: &FileEntry) -> Result<()> {
         let path = self.disk_path(&entry.path);

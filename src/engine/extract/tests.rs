@@ -270,7 +270,7 @@ fn an_entry_below_a_link_of_the_same_archive_is_refused_before_anything_exists()
 }
 
 #[test]
-fn a_catalogue_manifest_that_differs_from_the_archive_is_refused_before_anything_exists() {
+fn a_catalogue_manifest_that_differs_from_the_archive_is_refused_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let staging = tmp.path().join("staging");
     let (real, archive) = backup(&[Item::Dir("src", 0o755), Item::File("src/a", b"a")]);
@@ -297,7 +297,7 @@ fn a_catalogue_manifest_that_differs_from_the_archive_is_refused_before_anything
     );
     assert!(
         !staging.exists(),
-        "nothing is created before the manifest is authenticated"
+        "a refused manifest leaves nothing (its link was never created)"
     );
     // An archive that is not encrypted is refused outright when plain archives are not allowed.
     let plan = ExtractPlan::select(&real, &["src".into()], None, staged_at(&staging)).unwrap();
