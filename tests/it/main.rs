@@ -7,6 +7,7 @@ mod cleanup;
 mod config_errors;
 mod crash;
 mod deploy_files;
+mod drill_facts;
 mod drills;
 mod export;
 mod faults;

@@ -3,7 +3,8 @@
 //! the application keeps writing; without `--databases` the dump carries no `CREATE
 //! DATABASE`/`USE`, so it loads into any database name (a staging database, a new name);
 //! the database's default character set and collation are recorded beside it instead
-//! (`charset.rs`).
+//! (`charset.rs`). The facts a drill proves the restore against are counted from each dump
+//! file once written (`dumpfacts.rs`).
 
 use super::admin::{literal, Client};
 use super::charset::Charset;
@@ -32,6 +33,7 @@ pub fn dump(request: DumpRequest<'_>) -> Result<()> {
             )));
         }
     }
+    let mut unreadable_facts = None;
     for db in databases {
         request.warnings.extend(not_transactional(&client, db)?);
         let estimate = size_of(&client, db)?;
@@ -58,11 +60,26 @@ pub fn dump(request: DumpRequest<'_>) -> Result<()> {
             estimate,
             progress: request.progress,
         };
-        spool_output(&run, command, &request.dir.join(format!("{db}.sql")))
-            .map_err(|e| in_source(e, &request.source.name))?;
+        let path = request.dir.join(format!("{db}.sql"));
+        spool_output(&run, command, &path).map_err(|e| in_source(e, &request.source.name))?;
+        // Counted from the dump itself: its snapshot is the dump tool's own (`dumpfacts.rs`).
+        match super::dumpfacts::read(&path) {
+            Ok(facts) => {
+                request.facts.databases.insert(db.clone(), facts);
+            }
+            Err(e) => unreadable_facts = Some(format!("database `{db}`: {e}")),
+        }
         if let Some(charset) = Charset::of(&client, db)? {
             charset.record(request.dir, db)?;
         }
+    }
+    if let Some(problem) = unreadable_facts {
+        // Partial facts would fail a drill for a database they lack: none are recorded.
+        request.facts.databases.clear();
+        request.warnings.push(format!(
+            "the row counts a restore drill proves this backup against were not recorded \
+             (the backup itself is complete): {problem}"
+        ));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::admin::Client;
 use super::switch::Swap;
+use crate::engine::manifest::SourceFacts;
 use crate::error::{Error, Result};
 use crate::sources::database::StagedRestore;
 
@@ -46,10 +47,14 @@ impl MysqlRestore {
 }
 
 impl StagedRestore for MysqlRestore {
-    fn facts(&self) -> Result<crate::engine::manifest::SourceFacts> {
-        Err(crate::error::Error::Source(
-            "the facts of this kind are not read yet".into(),
-        ))
+    /// Each staging database's facts, under the name of the database it was dumped from.
+    fn facts(&self) -> Result<SourceFacts> {
+        let mut facts = SourceFacts::default();
+        for swap in &self.parts {
+            let found = super::facts::read(&self.client, &swap.staging)?;
+            facts.databases.insert(swap.db.clone(), found);
+        }
+        Ok(facts)
     }
 
     fn destination(&self) -> String {

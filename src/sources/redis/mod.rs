@@ -3,6 +3,8 @@
 //! - dump (`sync.rs`): the server's RDB snapshot over the replication protocol, into
 //!   `dump.rdb` — it holds every database of the server; a restore takes the source's (`/N`).
 //! - stage (`stage.rs`): the snapshot loaded into a temporary `redis-server` on loopback.
+//! - facts (`facts.rs`): key counts and sampled values, read from such a temporary server at
+//!   backup time and again in a drill.
 //! - switch (`staged.rs`, `copy.rs`): keys copied across with DUMP/RESTORE, undo journal kept.
 //! - check (`check.rs`).
 //!
@@ -11,6 +13,7 @@
 mod check;
 mod conn;
 mod copy;
+mod facts;
 mod stage;
 mod staged;
 mod sync;
@@ -46,6 +49,23 @@ impl DatabaseKind for Redis {
         let mut conn = open(dump.server, timeout)?;
         conn.set_read_timeout(timeout.max(MIN_SNAPSHOT_WAIT))?;
         sync::download_rdb(&mut conn, &dump.dir.join(RDB_FILE), dump.progress)?;
+        // The facts a drill proves against, from the very snapshot just synced: loaded into
+        // a temporary server (stopped and its files gone before the folder is archived).
+        let db = dump.server.redis_db();
+        let facts = TempServer::start(
+            dump.dir,
+            TEMP_DATABASES.max(db.saturating_add(1)),
+            dump.progress,
+        )
+        .and_then(|server| facts::read(&server, db));
+        match facts {
+            Ok(facts) => *dump.facts = facts,
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            Err(e) => dump.warnings.push(format!(
+                "the key counts a restore drill proves this backup against were not recorded \
+                 (the backup itself is complete): {e}"
+            )),
+        }
         Ok(())
     }
 

@@ -150,10 +150,9 @@ pub struct Record {
 }
 
 impl StagedRestore for StagedRedis {
+    /// The source's database of the restored snapshot, read as the backup read it.
     fn facts(&self) -> Result<crate::engine::manifest::SourceFacts> {
-        Err(crate::error::Error::Source(
-            "the facts of this kind are not read yet".into(),
-        ))
+        super::facts::read(&self.server, self.source_db)
     }
 
     fn destination(&self) -> String {

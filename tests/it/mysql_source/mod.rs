@@ -3,7 +3,7 @@
 //! with a password for it, both dropped at the end by a guard, also when the test fails.
 
 mod charset;
-mod fixture;
+pub mod fixture;
 mod kills;
 mod restores;
 mod selections_and_errors;
