@@ -139,19 +139,7 @@ fn sign_in_back_up_watch_it_live_and_reach_the_restore_confirmation() {
 }
 
 async fn flow(console: &TestConsole, browser: &Client) {
-    // Sign in.
-    browser.goto(&console.url("/login")).await.unwrap();
-    let form = browser
-        .form(Locator::Css("form[action='/login']"))
-        .await
-        .unwrap();
-    form.set_by_name("username", "e2e-admin").await.unwrap();
-    form.set_by_name("password", PASSWORD).await.unwrap();
-    form.submit().await.unwrap();
-    wait_until("the dashboard", Duration::from_secs(10), || async {
-        text_of(browser, "h1").await.as_deref() == Some("Dashboard")
-    })
-    .await;
+    sign_in(console, browser, "e2e-admin").await;
 
     // Create a backup with the form; its page follows the task live.
     browser.goto(&console.url("/backups/new")).await.unwrap();
@@ -249,6 +237,22 @@ async fn flow(console: &TestConsole, browser: &Client) {
     save_screenshot(browser, "dashboard.png").await;
 }
 
+/// Signs in with the form and waits for the dashboard.
+async fn sign_in(console: &TestConsole, browser: &Client, username: &str) {
+    browser.goto(&console.url("/login")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/login']"))
+        .await
+        .unwrap();
+    form.set_by_name("username", username).await.unwrap();
+    form.set_by_name("password", PASSWORD).await.unwrap();
+    form.submit().await.unwrap();
+    wait_until("the dashboard", Duration::from_secs(10), || async {
+        text_of(browser, "h1").await.as_deref() == Some("Dashboard")
+    })
+    .await;
+}
+
 /// Saves what the browser shows as `target/test-artifacts/NAME`.
 async fn save_screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.unwrap();
@@ -295,18 +299,7 @@ async fn health(browser: &Client) -> (String, String) {
 }
 
 async fn recoverability_flow(console: &TestConsole, browser: &Client) {
-    browser.goto(&console.url("/login")).await.unwrap();
-    let form = browser
-        .form(Locator::Css("form[action='/login']"))
-        .await
-        .unwrap();
-    form.set_by_name("username", "e2e-operator").await.unwrap();
-    form.set_by_name("password", PASSWORD).await.unwrap();
-    form.submit().await.unwrap();
-    wait_until("the dashboard", Duration::from_secs(10), || async {
-        text_of(browser, "h1").await.as_deref() == Some("Dashboard")
-    })
-    .await;
+    sign_in(console, browser, "e2e-operator").await;
 
     // Backed up, but never proven: red for both.
     browser.goto(&console.url("/recoverability")).await.unwrap();
