@@ -82,23 +82,50 @@ wait_for_quiet() {
     printf '%s' "$busy"
 }
 
+# Optional CPU-bound competitor (run.sh --contended): COMPETITOR is a command line (word-split,
+# no quoting) started right before each timed command and killed right after it, so that only
+# the timed commands share the CPU with it. It runs in its own process group so that killing
+# the group takes its worker processes too; callers also call competitor_stop on exit.
+COMPETITOR_PID=""
+competitor_start() {
+    [ -n "${COMPETITOR:-}" ] || return 0
+    # shellcheck disable=SC2086 # COMPETITOR is a plain word list by design
+    setsid $COMPETITOR </dev/null >/dev/null 2>&1 &
+    COMPETITOR_PID=$!
+    # Let it fork its workers and get going before the clock starts.
+    sleep 0.5
+    kill -0 "$COMPETITOR_PID" 2>/dev/null || die "the competitor ($COMPETITOR) did not start"
+}
+
+competitor_stop() {
+    [ -n "$COMPETITOR_PID" ] || return 0
+    kill -TERM -- "-$COMPETITOR_PID" 2>/dev/null || kill -TERM "$COMPETITOR_PID" 2>/dev/null
+    wait "$COMPETITOR_PID" 2>/dev/null
+    COMPETITOR_PID=""
+    return 0
+}
+
 # run_timed GROUP TOOL REP COMMAND
 # Runs COMMAND (a bash string, pipefail on) under GNU time -v, after a sync so that
 # writeback left by the previous command is not billed to this one. Appends one line to
 # $SAMPLES: group tool rep wall_s maxrss_kib user_s sys_s exit_code busy_pct_before.
-# The command's stderr goes to $BENCH_DIR/logs/GROUP-TOOL-REP.err. Returns its exit code.
+# The command's stderr goes to $LOG_DIR/GROUP-TOOL-REP.err (LOG_DIR: $BENCH_DIR/logs unless
+# set). With COMPETITOR set, the competitor runs exactly while COMMAND does. Returns its exit code.
 run_timed() {
-    local group=$1 tool=$2 rep=$3 cmd=$4
-    local tfile="$BENCH_DIR/logs/$group-$tool-$rep.time" efile="$BENCH_DIR/logs/$group-$tool-$rep.err"
+    local group=$1 tool=$2 rep=$3 cmd=$4 logs=${LOG_DIR:-$BENCH_DIR/logs}
+    local tfile="$logs/$group-$tool-$rep.time" efile="$logs/$group-$tool-$rep.err"
     local t0 t1 rc wall rss usr sys busy
     sync
+    # measured before the competitor starts: it records the other sessions' load, not ours
     busy=$(wait_for_quiet)
+    competitor_start
     t0=$(date +%s%N)
     # timeout: a runaway command (it has happened) must not fill the disk or hang the run.
     /usr/bin/time -v -o "$tfile" timeout --kill-after=10 "${CMD_TIMEOUT:-3600}" \
         bash -o pipefail -c "$cmd" >"${efile%.err}.out" 2>"$efile"
     rc=$?
     t1=$(date +%s%N)
+    competitor_stop
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tfile")
     usr=$(awk -F': ' '/User time \(seconds\)/ {print $2}' "$tfile")
