@@ -21,6 +21,11 @@
     form.querySelectorAll('input[name="action"]').forEach(function (radio) {
       radio.addEventListener('change', function () { sync(form); });
     });
-    sync(form);
+    // A drill refused for its retention (sent without this script) keeps those fields in
+    // view, with their messages, until the action is changed.
+    var refused = Array.prototype.some.call(
+      form.querySelectorAll('.backup-only .field-error'),
+      function (message) { return message.textContent.trim() !== ''; });
+    if (!refused) sync(form);
   });
 })();
