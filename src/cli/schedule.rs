@@ -9,6 +9,7 @@ use super::output::print_json;
 use crate::app::App;
 use crate::db::Schedule;
 use crate::domain::schedule::ScheduleInput;
+use crate::domain::ScheduleAction;
 use crate::error::{Error, Result};
 use crate::jobs::retention::policy_of;
 use crate::jobs::schedules::{self, blank_input, input_from_schedule, Refusal};
@@ -21,12 +22,12 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Action {
-    /// List the schedules with their next run and retention.
+    /// List the schedules with their action, next run and retention.
     List {
         #[arg(long)]
         json: bool,
     },
-    /// Add a schedule (defaults: daily at 02:00 UTC, all sources, full, 30 days).
+    /// Add a schedule (defaults: a daily backup at 02:00 UTC, all sources, full, 30 days).
     Add(Fields),
     /// Change the named schedule; flags not given keep their value.
     Edit(Fields),
@@ -38,6 +39,13 @@ enum Action {
 #[derive(Debug, ClapArgs)]
 struct Fields {
     name: String,
+    /// `backup` or `drill` (a restore drill of the newest backup holding the scope; takes
+    /// no retention flags, and ignores --kind).
+    #[arg(long)]
+    action: Option<String>,
+    /// Backup schedules: drill every N-th successful backup (1–1000; empty: never).
+    #[arg(long, allow_hyphen_values = true)]
+    drill_every: Option<String>,
     /// `daily`, `weekly`, `monthly` or `cron`.
     #[arg(long)]
     frequency: Option<String>,
@@ -89,6 +97,10 @@ impl Fields {
     fn apply(self, mut input: ScheduleInput) -> ScheduleInput {
         input.name = self.name;
         input.enabled = !self.disabled;
+        // First: what a drill or a backup starts from, before the flags given on top.
+        if let Some(action) = &self.action {
+            schedules::start_as(&mut input, action);
+        }
         if self.cron.is_some() {
             input.frequency = "cron".into();
         }
@@ -113,6 +125,7 @@ impl Fields {
         set(&mut input.keep_monthly, self.keep_monthly);
         set(&mut input.keep_yearly, self.keep_yearly);
         set(&mut input.min_verified, self.min_verified);
+        set(&mut input.drill_every, self.drill_every);
         if let Some(sources) = self.sources {
             input.sources = sources;
         }
@@ -171,15 +184,28 @@ fn list(app: &App, json: bool) -> Result<()> {
         return Ok(());
     }
     for s in &schedules {
-        let retention = policy_of(s).map_or_else(|e| e.to_string(), |p| p.describe());
+        let keeps = match (s.action(), s.drill_every) {
+            (ScheduleAction::Drill, _) => "drills the newest backup of its scope".to_string(),
+            (ScheduleAction::Backup, every) => {
+                let retention = policy_of(s).map_or_else(|e| e.to_string(), |p| p.describe());
+                match every {
+                    Some(n) => format!("keeps {retention}; drills every {n}. backup"),
+                    None => format!("keeps {retention}"),
+                }
+            }
+        };
         let next = s
             .next_run_at
             .map(|t| format!("{} UTC", t.format("%Y-%m-%d %H:%M")))
             .unwrap_or_else(|| "—".into());
         let state = if s.enabled { "enabled" } else { "disabled" };
+        let what = match s.action() {
+            ScheduleAction::Drill => "drill",
+            ScheduleAction::Backup => s.kind.as_str(),
+        };
         println!(
-            "{:<24} {:<8} {:<16} {:<14} {:<11} next {next}; keeps {retention}",
-            s.name, state, s.cron, s.scope, s.kind
+            "{:<24} {:<8} {:<16} {:<14} {:<11} next {next}; {keeps}",
+            s.name, state, s.cron, s.scope, what
         );
     }
     Ok(())

@@ -107,6 +107,9 @@ diesel::table! {
         next_run_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        action -> Text,
+        drill_every -> Nullable<BigInt>,
+        backups_succeeded -> BigInt,
     }
 }
 

@@ -11,7 +11,7 @@ mod status;
 
 pub use cron::CronExpr;
 pub use name::check_plain_name;
-pub use schedule::{Frequency, ScheduleSpec};
+pub use schedule::{Frequency, ScheduleAction, ScheduleSpec, SpecAction};
 pub use scope::Scope;
 pub use status::Status;
 

@@ -2,6 +2,10 @@
 //! don't validate): every field becomes a domain value or an error message keyed by the
 //! form field it belongs to, so the page can show each message next to its field.
 //!
+//! A schedule either backs up its scope or runs a restore drill of the newest successful
+//! backup holding it ([`ScheduleAction`]). A drill keeps nothing, so a drill schedule takes
+//! no retention (refused when given) and no `drill_every`; its backup kind is ignored.
+//!
 //! Daily, weekly and monthly frequencies are stored as their cron equivalent, so one
 //! column serves every schedule; [`Frequency::from_cron`] recognises those shapes again
 //! when a stored schedule is edited.
@@ -13,12 +17,19 @@ use chrono_tz::Tz;
 
 use super::cron::{parse_time_zone, CronExpr};
 use super::retention::RetentionPolicy;
-use super::{BackupKind, Scope};
+use super::{text_enum, BackupKind, Scope};
 
 /// Retention is kept between one day and ten years.
 pub const RETENTION_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
 /// Names are shown in lists and carried by automatic backups.
 pub const MAX_NAME_LEN: usize = 100;
+/// A backup schedule may drill every 1st to 1000th of its successful backups.
+pub const DRILL_EVERY: std::ops::RangeInclusive<u32> = 1..=1000;
+
+text_enum!(
+    /// What a schedule runs when its slot is due.
+    ScheduleAction { Backup => "backup", Drill => "drill" }
+);
 
 /// How often a schedule runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +94,10 @@ fn weekday_from_sunday(n: u32) -> Option<Weekday> {
 pub struct ScheduleInput {
     pub name: String,
     pub enabled: bool,
+    /// `backup` or `drill`.
+    pub action: String,
+    /// Drill every N-th successful backup (backup schedules; empty: never).
+    pub drill_every: String,
     /// `daily`, `weekly`, `monthly` or `cron`.
     pub frequency: String,
     /// `HH:MM` for daily, weekly and monthly.
@@ -146,10 +161,30 @@ pub struct ScheduleSpec {
     pub frequency: Frequency,
     pub timezone: Tz,
     pub scope: Scope,
-    pub kind: BackupKind,
-    pub retention_days: u32,
-    /// The whole retention policy; its `keep_within_days` is `retention_days`.
-    pub retention: RetentionPolicy,
+    pub action: SpecAction,
+}
+
+/// What a parsed schedule runs, with the settings only that action has.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpecAction {
+    Backup {
+        kind: BackupKind,
+        retention_days: u32,
+        /// The whole retention policy; its `keep_within_days` is `retention_days`.
+        retention: RetentionPolicy,
+        /// Drill every this many successful backups.
+        drill_every: Option<u32>,
+    },
+    Drill,
+}
+
+impl SpecAction {
+    pub fn name(&self) -> ScheduleAction {
+        match self {
+            SpecAction::Backup { .. } => ScheduleAction::Backup,
+            SpecAction::Drill => ScheduleAction::Drill,
+        }
+    }
 }
 
 impl ScheduleSpec {
@@ -161,34 +196,23 @@ impl ScheduleSpec {
         let frequency = parse_frequency(input, e);
         let timezone = keep(e, "timezone", parse_time_zone(&input.timezone));
         let scope = parse_scope(input, known, e);
-        let kind = keep(e, "kind", input.kind.parse::<BackupKind>());
-        let retention_days = keep(e, "retention_days", parse_retention(&input.retention_days));
-        let mut count = |field: &'static str, text: &str| keep(e, field, parse_count(text));
-        let retention = RetentionPolicy {
-            keep_within_days: retention_days,
-            keep_last: count("keep_last", &input.keep_last).flatten(),
-            keep_daily: count("keep_daily", &input.keep_daily).flatten(),
-            keep_weekly: count("keep_weekly", &input.keep_weekly).flatten(),
-            keep_monthly: count("keep_monthly", &input.keep_monthly).flatten(),
-            keep_yearly: count("keep_yearly", &input.keep_yearly).flatten(),
-            min_verified: count("min_verified", &input.min_verified)
-                .flatten()
-                .unwrap_or(0),
+        let action = match keep(e, "action", parse_action(&input.action)) {
+            Some(ScheduleAction::Backup) => parse_backup(input, e),
+            Some(ScheduleAction::Drill) => refuse_backup_settings(input, e),
+            None => None,
         };
         if !errors.is_empty() {
             return Err(errors);
         }
-        match (name, frequency, timezone, scope, kind, retention_days) {
-            (Some(name), Some(frequency), Some(timezone), Some(scope), Some(kind), Some(days)) => {
+        match (name, frequency, timezone, scope, action) {
+            (Some(name), Some(frequency), Some(timezone), Some(scope), Some(action)) => {
                 Ok(ScheduleSpec {
                     name,
                     enabled: input.enabled,
                     frequency,
                     timezone,
                     scope,
-                    kind,
-                    retention_days: days,
-                    retention,
+                    action,
                 })
             }
             _ => Err(errors),
@@ -202,6 +226,90 @@ impl ScheduleSpec {
     /// The next `count` runs after `after`, in the schedule's zone.
     pub fn next_runs(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Tz>> {
         self.cron().next_runs(self.timezone, after, count)
+    }
+}
+
+/// A backup's kind, retention and drill cadence.
+fn parse_backup(input: &ScheduleInput, e: &mut FieldErrors) -> Option<SpecAction> {
+    let kind = keep(e, "kind", input.kind.parse::<BackupKind>());
+    let retention_days = keep(e, "retention_days", parse_retention(&input.retention_days));
+    let drill_every = keep(e, "drill_every", parse_drill_every(&input.drill_every));
+    let mut count = |field: &'static str, text: &str| keep(e, field, parse_count(text));
+    let retention = RetentionPolicy {
+        keep_within_days: retention_days,
+        keep_last: count("keep_last", &input.keep_last).flatten(),
+        keep_daily: count("keep_daily", &input.keep_daily).flatten(),
+        keep_weekly: count("keep_weekly", &input.keep_weekly).flatten(),
+        keep_monthly: count("keep_monthly", &input.keep_monthly).flatten(),
+        keep_yearly: count("keep_yearly", &input.keep_yearly).flatten(),
+        min_verified: count("min_verified", &input.min_verified)
+            .flatten()
+            .unwrap_or(0),
+    };
+    Some(SpecAction::Backup {
+        kind: kind?,
+        retention_days: retention_days?,
+        retention,
+        drill_every: drill_every?,
+    })
+}
+
+/// A drill keeps nothing and makes no backup: retention and `drill_every` given to a drill
+/// schedule are refused (a policy that would silently never apply is worse than a message).
+/// The kind is ignored: a drill restores whatever kind its backup is.
+fn refuse_backup_settings(input: &ScheduleInput, e: &mut FieldErrors) -> Option<SpecAction> {
+    let retention = [
+        ("retention_days", &input.retention_days),
+        ("keep_last", &input.keep_last),
+        ("keep_daily", &input.keep_daily),
+        ("keep_weekly", &input.keep_weekly),
+        ("keep_monthly", &input.keep_monthly),
+        ("keep_yearly", &input.keep_yearly),
+        ("min_verified", &input.min_verified),
+    ];
+    for (field, value) in retention {
+        if !value.trim().is_empty() {
+            e.add(
+                field,
+                "a drill schedule keeps and prunes nothing: leave retention empty \
+                 (it belongs to backup schedules)",
+            );
+        }
+    }
+    if !input.drill_every.trim().is_empty() {
+        e.add(
+            "drill_every",
+            "a drill schedule makes no backups to count: set drill_every on a backup schedule",
+        );
+    }
+    Some(SpecAction::Drill)
+}
+
+/// Empty is `backup`, what a schedule did before drills (and what a client that never
+/// heard of drills means).
+fn parse_action(s: &str) -> Result<ScheduleAction, String> {
+    if s.trim().is_empty() {
+        return Ok(ScheduleAction::Backup);
+    }
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{}` is not an action: choose backup or drill", s.trim()))
+}
+
+/// Empty: never; otherwise a whole number in [`DRILL_EVERY`].
+fn parse_drill_every(s: &str) -> Result<Option<u32>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<u32>() {
+        Ok(n) if DRILL_EVERY.contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "`{s}` is not a number of backups: use a whole number from {} to {}, or leave \
+             it empty for no drills",
+            DRILL_EVERY.start(),
+            DRILL_EVERY.end()
+        )),
     }
 }
 

@@ -37,7 +37,78 @@ fn a_daily_form_becomes_its_cron_equivalent() {
     assert_eq!(spec.cron().as_str(), "30 2 * * *");
     assert_eq!(spec.timezone, chrono_tz::Europe::Berlin);
     assert_eq!(spec.scope, Scope::All);
-    assert_eq!(spec.retention_days, 30);
+    assert!(matches!(
+        spec.action,
+        SpecAction::Backup {
+            retention_days: 30,
+            kind: BackupKind::Full,
+            drill_every: None,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_drill_schedule_takes_no_retention_nor_drill_every_and_ignores_the_kind() {
+    let drill = ScheduleInput {
+        action: "drill".into(),
+        scope: "service".into(),
+        service: "app".into(),
+        kind: "anything".into(),
+        retention_days: String::new(),
+        ..daily()
+    };
+    let spec = ScheduleSpec::parse(&drill, &known()).unwrap();
+    assert_eq!(spec.action, SpecAction::Drill);
+    assert_eq!(spec.scope, Scope::Service("app".into()));
+    let errors = errors_of(&ScheduleInput {
+        retention_days: "30".into(),
+        keep_daily: "7".into(),
+        drill_every: "2".into(),
+        ..drill.clone()
+    });
+    assert!(errors
+        .get("retention_days")
+        .unwrap()
+        .contains("drill schedule"));
+    assert!(errors.get("keep_daily").is_some());
+    assert!(errors
+        .get("drill_every")
+        .unwrap()
+        .contains("backup schedule"));
+    let errors = errors_of(&ScheduleInput {
+        action: "restore".into(),
+        ..drill
+    });
+    assert!(errors.get("action").unwrap().contains("backup or drill"));
+}
+
+#[test]
+fn drill_every_is_a_count_from_1_to_1000_or_empty() {
+    for (text, expected) in [("", None), ("1", Some(1)), (" 1000 ", Some(1000))] {
+        let spec = ScheduleSpec::parse(
+            &ScheduleInput {
+                drill_every: text.into(),
+                ..daily()
+            },
+            &known(),
+        )
+        .unwrap();
+        let SpecAction::Backup { drill_every, .. } = spec.action else {
+            panic!("a backup schedule");
+        };
+        assert_eq!(drill_every, expected, "{text}");
+    }
+    for bad in ["0", "1001", "-2", "two", "1.5"] {
+        let errors = errors_of(&ScheduleInput {
+            drill_every: bad.into(),
+            ..daily()
+        });
+        assert!(
+            errors.get("drill_every").unwrap().contains("1 to 1000"),
+            "{bad}"
+        );
+    }
 }
 
 #[test]

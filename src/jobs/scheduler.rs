@@ -3,7 +3,10 @@
 //! one PostgreSQL exactly one enqueues it), records the backup as automatic with the
 //! schedule's name, and queues it. After downtime a missed run is made up once, not once per
 //! missed slot, and is marked late. Each scheduled backup is followed by pruning with the
-//! schedule's retention policy (see `jobs::backup::execute_backup`).
+//! schedule's retention policy (see `jobs::backup::execute_backup`), and by a drill of it
+//! when it is the `drill_every`-th. A drill schedule's slot records a restore drill of the
+//! newest successful backup holding its scope instead (the drill takes the sources' locks,
+//! so it never runs beside a backup or restore of them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +17,10 @@ use crate::app::App;
 use crate::db::{NewLogEntry, Schedule, Task};
 use crate::domain::cron::parse_time_zone;
 use crate::domain::{CronExpr, LogLevel};
+use crate::domain::{ScheduleAction, Scope};
 use crate::error::{Error, Result};
 use crate::jobs::backup::{record_backup, BackupRequest};
+use crate::jobs::drill::{record_drill, DrillRequest};
 use crate::jobs::queue::JobQueue;
 use crate::jobs::requester::Requester;
 use crate::jobs::submit::queue_recorded;
@@ -41,8 +46,9 @@ pub fn fire_due(app: &App, now: DateTime<Utc>) -> Result<Vec<Task>> {
                     LogLevel::Error,
                     "schedule",
                     format!(
-                        "schedule `{}` could not start its backup: {e}",
-                        schedule.name
+                        "schedule `{}` could not start its {}: {e}",
+                        schedule.name,
+                        schedule.action()
                     ),
                 ));
             }
@@ -74,6 +80,14 @@ fn fire(app: &App, schedule: &Schedule, now: DateTime<Utc>) -> Result<Option<Tas
         return Ok(None);
     }
     drop(conn);
+    let by = Requester::Schedule {
+        id: schedule.id.clone(),
+        name: schedule.name.clone(),
+        late,
+    };
+    if schedule.action() == ScheduleAction::Drill {
+        return Ok(Some(record_drill(app, &drill_of(schedule.scope()?), &by)?));
+    }
     let local = slot_utc.with_timezone(&zone).format("%Y-%m-%d %H:%M");
     let mut request = BackupRequest::new(schedule.scope()?, schedule.kind());
     request.name = Some(format!("{} {local}", schedule.name));
@@ -92,13 +106,24 @@ fn fire(app: &App, schedule: &Schedule, now: DateTime<Utc>) -> Result<Option<Tas
     } else {
         format!("Scheduled by `{}`", schedule.name)
     });
-    let by = Requester::Schedule {
-        id: schedule.id.clone(),
-        name: schedule.name.clone(),
-        late,
-    };
     let (_, task) = record_backup(app, &request, &by)?;
     Ok(Some(task))
+}
+
+/// The drill a drill schedule's slot records: of the newest successful backup holding
+/// every source of its scope.
+fn drill_of(scope: Scope) -> DrillRequest {
+    match scope {
+        Scope::All => DrillRequest::default(),
+        Scope::Service(service) => DrillRequest {
+            service: Some(service),
+            ..DrillRequest::default()
+        },
+        Scope::Sources(sources) => DrillRequest {
+            sources,
+            ..DrillRequest::default()
+        },
+    }
 }
 
 /// Runs the scheduler until the process ends: a pass every [`TICK`], its tasks queued.

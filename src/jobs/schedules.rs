@@ -6,7 +6,7 @@
 mod input;
 mod row;
 
-pub use input::{blank_input, input_from_schedule};
+pub use input::{blank_input, input_from_schedule, start_as};
 
 use crate::app::App;
 use crate::db::{write_transaction, DbConnection, DbError, LogEntry, NewLogEntry, Schedule};

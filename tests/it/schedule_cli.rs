@@ -99,3 +99,71 @@ fn schedules_are_managed_from_the_cli_with_the_forms_checks() {
         .fails(&["schedule", "delete", "hourly"])
         .contains("not found"));
 }
+
+#[test]
+fn drill_schedules_and_drill_every_from_the_cli() {
+    let env = TestEnv::with_directory(&Backend::Sqlite);
+    let out = env.ok(&[
+        "schedule",
+        "add",
+        "drills",
+        "--action",
+        "drill",
+        "--frequency",
+        "weekly",
+        "--weekday",
+        "sunday",
+        "--time",
+        "05:00",
+    ]);
+    assert!(out.contains("schedule `drills` saved"), "{out}");
+    env.ok(&["schedule", "add", "nightly", "--drill-every", "7"]);
+    let list = env.ok(&["schedule", "list"]);
+    let drills = list.lines().find(|l| l.starts_with("drills")).unwrap();
+    assert!(
+        drills.contains("drill") && drills.contains("drills the newest backup"),
+        "{drills}"
+    );
+    let nightly = list.lines().find(|l| l.starts_with("nightly")).unwrap();
+    assert!(nightly.contains("drills every 7. backup"), "{nightly}");
+
+    for (args, flag, words) in [
+        (
+            vec!["add", "bad", "--action", "drill", "--keep-daily", "3"],
+            "--keep-daily",
+            "drill schedule keeps and prunes nothing",
+        ),
+        (
+            vec!["add", "bad", "--action", "drill", "--drill-every", "2"],
+            "--drill-every",
+            "backup schedule",
+        ),
+        (
+            vec!["add", "bad", "--drill-every=-1"],
+            "--drill-every",
+            "1 to 1000",
+        ),
+        (
+            vec!["add", "bad", "--action", "verify"],
+            "--action",
+            "backup or drill",
+        ),
+        (
+            vec!["edit", "nightly", "--drill-every", "1001"],
+            "--drill-every",
+            "1 to 1000",
+        ),
+    ] {
+        let mut all = vec!["schedule"];
+        all.extend(args);
+        let err = env.fails(&all);
+        assert!(err.contains("nothing was saved"), "{err}");
+        assert!(err.contains(flag) && err.contains(words), "{flag}: {err}");
+    }
+    // Edited into a drill schedule: its retention goes with it.
+    env.ok(&["schedule", "edit", "nightly", "--action", "drill"]);
+    let list = env.ok(&["schedule", "list"]);
+    let nightly = list.lines().find(|l| l.starts_with("nightly")).unwrap();
+    assert!(nightly.contains("drills the newest backup"), "{nightly}");
+    assert!(!list.contains("bad"));
+}

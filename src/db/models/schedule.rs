@@ -1,4 +1,5 @@
-//! A schedule (table `backup_schedules`): when automatic backups run and what they keep.
+//! A schedule (table `backup_schedules`): when automatic backups (or restore drills) run and
+//! what they keep.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -6,6 +7,7 @@ use diesel::prelude::*;
 use super::{new_id, now, parse_json, parse_or, parse_strict};
 use crate::db::schema::backup_schedules::{self, dsl};
 use crate::db::{DbConnection, DbError};
+use crate::domain::schedule::ScheduleAction;
 use crate::domain::{BackupKind, Scope};
 
 const WHAT: &str = "schedule";
@@ -30,9 +32,27 @@ pub struct Schedule {
     pub next_run_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `backup` or `drill`.
+    pub action: String,
+    /// A backup schedule drills every this many of its successful backups.
+    pub drill_every: Option<i64>,
+    /// Successful backups this schedule made (what `drill_every` counts).
+    pub backups_succeeded: i64,
 }
 
 impl Schedule {
+    /// What the schedule runs; an unknown stored value reads as `Backup` (what every
+    /// schedule did before drills).
+    pub fn action(&self) -> ScheduleAction {
+        parse_or(
+            WHAT,
+            &self.id,
+            "action",
+            &self.action,
+            ScheduleAction::Backup,
+        )
+    }
+
     /// Kind of backup it makes; an unknown stored value reads as `Full` (always correct,
     /// merely larger).
     pub fn kind(&self) -> BackupKind {
@@ -67,6 +87,8 @@ pub struct NewSchedule {
     pub next_run_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub action: String,
+    pub drill_every: Option<i64>,
 }
 
 impl NewSchedule {
@@ -85,6 +107,8 @@ impl NewSchedule {
             next_run_at: None,
             created_at: at,
             updated_at: at,
+            action: ScheduleAction::Backup.as_str().to_string(),
+            drill_every: None,
         }
     }
 }
@@ -103,6 +127,8 @@ pub struct ScheduleChanges {
     pub retention_policy: Option<Option<String>>,
     pub last_run_at: Option<Option<NaiveDateTime>>,
     pub next_run_at: Option<Option<NaiveDateTime>>,
+    pub action: Option<String>,
+    pub drill_every: Option<Option<i64>>,
 }
 
 impl ScheduleChanges {
@@ -194,6 +220,16 @@ impl Schedule {
         ))
         .execute(conn)?;
         Ok(claimed == 1)
+    }
+
+    /// Counts one more successful backup of schedule `id`, in the caller's transaction (the
+    /// one recording the success); returns the schedule as counted, `None` once deleted.
+    pub fn count_success(conn: &mut DbConnection, id: &str) -> Result<Option<Schedule>, DbError> {
+        Ok(diesel::update(backup_schedules::table.find(id))
+            .set(dsl::backups_succeeded.eq(dsl::backups_succeeded + 1))
+            .returning(backup_schedules::all_columns)
+            .get_result(conn)
+            .optional()?)
     }
 
     /// Applies `changes` and stamps `updated_at`.

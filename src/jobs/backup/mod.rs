@@ -1,8 +1,12 @@
 //! The backup job. Preparing (`request.rs`) resolves the scope, picks the parent of an
 //! incremental and records the backup as `pending`; executing snapshots the sources, streams
 //! the archive into storage, commits it, and only then marks the record `success`. Any
-//! failure marks the record `failed` and leaves no object under a final name.
+//! failure marks the record `failed` and leaves no object under a final name. A scheduled
+//! backup is counted on its schedule in the transaction recording its success; when the
+//! count reaches a multiple of the schedule's `drill_every`, a drill of it is recorded
+//! (`drill_after.rs`).
 
+mod drill_after;
 mod hooks;
 mod request;
 
@@ -10,7 +14,7 @@ use std::io::Write;
 
 use crate::app::App;
 use crate::config::SourceConfig;
-use crate::db::{self, Backup, BackupOutcome, NewLogEntry};
+use crate::db::{self, Backup, BackupOutcome, NewLogEntry, Schedule, Task};
 use crate::domain::{BackupKind, LogLevel, Status, TaskKind};
 use crate::engine::archive_writer::{
     write_archive, ArchiveIdentity, ArchiveOptions, ArchiveSummary,
@@ -50,6 +54,18 @@ pub fn run_backup(
 /// the task, snapshots the sources, writes and commits the archive, and records the outcome.
 /// `Ok(None)` when the task is no longer pending (it ran already): running twice is a no-op.
 pub fn execute_backup(app: &App, task_id: &str, how: Execution) -> Result<Option<Backup>> {
+    Ok(execute_backup_job(app, task_id, how)?.map(|done| done.backup))
+}
+
+/// A backup that ran, and the drill recorded after it (pending: the caller queues it).
+pub struct BackupDone {
+    pub backup: Backup,
+    pub drill: Option<Task>,
+}
+
+/// [`execute_backup`], also returning the drill recorded after it when its schedule asks
+/// for one (the worker pool queues it).
+pub fn execute_backup_job(app: &App, task_id: &str, how: Execution) -> Result<Option<BackupDone>> {
     let Some(task) = load_pending(app, task_id, TaskKind::Backup)? else {
         return Ok(None);
     };
@@ -65,16 +81,31 @@ pub fn execute_backup(app: &App, task_id: &str, how: Execution) -> Result<Option
     let Some(run) = TaskRun::take_over(app, &task.id, how.display, cancel)? else {
         return Ok(None);
     };
-    let done = run_claimed(app, &record, &chosen, notes, &locks, run)?;
+    let schedule_id = params::read::<BackupParams>(&task)
+        .ok()
+        .and_then(|p| p.schedule_id);
+    let (done, drill_due) = run_claimed(
+        app,
+        &record,
+        &chosen,
+        notes,
+        &locks,
+        run,
+        schedule_id.as_deref(),
+    )?;
     drop(locks);
-    let schedule = params::read::<BackupParams>(&task).map(|p| p.schedule_id);
-    if let Ok(Some(schedule_id)) = schedule {
+    if let Some(schedule_id) = &schedule_id {
         // Pruning follows each scheduled backup; its failure never fails the backup.
-        if let Err(e) = crate::jobs::retention::prune_after(app, &schedule_id) {
+        if let Err(e) = crate::jobs::retention::prune_after(app, schedule_id) {
             tracing::error!("retention after scheduled backup {} failed: {e}", done.id);
         }
     }
-    Ok(Some(done))
+    // After pruning, which never removes the newest backup: the drill finds it.
+    let drill = drill_due.and_then(|schedule| drill_after::record(app, &schedule, &done));
+    Ok(Some(BackupDone {
+        backup: done,
+        drill,
+    }))
 }
 
 /// A backup of sources whose locks the caller already holds (a restore's safety backup).
@@ -88,7 +119,7 @@ pub(crate) fn run_prepared_locked(
     let run = TaskRun::take_over(app, &task.id, None, None)?.ok_or_else(|| {
         Error::Refused(format!("backup task {} was run by another worker", task.id))
     })?;
-    run_claimed(app, &record, &chosen, notes, locks, run)
+    run_claimed(app, &record, &chosen, notes, locks, run, None).map(|(backup, _)| backup)
 }
 
 /// The pending record of a backup task, its configured sources, and notes from preparing.
@@ -129,7 +160,9 @@ fn what_to_back_up<'a>(
     Ok((record, chosen, notes))
 }
 
-/// Runs a claimed backup task to its end and records the outcome on the record.
+/// Runs a claimed backup task to its end and records the outcome on the record. A success
+/// of schedule `schedule_id` is counted on it in the same transaction; the schedule comes
+/// back when this success is one its `drill_every` asks a drill of.
 fn run_claimed(
     app: &App,
     record: &Backup,
@@ -137,7 +170,8 @@ fn run_claimed(
     notes: Vec<String>,
     _locks: &SourceLocks,
     run: TaskRun,
-) -> Result<Backup> {
+    schedule_id: Option<&str>,
+) -> Result<(Backup, Option<Schedule>)> {
     // Reading the sources (a stat of every file: most of a small incremental's time)
     // overlaps with loading the parent's manifest.
     // A target an interrupted restore left half-replaced is not what any backup should hold.
@@ -194,6 +228,7 @@ fn run_claimed(
         Backup::find_by_id(conn, &record.id).is_ok_and(|b| !b.status().is_finished())
     };
     let mut done = None;
+    let mut drill_due = None;
     // The task's end, the record's and the audit entry in one transaction: killed at any
     // moment, this process leaves an outcome recorded everywhere or a running task (which
     // the reaper fails with its record), never a success without its record or log.
@@ -212,6 +247,9 @@ fn run_claimed(
                 );
                 db::LogEntry::insert(conn, &entry(level, text))?;
                 done = Some(finished);
+                if let Some(id) = schedule_id {
+                    drill_due = Schedule::count_success(conn, id)?.filter(drill_after::is_due);
+                }
             }
             Err(Error::Cancelled) => {
                 if still_open(conn) {
@@ -260,7 +298,7 @@ fn run_claimed(
                 name: done.name.clone(),
                 size_bytes: done.size_bytes,
             });
-            Ok(done)
+            Ok((done, drill_due))
         }
         Err(e) => {
             if let Err(not_recorded) = recorded {

@@ -68,6 +68,17 @@ pub fn execute_job(
     live: &LiveProgress,
     interrupt: &Interrupt,
 ) -> Result<bool> {
+    execute_job_then(app, job, live, interrupt).map(|(ran, _)| ran)
+}
+
+/// [`execute_job`], also returning the tasks the job recorded for the queue to run next
+/// (the drill after a schedule's `drill_every`-th backup).
+pub fn execute_job_then(
+    app: &App,
+    job: &Job,
+    live: &LiveProgress,
+    interrupt: &Interrupt,
+) -> Result<(bool, Vec<Task>)> {
     let task_id = job.task_id();
     let how = || {
         let waiting = live.clone();
@@ -80,8 +91,12 @@ pub fn execute_job(
             interrupt.clone(),
         )
     };
+    let mut next = Vec::new();
     let result = match job {
-        Job::Backup { .. } => backup::execute_backup(app, task_id, how()).map(|b| b.is_some()),
+        Job::Backup { .. } => backup::execute_backup_job(app, task_id, how()).map(|done| {
+            next.extend(done.as_ref().and_then(|d| d.drill.clone()));
+            done.is_some()
+        }),
         Job::Verify { .. } => verify::execute_verify(app, task_id, how()).map(|v| v.is_some()),
         Job::Restore { .. } => restore::execute_restore(app, task_id, how()).map(|r| r.is_some()),
         // A drill that found its backup wanting is a finished task like any other: its
@@ -94,7 +109,7 @@ pub fn execute_job(
             live.publish_final(&task);
         }
     }
-    result
+    result.map(|ran| (ran, next))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use super::{JobQueue, Store};
 use crate::app::App;
 use crate::db::Task;
 use crate::error::{Error, Result};
-use crate::jobs::queue::job::{execute_job, Job};
+use crate::jobs::queue::job::{execute_job_then, Job};
 use crate::jobs::run::execution::Interrupt;
 use crate::jobs::run::live::LiveProgress;
 use crate::jobs::run::task_run::worker_name;
@@ -81,6 +81,8 @@ struct WorkerState {
     live: LiveProgress,
     interrupt: Interrupt,
     running: Arc<tokio::sync::Semaphore>,
+    /// Where tasks a job recorded for later (a drill after a backup) are pushed.
+    queue: JobQueue,
 }
 
 /// Runs the worker pool until `control` says stop, then waits for running jobs to end.
@@ -120,6 +122,7 @@ pub(super) async fn run_pool(
         live,
         interrupt: control.interrupt.clone(),
         running: queue.running.clone(),
+        queue: queue.clone(),
     };
     let name = unique_worker_name();
     let signal = async move {
@@ -193,17 +196,37 @@ impl JobQueue {
 /// live), so the queue always hears success: retrying could only find the task finished.
 async fn handle_job(job: Job, state: Data<WorkerState>) -> Result<(), BoxDynError> {
     let state = WorkerState::clone(&state);
+    let (queue, app) = (state.queue.clone(), state.app.clone());
     let name = job.name();
     let task_id = job.task_id().to_string();
     // Held until the job's thread ends, even if this pool ends first (see `JobQueue`).
     let slot = state.running.clone().acquire_owned().await?;
     let ran = tokio::task::spawn_blocking(move || {
-        let done = execute_job(&state.app, &job, &state.live, &state.interrupt);
+        let done = execute_job_then(&state.app, &job, &state.live, &state.interrupt);
         drop(slot);
         done
     })
     .await;
-    match ran {
+    // Pushed before this job ends, so the queue is never seen empty in between. A failed
+    // push leaves the task pending: pools push pending tasks again when they start.
+    if let Ok(Ok((_, next))) = &ran {
+        for task in next {
+            if let Err(e) = crate::jobs::submit::queue_recorded(&queue, task).await {
+                let message = format!(
+                    "task {} (after task {task_id}) could not be queued yet, it runs when a \
+                     worker pool next starts: {e}",
+                    task.id
+                );
+                tracing::error!("{message}");
+                let entry =
+                    crate::db::NewLogEntry::new(crate::domain::LogLevel::Warning, "drill", message)
+                        .for_task(&task.id);
+                let app = app.clone();
+                let _ = tokio::task::spawn_blocking(move || app.audit(entry)).await;
+            }
+        }
+    }
+    match ran.map(|r| r.map(|(ran, _)| ran)) {
         Ok(Ok(true)) => tracing::info!(task = %task_id, "{name} job done"),
         Ok(Ok(false)) => {
             tracing::info!(task = %task_id, "{name} job had nothing to do: its task is not pending")

@@ -5,12 +5,14 @@
 use crate::db::Schedule;
 use crate::domain::retention::RetentionPolicy;
 use crate::domain::schedule::{weekday_name, ScheduleInput};
+use crate::domain::ScheduleAction;
 use crate::domain::{CronExpr, Frequency, Scope};
 
-/// What a fresh schedule proposes: daily at 02:00 UTC, all sources, full, 30 days.
+/// What a fresh schedule proposes: a daily backup at 02:00 UTC, all sources, full, 30 days.
 pub fn blank_input() -> ScheduleInput {
     ScheduleInput {
         enabled: true,
+        action: "backup".into(),
         frequency: "daily".into(),
         time: "02:00".into(),
         weekday: "sunday".into(),
@@ -28,6 +30,8 @@ pub fn input_from_schedule(s: &Schedule) -> ScheduleInput {
     let mut input = ScheduleInput {
         name: s.name.clone(),
         enabled: s.enabled,
+        action: s.action().as_str().into(),
+        drill_every: s.drill_every.map(|n| n.to_string()).unwrap_or_default(),
         cron: s.cron.clone(),
         timezone: s.timezone.clone(),
         kind: s.kind.clone(),
@@ -76,4 +80,31 @@ pub fn input_from_schedule(s: &Schedule) -> ScheduleInput {
         }
     }
     input
+}
+
+/// Switches what `input` starts from to `action` before the API or the CLI lay the fields
+/// they were given on top: a drill starts with no retention and no drill cadence (given
+/// ones are then refused, see `ScheduleSpec::parse`), a backup that was a drill starts with
+/// the 30 days a new schedule proposes. An action that is not one is left for the parser.
+pub fn start_as(input: &mut ScheduleInput, action: &str) {
+    let was = input.action.clone();
+    input.action = action.to_string();
+    match action.trim().parse::<ScheduleAction>() {
+        Ok(ScheduleAction::Drill) => {
+            let blank = ScheduleInput::default();
+            input.retention_days = blank.retention_days;
+            input.keep_last = blank.keep_last;
+            input.keep_daily = blank.keep_daily;
+            input.keep_weekly = blank.keep_weekly;
+            input.keep_monthly = blank.keep_monthly;
+            input.keep_yearly = blank.keep_yearly;
+            input.min_verified = blank.min_verified;
+            input.drill_every = blank.drill_every;
+        }
+        Ok(ScheduleAction::Backup) if was.trim() == "drill" => {
+            input.kind = blank_input().kind;
+            input.retention_days = blank_input().retention_days;
+        }
+        _ => {}
+    }
 }

@@ -2,6 +2,8 @@
 //! `POST` adds one, `PUT /{id}` changes one (fields left out keep their value), `DELETE /{id}`
 //! removes one (admin). Bodies carry the form's fields as JSON (counts as numbers or text);
 //! a bad field is a 400 `{"error": …, "fields": {field: message}}` and nothing is saved.
+//! `"action": "drill"` makes a drill schedule (no retention, no `drill_every`; `kind` is
+//! ignored); a backup schedule takes `"drill_every": N` (`null` or `""`: no drills).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -20,6 +22,10 @@ use crate::web::state::WebState;
 pub struct ScheduleBody {
     name: Option<String>,
     enabled: Option<bool>,
+    action: Option<String>,
+    /// `null` clears it (no drills), which a plain `Option` would read as "left out".
+    #[serde(default, deserialize_with = "present")]
+    drill_every: Option<Value>,
     frequency: Option<String>,
     time: Option<String>,
     weekday: Option<String>,
@@ -39,10 +45,16 @@ pub struct ScheduleBody {
     min_verified: Option<Value>,
 }
 
+/// A field given, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 impl ScheduleBody {
     fn apply(self, mut input: ScheduleInput) -> ScheduleInput {
         let text = |v: Value| match v {
             Value::String(s) => s,
+            Value::Null => String::new(),
             other => other.to_string(),
         };
         let set = |field: &mut String, value: Option<String>| {
@@ -50,6 +62,11 @@ impl ScheduleBody {
                 *field = value;
             }
         };
+        // First: what a drill or a backup starts from, before the fields given on top.
+        if let Some(action) = &self.action {
+            schedules::start_as(&mut input, action);
+        }
+        set(&mut input.drill_every, self.drill_every.map(text));
         if self.cron.is_some() && self.frequency.is_none() {
             input.frequency = "cron".into();
         }

@@ -15,6 +15,8 @@ pub fn input_from_pairs(pairs: &FormPairs) -> ScheduleInput {
         match key.as_str() {
             "name" => input.name = value,
             "enabled" => input.enabled = !value.is_empty(),
+            "action" => input.action = value,
+            "drill_every" => input.drill_every = value,
             "frequency" => input.frequency = value,
             "time" => input.time = value,
             "weekday" => input.weekday = value,

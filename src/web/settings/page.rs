@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::db::{DbConnection, Schedule};
 use crate::domain::schedule::{weekday_name, FieldErrors, ScheduleInput};
-use crate::domain::{CronExpr, Frequency};
+use crate::domain::{CronExpr, Frequency, ScheduleAction};
 use crate::jobs::retention::policy_of;
 use crate::jobs::retention::preview_on;
 use crate::jobs::schedules::{blank_input, input_from_schedule};
@@ -127,7 +127,9 @@ pub struct ScheduleRow {
     pub cron: String,
     pub timezone: String,
     pub scope: String,
-    pub kind: String,
+    /// `backup, full`, `backup, incremental` or `drill`.
+    pub action: String,
+    /// What it keeps, and for a backup schedule how often a drill follows.
     pub retention: String,
     /// `(in the schedule's zone, in UTC)`.
     pub next_runs: Vec<(String, String)>,
@@ -167,11 +169,27 @@ impl From<&Schedule> for ScheduleRow {
             cron: s.cron.clone(),
             timezone: s.timezone.clone(),
             scope: s.scope.clone(),
-            kind: s.kind.clone(),
-            retention: policy_of(s).map_or_else(|e| e.to_string(), |p| p.describe()),
+            action: match s.action() {
+                ScheduleAction::Backup => format!("backup, {}", s.kind),
+                ScheduleAction::Drill => "drill".into(),
+            },
+            retention: retention_of(s),
             next_runs,
             problem,
         }
+    }
+}
+
+/// A drill schedule keeps nothing; a backup schedule's policy, and its drill cadence.
+fn retention_of(s: &Schedule) -> String {
+    if s.action() == ScheduleAction::Drill {
+        return "— (drills the newest backup of its scope)".into();
+    }
+    let policy = policy_of(s).map_or_else(|e| e.to_string(), |p| p.describe());
+    match s.drill_every {
+        Some(1) => format!("{policy}; a drill after every backup"),
+        Some(n) => format!("{policy}; a drill after every {n}. backup"),
+        None => policy,
     }
 }
 
@@ -238,9 +256,10 @@ pub fn render(
         .collect();
     let sources = &settings.sources;
     let services = crate::web::view::service_names(sources);
+    // A drill schedule prunes nothing: no preview.
     let preview = match &editing {
-        Some(id) => Some(retention_preview(conn, id)?),
-        None => None,
+        Some(id) if form.action != "drill" => Some(retention_preview(conn, id)?),
+        _ => None,
     };
     let channels = crate::notify::Channel::all(&settings.notify)
         .iter()

@@ -89,3 +89,104 @@ fn scripts_manage_schedules_with_the_forms_checks() {
     let (status, _) = call(&admin, "DELETE", &format!("/api/v1/schedules/{id}"), None);
     assert_eq!(status, 404);
 }
+
+#[test]
+fn scripts_make_drill_schedules_and_drill_every_with_their_checks() {
+    let console = TestConsole::start(&Backend::Sqlite);
+    let admin = console.login_as(Role::Admin);
+    let (status, drill) = call(
+        &admin,
+        "POST",
+        "/api/v1/schedules",
+        Some(
+            json!({"name": "weekly drill", "action": "drill", "frequency": "weekly",
+                    "weekday": "monday", "time": "04:00", "scope": "service",
+                    "service": "app", "kind": "incremental"}),
+        ),
+    );
+    assert_eq!(status, 201, "{drill}");
+    assert_eq!(drill["action"], "drill");
+    assert_eq!(drill["cron"], "0 4 * * 1");
+    assert_eq!(drill["kind"], "full", "a drill schedule ignores the kind");
+    assert!(drill["retention_days"].is_null() && drill["retention_policy"].is_null());
+
+    for (body, field, words) in [
+        (
+            json!({"name": "a", "action": "drill", "retention_days": 30}),
+            "retention_days",
+            "drill schedule keeps and prunes nothing",
+        ),
+        (
+            json!({"name": "b", "action": "drill", "keep_last": 3}),
+            "keep_last",
+            "drill schedule",
+        ),
+        (
+            json!({"name": "c", "action": "drill", "drill_every": 2}),
+            "drill_every",
+            "backup schedule",
+        ),
+        (
+            json!({"name": "d", "drill_every": 0}),
+            "drill_every",
+            "1 to 1000",
+        ),
+        (
+            json!({"name": "e", "drill_every": 1001}),
+            "drill_every",
+            "1 to 1000",
+        ),
+        (
+            json!({"name": "f", "action": "restore"}),
+            "action",
+            "backup or drill",
+        ),
+    ] {
+        let (status, error) = call(&admin, "POST", "/api/v1/schedules", Some(body));
+        assert_eq!(status, 400, "{field}: {error}");
+        let message = error["fields"][field].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{field}: {error}");
+    }
+
+    let (status, nightly) = call(
+        &admin,
+        "POST",
+        "/api/v1/schedules",
+        Some(json!({"name": "nightly", "drill_every": "3"})),
+    );
+    assert_eq!(status, 201, "{nightly}");
+    assert_eq!(
+        (&nightly["action"], &nightly["drill_every"]),
+        (&json!("backup"), &json!(3))
+    );
+    let id = nightly["id"].as_str().unwrap().to_string();
+    let (status, changed) = call(
+        &admin,
+        "PUT",
+        &format!("/api/v1/schedules/{id}"),
+        Some(json!({"drill_every": null})),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert!(changed["drill_every"].is_null());
+    // Turned into a drill schedule: its retention goes; back into a backup one: 30 days.
+    let (status, changed) = call(
+        &admin,
+        "PUT",
+        &format!("/api/v1/schedules/{id}"),
+        Some(json!({"action": "drill"})),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["action"], "drill");
+    assert!(changed["retention_days"].is_null());
+    let (status, changed) = call(
+        &admin,
+        "PUT",
+        &format!("/api/v1/schedules/{id}"),
+        Some(json!({"action": "backup", "drill_every": 5})),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (&changed["retention_days"], &changed["drill_every"]),
+        (&json!(30), &json!(5))
+    );
+}

@@ -9,6 +9,7 @@ mod audit;
 mod backups;
 mod browser;
 mod delete_busy;
+mod drill_schedule;
 mod drills;
 mod metrics;
 mod monitor_rpo;

@@ -308,3 +308,62 @@ fn a_schedules_retention_policy_is_saved_and_previewed_with_reasons() {
         "the form shows the saved counts"
     );
 }
+
+#[test]
+fn the_form_makes_drill_schedules_and_refuses_retention_on_them() {
+    let console = TestConsole::start(&crate::helpers::Backend::Sqlite);
+    let admin = console.login_as(Role::Admin);
+    // Without scripts the retention fields are sent: a drill schedule refuses them.
+    let drill = with(daily("weekly drill"), "action", "drill");
+    let drill = with(drill, "frequency", "weekly");
+    let drill = with(drill, "scope", "service");
+    let drill = with(drill, "service", "app");
+    let refused = post(&admin, "/settings/schedules", &drill);
+    assert_eq!(refused.status(), 400);
+    let html = refused.text().unwrap();
+    assert!(
+        field_error(&html, "retention_days").contains("drill schedule keeps and prunes nothing"),
+        "{html}"
+    );
+    assert!(schedules(&console).is_empty());
+    // With the backup-only fields switched off (what the page's script does), it is saved.
+    let drill: Form = drill
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "retention_days" | "kind"))
+        .collect();
+    let added = post(&admin, "/settings/schedules", &drill);
+    assert_eq!(added.status(), 303, "{}", added.text().unwrap());
+    let s = &schedules(&console)[0];
+    assert_eq!(
+        (s.action.as_str(), s.scope.as_str()),
+        ("drill", "service:app")
+    );
+    assert_eq!((s.retention_days, s.drill_every), (None, None));
+    let page = admin.page("/settings");
+    assert!(page.contains("<td>drill</td>"), "the list shows the action");
+    let page = admin.page(&format!("/settings?edit={}", s.id));
+    assert!(page.contains("value=\"drill\" checked"), "{page}");
+    assert!(
+        !page.contains("retention-preview"),
+        "a drill prunes nothing"
+    );
+
+    // A backup schedule with a drill cadence, and a bad cadence refused by its field.
+    let bad = with(daily("nightly"), "drill_every", "0");
+    let refused = post(&admin, "/settings/schedules", &bad);
+    assert_eq!(refused.status(), 400);
+    assert!(field_error(&refused.text().unwrap(), "drill_every").contains("1 to 1000"));
+    let good = with(daily("nightly"), "drill_every", "4");
+    assert_eq!(post(&admin, "/settings/schedules", &good).status(), 303);
+    let nightly = schedules(&console)
+        .into_iter()
+        .find(|s| s.name == "nightly")
+        .unwrap();
+    assert_eq!(
+        (nightly.action.as_str(), nightly.drill_every),
+        ("backup", Some(4))
+    );
+    let page = admin.page("/settings");
+    assert!(page.contains("<td>backup, full</td>"));
+    assert!(page.contains("a drill after every 4. backup"), "{page}");
+}
