@@ -66,17 +66,10 @@ impl Trust<'_> {
     }
 }
 
-/// Checks what reading the archive of `manifest.backup_id` to its end found: it is the
-/// recorded object, and the manifest inside it is byte for byte the catalogue's copy.
-fn authenticate(
-    manifest: &Manifest,
-    embedded: &EmbeddedManifest,
-    digest: &StoredDigest,
-    expected: &StoredDigest,
-    trust: &Trust,
-) -> Result<()> {
+/// Checks that the manifest found at the end of the archive of `manifest.backup_id` (already
+/// checked to be the recorded object) is byte for byte the catalogue's copy.
+fn authenticate(manifest: &Manifest, embedded: &EmbeddedManifest, trust: &Trust) -> Result<()> {
     let own = manifest.backup_id.as_str();
-    check_digest(own, digest, expected)?;
     if embedded.backup_id != own || embedded.sha256 != trust.manifest_sha256 {
         return Err(Error::Archive(format!(
             "the manifest of backup {own} in the catalogue differs from the one inside its \
@@ -216,8 +209,9 @@ fn extract_all(
             progress.report(&state);
             Ok(())
         })?;
+        check_digest(holder, &digest, &expected)?;
         if holder == own {
-            authenticate(plan.manifest, &embedded, &digest, &expected, trust)?;
+            authenticate(plan.manifest, &embedded, trust)?;
             if embedded.authenticated && trust.may_grant_special_bits {
                 staging.grant_special_bits();
                 for entry in written_before_authentication.drain(..) {
@@ -231,7 +225,6 @@ fn extract_all(
                 embedded.backup_id
             )));
         }
-        check_digest(holder, &digest, &expected)?;
         if let Some(missing) = pending.keys().next() {
             return Err(Error::Archive(format!(
                 "archive of backup {holder} lacks `{missing}`"

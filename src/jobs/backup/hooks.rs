@@ -7,7 +7,7 @@
 
 use crate::app::App;
 use crate::config::SourceConfig;
-use crate::db::{LogEntry, NewLogEntry};
+use crate::db::NewLogEntry;
 use crate::domain::LogLevel;
 use crate::engine::progress::ProgressSink;
 use crate::error::Result;
@@ -70,16 +70,10 @@ fn hook(context: &HookContext, source: &SourceConfig, point: HookPoint) -> Resul
         ),
         Err(e) => (LogLevel::Error, e.to_string()),
     };
-    let entry = NewLogEntry::new(level, "hook", message)
-        .for_backup(context.backup_id)
-        .for_task(context.task_id);
-    match context.app.conn() {
-        Ok(mut conn) => {
-            if let Err(e) = LogEntry::insert(&mut conn, &entry) {
-                tracing::warn!("recording a hook's output: {e}");
-            }
-        }
-        Err(e) => tracing::warn!("recording a hook's output: {e}"),
-    }
+    context.app.audit(
+        NewLogEntry::new(level, "hook", message)
+            .for_backup(context.backup_id)
+            .for_task(context.task_id),
+    );
     ran.map(drop)
 }

@@ -19,28 +19,17 @@
 //! either.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use super::dumpfile::{backquoted, each_line};
 use crate::engine::manifest::DatabaseFacts;
 use crate::error::{Error, IoContext, Result};
 
 /// Reads the facts of the dump at `path`.
 pub fn read(path: &Path) -> Result<DatabaseFacts> {
     let file = File::open(path).ctx(|| format!("opening {}", path.display()))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut counter = Counter::default();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .ctx(|| format!("reading {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        counter.line(&line)?;
-    }
+    each_line(file, path, |line| counter.line(line))?;
     counter.finish()
 }
 
@@ -217,27 +206,6 @@ fn routine(line: &[u8]) -> Option<String> {
     };
     let (name, _) = backquoted(rest)?;
     Some(format!("{kind} {name}"))
-}
-
-/// A backquoted name at the start of `text` (a doubled backquote stands for one) and what
-/// follows it.
-fn backquoted(text: &[u8]) -> Option<(String, &[u8])> {
-    let rest = text.strip_prefix(b"`")?;
-    let mut name = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        if rest[i] == b'`' {
-            if rest.get(i + 1) == Some(&b'`') {
-                name.push(b'`');
-                i += 2;
-                continue;
-            }
-            return Some((String::from_utf8_lossy(&name).into_owned(), &rest[i + 1..]));
-        }
-        name.push(rest[i]);
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]

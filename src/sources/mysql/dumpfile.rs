@@ -29,24 +29,30 @@ pub fn tables_in(path: &Path) -> Result<Vec<String>> {
     }
     file.seek(SeekFrom::Start(0))
         .ctx(|| format!("reading {}", path.display()))?;
-    // Lines are read as bytes: table data is not necessarily UTF-8. Their length is bounded
-    // by the dump tool's `net_buffer_length` (one extended INSERT per line).
+    let mut tables = Vec::new();
+    each_line(file, path, |line| {
+        tables.extend(created_table(line));
+        Ok(())
+    })?;
+    Ok(tables)
+}
+
+/// Calls `f` with every line of the dump `file` (read from `path`), its newline included.
+/// Lines are read as bytes: table data is not necessarily UTF-8. Their length is bounded by
+/// the dump tool's `net_buffer_length` (one extended INSERT per line).
+pub fn each_line(file: File, path: &Path, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::new();
-    let mut tables = Vec::new();
     loop {
         line.clear();
         let n = reader
             .read_until(b'\n', &mut line)
             .ctx(|| format!("reading {}", path.display()))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
-        if let Some(name) = created_table(&line) {
-            tables.push(name);
-        }
+        f(&line)?;
     }
-    Ok(tables)
 }
 
 /// `line` pointed at the database `into` when it is one of the `ALTER DATABASE `<dumped>`
@@ -62,21 +68,28 @@ pub fn retarget_alter_database(line: &[u8], dumped: &str, into: &str) -> Option<
     Some(out)
 }
 
-/// The name in a ``CREATE TABLE `name` (`` line (a doubled backquote stands for one).
+/// The name in a ``CREATE TABLE `name` (`` line.
 fn created_table(line: &[u8]) -> Option<String> {
-    let rest = line.strip_prefix(b"CREATE TABLE `")?;
-    let text = String::from_utf8_lossy(rest);
-    let mut name = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '`' {
-            if chars.peek() == Some(&'`') {
-                chars.next();
-            } else {
-                return Some(name);
+    backquoted(line.strip_prefix(b"CREATE TABLE ")?).map(|(name, _)| name)
+}
+
+/// A backquoted name at the start of `text` (a doubled backquote stands for one) and what
+/// follows it.
+pub fn backquoted(text: &[u8]) -> Option<(String, &[u8])> {
+    let rest = text.strip_prefix(b"`")?;
+    let mut name = Vec::new();
+    let mut i = 0;
+    while i < rest.len() {
+        if rest[i] == b'`' {
+            if rest.get(i + 1) == Some(&b'`') {
+                name.push(b'`');
+                i += 2;
+                continue;
             }
+            return Some((String::from_utf8_lossy(&name).into_owned(), &rest[i + 1..]));
         }
-        name.push(c);
+        name.push(rest[i]);
+        i += 1;
     }
     None
 }

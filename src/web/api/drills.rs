@@ -10,7 +10,7 @@ use crate::db::Drill;
 use crate::jobs::drill::DrillRequest;
 use crate::jobs::requester::Requester;
 use crate::jobs::submit::submit_drill;
-use crate::present::{drill_json, task_json};
+use crate::present::drill_json;
 use crate::web::auth::{Operator, Viewer};
 use crate::web::error::{ApiError, WebError};
 use crate::web::state::WebState;
@@ -87,5 +87,5 @@ pub async fn create(
         .submit(move |app, queue| submit_drill(app, queue, request, by))
         .await
         .map_err(WebError::from)?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "task": task_json(&task, None) })))
+    Ok(super::work::accepted(&task))
 }

@@ -104,6 +104,7 @@ pub async fn restore(
     Ok(accepted(&task))
 }
 
-fn accepted(task: &Task) -> HttpResponse {
+/// 202 with the queued task, the answer to every request that queues work.
+pub(super) fn accepted(task: &Task) -> HttpResponse {
     HttpResponse::Accepted().json(serde_json::json!({ "task": task_json(task, None) }))
 }
