@@ -17,6 +17,7 @@ use super::crypt::{is_encrypted, DecryptingReader};
 use super::digest::HashingReader;
 use super::keyring::Keyring;
 use super::manifest::{EntryKind, FORMAT_VERSION, MANIFEST_ENTRY};
+use super::read_ahead::ReadAhead;
 use super::restorable::{check_path, shown};
 use crate::error::{Error, IoContext, Result};
 
@@ -79,7 +80,9 @@ pub fn open_tar_stream(
     let mut buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored));
     let encrypted = is_encrypted(buffered.fill_buf().ctx(|| "reading the archive".into())?);
     let (gzip, tap) = open_gzip_layer_tapped(buffered, tap, keyring)?;
-    Ok((Box::new(GzipReader::new(gzip)), tap, encrypted))
+    // Storage, digest and decryption run a few chunks ahead on their own thread.
+    let ahead = ReadAhead::spawn(gzip).ctx(|| "reading the archive".into())?;
+    Ok((Box::new(GzipReader::new(ahead)), tap, encrypted))
 }
 
 /// The gzip stream inside a stored archive: decrypted when encrypted, passed through when

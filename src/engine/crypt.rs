@@ -1,5 +1,5 @@
 //! Archive encryption: AES-256-GCM in the STREAM construction (Hoang, Reyhanitabar, Rogaway,
-//! Vizár 2015), as `aead::stream::StreamBE32` implements it.
+//! Vizár 2015), with the nonce layout of `aead::stream::StreamBE32` (see `crypt/segment.rs`).
 //!
 //! Layout of an encrypted archive:
 //!
@@ -21,13 +21,13 @@
 
 use std::io::{self, Read, Write};
 
-use aes_gcm::aead::generic_array::GenericArray;
 use aes_gcm::aead::rand_core::RngCore;
-use aes_gcm::aead::stream::{NewStream, StreamBE32, StreamPrimitive};
 use aes_gcm::aead::OsRng;
-use aes_gcm::{Aes256Gcm, KeyInit};
 
 use super::keyring::{is_valid_key_id, Keyring};
+use segment::SegmentCipher;
+
+mod segment;
 
 /// First bytes of every encrypted archive. 0x89 keeps it from looking like text, `\n`
 /// reveals newline mangling (the PNG trick).
@@ -123,16 +123,15 @@ fn read_header_part(r: &mut impl Read, buf: &mut [u8]) -> io::Result<()> {
     Ok(())
 }
 
-fn stream_cipher(key: &[u8; 32], header: &Header) -> StreamBE32<Aes256Gcm> {
-    let aead = Aes256Gcm::new(GenericArray::from_slice(key));
-    StreamBE32::from_aead(aead, GenericArray::from_slice(&header.nonce_prefix))
+fn stream_cipher(key: &[u8; 32], header: &Header) -> SegmentCipher {
+    SegmentCipher::new(key, header.nonce_prefix)
 }
 
 /// Encrypts everything written to it into `inner`; [`EncryptingWriter::finish`] seals the
 /// last segment. Dropping it unfinished leaves a stream every reader rejects as truncated.
 pub struct EncryptingWriter<W: Write> {
     inner: W,
-    stream: StreamBE32<Aes256Gcm>,
+    stream: SegmentCipher,
     header: Vec<u8>,
     segment: Vec<u8>,
     counter: u32,
@@ -183,7 +182,7 @@ impl<W: Write> EncryptingWriter<W> {
     fn seal(&mut self, last: bool) -> io::Result<()> {
         self.failed = true;
         self.stream
-            .encrypt_in_place(self.counter, last, &self.header, &mut self.segment)
+            .seal(self.counter, last, &self.header, &mut self.segment)
             .map_err(|_| io::Error::other("AES-GCM encryption failed"))?;
         self.inner.write_all(&self.segment)?;
         self.segment.clear();
@@ -230,7 +229,7 @@ impl<W: Write> Write for EncryptingWriter<W> {
 /// only once that segment has been authenticated.
 pub struct DecryptingReader<R: Read> {
     inner: R,
-    stream: StreamBE32<Aes256Gcm>,
+    stream: SegmentCipher,
     header: Header,
     /// The header as stored: associated data of every segment.
     header_bytes: Vec<u8>,
@@ -301,13 +300,13 @@ impl<R: Read> DecryptingReader<R> {
         let maybe_cut = (last && got == sealed_len).then(|| self.buf.clone());
         if self
             .stream
-            .decrypt_in_place(segment, last, &self.header_bytes, &mut self.buf)
+            .open(segment, last, &self.header_bytes, &mut self.buf)
             .is_err()
         {
             if let Some(mut copy) = maybe_cut {
                 if self
                     .stream
-                    .decrypt_in_place(segment, false, &self.header_bytes, &mut copy)
+                    .open(segment, false, &self.header_bytes, &mut copy)
                     .is_ok()
                 {
                     return Err(invalid(

@@ -22,6 +22,7 @@
 mod staging;
 #[cfg(test)]
 mod tests;
+mod writers;
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -35,6 +36,7 @@ use super::progress::{Progress, ProgressSink};
 use super::restorable::check_manifest;
 use crate::error::{Error, Result};
 use staging::Staging;
+use writers::{FileWriters, Shared};
 
 /// One archive of the chain: how to open it and what its stored bytes must hash to.
 pub trait ArchiveSource {
@@ -190,24 +192,34 @@ fn extract_all(
     holders.sort();
     holders.insert(0, own);
     let mut written_before_authentication: Vec<&FileEntry> = Vec::new();
+    let lanes = std::thread::available_parallelism().map_or(2, |n| n.get());
     for holder in holders {
         let mut pending = by_holder.remove(holder).unwrap_or_default();
         let (stored, expected) = archives.open(holder)?;
-        let (embedded, digest) = walk_archive(stored, keyring, trust.plain, |info, content| {
-            if progress.should_stop() {
-                return Err(Error::Cancelled);
-            }
-            let Some(entry) = pending.remove(info.path.as_str()) else {
-                return Ok(()); // not wanted, or not a file: its content is skipped
-            };
-            staging.write_file(entry, content)?;
-            if holder == own {
-                written_before_authentication.push(entry);
-            }
-            state.files_done += 1;
-            state.bytes_done += entry.size;
-            progress.report(&state);
-            Ok(())
+        let shared = Shared::default();
+        let (embedded, digest) = std::thread::scope(|scope| {
+            let mut writers = FileWriters::start(scope, &shared, lanes)?;
+            let walked = walk_archive(stored, keyring, trust.plain, |info, content| {
+                if progress.should_stop() {
+                    return Err(Error::Cancelled);
+                }
+                let Some(entry) = pending.remove(info.path.as_str()) else {
+                    return Ok(()); // not wanted, or not a file: its content is skipped
+                };
+                writers.write(staging.file_job(entry)?, content)?;
+                if holder == own {
+                    written_before_authentication.push(entry);
+                }
+                state.files_done += 1;
+                state.bytes_done += entry.size;
+                progress.report(&state);
+                Ok(())
+            });
+            // Every file is checked before the walk's result counts, also on failure (the
+            // lanes stop with the walk; the caller removes the staging folders).
+            let written = writers.finish();
+            let walked = walked?;
+            written.map(|()| walked)
         })?;
         check_digest(holder, &digest, &expected)?;
         if holder == own {

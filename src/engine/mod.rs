@@ -20,5 +20,6 @@ pub mod manifest;
 pub mod parent_index;
 pub mod planned;
 pub mod progress;
+pub mod read_ahead;
 pub mod restorable;
 pub mod verify;

@@ -115,7 +115,9 @@ fn member_size(mut extra: &[u8]) -> Option<usize> {
 
 struct Inflate {
     index: u64,
+    /// A reused buffer: the member is its first `len` bytes.
     member: Vec<u8>,
+    len: usize,
     out: Vec<u8>,
 }
 
@@ -175,12 +177,17 @@ impl<R: Read> ParallelInflate<R> {
         }
         while !self.input_done && self.pool.as_ref().is_some_and(|pool| !pool.is_full()) {
             let index = self.members_read;
-            let Some(member) = self.read_member()? else {
+            let Some((member, len)) = self.read_member()? else {
                 break;
             };
             let out = self.spare_outs.pop().unwrap_or_default();
             if let Some(pool) = self.pool.as_mut() {
-                pool.submit(Inflate { index, member, out })?;
+                pool.submit(Inflate {
+                    index,
+                    member,
+                    len,
+                    out,
+                })?;
             }
         }
         match self.pool.as_mut().and_then(|pool| pool.take_oldest()) {
@@ -194,16 +201,15 @@ impl<R: Read> ParallelInflate<R> {
         }
     }
 
-    /// Reads one whole member, checking only what is needed to find its end.
-    fn read_member(&mut self) -> io::Result<Option<Vec<u8>>> {
+    /// Reads one whole member, checking only what is needed to find its end, into the first
+    /// bytes of a reused buffer (which only grows, so it is zeroed only when it does).
+    fn read_member(&mut self) -> io::Result<Option<(Vec<u8>, usize)>> {
         let index = self.members_read;
-        let (mut member, size) = match self.first.take() {
+        let (head, size) = match self.first.take() {
             Some(first) => first,
             None => {
-                let mut member = self.spare_members.pop().unwrap_or_default();
-                member.clear();
-                member.resize(FIXED_LEN, 0);
-                match read_full(&mut self.inner, &mut member)? {
+                let mut head = vec![0u8; FIXED_LEN];
+                match read_full(&mut self.inner, &mut head)? {
                     0 => {
                         self.input_done = true;
                         return Ok(None);
@@ -211,41 +217,53 @@ impl<R: Read> ParallelInflate<R> {
                     FIXED_LEN => {}
                     _ => return Err(truncated(index)),
                 }
-                if member[..3] != [0x1f, 0x8b, 8] {
+                if head[..3] != [0x1f, 0x8b, 8] {
                     return Err(corrupt(format!(
                         "gzip stream is corrupt: member {index} does not start with a gzip header"
                     )));
                 }
-                if member[3] & FEXTRA == 0 {
+                if head[3] & FEXTRA == 0 {
                     return Err(corrupt(format!(
                         "gzip member {index} lacks the Coffer size field (stream was altered)"
                     )));
                 }
-                let xlen = usize::from(u16::from_le_bytes([member[10], member[11]]));
-                member.resize(FIXED_LEN + xlen, 0);
-                if read_full(&mut self.inner, &mut member[FIXED_LEN..])? < xlen {
+                let xlen = usize::from(u16::from_le_bytes([head[10], head[11]]));
+                head.resize(FIXED_LEN + xlen, 0);
+                if read_full(&mut self.inner, &mut head[FIXED_LEN..])? < xlen {
                     return Err(truncated(index));
                 }
-                let size = member_size(&member[FIXED_LEN..]).ok_or_else(|| {
+                let size = member_size(&head[FIXED_LEN..]).ok_or_else(|| {
                     corrupt(format!(
                         "gzip member {index} lacks the Coffer size field (stream was altered)"
                     ))
                 })?;
-                (member, size)
+                (head, size)
             }
         };
-        if size < member.len() + TRAILER_LEN || size > MAX_MEMBER_SIZE {
+        if size < head.len() + TRAILER_LEN || size > MAX_MEMBER_SIZE {
             return Err(corrupt(format!(
                 "gzip stream is corrupt: member {index} declares an impossible size ({size} bytes)"
             )));
         }
-        let have = member.len();
-        member.resize(size, 0);
-        if read_full(&mut self.inner, &mut member[have..])? < size - have {
+        let mut member = self.spare_members.pop().unwrap_or_default();
+        if member.len() < size {
+            member.resize(size, 0);
+        }
+        member[..head.len()].copy_from_slice(&head);
+        if read_full(&mut self.inner, &mut member[head.len()..size])? < size - head.len() {
             return Err(truncated(index));
         }
         self.members_read += 1;
-        Ok(Some(member))
+        Ok(Some((member, size)))
+    }
+}
+
+/// Makes `buf` `len` bytes long, zeroing only bytes beyond its length (they are overwritten).
+fn set_len(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0);
+    } else {
+        buf.truncate(len);
     }
 }
 
@@ -255,14 +273,16 @@ fn inflate_worker() -> impl FnMut(Inflate) -> io::Result<Inflated> + Send + 'sta
         let Inflate {
             index,
             member,
+            len,
             mut out,
         } = job;
+        let whole = &member[..len];
         let bad = |why: &str| corrupt(format!("gzip stream is corrupt: member {index} {why}"));
-        let body_end = member.len().saturating_sub(TRAILER_LEN);
-        let body_start = header_len(&member)
+        let body_end = len.saturating_sub(TRAILER_LEN);
+        let body_start = header_len(whole)
             .filter(|&h| h <= body_end)
             .ok_or_else(|| bad("has a malformed header"))?;
-        let trailer = &member[body_end..];
+        let trailer = &whole[body_end..];
         let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
         let isize = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
         if isize > BLOCK_SIZE {
@@ -270,9 +290,8 @@ fn inflate_worker() -> impl FnMut(Inflate) -> io::Result<Inflated> + Send + 'sta
                 "claims {isize} bytes uncompressed, more than the {BLOCK_SIZE} of a Coffer member"
             )));
         }
-        out.clear();
-        out.resize(isize, 0);
-        match decompressor.deflate_decompress(&member[body_start..body_end], &mut out) {
+        set_len(&mut out, isize);
+        match decompressor.deflate_decompress(&whole[body_start..body_end], &mut out) {
             Ok(n) if n == isize => {}
             Ok(_) | Err(_) => return Err(bad("does not inflate to its declared size")),
         }

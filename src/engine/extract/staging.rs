@@ -1,23 +1,23 @@
 //! The staging folders of a restore, written without ever following a link. Each staging
 //! folder is opened once; every path below it is walked one component at a time with
 //! `openat(O_NOFOLLOW | O_DIRECTORY)` (creating what is missing with `mkdirat`), files are
-//! created with `O_CREAT | O_EXCL | O_NOFOLLOW`, links with `symlinkat`, and modes and times
+//! created in such a folder with `O_CREAT | O_EXCL | O_NOFOLLOW` (by `writers.rs`), links with `symlinkat`, and modes and times
 //! are set on the opened descriptor (a link's time with `AT_SYMLINK_NOFOLLOW`, its mode never).
 //! A link met on the way — planted in the archive or in the staging folder — fails the walk
 //! instead of redirecting a write. Setuid, setgid and sticky bits are set only when the
 //! caller says they may be (an authenticated manifest, a root process); otherwise dropped.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 use rustix::io::Errno;
-use sha2::{Digest, Sha256};
 
-use crate::engine::manifest::{FileEntry, Sha256Sum};
+use super::writers::FileJob;
+use crate::engine::manifest::FileEntry;
 use crate::engine::restorable::shown;
 use crate::error::{Error, IoContext, Result};
 
@@ -121,50 +121,23 @@ impl<'p> Staging<'p> {
         Ok((self.folder(parent)?, name))
     }
 
-    /// Creates a file that did not exist (never opening an existing one or a link), writes
-    /// the archive's content into it, checks it against the manifest, then sets its mode and
-    /// time on the open descriptor.
-    pub(super) fn write_file(&mut self, entry: &FileEntry, content: &mut dyn Read) -> Result<()> {
-        let path = self.disk_path(&entry.path);
+    /// What a writer lane needs to create the file of `entry`: its folder (created where
+    /// missing, walked without following links, then duplicated so the lane owns it), its
+    /// name there and the mode bits it may get now.
+    pub(super) fn file_job<'e>(&mut self, entry: &'e FileEntry) -> Result<FileJob<'e>> {
+        let disk_path = self.disk_path(&entry.path);
+        let mode_mask = self.mode_mask;
         let (dir, name) = self.parent_of(&entry.path)?;
-        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
-        let fd = rustix::fs::openat(
+        let dir = dir
+            .try_clone_to_owned()
+            .ctx(|| format!("opening the folder of {}", disk_path.display()))?;
+        Ok(FileJob {
             dir,
             name,
-            flags | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )
-        .map_err(io::Error::from)
-        .ctx(|| format!("creating {}", path.display()))?;
-        let mut file = File::from(fd);
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut written = 0u64;
-        loop {
-            let n = content
-                .read(&mut buf)
-                .ctx(|| format!("reading `{}` from the archive", entry.path))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n])
-                .ctx(|| format!("writing {}", path.display()))?;
-            written += n as u64;
-        }
-        let sha = Sha256Sum::of(hasher);
-        if written != entry.size || Some(sha) != entry.sha256 {
-            return Err(Error::Archive(format!(
-                "`{}` does not match the manifest ({written} bytes, sha256 {sha})",
-                entry.path
-            )));
-        }
-        rustix::fs::fchmod(&file, Mode::from_raw_mode(entry.mode & self.mode_mask))
-            .map_err(io::Error::from)
-            .ctx(|| format!("setting the mode of {}", path.display()))?;
-        rustix::fs::futimens(&file, &timestamps(entry.mtime_ns))
-            .map_err(io::Error::from)
-            .ctx(|| format!("setting the time of {}", path.display()))
+            entry,
+            disk_path,
+            mode_mask,
+        })
     }
 
     /// Creates a link exactly as stored, wherever it points, and sets its own time.
@@ -245,7 +218,7 @@ fn not_a_folder(e: Errno, path: &Path) -> Error {
 }
 
 /// Access and modification time both set to the recorded mtime (nanoseconds).
-fn timestamps(mtime_ns: i64) -> Timestamps {
+pub(super) fn timestamps(mtime_ns: i64) -> Timestamps {
     let time = Timespec {
         tv_sec: mtime_ns.div_euclid(1_000_000_000),
         tv_nsec: mtime_ns.rem_euclid(1_000_000_000) as _,
