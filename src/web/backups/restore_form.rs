@@ -140,7 +140,7 @@ pub fn check(form: &RestoreForm, held: &[Held]) -> Result<Choice, Box<FieldError
         match held.iter().find(|h| &h.name == name) {
             Some(source) if !chosen.iter().any(|c| c.name == source.name) => chosen.push(source),
             Some(_) => {}
-            None => errors.sources = format!("This backup has no source `{name}`."),
+            None => errors.sources = format!("This backup has no source “{name}”."),
         }
     }
     if form.sources.is_empty() {
@@ -230,7 +230,7 @@ fn check_targets(
         }
     }
     if fields.len() > 1 {
-        let names: Vec<String> = chosen.iter().map(|c| format!("`{}`", c.name)).collect();
+        let names: Vec<String> = chosen.iter().map(|c| format!("“{}”", c.name)).collect();
         errors.sources = format!(
             "Another place takes either folder, file and SQLite sources (into the directory) or \
              one database source: restore {} one after the other.",
@@ -270,7 +270,7 @@ fn names_of(chosen: &[&Held], field: TargetField) -> String {
     chosen
         .iter()
         .filter(|c| TargetField::of(c.kind) == field)
-        .map(|c| format!("`{}`", c.name))
+        .map(|c| format!("“{}”", c.name))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -280,7 +280,7 @@ fn names_of(chosen: &[&Held], field: TargetField) -> String {
 fn check_target_database(text: &str, source: &Held) -> Result<String, String> {
     if text.contains("://") {
         let url = ServerUrl::parse(source.kind, text)
-            .map_err(|m| format!("`{}` is a {} source: {m}.", source.name, source.kind))?;
+            .map_err(|m| format!("“{}” is a {} source: {m}.", source.name, source.kind))?;
         if url.as_url().password().is_some() {
             return Err(
                 "Leave the password out of the URL: the source's own password is used \
@@ -294,7 +294,7 @@ fn check_target_database(text: &str, source: &Held) -> Result<String, String> {
         return match text.parse::<u32>() {
             Ok(_) => Ok(text.to_string()),
             Err(_) => Err(format!(
-                "`{text}` is not a Redis database number: give a number such as 3, or a URL \
+                "“{text}” is not a Redis database number: give a number such as 3, or a URL \
                  like redis://127.0.0.1:6379/3."
             )),
         };
@@ -317,11 +317,11 @@ fn check_target_dir(dir: &str, chosen: &[String]) -> Result<PathBuf, String> {
     let path = Path::new(dir);
     if !path.is_absolute() {
         return Err(format!(
-            "`{dir}` is not an absolute path (it must start with /)."
+            "“{dir}” is not an absolute path (it must start with /)."
         ));
     }
     if path.components().any(|c| c == Component::ParentDir) {
-        return Err(format!("`{dir}` must not contain `..`."));
+        return Err(format!("“{dir}” must not contain “..”."));
     }
     for name in chosen {
         let place = path.join(name);

@@ -14,6 +14,8 @@ pub struct SafetyNote {
     pub restore_task: Option<String>,
     /// The backup that was restored over the data this one holds.
     pub restored_backup: Option<String>,
+    /// Its name (empty when it was deleted since).
+    pub restored_name: String,
 }
 
 /// `None` for any backup that is not a safety backup.
@@ -30,8 +32,18 @@ pub fn safety_note(
         .as_deref()
         .and_then(|d| d.strip_prefix(DESCRIPTION))
         .map(|id| id.trim().to_string());
+    let restored_backup = report.as_ref().map(|r| r.backup_id.clone()).or(described);
+    let restored_name = match &restored_backup {
+        Some(id) => match Backup::find_by_id(conn, id) {
+            Ok(restored) => restored.name,
+            Err(DbError::NotFound { .. }) => String::new(),
+            Err(e) => return Err(e),
+        },
+        None => String::new(),
+    };
     Ok(Some(SafetyNote {
-        restore_task: report.as_ref().map(|r| r.task_id.clone()),
-        restored_backup: report.map(|r| r.backup_id).or(described),
+        restore_task: report.map(|r| r.task_id),
+        restored_backup,
+        restored_name,
     }))
 }

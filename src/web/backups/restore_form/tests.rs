@@ -84,7 +84,7 @@ fn half_original_half_elsewhere_and_mixed_targets_are_refused() {
     .err()
     .unwrap();
     assert!(
-        errors.target_redis.contains("untick `cache`"),
+        errors.target_redis.contains("untick “cache”"),
         "{}",
         errors.target_redis
     );
