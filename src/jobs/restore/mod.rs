@@ -15,7 +15,7 @@ pub mod switch_over;
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::app::App;
 use crate::config::SourceConfig;
@@ -279,6 +279,17 @@ fn restore_into_place(
     journal: &mut JournalFile,
 ) -> Result<Restored> {
     let placements = &plan.placements;
+    // Folders the staging copies make (another directory that did not exist yet): a restore
+    // that fails takes them away again, instead of leaving empty folders behind.
+    let mut made: Vec<PathBuf> = placements
+        .iter()
+        .filter_map(|p| p.staging.parent())
+        .flat_map(missing_folders)
+        .collect();
+    made.sort_by(|a, b| {
+        (b.components().count().cmp(&a.components().count())).then_with(|| a.cmp(b))
+    });
+    made.dedup();
     // False when a failure could not be put back whole: then the staging copies (which may
     // hold what was replaced) and the journal stay, for recovery to finish the rollback.
     let mut settled = true;
@@ -377,6 +388,12 @@ fn restore_into_place(
         for p in placements {
             let _ = remove_tree(&p.staging);
         }
+        if result.is_err() {
+            // Deepest first; `remove_dir` leaves any folder something else has written into.
+            for folder in &made {
+                let _ = fs::remove_dir(folder);
+            }
+        }
         result
     } else {
         journal.keep();
@@ -387,6 +404,15 @@ fn restore_into_place(
             ))
         })
     }
+}
+
+/// `folder` and those of its ancestors that do not exist yet, deepest first.
+fn missing_folders(folder: &Path) -> Vec<PathBuf> {
+    folder
+        .ancestors()
+        .take_while(|f| !f.as_os_str().is_empty() && fs::symlink_metadata(f).is_err())
+        .map(Path::to_path_buf)
+        .collect()
 }
 
 /// Extracts the chosen sources of `plan` into their staging folders, checking every

@@ -196,3 +196,40 @@ fn each_ticked_source_needs_a_target_of_its_kind_before_anything_is_queued() {
     assert_eq!(params.sources, ["cache"]);
     assert_eq!(params.target.unwrap().to_str(), Some("13"));
 }
+
+#[test]
+fn a_failed_restore_into_another_directory_leaves_no_folder_behind() {
+    let console = TestConsole::start(&Backend::Sqlite);
+    let backup_id = make_backup(&console);
+    let admin = console.login_as(Role::Admin);
+    // Damaged in storage after the backup: the restore fails while extracting.
+    let key = {
+        let mut conn = console.app.conn().unwrap();
+        coffer::db::Backup::find_by_id(&mut conn, &backup_id)
+            .unwrap()
+            .storage_key
+            .unwrap()
+    };
+    let archive = console.env.path("backups").join(key);
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&archive, bytes).unwrap();
+
+    let target = console.env.path("elsewhere/deeper");
+    let response = admin.post(
+        &format!("/backups/{backup_id}/restore"),
+        &[
+            ("sources", "files"),
+            ("target_dir", target.to_str().unwrap()),
+            ("confirm", "yes"),
+        ],
+    );
+    assert_eq!(response.status(), 303, "{}", response.text().unwrap());
+    console.run_pending_jobs();
+    assert_eq!(restore_tasks(&console, &backup_id)[0].status, "failed");
+    assert!(
+        !console.env.path("elsewhere").exists(),
+        "the folders made for the restore are gone again"
+    );
+}
