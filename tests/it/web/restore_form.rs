@@ -51,14 +51,6 @@ fn ticking_one_source_restores_that_source_only() {
         let path = format!("/backups/{backup_id}/restore");
         let admin = console.login_as(Role::Admin);
 
-        let page = admin.page(&path);
-        assert!(!page.contains("name=\"scope\""), "no scope switch: {page}");
-        assert_eq!(
-            page.matches(" checked>").count(),
-            2,
-            "every source ticked first"
-        );
-
         // What the reporter's browser sent: the old form's preselected scope "all" and its
         // target switch, with only `uploads` ticked.
         let target = console.env.path("elsewhere");
@@ -90,6 +82,13 @@ fn ticking_one_source_restores_that_source_only() {
             !target.join("files").exists(),
             "an unticked source was restored too"
         );
+        let page = admin.page(&path);
+        assert!(!page.contains("name=\"scope\""), "no scope switch: {page}");
+        assert_eq!(
+            page.matches(" checked>").count(),
+            2,
+            "every source ticked first"
+        );
     }
 }
 
@@ -111,13 +110,6 @@ fn each_ticked_source_needs_a_target_of_its_kind_before_anything_is_queued() {
     let path = format!("/backups/{backup_id}/restore");
     let admin = console.login_as(Role::Admin);
     let target = console.env.path("elsewhere").display().to_string();
-
-    let page = admin.page(&path);
-    assert!(page.contains("name=\"target_dir\"") && page.contains("name=\"target_redis\""));
-    assert!(
-        !page.contains("name=\"target_database\""),
-        "no PostgreSQL/MySQL field for a backup without such sources"
-    );
 
     // The reported case: a folder and Redis ticked with another directory. It used to be
     // queued and fail on Redis with a command-line hint.
@@ -141,6 +133,12 @@ fn each_ticked_source_needs_a_target_of_its_kind_before_anything_is_queued() {
     assert!(body.contains("id=\"target-redis-error\""), "{body}");
     assert!(body.contains("id=\"sources-error\""), "{body}");
     assert!(!body.contains("--target"), "no command-line hint: {body}");
+    let page = admin.page(&path);
+    assert!(page.contains("name=\"target_dir\"") && page.contains("name=\"target_redis\""));
+    assert!(
+        !page.contains("name=\"target_database\""),
+        "no PostgreSQL/MySQL field for a backup without such sources"
+    );
 
     let cases: [(Fields, &str, &str); 3] = [
         // Redis into a database name: it takes a number.
@@ -223,6 +221,9 @@ fn a_failed_restore_into_another_directory_leaves_no_folder_behind() {
             ("sources", "files"),
             ("target_dir", target.to_str().unwrap()),
             ("confirm", "yes"),
+            // The earlier form's switches (ignored now).
+            ("scope", "sources"),
+            ("target", "directory"),
         ],
     );
     assert_eq!(response.status(), 303, "{}", response.text().unwrap());
