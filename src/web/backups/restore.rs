@@ -70,6 +70,8 @@ struct SourceRow {
     files: usize,
     size: String,
     checked: bool,
+    /// Why a restore cannot put it back where it came from; `None` when it can.
+    no_original: Option<String>,
 }
 
 pub async fn show(
@@ -112,6 +114,7 @@ pub async fn submit(
         .map(|s| Held {
             name: s.name.clone(),
             kind: s.kind.parse().unwrap_or(SourceKind::Directory),
+            no_original: s.no_original.clone(),
         })
         .collect();
     let choice = match check(&page.form, &held) {
@@ -200,6 +203,8 @@ async fn load_page(
                 .map(|s| Held {
                     name: s.name.clone(),
                     kind: s.kind,
+                    // Only the sources' names decide which are ticked at first.
+                    no_original: None,
                 })
                 .collect();
             let form = form.unwrap_or_else(|| RestoreForm::every_source(&held));
@@ -237,6 +242,13 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
             let config = app.settings.source(&source.name);
             let configured = config.and_then(|c| c.path()).map(|p| p.to_path_buf());
             let database = config.filter(|c| !c.kind().is_path_based() && c.kind() == source.kind);
+            let in_place = match (&configured, database) {
+                (_, Some(_)) => true,
+                (Some(path), None) => {
+                    source.kind.is_path_based() && path.display().to_string() == source.origin
+                }
+                (None, None) => false,
+            };
             let (target, present) = match (&configured, database) {
                 (_, Some(config)) => (
                     crate::present::where_it_is(config),
@@ -264,6 +276,7 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
                     ),
                 },
             };
+            let no_original = (!in_place).then(|| target.clone());
             SourceRow {
                 name: source.name.clone(),
                 service: source.service.clone(),
@@ -271,6 +284,7 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
                 origin: source.origin.clone(),
                 target,
                 present,
+                no_original,
                 files: count,
                 size: human_bytes(bytes as i64),
                 checked: form.sources.contains(&source.name),

@@ -56,6 +56,9 @@ impl RestoreForm {
 pub struct Held {
     pub name: String,
     pub kind: SourceKind,
+    /// Why it cannot go back to its original place (no longer configured, configured
+    /// elsewhere now); `None` when it can.
+    pub no_original: Option<String>,
 }
 
 /// What the form asks for, checked.
@@ -217,6 +220,16 @@ fn check_targets(
         }
     }
     if filled.is_empty() {
+        // Every ticked source back to its original place: each must still have one.
+        for source in chosen {
+            if let Some(reason) = &source.no_original {
+                errors.sources = format!(
+                    "“{}” cannot go back to its original place ({reason}): fill in a target for \
+                     it below, or untick it.",
+                    source.name
+                );
+            }
+        }
         return None;
     }
     // Some go elsewhere: each chosen source needs its kind's target, and one kind of target.

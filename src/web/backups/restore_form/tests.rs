@@ -5,14 +5,17 @@ fn held() -> Vec<Held> {
         Held {
             name: "files".into(),
             kind: SourceKind::Directory,
+            no_original: None,
         },
         Held {
             name: "shopdb".into(),
             kind: SourceKind::Postgres,
+            no_original: None,
         },
         Held {
             name: "cache".into(),
             kind: SourceKind::Redis,
+            no_original: None,
         },
     ]
 }
@@ -143,4 +146,26 @@ fn a_target_for_no_ticked_source_is_not_ignored() {
         "{}",
         errors.target_dir
     );
+}
+
+#[test]
+fn a_source_without_its_original_place_needs_a_target() {
+    let mut sources = held();
+    sources[0].no_original = Some("no longer configured".into());
+    let errors = check(&form(|f| f.sources = vec!["files".into()]), &sources)
+        .err()
+        .unwrap();
+    assert!(
+        errors.sources.contains("“files” cannot go back"),
+        "{}",
+        errors.sources
+    );
+    let choice = check(
+        &form(|f| {
+            f.sources = vec!["files".into()];
+            f.target_dir = "/srv/elsewhere-for-a-test".into();
+        }),
+        &sources,
+    );
+    assert!(choice.is_ok());
 }
