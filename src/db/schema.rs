@@ -43,6 +43,17 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         pinned -> Bool,
+        safety -> Bool,
+    }
+}
+
+diesel::table! {
+    restore_reports (task_id) {
+        task_id -> Text,
+        backup_id -> Text,
+        safety_backup_id -> Nullable<Text>,
+        report -> Text,
+        finished_at -> Timestamp,
     }
 }
 
@@ -220,4 +231,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     backup_copies,
     drills,
     drill_sources,
+    restore_reports,
 );

@@ -22,6 +22,7 @@ pub fn backup_json(b: &Backup) -> serde_json::Value {
         "key_id": b.key_id,
         "created_by": b.created_by,
         "automatic": b.automatic,
+        "safety": b.safety,
         "description": b.description,
         "error": b.error_message,
         "warnings": b.warnings(),

@@ -110,7 +110,9 @@ pub fn record_backup(app: &App, request: &BackupRequest, by: &Requester) -> Resu
         if let Some(text) = &request.description {
             new = new.with_description(text);
         }
-        if by.is_automatic() {
+        if matches!(by, Requester::SafetyBackup(_)) {
+            new = new.safety();
+        } else if by.is_automatic() {
             new = new.scheduled();
         }
         let record = Backup::insert(conn, &new)?;

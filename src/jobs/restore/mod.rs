@@ -9,16 +9,17 @@
 
 pub(crate) mod plan;
 pub mod recovery;
+pub mod report;
 pub mod switch_journal;
 pub mod switch_over;
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::app::App;
 use crate::config::SourceConfig;
-use crate::db::{write_transaction, Backup, LogEntry, NewLogEntry, Task};
+use crate::db::{write_transaction, Backup, LogEntry, NewLogEntry, RestoreReportRow, Task};
 use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, TaskKind};
 use crate::engine::extract::{extract, remove_tree, ExtractPlan, Trust};
 use crate::error::{Error, IoContext, Result};
@@ -28,6 +29,7 @@ use crate::jobs::params::{self, RestoreParams};
 use crate::jobs::requester::Requester;
 pub use crate::jobs::restore::plan::RestoreRequest;
 use crate::jobs::restore::plan::{check_restore, Placement, RestorePlan};
+use crate::jobs::restore::report::RestoreReport;
 use crate::jobs::restore::switch_journal::{
     refuse_unsettled, DatabaseItem, Journal, JournalFile, Phase,
 };
@@ -163,11 +165,23 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     if let Some(by) = &task.created_by {
         entry = entry.by(by);
     }
-    // The task's end, the audit entry and the backup's "restored" mark in one transaction:
-    // a process killed at any moment leaves all of them or a running task for the reaper.
+    let report = result.as_ref().ok().map(|(_, warnings, safety, places)| {
+        RestoreReport::of(
+            &plan,
+            &request.selection,
+            request.target.is_none(),
+            places,
+            safety.clone(),
+            warnings.clone(),
+        )
+    });
+    // The task's end, the audit entry, the report and the backup's "restored" mark in one
+    // transaction: a process killed at any moment leaves all of them or a running task for
+    // the reaper.
     run.finish_with(&result, |conn| {
         LogEntry::insert(conn, &entry)?;
-        if result.is_ok() {
+        if let Some(report) = &report {
+            RestoreReportRow::insert(conn, &report.to_row(&task.id, &plan.backup.id))?;
             Backup::mark_restored(conn, &plan.backup.id)?;
         }
         Ok(())
@@ -227,6 +241,9 @@ fn safety_backup(
         "Safety backup taken before restoring backup {}",
         plan.backup.id
     ));
+    // Named after what it guards, not like a scheduled backup of its sources.
+    let restored: String = plan.backup.name.chars().take(120).collect();
+    safety.name = Some(format!("safety before restoring {restored}"));
     let by = Requester::SafetyBackup(restore.created_by.clone());
     let (_, task) = record_backup(app, &safety, &by)?;
     Ok(Some(run_prepared_locked(app, &task, locks)?.id))
@@ -262,6 +279,17 @@ fn restore_into_place(
     journal: &mut JournalFile,
 ) -> Result<Restored> {
     let placements = &plan.placements;
+    // Folders the staging copies make (another directory that did not exist yet): a restore
+    // that fails takes them away again, instead of leaving empty folders behind.
+    let mut made: Vec<PathBuf> = placements
+        .iter()
+        .filter_map(|p| p.staging.parent())
+        .flat_map(missing_folders)
+        .collect();
+    made.sort_by(|a, b| {
+        (b.components().count().cmp(&a.components().count())).then_with(|| a.cmp(b))
+    });
+    made.dedup();
     // False when a failure could not be put back whole: then the staging copies (which may
     // hold what was replaced) and the journal stay, for recovery to finish the rollback.
     let mut settled = true;
@@ -360,6 +388,12 @@ fn restore_into_place(
         for p in placements {
             let _ = remove_tree(&p.staging);
         }
+        if result.is_err() {
+            // Deepest first; `remove_dir` leaves any folder something else has written into.
+            for folder in &made {
+                let _ = fs::remove_dir(folder);
+            }
+        }
         result
     } else {
         journal.keep();
@@ -370,6 +404,15 @@ fn restore_into_place(
             ))
         })
     }
+}
+
+/// `folder` and those of its ancestors that do not exist yet, deepest first.
+fn missing_folders(folder: &Path) -> Vec<PathBuf> {
+    folder
+        .ancestors()
+        .take_while(|f| !f.as_os_str().is_empty() && fs::symlink_metadata(f).is_err())
+        .map(Path::to_path_buf)
+        .collect()
 }
 
 /// Extracts the chosen sources of `plan` into their staging folders, checking every

@@ -354,6 +354,15 @@ fn place_database(
     let target = match request.target.as_deref() {
         _ if request.scratch => DatabaseTarget::Scratch,
         None => DatabaseTarget::Original,
+        // Redis databases have numbers, not names: nothing to put a new one beside. Refused
+        // here, before anything is recorded, rather than when the restore runs.
+        Some(_) if chosen > 1 && source.kind == SourceKind::Redis => {
+            return Err(Error::Invalid(format!(
+                "source `{}` is a redis database, which has no name to restore beside: restore \
+                 it on its own into a database number (or a redis:// URL)",
+                source.name
+            )))
+        }
         Some(_) if chosen > 1 => DatabaseTarget::NewDefault,
         Some(text) => {
             let text = text.to_str().unwrap_or_default().trim();

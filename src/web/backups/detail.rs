@@ -15,6 +15,7 @@ use crate::present::human_bytes;
 use crate::web::auth::Viewer;
 use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};
 use crate::web::backups::rows::{duration, TaskLine};
+use crate::web::backups::safety::{safety_note, SafetyNote};
 use crate::web::error::WebResult;
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
@@ -101,6 +102,8 @@ struct DetailPage {
     logs: Vec<LogRow>,
     /// Only a successful backup can be downloaded, verified or restored.
     succeeded: bool,
+    /// A restore's safety backup: which restore it belongs to.
+    safety: Option<SafetyNote>,
 }
 
 pub async fn show(
@@ -176,6 +179,7 @@ fn gather(
         .iter()
         .map(CopyLine::from)
         .collect();
+    let safety = safety_note(&mut conn, &backup)?;
     drop(conn);
     let stored = match &backup.storage_key {
         Some(key) => app.storage.size(key).ok().flatten(),
@@ -216,6 +220,7 @@ fn gather(
     };
     let succeeded = backup.status == crate::domain::Status::Succeeded.as_str();
     Ok(DetailPage {
+        safety,
         layout,
         backup,
         facts,

@@ -181,6 +181,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             pinned: false,
+            safety: false,
         };
         assert_eq!(
             file_name(&backup),

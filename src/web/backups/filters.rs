@@ -19,7 +19,7 @@ const MAX_TEXT: usize = 200;
 pub struct ListQuery {
     pub status: Option<String>,
     pub kind: Option<String>,
-    /// `automatic` or `manual`.
+    /// `automatic`, `manual` or `safety`.
     pub trigger: Option<String>,
     pub source: Option<String>,
     pub service: Option<String>,
@@ -69,15 +69,20 @@ impl ListQuery {
             values.kind = k.to_string();
         }
         if let Some(t) = given(&self.trigger) {
-            search.automatic = Some(match t {
-                "automatic" => true,
-                "manual" => false,
+            // Safety backups are made by Coffer too, but are neither scheduled nor asked for:
+            // a filter of their own, and out of "automatic".
+            let (automatic, safety) = match t {
+                "automatic" => (Some(true), Some(false)),
+                "manual" => (Some(false), None),
+                "safety" => (None, Some(true)),
                 other => {
                     return Err(bad(format!(
-                        "`{other}` is not a trigger: expected automatic or manual"
+                        "`{other}` is not a trigger: expected automatic, manual or safety"
                     )))
                 }
-            });
+            };
+            search.automatic = automatic;
+            search.safety = safety;
             values.trigger = t.to_string();
         }
         if let Some(source) = given(&self.source) {

@@ -13,5 +13,6 @@ pub mod pin; // POST /backups/{id}/pin
 pub mod restore; // GET|POST /backups/{id}/restore
 mod restore_form; // the restore form, checked field by field
 pub mod rows; // backups, tasks and log entries as pages show them
+pub mod safety; // what the pages say about a restore's safety backup
 pub mod stats; // GET /backups/stats
 pub mod verify; // GET|POST /backups/{id}/verify

@@ -1,9 +1,10 @@
 //! `GET /backups/{id}/restore`: the confirmation page — which sources the backup holds, where
-//! each would land and what is there now (it will be overwritten, after a safety backup),
-//! the choice of scope (all, chosen sources, a path glob) and target (the original places or
-//! another directory), and a confirmation box. `POST` checks the form field by field (400
-//! with the messages beside their fields, nothing queued), records the restore task, queues
-//! it and sends the browser to the task's page. Admins only.
+//! each would land and what is there now (it will be overwritten, after a safety backup), a
+//! box per source (the ticked ones are restored), a path glob, one target field per kind of
+//! source (empty: the original place) and a confirmation box. `POST` checks the form field by
+//! field for the kind of every ticked source (400 with the messages beside their fields,
+//! nothing queued), records the restore task, queues it and sends the browser to the task's
+//! page. Admins only.
 
 use std::path::Path;
 
@@ -35,8 +36,24 @@ struct RestorePage {
     sources: Vec<SourceRow>,
     form: RestoreForm,
     errors: FieldErrors,
-    /// The backup holds database server sources (their target and selection fields show).
-    has_databases: bool,
+    /// Which kinds of source the backup holds: the target fields (and the selection of
+    /// database sources) shown are only those of its kinds.
+    kinds: HeldKinds,
+}
+
+/// Which target fields the page shows.
+struct HeldKinds {
+    /// Folder, file or SQLite sources (a directory target).
+    paths: bool,
+    /// PostgreSQL or MySQL sources (a database name).
+    databases: bool,
+    redis: bool,
+}
+
+impl HeldKinds {
+    fn any_server(&self) -> bool {
+        self.databases || self.redis
+    }
 }
 
 /// One source of the backup as the page shows it.
@@ -53,6 +70,8 @@ struct SourceRow {
     files: usize,
     size: String,
     checked: bool,
+    /// Why a restore cannot put it back where it came from; `None` when it can.
+    no_original: Option<String>,
 }
 
 pub async fn show(
@@ -60,16 +79,12 @@ pub async fn show(
     user: Admin,
     path: web::Path<String>,
 ) -> WebResult<HttpResponse> {
-    let form = RestoreForm {
-        scope: "all".into(),
-        target: "original".into(),
-        ..RestoreForm::default()
-    };
+    // Every source ticked: the form starts as "the whole backup, to its original places".
     let page = load_page(
         &state,
         &user,
         path.into_inner(),
-        form,
+        None,
         FieldErrors::default(),
     )
     .await?;
@@ -89,7 +104,7 @@ pub async fn submit(
         &state,
         &user,
         backup_id.clone(),
-        form,
+        Some(form),
         FieldErrors::default(),
     )
     .await?;
@@ -99,6 +114,7 @@ pub async fn submit(
         .map(|s| Held {
             name: s.name.clone(),
             kind: s.kind.parse().unwrap_or(SourceKind::Directory),
+            no_original: s.no_original.clone(),
         })
         .collect();
     let choice = match check(&page.form, &held) {
@@ -158,12 +174,13 @@ fn respond(page: RestorePage, status: StatusCode) -> WebResult<HttpResponse> {
     Ok(html_response(status, page.render()?))
 }
 
-/// The page for `backup_id` with `form` filled in. Only successful backups can be restored.
+/// The page for `backup_id` with `form` filled in (`None`: every source ticked). Only
+/// successful backups can be restored.
 async fn load_page(
     state: &WebState,
     user: &Admin,
     backup_id: String,
-    form: RestoreForm,
+    form: Option<RestoreForm>,
     errors: FieldErrors,
 ) -> WebResult<RestorePage> {
     let layout = Layout::new(&user.identity, "backups");
@@ -180,10 +197,27 @@ async fn load_page(
             }
             let manifest = load_manifest(&mut conn, &backup.id)?;
             drop(conn);
+            let held: Vec<Held> = manifest
+                .sources
+                .iter()
+                .map(|s| Held {
+                    name: s.name.clone(),
+                    kind: s.kind,
+                    // Only the sources' names decide which are ticked at first.
+                    no_original: None,
+                })
+                .collect();
+            let form = form.unwrap_or_else(|| RestoreForm::every_source(&held));
             let sources = source_rows(app, &manifest, &form);
-            let has_databases = manifest.sources.iter().any(|s| !s.kind.is_path_based());
+            let kinds = HeldKinds {
+                paths: held.iter().any(|h| h.kind.is_path_based()),
+                databases: held
+                    .iter()
+                    .any(|h| matches!(h.kind, SourceKind::Postgres | SourceKind::Mysql)),
+                redis: held.iter().any(|h| h.kind == SourceKind::Redis),
+            };
             Ok(RestorePage {
-                has_databases,
+                kinds,
                 layout,
                 backup_id: backup.id,
                 backup_name: backup.name,
@@ -208,6 +242,13 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
             let config = app.settings.source(&source.name);
             let configured = config.and_then(|c| c.path()).map(|p| p.to_path_buf());
             let database = config.filter(|c| !c.kind().is_path_based() && c.kind() == source.kind);
+            let in_place = match (&configured, database) {
+                (_, Some(_)) => true,
+                (Some(path), None) => {
+                    source.kind.is_path_based() && path.display().to_string() == source.origin
+                }
+                (None, None) => false,
+            };
             let (target, present) = match (&configured, database) {
                 (_, Some(config)) => (
                     crate::present::where_it_is(config),
@@ -235,6 +276,7 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
                     ),
                 },
             };
+            let no_original = (!in_place).then(|| target.clone());
             SourceRow {
                 name: source.name.clone(),
                 service: source.service.clone(),
@@ -242,6 +284,7 @@ fn source_rows(app: &crate::app::App, manifest: &Manifest, form: &RestoreForm) -
                 origin: source.origin.clone(),
                 target,
                 present,
+                no_original,
                 files: count,
                 size: human_bytes(bytes as i64),
                 checked: form.sources.contains(&source.name),

@@ -29,13 +29,22 @@ impl From<&Backup> for ListRow {
             name: b.name.clone(),
             kind: b.kind.clone(),
             status: b.status.clone(),
-            trigger: if b.automatic { "automatic" } else { "manual" },
+            trigger: trigger(b),
             sources: b.sources().unwrap_or_default().join(", "),
             size: human_bytes(b.size_bytes),
             created_at: timestamp(&b.created_at),
             duration: duration(b.started_at, b.finished_at),
             progress: None,
         }
+    }
+}
+
+/// How the backup came about, as the list and the backup page say it.
+pub fn trigger(b: &Backup) -> &'static str {
+    match (b.safety, b.automatic) {
+        (true, _) => "safety backup",
+        (false, true) => "automatic",
+        (false, false) => "manual",
     }
 }
 

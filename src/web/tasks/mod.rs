@@ -6,3 +6,4 @@ pub mod events; // GET /tasks/{id}/events
 mod feed; // where the event stream gets its snapshots: live hub or polled row
 pub mod page; // GET /tasks/{id}
 pub mod progress; // ProgressView and the partial templates
+mod restore_summary; // what a restore task asked for and did

@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::progress::{ProgressPartial, ProgressView};
+use super::restore_summary::{self, RestoreSummary};
 use chrono::NaiveDateTime;
 
 use crate::db::{Backup, DbError, Task};
@@ -28,6 +29,8 @@ struct TaskPage {
     task: TaskFacts,
     progress: ProgressView,
     refresh_seconds: u32,
+    /// A restore that succeeded: what it did.
+    restore: Option<RestoreSummary>,
 }
 
 /// What the page says about the task besides its progress.
@@ -57,7 +60,7 @@ pub async fn show(
 ) -> WebResult<HttpResponse> {
     let id = path.into_inner();
     let cutoff = stall_cutoff(&state.app, crate::db::now());
-    let (task, backup) = state
+    let (task, backup, restore) = state
         .db(move |conn| {
             let task = Task::find_by_id(conn, &id)?;
             let backup = match &task.backup_id {
@@ -68,7 +71,8 @@ pub async fn show(
                 },
                 None => None,
             };
-            Ok::<_, DbError>((task, backup))
+            let restore = restore_summary::load(conn, &task)?;
+            Ok::<_, DbError>((task, backup, restore))
         })
         .await?;
     let progress = ProgressPartial {
@@ -80,6 +84,7 @@ pub async fn show(
             task: facts(&task, backup.as_ref(), cutoff),
             progress: partial.progress,
             refresh_seconds: REFRESH_SECONDS,
+            restore,
         })
     })
     .await
@@ -103,7 +108,8 @@ fn facts(task: &Task, backup: Option<&Backup>, stall_cutoff: NaiveDateTime) -> T
         started_at: when(&task.started_at),
         finished_at: when(&task.finished_at),
         worker: task.worker.clone().unwrap_or_default(),
-        params: params_of(task),
+        // A restore's request in words, not its stored JSON (selection, target).
+        params: restore_summary::request_lines(task).unwrap_or_else(|| params_of(task)),
         backup_id: task.backup_id.clone().unwrap_or_default(),
         backup_name: backup.map(|b| b.name.clone()).unwrap_or_default(),
         unfinished: !task.status().is_finished(),

@@ -17,6 +17,8 @@ mod monitor_schedule;
 mod monitor_stalls;
 mod notify;
 mod restore;
+mod restore_form;
+mod restore_report;
 mod roles;
 mod settings;
 mod sign_in;

@@ -25,7 +25,7 @@ fn the_confirmation_page_says_what_is_overwritten_and_needs_an_admin() {
         let path = format!("/backups/{backup_id}/restore");
         let operator = console.login_as(Role::Operator);
         assert_eq!(operator.get(&path).status(), 403);
-        let all = [("scope", "all"), ("target", "original"), ("confirm", "yes")];
+        let all = [("sources", "files"), ("confirm", "yes")];
         assert_eq!(operator.post(&path, &all).status(), 403);
 
         let admin = console.login_as(Role::Admin);
@@ -52,7 +52,7 @@ fn refusals_are_400_beside_their_field_and_queue_nothing() {
         let admin = console.login_as(Role::Admin);
         let target = console.env.path("elsewhere").display().to_string();
 
-        let unconfirmed = admin.post(&path, &[("scope", "all"), ("target", "original")]);
+        let unconfirmed = admin.post(&path, &[("sources", "files")]);
         assert_eq!(unconfirmed.status(), 400);
         let body = unconfirmed.text().unwrap();
         assert!(body.contains("id=\"confirm-error\"") && body.contains("id=\"restore-form\""));
@@ -60,17 +60,15 @@ fn refusals_are_400_beside_their_field_and_queue_nothing() {
         let cases: [(&[(&str, &str)], &str); 5] = [
             (
                 &[
-                    ("scope", "all"),
+                    ("sources", "files"),
                     ("path_glob", "files/[oops"),
-                    ("target", "original"),
                     ("confirm", "yes"),
                 ],
                 "path-glob-error",
             ),
             (
                 &[
-                    ("scope", "all"),
-                    ("target", "directory"),
+                    ("sources", "files"),
                     ("target_dir", "relative/dir"),
                     ("confirm", "yes"),
                 ],
@@ -78,8 +76,7 @@ fn refusals_are_400_beside_their_field_and_queue_nothing() {
             ),
             (
                 &[
-                    ("scope", "all"),
-                    ("target", "directory"),
+                    ("sources", "files"),
                     ("target_dir", "/tmp/../etc"),
                     ("confirm", "yes"),
                 ],
@@ -87,21 +84,14 @@ fn refusals_are_400_beside_their_field_and_queue_nothing() {
             ),
             (
                 &[
-                    ("scope", "sources"),
                     ("sources", "ghost"),
-                    ("target", "directory"),
                     ("target_dir", &target),
                     ("confirm", "yes"),
                 ],
                 "sources-error",
             ),
             (
-                &[
-                    ("scope", "sources"),
-                    ("target", "directory"),
-                    ("target_dir", &target),
-                    ("confirm", "yes"),
-                ],
+                &[("target_dir", &target), ("confirm", "yes")],
                 "sources-error",
             ),
         ];
@@ -119,8 +109,7 @@ fn refusals_are_400_beside_their_field_and_queue_nothing() {
         let taken = admin.post(
             &path,
             &[
-                ("scope", "all"),
-                ("target", "directory"),
+                ("sources", "files"),
                 ("target_dir", &target),
                 ("confirm", "yes"),
             ],
@@ -129,10 +118,7 @@ fn refusals_are_400_beside_their_field_and_queue_nothing() {
         assert!(taken.text().unwrap().contains("is not empty"));
         assert_eq!(
             admin
-                .post_raw(
-                    &path,
-                    &[("scope", "all"), ("target", "original"), ("confirm", "yes")]
-                )
+                .post_raw(&path, &[("sources", "files"), ("confirm", "yes")])
                 .status(),
             403
         );
@@ -151,10 +137,8 @@ fn a_queued_restore_into_another_directory_reproduces_the_files() {
         let response = admin.post(
             &format!("/backups/{backup_id}/restore"),
             &[
-                ("scope", "sources"),
                 ("sources", "files"),
                 ("path_glob", ""),
-                ("target", "directory"),
                 ("target_dir", &target_text),
                 ("confirm", "yes"),
             ],

@@ -60,6 +60,8 @@ pub struct Backup {
     pub finished_at: Option<NaiveDateTime>,
     /// Kept forever: retention never removes it.
     pub pinned: bool,
+    /// Taken by a restore before it overwrote data (shown and filtered apart).
+    pub safety: bool,
 }
 
 impl Backup {
@@ -125,6 +127,7 @@ pub struct NewBackup {
     pub automatic: bool,
     pub description: Option<String>,
     pub created_at: NaiveDateTime,
+    pub safety: bool,
 }
 
 impl NewBackup {
@@ -141,6 +144,7 @@ impl NewBackup {
             automatic: false,
             description: None,
             created_at: now(),
+            safety: false,
         }
     }
 
@@ -171,6 +175,13 @@ impl NewBackup {
     /// Marks the backup as made by a schedule rather than by a person.
     pub fn scheduled(mut self) -> NewBackup {
         self.automatic = true;
+        self
+    }
+
+    /// Marks the backup as a restore's safety backup (made by Coffer, not by a schedule).
+    pub fn safety(mut self) -> NewBackup {
+        self.automatic = true;
+        self.safety = true;
         self
     }
 }

@@ -28,8 +28,11 @@ use crate::domain::{BackupKind, Status};
 pub struct BackupSearch {
     pub status: Option<Status>,
     pub kind: Option<BackupKind>,
-    /// `Some(true)`: made by a schedule; `Some(false)`: started by a person.
+    /// `Some(true)`: made by Coffer (a schedule, the monitor, a restore's safety backup);
+    /// `Some(false)`: started by a person.
     pub automatic: Option<bool>,
+    /// `Some(true)`: only the safety backups of restores; `Some(false)`: none of them.
+    pub safety: Option<bool>,
     /// A source name the backup covers.
     pub source: Option<String>,
     pub service: Option<ServiceMatch>,
@@ -242,6 +245,9 @@ fn condition(search: &BackupSearch, index: &TextIndex) -> Condition {
     }
     if let Some(automatic) = search.automatic {
         parts.push(Box::new(dsl::automatic.eq(automatic)));
+    }
+    if let Some(safety) = search.safety {
+        parts.push(Box::new(dsl::safety.eq(safety)));
     }
     if let Some(source) = &search.source {
         parts.push(covers_source(source));
