@@ -31,6 +31,9 @@ pub struct ProgressView {
     pub error: String,
     /// Unfinished: the partial subscribes to the event stream and the page refreshes without JS.
     pub live: bool,
+    /// The page the partial sits on (path and query), whose content is fetched again when
+    /// the task ends; empty on pages that need no more than the bar (lists).
+    pub page: String,
 }
 
 impl ProgressView {
@@ -45,6 +48,12 @@ impl ProgressView {
             Some(receiver) => ProgressView::from(&*receiver.borrow()),
             None => ProgressView::from(&row),
         }
+    }
+
+    /// The view on `page`, which is fetched again (its `#content`) when the task ends.
+    pub fn on_page(mut self, page: &str) -> ProgressView {
+        self.page = page.to_string();
+        self
     }
 }
 
@@ -81,6 +90,7 @@ impl From<&TaskSnapshot> for ProgressView {
             },
             error: s.error.clone().unwrap_or_default(),
             live: !s.finished,
+            page: String::new(),
         }
     }
 }
@@ -143,7 +153,22 @@ mod tests {
         assert!(
             html.contains("archiving &#60;files&#62;") || html.contains("archiving &lt;files&gt;")
         );
-        assert!(html.contains(r#"sse-connect="/tasks/t1/events""#), "{html}");
+        assert!(
+            html.contains(r#"sse-connect="/tasks/t1/events?seen=running""#),
+            "{html}"
+        );
+        assert!(!html.contains("sse:done"), "no page to reload: {html}");
+        let on_page = ProgressPartial {
+            progress: ProgressView::from(&snapshot()).on_page("/backups/b1?path=files%2F"),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            on_page.contains(
+                r#"hx-get="/backups/b1?path=files%2F" hx-trigger="sse:status, sse:done""#
+            ),
+            "{on_page}"
+        );
         let mut done = snapshot();
         done.status = Status::Succeeded;
         done.finished = true;
@@ -152,7 +177,10 @@ mod tests {
         }
         .render()
         .unwrap();
-        assert!(!html.contains("sse-connect"), "{html}");
+        assert!(
+            !html.contains("sse-connect") && !html.contains("sse:done"),
+            "{html}"
+        );
         assert!(
             html.contains("succeeded") || html.contains("success"),
             "{html}"
@@ -176,7 +204,10 @@ mod tests {
         }
         .render()
         .unwrap();
-        assert!(html.contains(r#"sse-connect="/tasks/t1/events""#), "{html}");
+        assert!(
+            html.contains(r#"sse-connect="/tasks/t1/events?seen=running""#),
+            "{html}"
+        );
         assert!(html.contains("42%"));
         let none = Including { progress: None }.render().unwrap();
         assert_eq!(none, r#"<div id="task-progress"></div>"#);
