@@ -1,14 +1,20 @@
 //! Progress moves inside a large file: a backup of one 24 MiB file reports its bytes while
 //! the file is read, not once at its end (a 400 MiB file kept the bar at 0 % until the end),
-//! and cancelling stops inside the file.
+//! and cancelling stops inside the file; deep verification of it reports the same way.
 
 use std::fs;
 use std::sync::Mutex;
 
 use coffer::config::{FilterGlobs, SourceConfig, SourceSpec};
 use coffer::domain::BackupKind;
-use coffer::engine::archive_writer::{write_archive, ArchiveIdentity, ArchiveOptions};
+use coffer::engine::archive_reader::{Plain, StoredDigest};
+use coffer::engine::archive_writer::{
+    write_archive, ArchiveIdentity, ArchiveOptions, ArchiveSummary,
+};
+use coffer::engine::keyring::Keyring;
+use coffer::engine::manifest::Manifest;
 use coffer::engine::progress::{Progress, ProgressSink, Silent};
+use coffer::engine::verify::deep_verify;
 use coffer::error::Error;
 
 use crate::helpers::*;
@@ -32,7 +38,10 @@ impl ProgressSink for Recorder {
 
 const BIG: usize = 24 << 20;
 
-fn back_up(dir: &std::path::Path, to: &Recorder) -> coffer::error::Result<Vec<u8>> {
+fn back_up(
+    dir: &std::path::Path,
+    to: &Recorder,
+) -> coffer::error::Result<(Vec<u8>, ArchiveSummary)> {
     let root = dir.join("src");
     let source = SourceConfig {
         name: "src".into(),
@@ -58,7 +67,7 @@ fn back_up(dir: &std::path::Path, to: &Recorder) -> coffer::error::Result<Vec<u8
         threads: 2,
         key: None,
     };
-    write_archive(Vec::new(), identity, vec![snapshot], None, &options, to).map(|(b, _)| b)
+    write_archive(Vec::new(), identity, vec![snapshot], None, &options, to)
 }
 
 fn one_big_file() -> tempfile::TempDir {
@@ -111,4 +120,35 @@ fn cancelling_stops_inside_a_large_file() {
         "stopped early in the file: {:?}",
         seen.last()
     );
+}
+
+#[test]
+fn deep_verification_moves_inside_a_large_file_too() {
+    let dir = one_big_file();
+    let (archive, summary) = back_up(dir.path(), &Recorder::default()).unwrap();
+    let manifest = Manifest::from_json(&summary.manifest_json).unwrap();
+    let expected = StoredDigest {
+        sha256: summary.sha256.clone(),
+        bytes: summary.stored_bytes,
+    };
+    let (keyring, _) = Keyring::open_or_create(dir.path().join("keys")).unwrap();
+    let recorder = Recorder::default();
+    let report = deep_verify(
+        Box::new(std::io::Cursor::new(archive)),
+        &keyring,
+        &manifest,
+        &sha256_hex(summary.manifest_json.as_bytes()),
+        &expected,
+        Plain::Allow,
+        &recorder,
+    )
+    .unwrap();
+    assert_eq!(report.bytes_checked, BIG as u64);
+    let seen = recorder.seen.lock().unwrap();
+    let inside = seen
+        .iter()
+        .filter(|p| p.bytes_done > 0 && p.bytes_done < BIG as u64)
+        .count();
+    assert!(inside >= 16, "{inside} reports inside the file");
+    assert_eq!(seen.last().unwrap().bytes_done, BIG as u64);
 }
