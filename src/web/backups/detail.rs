@@ -174,6 +174,12 @@ fn gather(
         .iter()
         .find(|t| t.kind == TaskKind::Backup.as_str() && !t.status().is_finished())
         .map(|t| t.id.clone());
+    // The record (read first) may say `pending` while its task has started since: then
+    // the stream must say `status`, so that the record's times are fetched again.
+    let progress = progress.map(|p| match &live_task {
+        Some(task) if *task == p.task_id => p.seen_as(&backup.status),
+        _ => p,
+    });
     let logs = LogEntry::list(
         &mut conn,
         &LogFilter {

@@ -34,6 +34,9 @@ pub struct ProgressView {
     /// The page the partial sits on (path and query), whose content is fetched again when
     /// the task ends; empty on pages that need no more than the bar (lists).
     pub page: String,
+    /// The status the rest of the page was rendered with (the rows it read, which may lag
+    /// behind the live hub): the event stream says `status` when the task's differs.
+    pub seen: String,
 }
 
 impl ProgressView {
@@ -44,10 +47,17 @@ impl ProgressView {
         if row.finished {
             return ProgressView::from(&row);
         }
-        match live.subscribe(&task.id) {
+        let view = match live.subscribe(&task.id) {
             Some(receiver) => ProgressView::from(&*receiver.borrow()),
             None => ProgressView::from(&row),
-        }
+        };
+        view.seen_as(row.status.as_str())
+    }
+
+    /// The view on a page whose other parts were rendered with `status`.
+    pub fn seen_as(mut self, status: &str) -> ProgressView {
+        self.seen = status.to_string();
+        self
     }
 
     /// The view on `page`, which is fetched again (its `#content`) when the task ends.
@@ -91,6 +101,7 @@ impl From<&TaskSnapshot> for ProgressView {
             error: s.error.clone().unwrap_or_default(),
             live: !s.finished,
             page: String::new(),
+            seen: s.status.as_str().to_string(),
         }
     }
 }

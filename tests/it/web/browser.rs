@@ -436,6 +436,8 @@ async fn large_file_flow(console: &TestConsole, browser: &Client) {
                     !queued.contains("since") && ran.starts_with("since "),
                     "queued {queued}, ran {ran}"
                 );
+                let title = browser.title().await.unwrap();
+                assert!(title.contains("(running)"), "{title}");
                 screenshots(browser, "backup-running").await;
                 shot = true;
                 // Its task's page while it runs: the same live status, Cancel offered.
@@ -489,6 +491,8 @@ async fn large_file_flow(console: &TestConsole, browser: &Client) {
         .await
         .unwrap();
     assert_eq!(marker, json!("still here"), "no reload of the page itself");
+    let title = browser.title().await.unwrap();
+    assert!(title.contains("(success)"), "{title}");
     screenshots(browser, "backup-done").await;
 
     let task = browser

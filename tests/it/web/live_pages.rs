@@ -168,7 +168,12 @@ fn every_status_on_the_page_follows_the_task_live() {
     ] {
         assert!(page.contains(&marker), "{marker} in {page}");
     }
-    // The page fetches itself again when the task ends.
+    // The stream knows what the page was rendered with, to say when the task started.
+    assert!(
+        page.contains(&format!("/tasks/{}/events?seen=pending", task.id)),
+        "{page}"
+    );
+    // The page fetches itself again when the task starts and when it ends.
     assert!(
         page.contains(&format!(
             "hx-get=\"/backups/{id}\" hx-trigger=\"sse:status, sse:done\""
