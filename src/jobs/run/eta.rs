@@ -1,7 +1,7 @@
 //! The "time left" of a running task, and the rate it is based on. The average since the
 //! start is a poor guess: a task's phases (waiting, dumping a database, archiving) move at
 //! different speeds, and the first seconds of a phase say little. So the estimate starts
-//! over with each phase (or new total), is not given before [`MIN_MEASURED`] of measured
+//! over with each phase, is not given before [`MIN_MEASURED`] of measured
 //! progress and [`MIN_FRACTION`] of the work (or [`LONG_ENOUGH`] of measuring, for large
 //! jobs), and follows an exponentially weighted rate: a short stall or burst moves it a
 //! little, a lasting change of speed moves it within a few seconds.
@@ -41,13 +41,18 @@ impl Eta {
 
     /// Takes the progress seen at `now` and returns the seconds left, when known well enough.
     pub fn update(&mut self, progress: &Progress, now: Instant) -> Option<i64> {
-        if progress.phase != self.phase || progress.bytes_total != self.total {
+        // A new phase, or a count that went back, is new work at its own speed. A total
+        // that changes within a phase (an estimate refined) keeps the rate measured so far.
+        let went_back = self
+            .last
+            .is_some_and(|(_, done)| progress.bytes_done < done);
+        if progress.phase != self.phase || went_back {
             *self = Eta {
                 phase: progress.phase.clone(),
-                total: progress.bytes_total,
                 ..Eta::default()
             };
         }
+        self.total = progress.bytes_total;
         let done = progress.bytes_done.min(self.total);
         let (since, done_then) = *self.since.get_or_insert((now, done));
         let (last_at, last_done) = *self.last.get_or_insert((now, done));
@@ -175,6 +180,20 @@ mod tests {
             estimates.iter().all(|(_, l)| *l < 120),
             "never hundreds of seconds for a ten-second job: {estimates:?}"
         );
+    }
+
+    #[test]
+    fn a_refined_total_keeps_the_rate() {
+        let mut eta = Eta::new();
+        let start = Instant::now();
+        let mut done = 0;
+        run(&mut eta, start, &mut done, 10 << 20, (0, 6), |_| 1048576.0);
+        let rate = eta.rate().unwrap();
+        // The same moment as the last sample: only the total changed.
+        let same = start + Duration::from_millis(5800);
+        let left = eta.update(&at("archiving", done, 20 << 20), same).unwrap();
+        assert_eq!(eta.rate(), Some(rate));
+        assert!((13..=15).contains(&left), "{left}");
     }
 
     #[test]

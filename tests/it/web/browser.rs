@@ -453,6 +453,15 @@ async fn large_file_flow(console: &TestConsole, browser: &Client) {
                     assert!(browser.find(Locator::Css("#cancel-task")).await.is_ok());
                     screenshots(browser, "task-running").await;
                 }
+                // The list shows the same live bar in the backup's row.
+                browser.goto(&console.url("/backups")).await.unwrap();
+                wait_until("the list's live bar", Duration::from_secs(5), || async {
+                    text_of(browser, "#backup-list .task-progress .percent")
+                        .await
+                        .is_some()
+                })
+                .await;
+                screenshots(browser, "list-running").await;
                 browser.goto(back.as_str()).await.unwrap();
                 browser
                     .execute("window.cofferMarker = 'still here';", vec![])
