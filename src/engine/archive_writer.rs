@@ -18,7 +18,7 @@ use super::crypt::EncryptingWriter;
 use super::digest::HashingWriter;
 use super::manifest::{EntryKind, FileEntry, Manifest, Sha256Sum, MANIFEST_ENTRY};
 use super::parent_index::ParentIndex;
-use super::progress::{Progress, ProgressSink};
+use super::progress::{CountingReader, Progress, ProgressSink};
 use super::restorable::check_restorable;
 use crate::domain::BackupKind;
 use crate::engine::planned::{mtime_ns, PlannedEntry, PlannedSource};
@@ -155,14 +155,30 @@ pub fn write_archive<W: Write + Send + 'static, S: PlannedSource>(
                             entry: &entry,
                             disk_path: &disk_path,
                         };
-                        match append_file(&mut tar, &mut header, &file, &mut warnings)? {
+                        let before = state.bytes_done;
+                        let appended = append_file(
+                            &mut tar,
+                            &mut header,
+                            &file,
+                            &mut warnings,
+                            Reporting {
+                                state: &mut state,
+                                sink: progress,
+                            },
+                        );
+                        // Stopped inside a large file: cancelled, not an I/O failure.
+                        if appended.is_err() && progress.should_stop() {
+                            return Err(Error::Cancelled);
+                        }
+                        match appended? {
                             Some(sha) => {
                                 sha256 = Some(sha);
-                                state.bytes_done += entry.size;
+                                state.bytes_done = before + entry.size;
                                 progress.report(&state);
                                 Ok(())
                             }
                             None => {
+                                state.bytes_done = before;
                                 state.files_done += 1;
                                 continue; // vanished before it could be read
                             }
@@ -256,12 +272,20 @@ struct PlannedFile<'a> {
     disk_path: &'a Path,
 }
 
-/// Appends one file's content. Returns its SHA-256, or `None` when it vanished first.
+/// Where the bytes of a file being read are counted and reported.
+struct Reporting<'a> {
+    state: &'a mut Progress,
+    sink: &'a dyn ProgressSink,
+}
+
+/// Appends one file's content, reporting its bytes as they are read. Returns its SHA-256,
+/// or `None` when it vanished first.
 fn append_file<W>(
     tar: &mut tar::Builder<ParallelGzipWriter<W>>,
     header: &mut tar::Header,
     file: &PlannedFile,
     warnings: &mut Vec<String>,
+    reporting: Reporting,
 ) -> Result<Option<Sha256Sum>>
 where
     W: Write + Send + 'static,
@@ -288,7 +312,8 @@ where
         tar.get_mut().set_store_only(true);
     }
     let mut reader = ExactSizeReader::new(opened, entry.size);
-    tar.append_data(header, &*entry.archive_path, &mut reader)
+    let counted = CountingReader::new(&mut reader, reporting.state, reporting.sink);
+    tar.append_data(header, &*entry.archive_path, counted)
         .ctx(|| format!("archiving {}", disk_path.display()))?;
     if store_only {
         tar.get_mut().set_store_only(false);

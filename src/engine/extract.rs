@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use super::archive_reader::{walk_archive, EmbeddedManifest, Plain, StoredDigest};
 use super::keyring::Keyring;
 use super::manifest::{sum_sizes, EntryKind, FileEntry, Manifest};
-use super::progress::{Progress, ProgressSink};
+use super::progress::{CountingReader, Progress, ProgressSink};
 use super::restorable::check_manifest;
 use crate::error::{Error, Result};
 use staging::Staging;
@@ -206,12 +206,21 @@ fn extract_all(
                 let Some(entry) = pending.remove(info.path.as_str()) else {
                     return Ok(()); // not wanted, or not a file: its content is skipped
                 };
-                writers.write(staging.file_job(entry)?, content)?;
+                let before = state.bytes_done;
+                let mut counted = CountingReader::new(content, &mut state, progress);
+                let written = staging
+                    .file_job(entry)
+                    .and_then(|job| writers.write(job, &mut counted));
+                // Stopped inside a large file: cancelled, not an I/O failure.
+                if written.is_err() && progress.should_stop() {
+                    return Err(Error::Cancelled);
+                }
+                written?;
                 if holder == own {
                     written_before_authentication.push(entry);
                 }
                 state.files_done += 1;
-                state.bytes_done += entry.size;
+                state.bytes_done = before + entry.size;
                 progress.report(&state);
                 Ok(())
             });

@@ -12,7 +12,7 @@ use super::archive_reader::{walk_archive, Plain, StoredDigest};
 use super::extract::check_digest;
 use super::keyring::Keyring;
 use super::manifest::{sum_sizes, EntryKind, FileEntry, Manifest, Sha256Sum};
-use super::progress::{Progress, ProgressSink};
+use super::progress::{CountingReader, Progress, ProgressSink};
 use super::restorable::check_manifest;
 use crate::error::{Error, IoContext, Result};
 
@@ -78,16 +78,22 @@ pub fn deep_verify(
         })?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
+        let before = state.bytes_done;
+        // A large file moves the bar while it is read, and a cancel stops inside it.
+        let mut counted = CountingReader::new(content, &mut state, progress);
         loop {
-            let n = content
-                .read(&mut buf)
-                .ctx(|| format!("reading `{}`", info.path))?;
+            let n = match counted.read(&mut buf) {
+                Ok(n) => n,
+                Err(_) if progress.should_stop() => return Err(Error::Cancelled),
+                Err(e) => return Err(e).ctx(|| format!("reading `{}`", info.path)),
+            };
             if n == 0 {
                 break;
             }
             hasher.update(&buf[..n]);
             size += n as u64;
         }
+        state.bytes_done = before;
         if size != entry.size || Some(Sha256Sum::of(hasher)) != entry.sha256 {
             return Err(Error::Archive(format!(
                 "`{}` does not match its checksum in the manifest",

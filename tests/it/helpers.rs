@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use coffer::db::testing::TestDatabase;
 use serde_json::Value;
 
+#[derive(Debug)]
 pub enum Backend {
     Sqlite,
     Postgres,

@@ -17,6 +17,7 @@ mod incremental;
 mod json_output;
 mod key_export;
 mod keys;
+mod large_file_progress;
 mod links;
 mod lookup_errors;
 mod mixed_sources;

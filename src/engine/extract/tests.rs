@@ -357,3 +357,79 @@ fn special_mode_bits_need_an_authenticated_manifest_and_root() {
     );
     assert_eq!(mode_after(false, false), (0o755, 0o777));
 }
+
+/// Remembers the bytes done of every report, and asks to stop after `stop_after` (if set).
+#[derive(Default)]
+struct Recorder {
+    seen: std::sync::Mutex<Vec<u64>>,
+    stop_after: Option<usize>,
+}
+
+impl crate::engine::progress::ProgressSink for Recorder {
+    fn report(&self, progress: &crate::engine::progress::Progress) {
+        self.seen.lock().unwrap().push(progress.bytes_done);
+    }
+    fn should_stop(&self) -> bool {
+        self.stop_after
+            .is_some_and(|n| self.seen.lock().unwrap().len() >= n)
+    }
+}
+
+fn extract_reporting(
+    manifest: &Manifest,
+    archive: &InMemory,
+    staging: &Path,
+    to: &Recorder,
+) -> Result<()> {
+    let plan = ExtractPlan::select(manifest, &["src".into()], None, staged_at(staging))?;
+    let keys = tempfile::tempdir().unwrap();
+    let (keyring, _) = Keyring::open_or_create(keys.path()).unwrap();
+    extract(
+        &plan,
+        archive,
+        &keyring,
+        &trust_of(plan.manifest, false),
+        to,
+    )
+}
+
+#[test]
+fn a_large_file_reports_progress_while_it_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..12u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let (manifest, archive) = backup(&[Item::Dir("src", 0o750), Item::File("src/big.bin", &big)]);
+    let recorder = Recorder::default();
+    extract_reporting(&manifest, &archive, &tmp.path().join("staging"), &recorder).unwrap();
+    let seen = recorder.seen.lock().unwrap().clone();
+    let total = big.len() as u64;
+    let inside: Vec<&u64> = seen.iter().filter(|b| **b > 0 && **b < total).collect();
+    assert!(
+        inside.len() >= 8,
+        "the bar moves inside the one file: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&total));
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+}
+
+#[test]
+fn cancelling_stops_inside_a_large_file_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = vec![3u8; 8 << 20];
+    let (manifest, archive) = backup(&[Item::Dir("src", 0o750), Item::File("src/big.bin", &big)]);
+    // The first report is the plan; the third falls 2 MiB into the file.
+    let recorder = Recorder {
+        stop_after: Some(3),
+        ..Recorder::default()
+    };
+    let staging = tmp.path().join("staging");
+    let outcome = extract_reporting(&manifest, &archive, &staging, &recorder);
+    assert!(
+        matches!(outcome, Err(crate::error::Error::Cancelled)),
+        "{outcome:?}"
+    );
+    assert!(!staging.exists() || empty(&staging));
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "stopped inside the file: {seen:?}");
+}

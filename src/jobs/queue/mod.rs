@@ -1,6 +1,7 @@
 //! The job queue and its worker pool, on apalis. The web console prepares a task on the
 //! request path (`prepare_*`: checks, a `pending` row) and pushes a [`Job`] naming its id;
-//! workers (`coffer serve` or `coffer worker`) take jobs, run them off the async runtime
+//! workers (`coffer serve` or `coffer worker`) take jobs — at once when pushed from the same
+//! process, otherwise at their next look at the queue (`wakeup.rs`) — run them off the async runtime
 //! (`spawn_blocking`: the engine is blocking code) at most `[workers] concurrency` at a time,
 //! and publish progress to the [`LiveProgress`](crate::jobs::run::live::LiveProgress) hub.
 //!
@@ -22,6 +23,7 @@
 mod job;
 mod pool_health;
 mod supervisor;
+mod wakeup;
 mod workers;
 
 use std::path::Path;
@@ -57,6 +59,8 @@ pub struct JobQueue {
     /// starts: the jobs of a pool that ended still run on their threads, and a new pool
     /// must not run `concurrency` more beside them.
     running: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The pools of this process, woken by each push (see `wakeup.rs`).
+    wakeups: wakeup::Wakeups,
 }
 
 #[derive(Clone)]
@@ -94,6 +98,7 @@ impl JobQueue {
             store,
             concurrency,
             running: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            wakeups: wakeup::Wakeups::default(),
         })
     }
 
@@ -112,7 +117,7 @@ impl JobQueue {
             .idempotency_key(key)
             .max_attempts(1)
             .build();
-        match &self.store {
+        let pushed = match &self.store {
             // apalis-sqlite inserts with ON CONFLICT DO NOTHING: a duplicate is dropped.
             Store::Sqlite(s) => s.clone().push_task(task).await.map_err(queue_error),
             // apalis-postgres reports the duplicate key: the job is queued already.
@@ -126,7 +131,12 @@ impl JobQueue {
                 }
                 other => other.map_err(queue_error),
             },
+        };
+        if pushed.is_ok() {
+            // Idle pools of this process start it now, not at their next look.
+            self.wakeups.job_pushed();
         }
+        pushed
     }
 
     /// Jobs queued or being run, as the queue counts them.

@@ -21,7 +21,8 @@ use crate::jobs::run::execution::Interrupt;
 use crate::jobs::run::live::LiveProgress;
 use crate::jobs::run::task_run::worker_name;
 
-/// How often an idle worker looks for new jobs.
+/// How often an idle pool looks for jobs pushed by another process (a push from this
+/// process wakes it at once).
 const POLL_EVERY: Duration = Duration::from_millis(500);
 
 /// Pending tasks older than this are pushed again when workers start (their job was lost);
@@ -136,10 +137,11 @@ pub(super) async fn run_pool(
         }
     };
     let concurrency = queue.concurrency;
+    let woken = queue.wakeups.strategy(POLL_EVERY);
     let ran = match queue.store {
         Store::Sqlite(store) => {
             WorkerBuilder::new(name)
-                .backend(store.poll_with_interval(POLL_EVERY))
+                .backend(store.poll_with_strategy(woken))
                 .data(state)
                 .concurrency(concurrency)
                 .on_event(on_event)
@@ -149,7 +151,7 @@ pub(super) async fn run_pool(
         }
         Store::Postgres(store) => {
             WorkerBuilder::new(name)
-                .backend(store.poll_with_interval(POLL_EVERY))
+                .backend(store.poll_with_strategy(woken))
                 .data(state)
                 .concurrency(concurrency)
                 .on_event(on_event)

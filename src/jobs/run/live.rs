@@ -16,7 +16,8 @@ use tokio::sync::watch;
 use crate::db::Task;
 use crate::domain::Status;
 use crate::engine::progress::Progress;
-use crate::jobs::run::task_run::{eta_seconds, Display};
+use crate::jobs::run::eta::Eta;
+use crate::jobs::run::task_run::Display;
 
 /// How long a finished task's last snapshot stays subscribable.
 pub const LINGER: Duration = Duration::from_secs(60);
@@ -150,13 +151,18 @@ impl LiveProgress {
     }
 
     /// A display callback for a task run that publishes each progress report of `task_id`
-    /// with its throughput and estimated time left.
+    /// with its throughput and estimated time left (both smoothed, see [`Eta`]).
     pub fn display_for(&self, task_id: &str) -> Display {
         let live = self.clone();
         let task_id = task_id.to_string();
         let started = Instant::now();
+        let eta = Mutex::new(Eta::new());
         Box::new(move |progress: &Progress| {
             let elapsed = started.elapsed();
+            let (left, rate) = {
+                let mut eta = eta.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                (eta.update(progress, Instant::now()), eta.rate())
+            };
             live.publish(TaskSnapshot {
                 task_id: task_id.clone(),
                 status: Status::Running,
@@ -166,8 +172,8 @@ impl LiveProgress {
                 bytes_total: progress.bytes_total,
                 files_done: progress.files_done,
                 files_total: progress.files_total,
-                throughput_bytes_per_sec: throughput(progress.bytes_done, elapsed),
-                eta_seconds: eta_seconds(progress, elapsed),
+                throughput_bytes_per_sec: rate.or_else(|| throughput(progress.bytes_done, elapsed)),
+                eta_seconds: left,
                 error: None,
                 finished: false,
             });

@@ -15,6 +15,7 @@ use crate::db::{DbError, NewTask, Task, TaskProgress};
 use crate::domain::Status;
 use crate::engine::progress::{Progress, ProgressSink, SharedProgress};
 use crate::error::{Error, Result};
+use crate::jobs::run::eta::Eta;
 
 const DISPLAY_EVERY: Duration = Duration::from_millis(200);
 const PERSIST_EVERY: Duration = Duration::from_secs(1);
@@ -154,7 +155,7 @@ fn heartbeat(
     display: Option<Display>,
     cancel: Option<Arc<AtomicBool>>,
 ) {
-    let started = Instant::now();
+    let mut eta = Eta::new();
     let mut last_persist = Instant::now();
     // Ticks until the run ends (a message or a dropped sender).
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(DISPLAY_EVERY) {
@@ -162,6 +163,8 @@ fn heartbeat(
             shared.request_stop();
         }
         let progress = shared.snapshot();
+        // Fed every tick, so its rate sees the same samples as the live display's.
+        let left = eta.update(&progress, Instant::now());
         if let Some(show) = &display {
             show(&progress);
         }
@@ -169,12 +172,11 @@ fn heartbeat(
             continue;
         }
         last_persist = Instant::now();
-        let eta = eta_seconds(&progress, started.elapsed());
         let still_running =
             crate::db::get(&pool)
                 .map_err(|e| e.to_string())
                 .and_then(|mut conn| {
-                    Task::update_progress(&mut conn, &task_id, &to_row(&progress, eta, false))
+                    Task::update_progress(&mut conn, &task_id, &to_row(&progress, left, false))
                         .map_err(|e| e.to_string())
                 });
         match still_running {
@@ -183,13 +185,6 @@ fn heartbeat(
             Err(e) => tracing::warn!(task = %task_id, "cannot record progress: {e}"),
         }
     }
-}
-
-pub(crate) fn eta_seconds(progress: &Progress, elapsed: Duration) -> Option<i64> {
-    let done = progress.bytes_done as f64;
-    let left = progress.bytes_total.saturating_sub(progress.bytes_done) as f64;
-    (done > 0.0 && elapsed.as_secs_f64() > 0.5)
-        .then(|| (left * elapsed.as_secs_f64() / done).round() as i64)
 }
 
 fn to_row(progress: &Progress, eta_seconds: Option<i64>, complete: bool) -> TaskProgress {

@@ -1,20 +1,23 @@
 //! `GET /backups/{id}`: everything about one backup — the record, its object in storage, its
 //! place in an incremental chain, its files (one page of the manifest), its tasks with their
-//! progress, its audit log — and the actions the user's role allows.
+//! progress, its audit log — and the actions the user's role allows. While the backup runs,
+//! its status badges follow its task live, "Cancel backup" is offered and Delete and Pin
+//! are not; when the task ends, the page's content is fetched again.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::app::App;
 use crate::db::{Backup, BackupCopy, LogEntry, LogFilter, Manifest, Task};
+use crate::domain::{Status, TaskKind};
 use crate::engine::manifest::Manifest as ManifestDoc;
 use crate::error::Error as CofferError;
 use crate::jobs::run::live::LiveProgress;
-use crate::present::human_bytes;
+use crate::present::{human_bytes, Timing};
 use crate::web::auth::Viewer;
 use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};
-use crate::web::backups::rows::{duration, TaskLine};
+use crate::web::backups::rows::TaskLine;
 use crate::web::backups::safety::{safety_note, SafetyNote};
 use crate::web::error::WebResult;
 use crate::web::layout::{html_response, Layout};
@@ -76,7 +79,8 @@ pub struct Facts {
     pub created_at: String,
     pub started_at: String,
     pub finished_at: String,
-    pub duration: String,
+    /// How long it waited for a worker and how long it ran, apart.
+    pub timing: Timing,
     pub verified_at: String,
     pub last_restored_at: String,
     pub sources: String,
@@ -99,6 +103,11 @@ struct DetailPage {
     tasks: Vec<TaskLine>,
     /// The running task, else the backup's own task: a live bar while it runs.
     progress: Option<ProgressView>,
+    /// The backup's own task while it is pending or running: the backup's status badges
+    /// follow it live, and it is what "Cancel backup" cancels.
+    live_task: Option<String>,
+    /// Pending or running: nothing to delete or pin yet.
+    in_progress: bool,
     logs: Vec<LogRow>,
     /// Only a successful backup can be downloaded, verified or restored.
     succeeded: bool,
@@ -111,13 +120,19 @@ pub async fn show(
     user: Viewer,
     id: web::Path<String>,
     query: web::Query<FilesQuery>,
+    request: HttpRequest,
 ) -> WebResult<HttpResponse> {
     let wanted = query.parse()?;
     let id = id.into_inner();
     let layout = Layout::new(&user.identity, "backups");
     let live = state.live.clone();
+    // What the live bar fetches again when its task ends: this page, as the user filtered it.
+    let here = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| format!("/backups/{id}"), |p| p.to_string());
     let page = state
-        .blocking(move |app| gather(app, &live, &id, &wanted, layout))
+        .blocking(move |app| gather(app, &live, &id, &wanted, layout, &here))
         .await?;
     Ok(html_response(StatusCode::OK, page.render()?))
 }
@@ -128,6 +143,7 @@ fn gather(
     id: &str,
     wanted: &FilesWanted,
     layout: Layout,
+    here: &str,
 ) -> Result<DetailPage, CofferError> {
     let mut conn = app.conn()?;
     let backup = Backup::find_by_id(&mut conn, id)?;
@@ -156,7 +172,17 @@ fn gather(
         .iter()
         .find(|t| !t.status().is_finished())
         .or_else(|| task_rows.iter().find(|t| t.kind == "backup"))
-        .map(|t| ProgressView::for_task(live, t));
+        .map(|t| ProgressView::for_task(live, t).on_page(here));
+    let live_task = task_rows
+        .iter()
+        .find(|t| t.kind == TaskKind::Backup.as_str() && !t.status().is_finished())
+        .map(|t| t.id.clone());
+    // The record (read first) may say `pending` while its task has started since: then
+    // the stream must say `status`, so that the record's times are fetched again.
+    let progress = progress.map(|p| match &live_task {
+        Some(task) if *task == p.task_id => p.seen_as(&backup.status),
+        _ => p,
+    });
     let logs = LogEntry::list(
         &mut conn,
         &LogFilter {
@@ -204,7 +230,7 @@ fn gather(
             .as_ref()
             .map(timestamp)
             .unwrap_or_default(),
-        duration: duration(backup.started_at, backup.finished_at),
+        timing: Timing::of(backup.created_at, backup.started_at, backup.finished_at),
         verified_at: backup
             .verified_at
             .as_ref()
@@ -218,7 +244,10 @@ fn gather(
         sources: backup.sources().unwrap_or_default().join(", "),
         warnings: backup.warnings(),
     };
-    let succeeded = backup.status == crate::domain::Status::Succeeded.as_str();
+    let succeeded = backup.status == Status::Succeeded.as_str();
+    let in_progress = [Status::Pending, Status::Running]
+        .iter()
+        .any(|s| backup.status == s.as_str());
     Ok(DetailPage {
         safety,
         layout,
@@ -231,6 +260,8 @@ fn gather(
         manifest_problem,
         tasks,
         progress,
+        live_task,
+        in_progress,
         logs,
         succeeded,
     })

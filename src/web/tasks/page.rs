@@ -1,5 +1,7 @@
-//! `GET /tasks/{id}`: one task — what it does, for which backup, who asked, and its live
-//! progress. Without JavaScript the page refreshes itself while the task is unfinished; an
+//! `GET /tasks/{id}`: one task — what it does, for which backup, who asked, how long it
+//! waited and ran, and its live progress. Its status badges follow the event stream, and its
+//! content is fetched again when the task ends (the Cancel button goes, the times are
+//! final). Without JavaScript the page refreshes itself while the task is unfinished; an
 //! htmx request gets the progress partial alone.
 
 use actix_web::{web, HttpResponse};
@@ -12,6 +14,7 @@ use chrono::NaiveDateTime;
 use crate::db::{Backup, DbError, Task};
 use crate::domain::Status;
 use crate::monitor::stalls::{idle_since, stall_cutoff};
+use crate::present::Timing;
 use crate::web::auth::Viewer;
 use crate::web::error::WebResult;
 use crate::web::htmx::HtmxRequest;
@@ -37,10 +40,13 @@ struct TaskPage {
 struct TaskFacts {
     id: String,
     kind: String,
+    status: String,
     created_by: String,
     created_at: String,
     started_at: String,
     finished_at: String,
+    /// How long it waited for a worker, and how long it ran (see `present::Timing`).
+    timing: Timing,
     worker: String,
     /// The job's parameters as `name: value` lines (depth, sources, target, …).
     params: Vec<(String, String)>,
@@ -76,7 +82,8 @@ pub async fn show(
         })
         .await?;
     let progress = ProgressPartial {
-        progress: ProgressView::for_task(&state.live, &task),
+        progress: ProgressView::for_task(&state.live, &task)
+            .on_page(&format!("/tasks/{}", task.id)),
     };
     htmx.answer(progress, async |partial: ProgressPartial| {
         Ok(TaskPage {
@@ -100,6 +107,7 @@ fn facts(task: &Task, backup: Option<&Backup>, stall_cutoff: NaiveDateTime) -> T
     TaskFacts {
         id: task.id.clone(),
         kind: task.kind.clone(),
+        status: task.status.clone(),
         created_by: task
             .created_by
             .clone()
@@ -107,6 +115,7 @@ fn facts(task: &Task, backup: Option<&Backup>, stall_cutoff: NaiveDateTime) -> T
         created_at: timestamp(&task.created_at),
         started_at: when(&task.started_at),
         finished_at: when(&task.finished_at),
+        timing: Timing::of(task.created_at, task.started_at, task.finished_at),
         worker: task.worker.clone().unwrap_or_default(),
         // A restore's request in words, not its stored JSON (selection, target).
         params: restore_summary::request_lines(task).unwrap_or_else(|| params_of(task)),

@@ -31,6 +31,12 @@ pub struct ProgressView {
     pub error: String,
     /// Unfinished: the partial subscribes to the event stream and the page refreshes without JS.
     pub live: bool,
+    /// The page the partial sits on (path and query), whose content is fetched again when
+    /// the task ends; empty on pages that need no more than the bar (lists).
+    pub page: String,
+    /// The status the rest of the page was rendered with (the rows it read, which may lag
+    /// behind the live hub): the event stream says `status` when the task's differs.
+    pub seen: String,
 }
 
 impl ProgressView {
@@ -41,10 +47,23 @@ impl ProgressView {
         if row.finished {
             return ProgressView::from(&row);
         }
-        match live.subscribe(&task.id) {
+        let view = match live.subscribe(&task.id) {
             Some(receiver) => ProgressView::from(&*receiver.borrow()),
             None => ProgressView::from(&row),
-        }
+        };
+        view.seen_as(row.status.as_str())
+    }
+
+    /// The view on a page whose other parts were rendered with `status`.
+    pub fn seen_as(mut self, status: &str) -> ProgressView {
+        self.seen = status.to_string();
+        self
+    }
+
+    /// The view on `page`, which is fetched again (its `#content`) when the task ends.
+    pub fn on_page(mut self, page: &str) -> ProgressView {
+        self.page = page.to_string();
+        self
     }
 }
 
@@ -81,6 +100,8 @@ impl From<&TaskSnapshot> for ProgressView {
             },
             error: s.error.clone().unwrap_or_default(),
             live: !s.finished,
+            page: String::new(),
+            seen: s.status.as_str().to_string(),
         }
     }
 }
@@ -143,7 +164,22 @@ mod tests {
         assert!(
             html.contains("archiving &#60;files&#62;") || html.contains("archiving &lt;files&gt;")
         );
-        assert!(html.contains(r#"sse-connect="/tasks/t1/events""#), "{html}");
+        assert!(
+            html.contains(r#"sse-connect="/tasks/t1/events?seen=running""#),
+            "{html}"
+        );
+        assert!(!html.contains("sse:done"), "no page to reload: {html}");
+        let on_page = ProgressPartial {
+            progress: ProgressView::from(&snapshot()).on_page("/backups/b1?path=files%2F"),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            on_page.contains(
+                r#"hx-get="/backups/b1?path=files%2F" hx-trigger="sse:status, sse:done""#
+            ),
+            "{on_page}"
+        );
         let mut done = snapshot();
         done.status = Status::Succeeded;
         done.finished = true;
@@ -152,7 +188,10 @@ mod tests {
         }
         .render()
         .unwrap();
-        assert!(!html.contains("sse-connect"), "{html}");
+        assert!(
+            !html.contains("sse-connect") && !html.contains("sse:done"),
+            "{html}"
+        );
         assert!(
             html.contains("succeeded") || html.contains("success"),
             "{html}"
@@ -176,7 +215,10 @@ mod tests {
         }
         .render()
         .unwrap();
-        assert!(html.contains(r#"sse-connect="/tasks/t1/events""#), "{html}");
+        assert!(
+            html.contains(r#"sse-connect="/tasks/t1/events?seen=running""#),
+            "{html}"
+        );
         assert!(html.contains("42%"));
         let none = Including { progress: None }.render().unwrap();
         assert_eq!(none, r#"<div id="task-progress"></div>"#);

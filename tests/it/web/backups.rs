@@ -62,7 +62,10 @@ fn create_then_watch_then_download_full_and_incremental() {
         assert!(pending.contains("id=\"task-progress\"") && pending.contains("pending"));
         console.run_pending_jobs();
         let detail = operator.page(&format!("/backups/{full}"));
-        assert!(detail.contains("id=\"backup-status\">success<"), "{detail}");
+        assert!(
+            detail.contains("id=\"backup-status\"><span class=\"status status-success\" data-status=\"success\">success</span>"),
+            "{detail}"
+        );
         assert!(detail.contains("files/hello.txt") && detail.contains("files/sub/data.bin"));
         assert!(detail.contains(&format!("/backups/{full}/download")));
         let names = download(&console, &operator, &full, "full.tar.gz");

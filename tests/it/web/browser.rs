@@ -348,3 +348,181 @@ async fn recoverability_flow(console: &TestConsole, browser: &Client) {
     browser.goto(&console.url("/")).await.unwrap();
     assert_eq!(health(browser).await, ("green".into(), "green".into()));
 }
+
+/// The heading's status, the progress box's status and percent, read in one go (a swap
+/// cannot fall between them).
+async fn live_figures(browser: &Client) -> (String, String, String) {
+    let read = browser
+        .execute(
+            "const text = (css) => { const e = document.querySelector(css); \
+               return e ? e.textContent.trim() : ''; }; \
+             return [text('#backup-status'), text('.task-progress [data-status]'), \
+                     text('.task-progress .percent')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let field = |i: usize| read[i].as_str().unwrap_or_default().to_string();
+    (field(0), field(1), field(2))
+}
+
+#[test]
+fn the_bar_moves_inside_one_large_file_and_every_status_follows() {
+    let console = TestConsole::start(&Backend::Sqlite);
+    let driver = Driver::start();
+    // One file of 160 MiB that does not compress: seconds of archiving, all in one file.
+    let big = console.env.path("files/big.bin");
+    let made = Command::new("head")
+        .args(["-c", "160M", "/dev/urandom"])
+        .stdout(std::fs::File::create(&big).unwrap())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    console.add_user("e2e-large", Role::Admin);
+    let _workers = console.start_workers();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let browser = open_browser(&driver).await;
+        large_file_flow(&console, &browser).await;
+        let _ = browser.close().await;
+    });
+}
+
+async fn large_file_flow(console: &TestConsole, browser: &Client) {
+    sign_in(console, browser, "e2e-large").await;
+    browser.goto(&console.url("/backups/new")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/backups']"))
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    wait_until("the backup's page", Duration::from_secs(10), || async {
+        text_of(browser, "#backup-status").await.is_some()
+    })
+    .await;
+    browser
+        .execute("window.cofferMarker = 'still here';", vec![])
+        .await
+        .unwrap();
+
+    // Percents seen inside the big file (it is 99.9 % of the bytes), and whether the
+    // heading ever disagreed with the box.
+    let mut inside: Vec<String> = Vec::new();
+    let mut shot = false;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let (heading, boxed, percent) = live_figures(browser).await;
+        assert_eq!(
+            heading, boxed,
+            "the heading says {heading}, the box {boxed}"
+        );
+        let value: u32 = percent.trim_end_matches('%').parse().unwrap_or(0);
+        if boxed == "running" && (1..=98).contains(&value) && inside.last() != Some(&percent) {
+            inside.push(percent);
+            if !shot && value >= 20 {
+                // While it runs: Cancel offered, Delete and Pin not.
+                assert!(browser.find(Locator::Css("#cancel-backup")).await.is_ok());
+                assert!(browser
+                    .find(Locator::Css("form[action$='/delete']"))
+                    .await
+                    .is_err());
+                // The start fetched the content again: it waited, and it runs.
+                let queued = text_of(browser, "#backup-queued").await.unwrap_or_default();
+                let ran = text_of(browser, "#backup-ran").await.unwrap_or_default();
+                assert!(
+                    !queued.contains("since") && ran.starts_with("since "),
+                    "queued {queued}, ran {ran}"
+                );
+                let title = browser.title().await.unwrap();
+                assert!(title.contains("(running)"), "{title}");
+                screenshots(browser, "backup-running").await;
+                shot = true;
+                // Its task's page while it runs: the same live status, Cancel offered.
+                let back = browser.current_url().await.unwrap();
+                let link = browser
+                    .find(Locator::Css("#tasks a[href^='/tasks/']"))
+                    .await
+                    .unwrap();
+                let task_page = link.attr("href").await.unwrap().unwrap();
+                browser.goto(&console.url(&task_page)).await.unwrap();
+                let status = text_of(browser, "#task-status").await.unwrap_or_default();
+                if status == "running" {
+                    assert!(browser.find(Locator::Css("#cancel-task")).await.is_ok());
+                    screenshots(browser, "task-running").await;
+                }
+                // The list shows the same live bar in the backup's row.
+                browser.goto(&console.url("/backups")).await.unwrap();
+                wait_until("the list's live bar", Duration::from_secs(5), || async {
+                    text_of(browser, "#backup-list .task-progress .percent")
+                        .await
+                        .is_some()
+                })
+                .await;
+                screenshots(browser, "list-running").await;
+                browser.goto(back.as_str()).await.unwrap();
+                browser
+                    .execute("window.cofferMarker = 'still here';", vec![])
+                    .await
+                    .unwrap();
+            }
+        }
+        if boxed == "success" {
+            break;
+        }
+        assert!(
+            boxed != "failed" && Instant::now() < deadline,
+            "the backup did not succeed: {boxed}, seen {inside:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        inside.len() >= 3,
+        "the bar moved while the one large file was read: {inside:?}"
+    );
+
+    // At the end the page's content comes again by itself: the actions of a finished
+    // backup, the times, no Cancel.
+    wait_until("the finished page", Duration::from_secs(10), || async {
+        browser
+            .find(Locator::Css("form[action$='/delete']"))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(browser.find(Locator::Css("#cancel-backup")).await.is_err());
+    let ran = text_of(browser, "#backup-ran").await.unwrap_or_default();
+    assert!(ran.ends_with(" s") && !ran.contains("since"), "{ran}");
+    let marker = browser
+        .execute("return window.cofferMarker || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, json!("still here"), "no reload of the page itself");
+    let title = browser.title().await.unwrap();
+    assert!(title.contains("(success)"), "{title}");
+    screenshots(browser, "backup-done").await;
+
+    let task = browser
+        .find(Locator::Css("#tasks a[href^='/tasks/']"))
+        .await
+        .unwrap();
+    task.click().await.unwrap();
+    wait_until("the task's page", Duration::from_secs(10), || async {
+        text_of(browser, "#task-status").await.as_deref() == Some("success")
+    })
+    .await;
+    assert!(browser.find(Locator::Css("#cancel-task")).await.is_err());
+    screenshots(browser, "task-done").await;
+}
+
+/// Saves `NAME-1400.png` and `NAME-400.png` (the page at both widths), then goes back to
+/// the usual size.
+async fn screenshots(browser: &Client, name: &str) {
+    for width in [1400, 400] {
+        browser.set_window_size(width, 1100).await.unwrap();
+        save_screenshot(browser, &format!("{name}-{width}.png")).await;
+    }
+    browser.set_window_size(1280, 1000).await.unwrap();
+}

@@ -11,6 +11,7 @@ mod browser;
 mod delete_busy;
 mod drill_schedule;
 mod drills;
+mod live_pages;
 mod metrics;
 mod monitor_rpo;
 mod monitor_schedule;

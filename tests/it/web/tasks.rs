@@ -228,7 +228,10 @@ fn a_backup_in_the_live_hub_streams_without_reading_its_row() {
         let (backup, task) = record_backup(&console.app, &request, &tester()).unwrap();
         let viewer = console.login_as(Role::Viewer);
         let pending = viewer.page(&format!("/tasks/{}", task.id));
-        assert!(pending.contains(&format!("sse-connect=\"/tasks/{}/events\"", task.id)));
+        assert!(pending.contains(&format!(
+            "sse-connect=\"/tasks/{}/events?seen=pending\"",
+            task.id
+        )));
         assert!(pending.contains("<noscript><meta http-equiv=\"refresh\""));
 
         let worker = run_on_thread(&console, &task.id, console.live.clone());
@@ -299,7 +302,7 @@ fn the_task_page_is_a_fragment_for_htmx_and_a_page_otherwise() {
         let path = format!("/tasks/{task_id}");
         let page = viewer.get(&path);
         assert_eq!(page.status(), 200);
-        assert_eq!(page.headers()["vary"], "HX-Request");
+        assert_eq!(page.headers()["vary"], "HX-Request, HX-Target");
         let page = page.text().unwrap();
         assert!(page.contains("<html") && page.contains("Details"), "{page}");
 
@@ -310,7 +313,7 @@ fn the_task_page_is_a_fragment_for_htmx_and_a_page_otherwise() {
             .send()
             .unwrap();
         assert_eq!(fragment.status(), 200);
-        assert_eq!(fragment.headers()["vary"], "HX-Request");
+        assert_eq!(fragment.headers()["vary"], "HX-Request, HX-Target");
         let fragment = fragment.text().unwrap();
         assert!(
             fragment.contains(&format!("id=\"task-progress-{task_id}\"")),
@@ -319,6 +322,21 @@ fn the_task_page_is_a_fragment_for_htmx_and_a_page_otherwise() {
         assert!(
             !fragment.contains("<html") && !fragment.contains("Details"),
             "the progress alone: {fragment}"
+        );
+
+        // A live page fetching its whole content again (when its task ends) gets the page.
+        let content = viewer
+            .client
+            .get(viewer.url(&path))
+            .header("HX-Request", "true")
+            .header("HX-Target", "content")
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(
+            content.contains("id=\"content\"") && content.contains("Details"),
+            "{content}"
         );
     }
 }
@@ -346,7 +364,7 @@ fn the_backup_list_shows_a_live_bar_for_running_backups_only() {
         let viewer = console.login_as(Role::Viewer);
         let request = BackupRequest::new(Scope::All, BackupKind::Full);
         let (backup, task) = record_backup(&console.app, &request, &tester()).unwrap();
-        let stream = format!("sse-connect=\"/tasks/{}/events\"", task.id);
+        let stream = format!("sse-connect=\"/tasks/{}/events?seen=running\"", task.id);
         assert!(
             !viewer.page("/backups").contains(&stream),
             "pending: no bar yet"
