@@ -239,10 +239,13 @@ fn walk_entries<R: Read>(
 
 /// The embedded manifest's backup id and the SHA-256 of its bytes.
 fn read_embedded_manifest(entry: &mut dyn Read) -> Result<(String, String)> {
-    let mut hashing = HashingReader::new(entry);
-    let head: ManifestHead = serde_json::from_reader(&mut hashing)
+    // serde_json reads byte by byte: buffered, or a manifest of many files takes a
+    // noticeable part of a restore. Everything read passes the hash below the buffer.
+    let mut buffered = BufReader::with_capacity(1 << 16, HashingReader::new(entry));
+    let head: ManifestHead = serde_json::from_reader(&mut buffered)
         .map_err(|e| Error::Archive(format!("the embedded manifest is not valid: {e}")))?;
-    io::copy(&mut hashing, &mut io::sink()).ctx(|| "reading the manifest".into())?;
+    io::copy(&mut buffered, &mut io::sink()).ctx(|| "reading the manifest".into())?;
+    let hashing = buffered.into_inner();
     if head.format_version != FORMAT_VERSION {
         return Err(Error::Archive(format!(
             "the archive has manifest format version {}, this Coffer reads version {FORMAT_VERSION}",
