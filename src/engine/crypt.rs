@@ -25,6 +25,7 @@ use aes_gcm::aead::rand_core::RngCore;
 use aes_gcm::aead::OsRng;
 
 use super::keyring::{is_valid_key_id, Keyring};
+use super::read_full::read_full;
 use segment::SegmentCipher;
 
 mod segment;
@@ -351,20 +352,6 @@ impl<R: Read> Read for DecryptingReader<R> {
         self.pos += n;
         Ok(n)
     }
-}
-
-/// Reads until `buf` is full or the input ends; returns how many bytes were read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 fn invalid(message: String) -> io::Error {

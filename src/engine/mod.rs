@@ -21,5 +21,6 @@ pub mod parent_index;
 pub mod planned;
 pub mod progress;
 pub mod read_ahead;
+pub mod read_full;
 pub mod restorable;
 pub mod verify;

@@ -6,6 +6,7 @@ use libdeflater::{crc32, Decompressor};
 
 use super::pool::OrderedPool;
 use super::{BLOCK_SIZE, MAX_MEMBER_SIZE, SUBFIELD_ID, TRAILER_LEN};
+use crate::engine::read_full::read_full;
 
 const FEXTRA: u8 = 0x04;
 const FNAME: u8 = 0x08;
@@ -343,20 +344,6 @@ fn truncated(index: u64) -> io::Error {
 
 fn corrupt(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
-}
-
-/// Reads until `buf` is full or the input ends; returns how many bytes were read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::staging::timestamps;
 use crate::engine::manifest::{FileEntry, Sha256Sum};
+use crate::engine::read_full::read_full;
 use crate::error::{Error, IoContext, Result};
 
 /// Bytes per piece handed to a lane.
@@ -296,18 +297,4 @@ impl<'e> OpenFile<'e> {
             .map_err(io::Error::from)
             .ctx(|| format!("setting the time of {}", shown()))
     }
-}
-
-/// Reads until `buffer` is full or the content ends; how many bytes were read.
-fn read_full(content: &mut dyn Read, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match content.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
