@@ -31,6 +31,16 @@ impl SseEvent {
 
 /// Reads `/tasks/{id}/events` to its end and returns the events in order.
 pub fn read_events(browser: &Browser, task_id: &str) -> Vec<SseEvent> {
+    read_events_after(browser, task_id, || {})
+}
+
+/// Like [`read_events`], calling `connected` once the stream's headers arrived (the console
+/// has subscribed this client), before any event is read.
+pub fn read_events_after(
+    browser: &Browser,
+    task_id: &str,
+    connected: impl FnOnce(),
+) -> Vec<SseEvent> {
     let response = browser
         .client
         .get(browser.url(&format!("/tasks/{task_id}/events")))
@@ -46,6 +56,7 @@ pub fn read_events(browser: &Browser, task_id: &str) -> Vec<SseEvent> {
         content_type.starts_with("text/event-stream"),
         "{content_type}"
     );
+    connected();
     let mut events = Vec::new();
     let (mut name, mut data) = (String::new(), Vec::<String>::new());
     for line in BufReader::new(response).lines() {
@@ -186,20 +197,28 @@ pub fn run_on_thread(
 fn workers_stream_progress_in_order_up_to_the_outcome() {
     for backend in &BOTH {
         let console = TestConsole::start(backend);
-        // Enough that a deep verification lasts a few seconds even on a quiet machine.
+        // A backup of these lasts a few seconds even on a quiet machine (a deep verify of
+        // them, which this test streamed before, got too fast to show an update between).
         add_files(&console, 6000);
-        let backup_id = make_backup(&console);
-        let _workers = console.start_workers();
         let operator = console.login_as(Role::Operator);
-        let queued = operator.post(
-            &format!("/backups/{backup_id}/verify"),
-            &[("depth", "deep")],
-        );
+        let queued = operator.post("/backups", &[("scope", "all"), ("kind", "full")]);
         assert_eq!(queued.status(), 303);
-        let task_id = location(&queued).trim_start_matches("/tasks/").to_string();
+        let backup_id = location(&queued)
+            .trim_start_matches("/backups/")
+            .to_string();
+        let mut conn = console.app.conn().unwrap();
+        let task_id = Task::list_for_backup(&mut conn, &backup_id).unwrap()[0]
+            .id
+            .clone();
+        drop(conn);
 
+        // The workers start only once the viewer is subscribed: a job now starts at once
+        // and could otherwise be half done before anyone listens.
         let viewer = console.login_as(Role::Viewer);
-        let events = read_events(&viewer, &task_id);
+        let mut workers = None;
+        let events = read_events_after(&viewer, &task_id, || {
+            workers = Some(console.start_workers());
+        });
         let (progress, done) = check_stream(&events);
         assert_eq!(done["outcome"], "success", "{done}");
         assert_eq!(done["percent"], 100.0);
@@ -210,7 +229,7 @@ fn workers_stream_progress_in_order_up_to_the_outcome() {
         );
 
         let page = viewer.page(&format!("/tasks/{task_id}"));
-        assert!(page.contains("verify task") && page.contains("data-status=\"success\""));
+        assert!(page.contains("backup task") && page.contains("data-status=\"success\""));
         assert!(
             !page.contains("sse-connect"),
             "a finished task does not subscribe"
