@@ -3,7 +3,8 @@
 //! progress (htmx + SSE, no reload) reach 100% → the backup's page → the restore
 //! confirmation (refused without the box ticked). A screenshot of the dashboard is saved as
 //! `target/test-artifacts/dashboard.png`. Missing Chromium fails the test, saying what to
-//! install: this test is part of the suite, not optional.
+//! install: this test is part of the suite, not optional. Every page at phone widths:
+//! `reflow.rs`, which drives the browser through the helpers here.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -22,13 +23,13 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
+pub(super) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
-    fn start() -> Driver {
+    pub(super) fn start() -> Driver {
         for (path, package) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
             assert!(
                 Path::new(path).exists(),
@@ -72,7 +73,7 @@ impl Drop for Driver {
     }
 }
 
-async fn open_browser(driver: &Driver) -> Client {
+pub(super) async fn open_browser(driver: &Driver) -> Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
@@ -238,7 +239,7 @@ async fn flow(console: &TestConsole, browser: &Client) {
 }
 
 /// Signs in with the form and waits for the dashboard.
-async fn sign_in(console: &TestConsole, browser: &Client, username: &str) {
+pub(super) async fn sign_in(console: &TestConsole, browser: &Client, username: &str) {
     browser.goto(&console.url("/login")).await.unwrap();
     let form = browser
         .form(Locator::Css("form[action='/login']"))
@@ -254,7 +255,7 @@ async fn sign_in(console: &TestConsole, browser: &Client, username: &str) {
 }
 
 /// Saves what the browser shows as `target/test-artifacts/NAME`.
-async fn save_screenshot(browser: &Client, name: &str) {
+pub(super) async fn save_screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     let dir = artifacts_dir();

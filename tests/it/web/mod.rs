@@ -17,6 +17,7 @@ mod monitor_rpo;
 mod monitor_schedule;
 mod monitor_stalls;
 mod notify;
+mod reflow;
 mod restore;
 mod restore_form;
 mod restore_report;

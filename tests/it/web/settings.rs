@@ -340,7 +340,10 @@ fn the_form_makes_drill_schedules_and_refuses_retention_on_them() {
     );
     assert_eq!((s.retention_days, s.drill_every), (None, None));
     let page = admin.page("/settings");
-    assert!(page.contains("<td>drill</td>"), "the list shows the action");
+    assert!(
+        page.contains("<td data-label=\"Action\">drill</td>"),
+        "the list shows the action"
+    );
     let page = admin.page(&format!("/settings?edit={}", s.id));
     assert!(page.contains("value=\"drill\" checked"), "{page}");
     assert!(
@@ -364,6 +367,6 @@ fn the_form_makes_drill_schedules_and_refuses_retention_on_them() {
         ("backup", Some(4))
     );
     let page = admin.page("/settings");
-    assert!(page.contains("<td>backup, full</td>"));
+    assert!(page.contains("<td data-label=\"Action\">backup, full</td>"));
     assert!(page.contains("a drill after every 4. backup"), "{page}");
 }
