@@ -13,10 +13,12 @@ use crate::helpers::*;
 
 const BUCKET: &str = "coffer-interrupted";
 
-/// A backup of ~60 MiB of incompressible data, started as a child process, once its
-/// multipart upload is under way in `bucket`.
+/// A backup of ~200 MiB of incompressible data, started as a child process, once its
+/// multipart upload is under way in `bucket`. (60 MiB were enough once; with faster
+/// encryption such a backup could end before its task noticed the cancel, which it checks
+/// when it records its progress, every second.)
 fn backup_under_way(env: &TestEnv, s3: &S3Server) -> Child {
-    for i in 0..6 {
+    for i in 0..20 {
         fs::write(
             env.path(&format!("files/part{i}.bin")),
             random_bytes(10 << 20, 100 + i),
