@@ -98,21 +98,6 @@ impl Drop for Flush {
     }
 }
 
-/// `redis-server` processes working under `root` (a temporary server changes into its
-/// folder and then rewrites its command line to its address).
-fn temporary_servers(root: &std::path::Path) -> Vec<u32> {
-    let text = root.display().to_string();
-    processes_with("redis-server")
-        .into_iter()
-        .filter(|(pid, line)| {
-            line.contains(&text)
-                || std::fs::read_link(format!("/proc/{pid}/cwd"))
-                    .is_ok_and(|cwd| cwd.starts_with(root))
-        })
-        .map(|(pid, _)| pid)
-        .collect()
-}
-
 #[test]
 fn a_redis_drill_proves_key_counts_and_sampled_values_of_the_snapshot() {
     let _flush = Flush;
@@ -168,10 +153,9 @@ fn a_redis_drill_proves_key_counts_and_sampled_values_of_the_snapshot() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_proven(&report);
     assert!(
-        within(std::time::Duration::from_secs(5), || temporary_servers(
-            &root
-        )
-        .is_empty()),
+        within(std::time::Duration::from_secs(5), || {
+            temporary_redis_servers(&root).is_empty()
+        }),
         "a temporary redis-server outlived the drill"
     );
 }

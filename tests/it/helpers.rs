@@ -256,6 +256,22 @@ pub fn processes_with(text: &str) -> Vec<(u32, String)> {
     found
 }
 
+/// `redis-server` processes working under `root`: started with a config file there, or (once
+/// it has read that file, which makes it change into its folder before it rewrites its
+/// command line to its address) working there.
+pub fn temporary_redis_servers(root: &std::path::Path) -> Vec<u32> {
+    let text = root.display().to_string();
+    processes_with("redis-server")
+        .into_iter()
+        .filter(|(pid, line)| {
+            line.contains(&text)
+                || std::fs::read_link(format!("/proc/{pid}/cwd"))
+                    .is_ok_and(|cwd| cwd.starts_with(root))
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
 /// Waits up to `limit` for `done` to hold; whether it did.
 pub fn within(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
     let started = std::time::Instant::now();

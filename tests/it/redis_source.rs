@@ -270,22 +270,6 @@ fn unreachable_servers_and_wrong_passwords_fail_clearly_and_never_show_the_passw
     );
 }
 
-/// `redis-server` processes of a restore under `root`: started with a config file there,
-/// or (once it has read that file, which makes it change into the restore's staging folder
-/// before it rewrites its command line to its address) working there.
-fn temporary_servers(root: &std::path::Path) -> Vec<u32> {
-    let text = root.display().to_string();
-    processes_with("redis-server")
-        .into_iter()
-        .filter(|(pid, line)| {
-            line.contains(&text)
-                || std::fs::read_link(format!("/proc/{pid}/cwd"))
-                    .is_ok_and(|cwd| cwd.starts_with(root))
-        })
-        .map(|(pid, _)| pid)
-        .collect()
-}
-
 #[test]
 fn a_killed_restore_takes_its_temporary_redis_server_along() {
     let _flush = Flush(&[13]);
@@ -299,12 +283,12 @@ fn a_killed_restore_takes_its_temporary_redis_server_along() {
     for point in ["redis.stage.started", "redis.stage.loaded"] {
         run_killed_at(env.command(&["restore", id, "--yes"]), point);
         let gone = within(Duration::from_secs(3), || {
-            temporary_servers(&root).is_empty()
+            temporary_redis_servers(&root).is_empty()
         });
         assert!(
             gone,
             "3 s after a kill at {point} the temporary redis-server still runs: {:?}",
-            temporary_servers(&root)
+            temporary_redis_servers(&root)
         );
         assert_same(&live.state("*"), &snapshot, "the target is untouched");
     }
