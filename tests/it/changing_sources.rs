@@ -3,7 +3,6 @@
 
 use std::fs;
 
-use coffer::config::{FilterGlobs, SourceConfig, SourceSpec};
 use coffer::domain::BackupKind;
 use coffer::engine::archive_writer::{write_archive, ArchiveIdentity, ArchiveOptions};
 use coffer::engine::progress::Silent;
@@ -18,17 +17,7 @@ fn files_changing_under_the_backup_are_warnings() {
     for name in ["stays", "vanishes", "shrinks", "grows"] {
         fs::write(root.join(name), text_bytes(100_000, 1)).unwrap();
     }
-    let source = SourceConfig {
-        name: "src".into(),
-        service: "app".into(),
-        rpo_minutes: 26 * 60,
-        rto_minutes: None,
-        hooks: Default::default(),
-        spec: SourceSpec::Directory {
-            path: root.clone(),
-            filters: FilterGlobs::default(),
-        },
-    };
+    let source = directory_source(root.clone());
     let mut warnings = Vec::new();
     let snapshot = coffer::sources::snapshot(&source, dir.path(), &Silent, &mut warnings).unwrap();
     // The tree changes between listing and reading, as it does on a live server.

@@ -7,6 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use coffer::config::{FilterGlobs, SourceConfig, SourceSpec};
 use coffer::db::testing::TestDatabase;
 use serde_json::Value;
 
@@ -236,6 +237,22 @@ pub fn run_killed_at(mut command: Command, point: &str) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// A directory source `src` of service `app` at `path`, for tests that call the engine
+/// without a configuration file.
+pub fn directory_source(path: PathBuf) -> SourceConfig {
+    SourceConfig {
+        name: "src".into(),
+        service: "app".into(),
+        rpo_minutes: 26 * 60,
+        rto_minutes: None,
+        hooks: Default::default(),
+        spec: SourceSpec::Directory {
+            path,
+            filters: FilterGlobs::default(),
+        },
+    }
 }
 
 /// Running processes whose command line contains `text`: (pid, command line).

@@ -5,7 +5,6 @@
 use std::fs;
 use std::sync::Mutex;
 
-use coffer::config::{FilterGlobs, SourceConfig, SourceSpec};
 use coffer::domain::BackupKind;
 use coffer::engine::archive_reader::{Plain, StoredDigest};
 use coffer::engine::archive_writer::{
@@ -43,17 +42,7 @@ fn back_up(
     to: &Recorder,
 ) -> coffer::error::Result<(Vec<u8>, ArchiveSummary)> {
     let root = dir.join("src");
-    let source = SourceConfig {
-        name: "src".into(),
-        service: "app".into(),
-        rpo_minutes: 26 * 60,
-        rto_minutes: None,
-        hooks: Default::default(),
-        spec: SourceSpec::Directory {
-            path: root,
-            filters: FilterGlobs::default(),
-        },
-    };
+    let source = directory_source(root);
     let mut warnings = Vec::new();
     let snapshot = coffer::sources::snapshot(&source, dir, &Silent, &mut warnings).unwrap();
     let identity = ArchiveIdentity {
