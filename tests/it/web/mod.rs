@@ -6,6 +6,7 @@ mod api;
 mod api_checks;
 mod api_schedules;
 mod audit;
+mod axe;
 mod backups;
 mod browser;
 mod delete_busy;
