@@ -75,7 +75,12 @@ fn print_text(report: &DrillReport) {
         }
     }
     for phase in &report.phases {
-        println!("  {:<40} {:>8.1} s", phase.phase, phase.ms as f64 / 1000.0);
+        let name = if phase.alongside {
+            format!("  of which {} (busy)", phase.phase)
+        } else {
+            phase.phase.clone()
+        };
+        println!("  {name:<44} {:>8.1} s", phase.ms as f64 / 1000.0);
     }
     if let Some(spread) = report.snapshot_spread_ms {
         println!(

@@ -19,6 +19,7 @@ use super::keyring::Keyring;
 use super::manifest::{EntryKind, FORMAT_VERSION, MANIFEST_ENTRY};
 use super::read_ahead::ReadAhead;
 use super::restorable::{check_path, shown};
+use super::stage_clock::{Stage, StageClock};
 use crate::error::{Error, IoContext, Result};
 
 /// What the stored bytes hashed to, once fully read.
@@ -72,16 +73,19 @@ impl Plain {
 
 /// Opens the plain tar stream of a stored archive, decrypting when it is encrypted.
 /// Also says whether it was encrypted (and so authenticated).
+/// The time each stage below gzip is busy goes to `clock`.
 pub fn open_tar_stream(
     stored: Box<dyn Read + Send>,
     keyring: &Keyring,
+    clock: &StageClock,
 ) -> Result<(Box<dyn Read + Send>, DigestTap, bool)> {
     let tap = DigestTap::default();
-    let mut buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored));
+    let mut buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored, clock));
     let encrypted = is_encrypted(buffered.fill_buf().ctx(|| "reading the archive".into())?);
     let (gzip, tap) = open_gzip_layer_tapped(buffered, tap, keyring)?;
+    let gzip = clock.timed(Stage::BelowGzip, gzip);
     // Storage, digest and decryption run a few chunks ahead on their own thread.
-    let ahead = ReadAhead::spawn(gzip).ctx(|| "reading the archive".into())?;
+    let ahead = ReadAhead::spawn(Box::new(gzip)).ctx(|| "reading the archive".into())?;
     Ok((Box::new(GzipReader::new(ahead)), tap, encrypted))
 }
 
@@ -92,7 +96,7 @@ pub fn open_gzip_layer(
     keyring: &Keyring,
 ) -> Result<(Box<dyn Read + Send>, DigestTap)> {
     let tap = DigestTap::default();
-    let buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored));
+    let buffered = BufReader::with_capacity(1 << 20, tap.wrap(stored, &StageClock::default()));
     open_gzip_layer_tapped(buffered, tap, keyring)
 }
 
@@ -146,7 +150,18 @@ pub fn walk_archive(
     plain: Plain,
     visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
 ) -> Result<(EmbeddedManifest, StoredDigest)> {
-    let (stream, tap, encrypted) = open_tar_stream(stored, keyring)?;
+    walk_archive_timed(stored, keyring, plain, &StageClock::default(), visit)
+}
+
+/// [`walk_archive`], counting the busy time of fetch, check and decrypt in `clock`.
+pub fn walk_archive_timed(
+    stored: Box<dyn Read + Send>,
+    keyring: &Keyring,
+    plain: Plain,
+    clock: &StageClock,
+    visit: impl FnMut(&EntryInfo, &mut dyn Read) -> Result<()>,
+) -> Result<(EmbeddedManifest, StoredDigest)> {
+    let (stream, tap, encrypted) = open_tar_stream(stored, keyring, clock)?;
     plain.check(encrypted, "the archive")?;
     let (manifest, mut rest) = walk_entries(stream, visit)?;
     io::copy(&mut rest, &mut io::sink()).ctx(|| "reading the end of the archive".into())?;
@@ -279,12 +294,13 @@ pub struct DigestTap {
 }
 
 impl DigestTap {
-    fn wrap(&self, inner: Box<dyn Read + Send>) -> TapReader {
+    fn wrap(&self, inner: Box<dyn Read + Send>, clock: &StageClock) -> TapReader {
         TapReader {
             inner,
             hasher: Sha256::new(),
             bytes: 0,
             result: self.result.clone(),
+            clock: clock.clone(),
         }
     }
 
@@ -298,11 +314,13 @@ struct TapReader {
     hasher: Sha256,
     bytes: u64,
     result: Arc<Mutex<Option<StoredDigest>>>,
+    clock: StageClock,
 }
 
 impl Read for TapReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let inner = &mut self.inner;
+        let n = self.clock.time(Stage::Fetch, || inner.read(buf))?;
         if n == 0 && !buf.is_empty() {
             if let Ok(mut slot) = self.result.lock() {
                 if slot.is_none() {
@@ -314,7 +332,8 @@ impl Read for TapReader {
                 }
             }
         } else {
-            self.hasher.update(&buf[..n]);
+            let hasher = &mut self.hasher;
+            self.clock.time(Stage::Check, || hasher.update(&buf[..n]));
             self.bytes += n as u64;
         }
         Ok(n)

@@ -29,11 +29,12 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::archive_reader::{walk_archive, EmbeddedManifest, Plain, StoredDigest};
+use super::archive_reader::{walk_archive_timed, EmbeddedManifest, Plain, StoredDigest};
 use super::keyring::Keyring;
 use super::manifest::{sum_sizes, EntryKind, FileEntry, Manifest};
 use super::progress::{CountingReader, Progress, ProgressSink};
 use super::restorable::check_manifest;
+use super::stage_clock::StageClock;
 use crate::error::{Error, Result};
 use staging::Staging;
 use writers::{FileWriters, Shared};
@@ -41,6 +42,12 @@ use writers::{FileWriters, Shared};
 /// One archive of the chain: how to open it and what its stored bytes must hash to.
 pub trait ArchiveSource {
     fn open(&self, backup_id: &str) -> Result<(Box<dyn Read + Send>, StoredDigest)>;
+
+    /// Where the busy time of fetching, checking and decrypting the archives is counted,
+    /// for a caller that reports it (a drill's phases); none by default.
+    fn stage_clock(&self) -> Option<&StageClock> {
+        None
+    }
 }
 
 /// Which entries of `manifest` to extract, and where each source's staging folder is.
@@ -193,37 +200,39 @@ fn extract_all(
     holders.insert(0, own);
     let mut written_before_authentication: Vec<&FileEntry> = Vec::new();
     let lanes = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let clock = archives.stage_clock().cloned().unwrap_or_default();
     for holder in holders {
         let mut pending = by_holder.remove(holder).unwrap_or_default();
         let (stored, expected) = archives.open(holder)?;
         let shared = Shared::default();
         let (embedded, digest) = std::thread::scope(|scope| {
             let mut writers = FileWriters::start(scope, &shared, lanes)?;
-            let walked = walk_archive(stored, keyring, trust.plain, |info, content| {
-                if progress.should_stop() {
-                    return Err(Error::Cancelled);
-                }
-                let Some(entry) = pending.remove(info.path.as_str()) else {
-                    return Ok(()); // not wanted, or not a file: its content is skipped
-                };
-                let before = state.bytes_done;
-                let mut counted = CountingReader::new(content, &mut state, progress);
-                let written = staging
-                    .file_job(entry)
-                    .and_then(|job| writers.write(job, &mut counted));
-                // Stopped inside a large file: cancelled, not an I/O failure.
-                if written.is_err() && progress.should_stop() {
-                    return Err(Error::Cancelled);
-                }
-                written?;
-                if holder == own {
-                    written_before_authentication.push(entry);
-                }
-                state.files_done += 1;
-                state.bytes_done = before + entry.size;
-                progress.report(&state);
-                Ok(())
-            });
+            let walked =
+                walk_archive_timed(stored, keyring, trust.plain, &clock, |info, content| {
+                    if progress.should_stop() {
+                        return Err(Error::Cancelled);
+                    }
+                    let Some(entry) = pending.remove(info.path.as_str()) else {
+                        return Ok(()); // not wanted, or not a file: its content is skipped
+                    };
+                    let before = state.bytes_done;
+                    let mut counted = CountingReader::new(content, &mut state, progress);
+                    let written = staging
+                        .file_job(entry)
+                        .and_then(|job| writers.write(job, &mut counted));
+                    // Stopped inside a large file: cancelled, not an I/O failure.
+                    if written.is_err() && progress.should_stop() {
+                        return Err(Error::Cancelled);
+                    }
+                    written?;
+                    if holder == own {
+                        written_before_authentication.push(entry);
+                    }
+                    state.files_done += 1;
+                    state.bytes_done = before + entry.size;
+                    progress.report(&state);
+                    Ok(())
+                });
             // Every file is checked before the walk's result counts, also on failure (the
             // lanes stop with the walk; the caller removes the staging folders).
             let written = writers.finish();

@@ -23,4 +23,5 @@ pub mod progress;
 pub mod read_ahead;
 pub mod read_full;
 pub mod restorable;
+pub mod stage_clock;
 pub mod verify;

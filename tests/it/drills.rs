@@ -161,11 +161,25 @@ fn a_drill_proves_every_source_against_backup_time_facts_and_leaves_the_original
         phases,
         [
             "restore files (fetch, decrypt, unpack)",
+            "fetch from storage",
+            "check SHA-256 of the stored bytes",
+            "decrypt",
             "prove files",
             "load databases",
             "prove databases",
             "clean up"
         ]
+    );
+    // Fetch, check and decrypt run on one thread alongside unpacking: their busy times are
+    // marked so and fit inside the phase that restores the files.
+    let phase_ms = |i: usize| report["phases"][i]["ms"].as_u64().unwrap();
+    assert!(
+        (1..=3).all(|i| report["phases"][i]["alongside"] == true),
+        "{report:#}"
+    );
+    assert!(
+        phase_ms(1) + phase_ms(2) + phase_ms(3) <= phase_ms(0) + 3,
+        "{report:#}"
     );
     assert!(
         report["snapshot_spread_ms"].as_u64().is_some(),

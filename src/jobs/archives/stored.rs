@@ -8,16 +8,23 @@ use crate::db::Backup;
 use crate::domain::Status;
 use crate::engine::archive_reader::StoredDigest;
 use crate::engine::extract::ArchiveSource;
+use crate::engine::stage_clock::StageClock;
 use crate::error::{Error, Result};
 
 /// Opens archives of recorded, successful backups from storage.
 pub struct StoredArchives<'a> {
     app: &'a App,
+    clock: StageClock,
 }
 
 impl<'a> StoredArchives<'a> {
     pub fn new(app: &'a App) -> Self {
-        StoredArchives { app }
+        StoredArchives::timed(app, StageClock::default())
+    }
+
+    /// Archives whose fetch, check and decrypt times go to `clock`.
+    pub fn timed(app: &'a App, clock: StageClock) -> Self {
+        StoredArchives { app, clock }
     }
 
     pub(crate) fn record(&self, backup_id: &str) -> Result<(Backup, String, StoredDigest)> {
@@ -48,5 +55,9 @@ impl ArchiveSource for StoredArchives<'_> {
         let reader =
             crate::jobs::archives::copies::open_healthy(self.app, backup_id, &key, &expected)?;
         Ok((reader, expected))
+    }
+
+    fn stage_clock(&self) -> Option<&StageClock> {
+        Some(&self.clock)
     }
 }

@@ -22,6 +22,7 @@ use crate::app::App;
 use crate::db::{write_transaction, Backup, Drill, DrillSource, LogEntry, NewLogEntry, Task};
 use crate::domain::{LogLevel, TaskKind};
 use crate::engine::extract::remove_tree;
+use crate::engine::stage_clock::StageClock;
 use crate::error::{Error, Result};
 use crate::jobs::params::{self, DrillParams};
 use crate::jobs::requester::Requester;
@@ -306,8 +307,12 @@ fn drill(
         journal.staging.push(folder.to_path_buf());
         let journal = journal_file.insert(JournalFile::create(&app.settings.data_dir, journal)?);
         let phase_start = Instant::now();
-        extract_into_staging(app, plan, run)?;
+        let clock = StageClock::default();
+        let extracted = extract_into_staging(app, plan, run, &clock);
+        // The stages' times also when the archive failed: they say how far it got.
         phases.push(phase("restore files (fetch, decrypt, unpack)", phase_start));
+        phases.extend(PhaseTime::stages(&clock.times()));
+        extracted?;
         crate::faults::point("drill:extracted");
         let phase_start = Instant::now();
         for (placement, proof) in plan.placements.iter().zip(proofs.iter_mut()) {
@@ -400,6 +405,7 @@ fn phase(name: &str, started: Instant) -> PhaseTime {
     PhaseTime {
         phase: name.to_string(),
         ms: started.elapsed().as_millis() as u64,
+        alongside: false,
     }
 }
 

@@ -33,6 +33,28 @@ pub struct DrillReport {
 pub struct PhaseTime {
     pub phase: String,
     pub ms: u64,
+    /// A stage that ran alongside the phase before it (fetch, check and decrypt while files
+    /// were unpacked): its busy time, part of that phase's wall time, not added to it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alongside: bool,
+}
+
+impl PhaseTime {
+    /// The busy time of each stage below the tar walk, as phases alongside file restoring.
+    pub fn stages(times: &crate::engine::stage_clock::StageTimes) -> Vec<PhaseTime> {
+        [
+            ("fetch from storage", times.fetch),
+            ("check SHA-256 of the stored bytes", times.check),
+            ("decrypt", times.decrypt),
+        ]
+        .into_iter()
+        .map(|(phase, took)| PhaseTime {
+            phase: phase.to_string(),
+            ms: took.as_millis() as u64,
+            alongside: true,
+        })
+        .collect()
+    }
 }
 
 /// One source of the drill.

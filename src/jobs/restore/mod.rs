@@ -22,6 +22,7 @@ use crate::config::SourceConfig;
 use crate::db::{write_transaction, Backup, LogEntry, NewLogEntry, RestoreReportRow, Task};
 use crate::domain::{BackupKind, LogLevel, Scope, SourceKind, TaskKind};
 use crate::engine::extract::{extract, remove_tree, ExtractPlan, Trust};
+use crate::engine::stage_clock::StageClock;
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::archives::StoredArchives;
 use crate::jobs::backup::{record_backup, run_prepared_locked, BackupRequest};
@@ -294,7 +295,7 @@ fn restore_into_place(
     // hold what was replaced) and the journal stay, for recovery to finish the rollback.
     let mut settled = true;
     let result = (|| {
-        let files = extract_into_staging(app, plan, run)?;
+        let files = extract_into_staging(app, plan, run, &StageClock::default())?;
         crate::faults::point("restore:extracted");
         for p in placements
             .iter()
@@ -416,8 +417,14 @@ fn missing_folders(folder: &Path) -> Vec<PathBuf> {
 }
 
 /// Extracts the chosen sources of `plan` into their staging folders, checking every
-/// checksum; the number of files. Nothing outside the staging folders is touched.
-pub(crate) fn extract_into_staging(app: &App, plan: &RestorePlan, run: &TaskRun) -> Result<u64> {
+/// checksum; the number of files. Nothing outside the staging folders is touched. The busy
+/// time of fetching, checking and decrypting the archives goes to `clock`.
+pub(crate) fn extract_into_staging(
+    app: &App,
+    plan: &RestorePlan,
+    run: &TaskRun,
+    clock: &StageClock,
+) -> Result<u64> {
     let placements = &plan.placements;
     let staging: HashMap<String, PathBuf> = placements
         .iter()
@@ -432,7 +439,7 @@ pub(crate) fn extract_into_staging(app: &App, plan: &RestorePlan, run: &TaskRun)
         }
     }
     let files = extract_plan.file_count();
-    let archives = StoredArchives::new(app);
+    let archives = StoredArchives::timed(app, clock.clone());
     let trust = Trust {
         manifest_sha256: &plan.manifest_sha256,
         plain: plan.plain,
