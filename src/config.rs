@@ -11,12 +11,14 @@ use crate::error::{Error, Result};
 
 mod absolute;
 mod notify;
+mod service;
 mod source;
 mod storage;
 pub use notify::{
     EmailSettings, NotifySettings, PasswordFrom, SmtpSecurity, WebhookFormat, WebhookSettings,
     EVENT_KINDS,
 };
+pub use service::ServiceTargets;
 pub use source::{
     check_database_name, FilterGlobs, Hooks, ServerConfig, ServerUrl, SourceConfig, SourceSpec,
 };
@@ -38,6 +40,8 @@ pub struct Settings {
     pub workers: WorkerSettings,
     pub monitor: MonitorSettings,
     pub sources: Vec<SourceConfig>,
+    /// Targets of whole services (`[services.NAME]`), for services that set any.
+    pub services: Vec<ServiceTargets>,
     pub notify: NotifySettings,
 }
 
@@ -181,6 +185,8 @@ struct FileConfig {
     #[serde(default)]
     sources: Vec<toml::Table>,
     #[serde(default)]
+    services: std::collections::BTreeMap<String, service::ServiceConfig>,
+    #[serde(default)]
     notify: notify::NotifyConfig,
 }
 
@@ -290,6 +296,8 @@ impl Settings {
         }
         check_monitor(&parsed.monitor).map_err(|(key, m)| bad(key, m))?;
         let sources = source::parse_sources(parsed.sources).map_err(|(key, m)| bad(&key, m))?;
+        let services =
+            service::parse_services(parsed.services, &sources).map_err(|(key, m)| bad(&key, m))?;
         let notify = parsed.notify.validate().map_err(|(key, m)| bad(&key, m))?;
         let settings = Settings {
             origin: origin.to_string(),
@@ -302,6 +310,7 @@ impl Settings {
             workers: parsed.workers,
             monitor: parsed.monitor,
             sources,
+            services,
             notify,
         };
         // Relative paths mean "from where Coffer was started": fixed here, once, so that a
@@ -325,6 +334,11 @@ impl Settings {
 
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The targets set for service `name`, if any.
+    pub fn service(&self, name: &str) -> Option<&ServiceTargets> {
+        self.services.iter().find(|s| s.name == name)
     }
 }
 

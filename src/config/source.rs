@@ -15,7 +15,7 @@ mod server_url;
 #[cfg(test)]
 mod tests;
 
-pub(super) use parse::parse_sources;
+pub(super) use parse::{parse_sources, YEAR_MINUTES};
 pub use server_url::{check_database_name, ServerUrl};
 
 /// One named thing to back up.

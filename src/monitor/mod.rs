@@ -8,6 +8,7 @@ mod proven_rpo_check;
 pub mod recoverability;
 pub mod rpo;
 mod rpo_check;
+pub mod service_recoverability;
 pub mod stalls;
 pub mod storage;
 pub mod verify_schedule;

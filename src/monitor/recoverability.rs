@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::db::{DbConnection, DbError, DrillSource};
+use crate::db::{deep_verified_since, DbConnection, DbError, DrillSource};
 
 /// How many of a source's drills the RTO trend shows.
 pub const TREND_DRILLS: i64 = 20;
@@ -33,7 +33,7 @@ impl Health {
     }
 
     /// Against `target` (the same unit as `value`): within it green, within twice amber.
-    fn against(value: i64, target: Option<i64>) -> Health {
+    pub(super) fn against(value: i64, target: Option<i64>) -> Health {
         match target {
             Some(target) if value <= target => Health::Green,
             Some(target) if value <= target.saturating_mul(2) => Health::Amber,
@@ -54,6 +54,9 @@ pub struct Recoverability {
     /// now − `proven_since`.
     pub proven_rpo_seconds: Option<i64>,
     pub rpo_health: Health,
+    /// Weaker evidence, shown apart: the age of the newest existing backup of the source
+    /// that a deep verify read back in full (nothing restored); `None`: none.
+    pub deep_verified_rpo_seconds: Option<i64>,
     /// The last drill of the source, newest first with the older ones (the trend).
     pub drills: Vec<DrillSource>,
     pub rto_health: Health,
@@ -101,8 +104,9 @@ pub fn recoverability(
             let last_success = drills.iter().find(|d| d.passed).map(|d| d.finished_at);
             let rpo_target_seconds = i64::from(source.rpo_minutes) * 60;
             let rto_target_seconds = source.rto_minutes.map(|m| i64::from(m) * 60);
-            let proven_rpo_seconds =
-                proven_since.map(|at| (now - at).max(Duration::zero()).num_seconds());
+            let age = |at: NaiveDateTime| (now - at).max(Duration::zero()).num_seconds();
+            let proven_rpo_seconds = proven_since.map(age);
+            let deep_verified_rpo_seconds = deep_verified_since(conn, &source.name)?.map(age);
             let rpo_health = match proven_rpo_seconds {
                 Some(age) => Health::against(age, Some(rpo_target_seconds)),
                 None => Health::Red,
@@ -121,6 +125,7 @@ pub fn recoverability(
                 proven_since,
                 proven_rpo_seconds,
                 rpo_health,
+                deep_verified_rpo_seconds,
                 drills,
                 rto_health,
                 last_success,

@@ -20,7 +20,7 @@ const DEFAULT_SERVICE: &str = "main_service";
 /// A daily backup plus slack.
 const DEFAULT_RPO_MINUTES: u32 = 26 * 60;
 /// The longest target a source takes: a year.
-const YEAR_MINUTES: u32 = 366 * 24 * 60;
+pub(in crate::config) const YEAR_MINUTES: u32 = 366 * 24 * 60;
 const DEFAULT_CONNECT_TIMEOUT: u32 = 10;
 
 /// The keys of the database server kinds, for the message when another kind is given one.

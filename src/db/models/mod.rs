@@ -11,6 +11,7 @@
 mod api_token;
 mod backup;
 mod copy;
+mod deep_verified;
 mod drill;
 mod guarded_status;
 mod log_entry;
@@ -30,6 +31,7 @@ pub use backup::{
     Distribution, NewBackup, PageCursor, RowPosition, ServiceMatch,
 };
 pub use copy::{BackupCopy, CopyState};
+pub use deep_verified::deep_verified_since;
 pub use drill::{Drill, DrillSource};
 pub use log_entry::{LogEntry, LogFilter, NewLogEntry};
 pub use login_throttle::LoginThrottle;

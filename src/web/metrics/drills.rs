@@ -1,5 +1,6 @@
 //! The drill figures of `/metrics`, per configured source: when a drill last passed, the
-//! last measured RTO, the proven RPO and the targets (`monitor/recoverability.rs`).
+//! last measured RTO, the proven RPO and the targets (`monitor/recoverability.rs`); and per
+//! service (`monitor/service_recoverability.rs`).
 
 use chrono::NaiveDateTime;
 
@@ -7,6 +8,7 @@ use super::exposition::Exposition;
 use crate::config::Settings;
 use crate::db::{DbConnection, DbError};
 use crate::monitor::recoverability::{recoverability, Recoverability};
+use crate::monitor::service_recoverability::{service_recoverability, ServiceRecoverability};
 
 pub fn render(
     e: &mut Exposition,
@@ -39,11 +41,56 @@ pub fn render(
     gauge(
         e,
         &all,
+        "coffer_deep_verified_rpo_seconds",
+        "Age of the newest backup of a source that passed a deep verify (read back, not restored: weaker evidence than a drill); absent if none did.",
+        |r| r.deep_verified_rpo_seconds.map(|s| s as f64),
+    );
+    gauge(
+        e,
+        &all,
         "coffer_rto_target_seconds",
         "The recovery time objective of a source (rto_minutes); absent if not set.",
         |r| r.rto_target_seconds.map(|s| s as f64),
     );
+    let services = service_recoverability(settings, &all);
+    service_gauge(
+        e,
+        &services,
+        "coffer_service_rto_seconds",
+        "How long the newest drill of all a service's sources took until the last was proven; absent if they were never drilled together or it failed.",
+        |s| s.last_drill.as_ref().filter(|d| d.passed).map(|d| d.rto_ms as f64 / 1000.0),
+    );
+    service_gauge(
+        e,
+        &services,
+        "coffer_service_proven_rpo_seconds",
+        "The oldest proven RPO of a service's sources; absent while any of them is unproven.",
+        |s| s.proven_rpo_seconds.map(|v| v as f64),
+    );
+    service_gauge(
+        e,
+        &services,
+        "coffer_service_rto_target_seconds",
+        "The recovery time objective of a service ([services.NAME] rto_minutes); absent if not set.",
+        |s| s.rto_target_seconds.map(|v| v as f64),
+    );
     Ok(())
+}
+
+/// One gauge family with a sample per service that has a value.
+fn service_gauge(
+    e: &mut Exposition,
+    all: &[ServiceRecoverability],
+    name: &str,
+    help: &str,
+    value: impl Fn(&ServiceRecoverability) -> Option<f64>,
+) {
+    e.family(name, "gauge", help);
+    for s in all {
+        if let Some(v) = value(s) {
+            e.sample(name, &[("service", s.service.as_str())], v);
+        }
+    }
 }
 
 /// One gauge family with a sample per source that has a value.

@@ -6,6 +6,7 @@
 
 pub mod drill;
 pub mod report;
+mod services;
 mod trend;
 
 use actix_web::http::StatusCode;
@@ -16,6 +17,7 @@ use chrono::NaiveDateTime;
 use crate::config::Settings;
 use crate::db::{DbConnection, Drill};
 use crate::monitor::recoverability::{recoverability, Recoverability};
+use crate::monitor::service_recoverability::service_recoverability;
 use crate::present::{duration_text, human_bytes};
 use crate::web::auth::Viewer;
 use crate::web::backups::rows::age;
@@ -23,6 +25,7 @@ use crate::web::error::{WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 use crate::web::view::timestamp;
+use services::ServiceRow;
 use trend::Trend;
 
 /// How many drills the page lists.
@@ -36,6 +39,8 @@ pub struct SourceRow {
     /// "3 h 05 min" or "not proven".
     pub proven_rpo: String,
     pub rpo_target: String,
+    /// "2 h 10 min" since the newest deep-verified backup: weaker evidence, shown apart.
+    pub deep_verified: Option<String>,
     pub rto_health: &'static str,
     /// "4.2 s", or "failed" / "never drilled".
     pub last_rto: String,
@@ -66,6 +71,7 @@ pub struct DrillRow {
 struct RecoverabilityPage {
     layout: Layout,
     sources: Vec<SourceRow>,
+    service_rows: Vec<ServiceRow>,
     services: Vec<String>,
     drills: Vec<DrillRow>,
     error: String,
@@ -95,9 +101,15 @@ pub(crate) async fn render(
                 settings.sources.iter().map(|s| s.service.clone()).collect();
             services.sort();
             services.dedup();
+            let now = crate::db::now();
+            let all = recoverability(conn, &settings, now)?;
             Ok::<_, WebError>(RecoverabilityPage {
                 layout,
-                sources: source_rows(conn, &settings, crate::db::now())?,
+                sources: all.iter().map(|r| SourceRow::of(r, now)).collect(),
+                service_rows: service_recoverability(&settings, &all)
+                    .iter()
+                    .map(|s| ServiceRow::of(s, now))
+                    .collect(),
                 services,
                 drills: Drill::list_recent(conn, DRILLS_SHOWN)?
                     .iter()
@@ -133,6 +145,7 @@ impl SourceRow {
                 .proven_rpo_seconds
                 .map_or_else(|| "not proven".into(), duration_text),
             rpo_target: duration_text(r.rpo_target_seconds),
+            deep_verified: r.deep_verified_rpo_seconds.map(duration_text),
             rto_health: r.rto_health.as_str(),
             last_rto: match last {
                 None => "never drilled".into(),

@@ -165,3 +165,92 @@ fn a_drill_of_a_damaged_backup_raises_its_alert() {
     let (_, list) = get_json(&operator, "/api/v1/drills");
     assert_eq!(list["drills"][0]["passed"], false);
 }
+
+#[test]
+fn a_deep_verify_is_shown_apart_as_weaker_evidence_and_proves_no_rpo() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let backup_id = super::tasks::make_backup(&console);
+        let operator = console.login_as(Role::Operator);
+        let metric = "coffer_deep_verified_rpo_seconds{source=\"files\",service=\"app\"}";
+        // A quick verify only checks the stored bytes' digest: no evidence of the data.
+        for depth in ["quick", "deep"] {
+            let metrics = operator.page("/metrics");
+            assert!(!metrics.contains(metric), "{depth}: {metrics}");
+            let page = operator.page("/recoverability");
+            assert!(!page.contains("deep-verified"), "{depth}: {page}");
+            let queued =
+                operator.post(&format!("/backups/{backup_id}/verify"), &[("depth", depth)]);
+            assert_eq!(queued.status(), 303);
+            console.run_pending_jobs();
+        }
+        let page = operator.page("/recoverability");
+        let row = page
+            .split("data-source=\"files\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .expect("the files row");
+        assert!(row.contains("deep-verified"), "{row}");
+        assert!(row.contains("not proven"), "a verify is not a drill: {row}");
+        let metrics = operator.page("/metrics");
+        assert!(metrics.contains(metric), "{metrics}");
+        assert!(
+            !metrics.contains("coffer_proven_rpo_seconds{source=\"files\""),
+            "{metrics}"
+        );
+        // Gone with its backup.
+        let backup = {
+            let mut conn = console.app.conn().unwrap();
+            coffer::db::Backup::find_by_id(&mut conn, &backup_id).unwrap()
+        };
+        coffer::jobs::retention::delete::delete_backup(&console.app, &backup, None, "gone".into())
+            .unwrap();
+        assert!(!operator.page("/metrics").contains(metric));
+    }
+}
+
+#[test]
+fn a_service_has_its_own_rto_target_and_the_rto_of_the_drill_of_all_its_sources() {
+    let console = TestConsole::start_with(&BOTH[0], |s| {
+        s.services.push(coffer::config::ServiceTargets {
+            name: "app".into(),
+            rpo_minutes: Some(60),
+            rto_minutes: Some(5),
+        })
+    });
+    back_up(&console);
+    let operator = console.login_as(Role::Operator);
+    let service_row = |page: &str| {
+        page.split("data-service=\"app\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .expect("the app service row")
+            .to_string()
+    };
+    let row = service_row(&operator.page("/recoverability"));
+    assert!(
+        row.contains("never drilled together") && row.contains("target 5 min 00 s"),
+        "{row}"
+    );
+    assert!(row.contains("data-health=\"red\""), "{row}");
+
+    let (status, body) = post_json(&operator, "/api/v1/drills", &json!({"service": "app"}));
+    assert_eq!(status, 202, "{body}");
+    let task = body["task"]["id"].as_str().unwrap().to_string();
+    console.run_pending_jobs();
+    let row = service_row(&operator.page("/recoverability"));
+    assert!(row.contains(&format!("href=\"/drills/{task}\"")), "{row}");
+    assert!(
+        row.contains("passed") && row.contains("target 1 h 00 min"),
+        "{row}"
+    );
+    assert!(!row.contains("data-health=\"red\""), "{row}");
+    let metrics = operator.page("/metrics");
+    for line in [
+        "coffer_service_rto_seconds{service=\"app\"}",
+        "coffer_service_proven_rpo_seconds{service=\"app\"}",
+        "coffer_service_rto_target_seconds{service=\"app\"} 300",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+}
