@@ -226,6 +226,17 @@ async fn flow(console: &TestConsole, browser: &Client) {
     form.submit_with(Locator::Css("#restore-form button[type='submit']"))
         .await
         .unwrap();
+    // The confirmation page: what the restore would change, then the box and the button.
+    wait_until("the preview", Duration::from_secs(10), || async {
+        browser.find(Locator::Css("#restore-confirm")).await.is_ok()
+    })
+    .await;
+    assert!(text_of(browser, "#restore-preview").await.unwrap().contains("unchanged"));
+    save_screenshot(browser, "restore-preview.png").await;
+    let form = browser.form(Locator::Css("#restore-confirm")).await.unwrap();
+    form.submit_with(Locator::Css("#restore-confirm button[type='submit']"))
+        .await
+        .unwrap();
     wait_until("the refusal", Duration::from_secs(10), || async {
         text_of(browser, "#confirm-error").await.is_some()
     })
