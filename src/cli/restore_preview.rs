@@ -51,7 +51,11 @@ fn write_text(out: &mut dyn Write, preview: &RestorePreview) -> std::io::Result<
 }
 
 fn write_source(out: &mut dyn Write, source: &SourcePreview) -> std::io::Result<()> {
-    writeln!(out, "\n{} ({}) -> {}", source.source, source.kind, source.target)?;
+    writeln!(
+        out,
+        "\n{} ({}) -> {}",
+        source.source, source.kind, source.target
+    )?;
     if let Some(files) = &source.files {
         write_files(out, files)?;
     }
@@ -121,7 +125,11 @@ fn write_database(out: &mut dyn Write, database: &DatabasePreview) -> std::io::R
         writeln!(out, "    {how}")?;
     }
     if !database.tables.is_empty() {
-        writeln!(out, "    {:<40} {:>12} {:>12}", "TABLE", "ROWS NOW", "IN BACKUP")?;
+        writeln!(
+            out,
+            "    {:<40} {:>12} {:>12}",
+            "TABLE", "ROWS NOW", "IN BACKUP"
+        )?;
         let count = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
         for table in &database.tables {
             writeln!(

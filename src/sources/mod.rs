@@ -20,8 +20,7 @@ pub use directory::{real_root, Filters};
 pub use hook::{run_hook, HookPoint, HookRan};
 pub use server::ServerAddress;
 pub use sqlite::{
-    facts as sqlite_facts, facts_now as sqlite_facts_now,
-    integrity_check as sqlite_integrity_check,
+    facts as sqlite_facts, facts_now as sqlite_facts_now, integrity_check as sqlite_integrity_check,
 };
 
 use std::path::{Path, PathBuf};

@@ -22,7 +22,9 @@ fn a_dry_run_prints_the_change_and_changes_nothing() {
 
     let text = env.ok(&["restore", id, "--dry-run"]);
     assert!(
-        text.contains("files: 1 added, 1 changed, 1 removed, 0 same content but time differs, 1 unchanged"),
+        text.contains(
+            "files: 1 added, 1 changed, 1 removed, 0 same content but time differs, 1 unchanged"
+        ),
         "{text}"
     );
     assert!(text.contains("added     files/a.txt"), "{text}");
@@ -36,7 +38,11 @@ fn a_dry_run_prints_the_change_and_changes_nothing() {
     let source = &json["sources"][0];
     assert_eq!(source["source"], "files");
     assert_eq!(
-        [&source["files"]["added"], &source["files"]["changed"], &source["files"]["removed"]],
+        [
+            &source["files"]["added"],
+            &source["files"]["changed"],
+            &source["files"]["removed"]
+        ],
         [1, 1, 1],
         "{json:#}"
     );
@@ -69,7 +75,11 @@ fn a_dry_run_prints_the_change_and_changes_nothing() {
     assert_eq!(json["to_original"], false);
     assert!(!elsewhere.exists());
 
-    assert_eq!(snapshot_tree(&files), before, "the target is byte-identical");
+    assert_eq!(
+        snapshot_tree(&files),
+        before,
+        "the target is byte-identical"
+    );
     let app = env.app();
     let mut conn = app.conn().unwrap();
     let tasks = coffer::db::Task::list_for_backup(&mut conn, id).unwrap();

@@ -12,10 +12,9 @@ pub fn now(pg: &Pg, request: &NowRequest) -> Result<Vec<TargetNow>> {
     for database in request.databases {
         let (target, name) = match request.target {
             DatabaseTarget::Original | DatabaseTarget::Scratch => (pg.clone(), database.clone()),
-            DatabaseTarget::NewDefault => (
-                pg.clone(),
-                default_restored_name(database, request.started),
-            ),
+            DatabaseTarget::NewDefault => {
+                (pg.clone(), default_restored_name(database, request.started))
+            }
             DatabaseTarget::Named(text) if text.contains("://") => {
                 let server = pg.server.parse_target(text)?;
                 let name = server.database().unwrap_or_else(|| database.clone());

@@ -88,7 +88,14 @@ pub async fn show(
         "" => None,
         query => Some(parse_form(query.as_bytes())?),
     };
-    let page = load_page(&state, &user, path.into_inner(), form, FieldErrors::default()).await?;
+    let page = load_page(
+        &state,
+        &user,
+        path.into_inner(),
+        form,
+        FieldErrors::default(),
+    )
+    .await?;
     respond(page, StatusCode::OK)
 }
 

@@ -63,9 +63,10 @@ impl ConfirmPage {
 
     /// Changed paths of `source` not listed on the page.
     fn unlisted(&self, source: &SourcePreview) -> u64 {
-        source.files.as_ref().map_or(0, |f| {
-            f.changes().saturating_sub(f.listed.len() as u64)
-        })
+        source
+            .files
+            .as_ref()
+            .map_or(0, |f| f.changes().saturating_sub(f.listed.len() as u64))
     }
 
     fn any_file_changes(&self) -> bool {
@@ -119,9 +120,7 @@ pub(super) async fn confirmation(
 ) -> WebResult<HttpResponse> {
     let choice = match check_choice(&page.form, &page.held()) {
         Ok(choice) => choice,
-        Err(errors) => {
-            return respond(page.with_errors(*errors), StatusCode::BAD_REQUEST)
-        }
+        Err(errors) => return respond(page.with_errors(*errors), StatusCode::BAD_REQUEST),
     };
     let request = request_of(&page.backup_id, choice);
     let preview = state

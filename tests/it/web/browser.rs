@@ -215,6 +215,14 @@ async fn flow(console: &TestConsole, browser: &Client) {
         Some("success")
     );
 
+    // Changed after the backup, so the confirmation page has changes to show.
+    std::fs::write(
+        console.env.path("files/later.txt"),
+        "written after the backup",
+    )
+    .unwrap();
+    std::fs::write(console.env.path("files/hello.txt"), "changed!").unwrap();
+
     // The restore confirmation: a warning, and no restore without the box ticked.
     browser
         .goto(&console.url(&format!("/backups/{backup_id}/restore")))
@@ -231,9 +239,13 @@ async fn flow(console: &TestConsole, browser: &Client) {
         browser.find(Locator::Css("#restore-confirm")).await.is_ok()
     })
     .await;
-    assert!(text_of(browser, "#restore-preview").await.unwrap().contains("unchanged"));
+    let preview = text_of(browser, "#restore-preview").await.unwrap();
+    assert!(preview.contains("files/later.txt"), "{preview}");
     save_screenshot(browser, "restore-preview.png").await;
-    let form = browser.form(Locator::Css("#restore-confirm")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("#restore-confirm"))
+        .await
+        .unwrap();
     form.submit_with(Locator::Css("#restore-confirm button[type='submit']"))
         .await
         .unwrap();

@@ -94,9 +94,7 @@ fn the_preview_counts_the_change_the_restore_then_makes() {
 
     // The form leads to the confirmation page (a GET: choosing changes nothing).
     let form = admin.page(&format!("/backups/{backup_id}/restore"));
-    assert!(form.contains(&format!(
-        "action=\"/backups/{backup_id}/restore/preview\""
-    )));
+    assert!(form.contains(&format!("action=\"/backups/{backup_id}/restore/preview\"")));
     let preview = format!("/backups/{backup_id}/restore/preview?sources=files");
     let page = admin.page(&preview);
     let shown = [
@@ -107,7 +105,10 @@ fn the_preview_counts_the_change_the_restore_then_makes() {
     ];
     assert_eq!(shown, [1, 2, 61, 1], "{page}");
     assert_eq!(count_on(&page, "files", "unchanged"), 1, "keep.txt");
-    assert!(page.contains("<td class=\"mono\">files/gone.txt</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"mono\">files/gone.txt</td>"),
+        "{page}"
+    );
     assert!(page.contains("<tr class=\"change-retimed\"><td>same content, time differs</td><td class=\"mono\">files/touched.txt</td>"));
     // The first 50 are listed, the rest said and downloadable.
     assert_eq!(page.matches("<tr class=\"change-").count(), 50);
@@ -199,7 +200,10 @@ fn a_preview_of_bad_input_is_the_form_with_the_message_beside_its_field() {
     let admin = console.login_as(Role::Admin);
     let cases = [
         ("sources=files&path_glob=files%2F%5Boops", "path-glob-error"),
-        ("sources=files&target_dir=relative%2Fdir", "target-dir-error"),
+        (
+            "sources=files&target_dir=relative%2Fdir",
+            "target-dir-error",
+        ),
         ("sources=ghost", "sources-error"),
         ("target_dir=%2Ftmp%2Fx", "sources-error"),
     ];
@@ -207,12 +211,13 @@ fn a_preview_of_bad_input_is_the_form_with_the_message_beside_its_field() {
         let response = admin.get(&format!("/backups/{backup_id}/restore/preview?{query}"));
         assert_eq!(response.status(), 400, "{query}");
         let body = response.text().unwrap();
-        assert!(body.contains(&format!("id=\"{error_id}\"")), "{query}: {body}");
+        assert!(
+            body.contains(&format!("id=\"{error_id}\"")),
+            "{query}: {body}"
+        );
         assert!(body.contains("id=\"restore-form\""), "the form again");
 
-        let csv = admin.get(&format!(
-            "/backups/{backup_id}/restore/preview.csv?{query}"
-        ));
+        let csv = admin.get(&format!("/backups/{backup_id}/restore/preview.csv?{query}"));
         assert_eq!(csv.status(), 400, "{query}");
         assert!(!csv.text().unwrap().is_empty(), "the 400 says why");
     }

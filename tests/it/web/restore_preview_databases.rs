@@ -99,8 +99,14 @@ fn rows_and_keys_now_and_in_the_backup_are_the_restore_to_come() {
 
     let query = "sources=shop_db&sources=items&sources=cache&sources=settings";
     let page = admin.page(&format!("/backups/{backup_id}/restore/preview?{query}"));
-    assert_eq!(rows_on(&page, &name, "public.orders"), ("13".into(), "10".into()));
-    assert_eq!(rows_on(&page, &name, "public.later"), ("1".into(), "–".into()));
+    assert_eq!(
+        rows_on(&page, &name, "public.orders"),
+        ("13".into(), "10".into())
+    );
+    assert_eq!(
+        rows_on(&page, &name, "public.later"),
+        ("1".into(), "–".into())
+    );
     assert_eq!(rows_on(&page, &name, "items"), ("2".into(), "3".into()));
     assert_eq!(rows_on(&page, "main", "settings"), ("2".into(), "1".into()));
     assert_eq!(text_of(&page, "keys-now"), "5 (4 without a time to live)");
@@ -123,7 +129,10 @@ fn rows_and_keys_now_and_in_the_backup_are_the_restore_to_come() {
         "/backups/{backup_id}/restore/preview?sources=shop_db&target_database={fresh}"
     ));
     assert!(page.contains("new database"), "{page}");
-    assert_eq!(rows_on(&page, &name, "public.orders"), ("–".into(), "10".into()));
+    assert_eq!(
+        rows_on(&page, &name, "public.orders"),
+        ("–".into(), "10".into())
+    );
 
     // The restore over the originals leaves the backup's numbers the preview showed.
     let fields: Vec<(&str, &str)> = query
@@ -136,7 +145,10 @@ fn rows_and_keys_now_and_in_the_backup_are_the_restore_to_come() {
     console.run_pending_jobs();
     assert_eq!(psql(&name, "SELECT count(*) FROM orders"), "10");
     assert_eq!(
-        psql(&name, "SELECT count(*) FROM pg_tables WHERE tablename = 'later'"),
+        psql(
+            &name,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'later'"
+        ),
         "0"
     );
     assert_eq!(maria(&format!("SELECT count(*) FROM {name}.items")), "3");
@@ -145,7 +157,10 @@ fn rows_and_keys_now_and_in_the_backup_are_the_restore_to_come() {
     };
     assert_eq!(keys, 3);
     let page = admin.page(&format!("/backups/{backup_id}/restore/preview?{query}"));
-    assert_eq!(rows_on(&page, &name, "public.orders"), ("10".into(), "10".into()));
+    assert_eq!(
+        rows_on(&page, &name, "public.orders"),
+        ("10".into(), "10".into())
+    );
     assert_eq!(rows_on(&page, "main", "settings"), ("1".into(), "1".into()));
 }
 

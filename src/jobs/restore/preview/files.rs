@@ -127,9 +127,10 @@ pub(crate) fn compare(
 ) -> Result<Tally> {
     let name = placement.source.name.as_str();
     let mut tally = Tally::default();
-    let entries = plan.manifest.files.iter().filter(|e| {
-        e.source() == name && plan.glob.as_ref().is_none_or(|g| g.is_match(&*e.path))
-    });
+    let entries =
+        plan.manifest.files.iter().filter(|e| {
+            e.source() == name && plan.glob.as_ref().is_none_or(|g| g.is_match(&*e.path))
+        });
     for entry in entries {
         let rel = entry.relative();
         let live = match placement.source.kind {
@@ -176,7 +177,7 @@ fn compare_entry(entry: &FileEntry, live: &Path) -> Result<Option<FileChange>> {
         }
         Err(e) => return Err(reading(live, e)),
     };
-    let size = meta.is_file().then(|| meta.len());
+    let size = meta.is_file().then_some(meta.len());
     Ok(match entry.kind {
         EntryKind::Dir if meta.is_dir() => None,
         EntryKind::Dir => change(Change::Changed, size),
@@ -196,8 +197,7 @@ fn compare_entry(entry: &FileEntry, live: &Path) -> Result<Option<FileChange>> {
         EntryKind::File => {
             // A file that cannot be read now is overwritten all the same: counted as changed.
             let digest = sha256_file(live).map(|(digest, _)| digest).ok();
-            let same_content =
-                entry.sha256.is_some_and(|s| Some(s.to_string()) == digest);
+            let same_content = entry.sha256.is_some_and(|s| Some(s.to_string()) == digest);
             let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
             if !same_content {
                 change(Change::Changed, size)

@@ -306,7 +306,9 @@ fn database_preview(
     };
     let mut note = now.note;
     if *target == DatabaseTarget::NewDefault && note.is_none() {
-        note = Some("a new database beside the original, named with the time the restore starts".into());
+        note = Some(
+            "a new database beside the original, named with the time the restore starts".into(),
+        );
     }
     DatabasePreview {
         database: now.database,
