@@ -17,6 +17,7 @@ pub mod passphrase;
 mod pin;
 mod recover;
 mod restore;
+mod restore_preview;
 mod retention;
 mod schedule;
 mod serve;

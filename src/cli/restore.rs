@@ -46,6 +46,14 @@ pub struct Args {
     /// anyone who can write to storage could have planted it; setuid/setgid bits are dropped).
     #[arg(long)]
     allow_plain: bool,
+    /// Change nothing: print what the restore would change at each target (files added,
+    /// changed, removed; rows per table and keys now and in the backup). No --yes needed.
+    #[arg(long)]
+    dry_run: bool,
+    /// With --dry-run: print every changed path as CSV instead (`change,path,backup_size,
+    /// target_size`), however many there are.
+    #[arg(long, requires = "dry_run", conflicts_with = "json")]
+    csv: bool,
     #[arg(long)]
     json: bool,
 }
@@ -68,6 +76,9 @@ pub fn run(app: &App, args: Args) -> Result<()> {
         allow_plain: args.allow_plain,
         scratch: false,
     };
+    if args.dry_run {
+        return super::restore_preview::print(app, &request, args.json, args.csv);
+    }
     let by = Requester::CommandLine(cli_user());
     let outcome = run_restore(app, &request, &by, progress_display("restore", args.json))?;
     if args.json {

@@ -14,6 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::server::ServerAddress;
+use super::target_now::{NowRequest, TargetNow};
 use crate::config::{SourceConfig, SourceSpec};
 use crate::domain::SourceKind;
 use crate::engine::manifest::SourceFacts;
@@ -43,6 +44,10 @@ pub trait DatabaseKind: Sync {
         server: &ServerAddress,
         target: &DatabaseTarget,
     ) -> Result<bool>;
+
+    /// What a restore to `request.target` would find there now, per database of the backup
+    /// (the preview before a restore is confirmed); reads only.
+    fn now(&self, request: &NowRequest) -> Result<Vec<TargetNow>>;
 
     /// Connects and reports what it found (server version, tool versions), or why it failed.
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>>;

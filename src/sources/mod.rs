@@ -11,6 +11,7 @@ mod postgres;
 mod redis;
 pub mod server;
 mod sqlite;
+pub mod target_now;
 pub mod tool;
 mod working_name;
 
@@ -18,7 +19,9 @@ pub use database::{DatabaseTarget, Selection, StagedRestore};
 pub use directory::{real_root, Filters};
 pub use hook::{run_hook, HookPoint, HookRan};
 pub use server::ServerAddress;
-pub use sqlite::{facts as sqlite_facts, integrity_check as sqlite_integrity_check};
+pub use sqlite::{
+    facts as sqlite_facts, facts_now as sqlite_facts_now, integrity_check as sqlite_integrity_check,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -81,6 +81,27 @@ pub fn integrity_check(path: &Path) -> std::result::Result<(), String> {
 /// table and the views. Read from the backup's own snapshot copy, and from a drill's
 /// restored file.
 pub fn facts(path: &Path) -> std::result::Result<SourceFacts, String> {
+    let url = path.to_str().ok_or("path is not valid UTF-8")?;
+    facts_of(url)
+}
+
+/// The facts of a live SQLite file, opened read-only (a restore's preview): nothing is
+/// written, not even a journal. A database in WAL mode whose `-shm` file is missing cannot
+/// be read this way, and says so.
+pub fn facts_now(path: &Path) -> std::result::Result<SourceFacts, String> {
+    let text = path.to_str().ok_or("path is not valid UTF-8")?;
+    // A URI filename: the characters a URI gives meaning to are escaped.
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '?' | '#' => escaped.push_str(&format!("%{:02X}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    facts_of(&format!("file:{escaped}?mode=ro"))
+}
+
+fn facts_of(url: &str) -> std::result::Result<SourceFacts, String> {
     #[derive(diesel::QueryableByName)]
     struct Object {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -93,7 +114,6 @@ pub fn facts(path: &Path) -> std::result::Result<SourceFacts, String> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         rows: i64,
     }
-    let url = path.to_str().ok_or("path is not valid UTF-8")?;
     let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
     let objects: Vec<Object> = diesel::sql_query(
         "SELECT name, type AS kind FROM sqlite_schema \

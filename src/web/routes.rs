@@ -101,6 +101,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/backups/{id}/restore",
             web::post().to(backups::restore::submit),
+        )
+        // The confirmation page with what the restore would change, and the whole list of
+        // changed paths (both read only; admins, as the restore).
+        .route(
+            "/backups/{id}/restore/preview",
+            web::get().to(backups::restore_preview::show),
+        )
+        .route(
+            "/backups/{id}/restore/preview.csv",
+            web::get().to(backups::restore_changes::download),
         );
 }
 

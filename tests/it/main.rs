@@ -36,6 +36,7 @@ mod readme_default;
 mod redis_client;
 mod redis_source;
 mod restore_all_or_nothing;
+mod restore_dry_run;
 mod restore_kills;
 mod restore_kills_databases;
 mod restore_safety;

@@ -8,6 +8,7 @@
 //!    and putting it back if one fails — a failed restore leaves every target as it was.
 
 pub(crate) mod plan;
+pub mod preview;
 pub mod recovery;
 pub mod report;
 pub mod switch_journal;

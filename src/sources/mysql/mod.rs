@@ -9,6 +9,7 @@ mod dump;
 mod dumpfacts;
 mod dumpfile;
 mod facts;
+mod now;
 mod objects;
 mod recover;
 mod restore;
@@ -23,6 +24,7 @@ use crate::sources::database::{
     DatabaseKind, DatabaseTarget, DumpRequest, Recovery, StageRequest, StagedRestore,
 };
 use crate::sources::server::ServerAddress;
+use crate::sources::target_now::{NowRequest, TargetNow};
 
 pub struct Mysql;
 
@@ -52,6 +54,10 @@ impl DatabaseKind for Mysql {
             }
         }
         Ok(false)
+    }
+
+    fn now(&self, request: &NowRequest) -> Result<Vec<TargetNow>> {
+        now::now(request)
     }
 
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {

@@ -9,6 +9,7 @@ mod dump;
 mod facts;
 mod held;
 mod names;
+mod now;
 mod program;
 mod properties;
 mod recover;
@@ -23,6 +24,7 @@ use crate::sources::database::{
     DatabaseKind, DatabaseTarget, DumpRequest, Recovery, StageRequest, StagedRestore,
 };
 use crate::sources::server::ServerAddress;
+use crate::sources::target_now::{NowRequest, TargetNow};
 
 use sql::Pg;
 
@@ -64,6 +66,10 @@ impl DatabaseKind for Postgres {
             }
         }
         Ok(false)
+    }
+
+    fn now(&self, request: &NowRequest) -> Result<Vec<TargetNow>> {
+        now::now(&connection(request.server), request)
     }
 
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {

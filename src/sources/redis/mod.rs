@@ -14,6 +14,7 @@ mod check;
 mod conn;
 mod copy;
 mod facts;
+mod now;
 mod stage;
 mod staged;
 mod sync;
@@ -31,6 +32,7 @@ use crate::sources::database::{
     DatabaseKind, DatabaseTarget, DumpRequest, Recovery, StageRequest, StagedRestore,
 };
 use crate::sources::server::ServerAddress;
+use crate::sources::target_now::{NowRequest, TargetNow};
 
 pub struct Redis;
 
@@ -127,6 +129,10 @@ impl DatabaseKind for Redis {
             DatabaseTarget::Original => holds_keys(server, None, timeout(server)),
             _ => Ok(false),
         }
+    }
+
+    fn now(&self, request: &NowRequest) -> Result<Vec<TargetNow>> {
+        now::now(request)
     }
 
     fn check(&self, _source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {

@@ -23,9 +23,9 @@ use crate::web::error::{WebError, WebResult};
 use crate::web::state::WebState;
 
 const CHUNK_SIZE: usize = 64 * 1024;
-const CHUNKS_IN_FLIGHT: usize = 8;
+pub(super) const CHUNKS_IN_FLIGHT: usize = 8;
 
-type Chunk = Result<Bytes, io::Error>;
+pub(super) type Chunk = Result<Bytes, io::Error>;
 
 pub async fn download(
     state: web::Data<WebState>,
@@ -103,13 +103,13 @@ pub fn file_name(backup: &Backup) -> String {
 
 /// A `Write` that hands fixed-size chunks to the response body, waiting while the channel
 /// is full. A closed channel (the client left) is a `BrokenPipe` error, which stops the export.
-struct ChannelWriter {
+pub(super) struct ChannelWriter {
     sender: mpsc::Sender<Chunk>,
     buffer: BytesMut,
 }
 
 impl ChannelWriter {
-    fn new(sender: mpsc::Sender<Chunk>) -> ChannelWriter {
+    pub(super) fn new(sender: mpsc::Sender<Chunk>) -> ChannelWriter {
         ChannelWriter {
             sender,
             buffer: BytesMut::with_capacity(CHUNK_SIZE),
@@ -128,7 +128,7 @@ impl ChannelWriter {
     }
 
     /// Sends what is left; the body ends when the last sender is dropped.
-    fn finish(mut self) -> io::Result<()> {
+    pub(super) fn finish(mut self) -> io::Result<()> {
         self.send_buffered()
     }
 }

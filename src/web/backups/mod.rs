@@ -11,7 +11,9 @@ pub mod list; // GET /backups
 pub mod manifest_view; // the file list of the detail page
 pub mod pin; // POST /backups/{id}/pin
 pub mod restore; // GET|POST /backups/{id}/restore
+pub mod restore_changes; // GET /backups/{id}/restore/preview.csv: every changed path
 mod restore_form; // the restore form, checked field by field
+pub mod restore_preview; // GET /backups/{id}/restore/preview: the confirmation page
 pub mod rows; // backups, tasks and log entries as pages show them
 pub mod safety; // what the pages say about a restore's safety backup
 pub mod stats; // GET /backups/stats

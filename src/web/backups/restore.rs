@@ -1,15 +1,17 @@
-//! `GET /backups/{id}/restore`: the confirmation page — which sources the backup holds, where
+//! `GET /backups/{id}/restore`: the restore form — which sources the backup holds, where
 //! each would land and what is there now (it will be overwritten, after a safety backup), a
 //! box per source (the ticked ones are restored), a path glob, one target field per kind of
-//! source (empty: the original place) and a confirmation box. `POST` checks the form field by
-//! field for the kind of every ticked source (400 with the messages beside their fields,
-//! nothing queued), records the restore task, queues it and sends the browser to the task's
-//! page. Admins only.
+//! source (empty: the original place). It leads to the confirmation page with the preview of
+//! what would change (`restore_preview.rs`), whose confirmation box and button `POST` here:
+//! the form is checked field by field for the kind of every ticked source (400 with the
+//! messages beside their fields, nothing queued; the confirmation page again when only the
+//! box was not ticked), the restore task recorded and queued, and the browser sent to the
+//! task's page. Admins only.
 
 use std::path::Path;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::db::Backup;
@@ -25,17 +27,17 @@ use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
 
-use super::restore_form::{check, FieldErrors, Held, RestoreForm};
+use super::restore_form::{check, Choice, FieldErrors, Held, RestoreForm};
 
 #[derive(Template)]
 #[template(path = "backups/restore.html")]
-struct RestorePage {
-    layout: Layout,
-    backup_id: String,
-    backup_name: String,
+pub(super) struct RestorePage {
+    pub(super) layout: Layout,
+    pub(super) backup_id: String,
+    pub(super) backup_name: String,
     sources: Vec<SourceRow>,
-    form: RestoreForm,
-    errors: FieldErrors,
+    pub(super) form: RestoreForm,
+    pub(super) errors: FieldErrors,
     /// Which kinds of source the backup holds: the target fields (and the selection of
     /// database sources) shown are only those of its kinds.
     kinds: HeldKinds,
@@ -78,17 +80,28 @@ pub async fn show(
     state: web::Data<WebState>,
     user: Admin,
     path: web::Path<String>,
+    request: HttpRequest,
 ) -> WebResult<HttpResponse> {
-    // Every source ticked: the form starts as "the whole backup, to its original places".
+    // Without a query every source is ticked: "the whole backup, to its original places".
+    // With one (the confirmation page's "Change the choice"), the choice as it was.
+    let form = match request.query_string() {
+        "" => None,
+        query => Some(parse_form(query.as_bytes())?),
+    };
     let page = load_page(
         &state,
         &user,
         path.into_inner(),
-        None,
+        form,
         FieldErrors::default(),
     )
     .await?;
     respond(page, StatusCode::OK)
+}
+
+/// The form's fields, from a body or a query string (`sources` repeats).
+pub(super) fn parse_form(bytes: &[u8]) -> WebResult<RestoreForm> {
+    serde_html_form::from_bytes(bytes).map_err(|e| WebError::bad_request(format!("bad form: {e}")))
 }
 
 pub async fn submit(
@@ -98,8 +111,7 @@ pub async fn submit(
     body: web::Bytes,
 ) -> WebResult<HttpResponse> {
     let backup_id = path.into_inner();
-    let form: RestoreForm = serde_html_form::from_bytes(&body)
-        .map_err(|e| WebError::bad_request(format!("bad form: {e}")))?;
+    let form = parse_form(&body)?;
     let page = load_page(
         &state,
         &user,
@@ -108,17 +120,14 @@ pub async fn submit(
         FieldErrors::default(),
     )
     .await?;
-    let held: Vec<Held> = page
-        .sources
-        .iter()
-        .map(|s| Held {
-            name: s.name.clone(),
-            kind: s.kind.parse().unwrap_or(SourceKind::Directory),
-            no_original: s.no_original.clone(),
-        })
-        .collect();
-    let choice = match check(&page.form, &held) {
+    let choice = match check(&page.form, &page.held()) {
         Ok(choice) => choice,
+        // Everything chosen well, only the box not ticked: the confirmation page again,
+        // with what the restore would change.
+        Err(errors) if errors.only_confirm() => {
+            let confirm = errors.confirm.clone();
+            return super::restore_preview::confirmation(&state, page, confirm).await;
+        }
         Err(errors) => {
             return respond(
                 RestorePage {
@@ -129,20 +138,7 @@ pub async fn submit(
             )
         }
     };
-    let request = RestoreRequest {
-        backup_id: backup_id.clone(),
-        sources: choice.sources,
-        service: None,
-        path_glob: choice.path_glob,
-        target: choice.target,
-        selection: choice.selection,
-        merge: choice.merge,
-        confirmed: true,
-        remote: true,
-        // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
-        allow_plain: false,
-        scratch: false,
-    };
+    let request = request_of(&backup_id, choice);
     let by = Requester::Console(user.username().to_string());
     let submitted = state
         .submit(move |app, queue| submit_restore(app, queue, request, by))
@@ -170,13 +166,50 @@ pub async fn submit(
     }
 }
 
-fn respond(page: RestorePage, status: StatusCode) -> WebResult<HttpResponse> {
+/// The restore a checked choice asks for, as the console sends it.
+pub(super) fn request_of(backup_id: &str, choice: Choice) -> RestoreRequest {
+    RestoreRequest {
+        backup_id: backup_id.to_string(),
+        sources: choice.sources,
+        service: None,
+        path_glob: choice.path_glob,
+        target: choice.target,
+        selection: choice.selection,
+        merge: choice.merge,
+        confirmed: true,
+        remote: true,
+        // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
+        allow_plain: false,
+        scratch: false,
+    }
+}
+
+impl RestorePage {
+    /// The same page with `errors` beside their fields.
+    pub(super) fn with_errors(self, errors: FieldErrors) -> RestorePage {
+        RestorePage { errors, ..self }
+    }
+
+    /// The backup's sources as the form check needs them.
+    pub(super) fn held(&self) -> Vec<Held> {
+        self.sources
+            .iter()
+            .map(|s| Held {
+                name: s.name.clone(),
+                kind: s.kind.parse().unwrap_or(SourceKind::Directory),
+                no_original: s.no_original.clone(),
+            })
+            .collect()
+    }
+}
+
+pub(super) fn respond(page: RestorePage, status: StatusCode) -> WebResult<HttpResponse> {
     Ok(html_response(status, page.render()?))
 }
 
 /// The page for `backup_id` with `form` filled in (`None`: every source ticked). Only
 /// successful backups can be restored.
-async fn load_page(
+pub(super) async fn load_page(
     state: &WebState,
     user: &Admin,
     backup_id: String,

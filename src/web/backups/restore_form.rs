@@ -10,7 +10,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{check_database_name, ServerUrl};
 use crate::domain::SourceKind;
@@ -19,7 +19,7 @@ use crate::sources::Selection;
 /// The form as sent. `sources` repeats (one checkbox per source), so it is read with
 /// `serde_html_form`, which collects repeated fields. Fields of earlier versions of the form
 /// (`scope`, `target`) are ignored: only what the page shows decides.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct RestoreForm {
     pub sources: Vec<String>,
@@ -38,7 +38,10 @@ pub struct RestoreForm {
     pub schemas: String,
     pub keys: String,
     /// Redis: merge into the target instead of replacing its contents.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merge: Option<String>,
+    /// Never carried into a link: the box is ticked on the confirmation page itself.
+    #[serde(skip_serializing)]
     pub confirm: Option<String>,
 }
 
@@ -72,7 +75,7 @@ pub struct Choice {
 }
 
 /// A message per field; empty when the field is fine.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct FieldErrors {
     pub sources: String,
     pub path_glob: String,
@@ -86,6 +89,16 @@ pub struct FieldErrors {
 }
 
 impl FieldErrors {
+    /// Only the confirmation box is missing: the choice itself is sound.
+    pub fn only_confirm(&self) -> bool {
+        !self.confirm.is_empty()
+            && FieldErrors {
+                confirm: String::new(),
+                ..self.clone()
+            }
+            .is_empty()
+    }
+
     fn is_empty(&self) -> bool {
         [
             &self.sources,
@@ -133,6 +146,22 @@ impl TargetField {
             TargetField::Redis => &mut errors.target_redis,
         }
     }
+}
+
+/// Checks the choice (sources, glob, targets, selection) without the confirmation box: what
+/// the preview of a restore is computed for.
+pub fn check_choice(form: &RestoreForm, held: &[Held]) -> Result<Choice, Box<FieldErrors>> {
+    let confirmed = RestoreForm {
+        confirm: Some("yes".into()),
+        ..form.clone()
+    };
+    check(&confirmed, held)
+}
+
+/// The form as a query string, for links that carry the choice along (the list of changes,
+/// "change the choice"); never the confirmation.
+pub fn query_of(form: &RestoreForm) -> String {
+    serde_html_form::to_string(form).unwrap_or_default()
 }
 
 /// Checks every field, collecting all the messages at once.

@@ -215,6 +215,14 @@ async fn flow(console: &TestConsole, browser: &Client) {
         Some("success")
     );
 
+    // Changed after the backup, so the confirmation page has changes to show.
+    std::fs::write(
+        console.env.path("files/later.txt"),
+        "written after the backup",
+    )
+    .unwrap();
+    std::fs::write(console.env.path("files/hello.txt"), "changed!").unwrap();
+
     // The restore confirmation: a warning, and no restore without the box ticked.
     browser
         .goto(&console.url(&format!("/backups/{backup_id}/restore")))
@@ -224,6 +232,21 @@ async fn flow(console: &TestConsole, browser: &Client) {
     assert!(warning.contains("overwrites"), "{warning}");
     let form = browser.form(Locator::Css("#restore-form")).await.unwrap();
     form.submit_with(Locator::Css("#restore-form button[type='submit']"))
+        .await
+        .unwrap();
+    // The confirmation page: what the restore would change, then the box and the button.
+    wait_until("the preview", Duration::from_secs(10), || async {
+        browser.find(Locator::Css("#restore-confirm")).await.is_ok()
+    })
+    .await;
+    let preview = text_of(browser, "#restore-preview").await.unwrap();
+    assert!(preview.contains("files/later.txt"), "{preview}");
+    save_screenshot(browser, "restore-preview.png").await;
+    let form = browser
+        .form(Locator::Css("#restore-confirm"))
+        .await
+        .unwrap();
+    form.submit_with(Locator::Css("#restore-confirm button[type='submit']"))
         .await
         .unwrap();
     wait_until("the refusal", Duration::from_secs(10), || async {

@@ -21,6 +21,8 @@ mod notify;
 mod reflow;
 mod restore;
 mod restore_form;
+mod restore_preview;
+mod restore_preview_databases;
 mod restore_report;
 mod roles;
 mod settings;

@@ -144,6 +144,10 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
         ("backup", format!("/backups/{}", backup.id)),
         ("new-backup", "/backups/new".into()),
         ("restore", format!("/backups/{}/restore", backup.id)),
+        (
+            "restore-preview",
+            format!("/backups/{}/restore/preview?sources=files", backup.id),
+        ),
         ("verify", format!("/backups/{}/verify", backup.id)),
         ("task", format!("/tasks/{backup_task}")),
         ("drill-task", format!("/tasks/{drill_task}")),

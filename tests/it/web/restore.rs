@@ -37,7 +37,10 @@ fn the_confirmation_page_says_what_is_overwritten_and_needs_an_admin() {
             page.contains("<td class=\"num\">2</td>"),
             "the file count is shown: {page}"
         );
-        assert!(page.contains("name=\"confirm\""));
+        // The box to confirm is on the next page, beside what the restore would change.
+        assert!(!page.contains("name=\"confirm\""));
+        let confirmation = admin.page(&format!("{path}/preview?sources=files"));
+        assert!(confirmation.contains("name=\"confirm\"") && confirmation.contains(&files_dir));
         assert_eq!(admin.get("/backups/nope/restore").status(), 404);
         assert_eq!(restore_tasks(&console, &backup_id), 0);
     }
@@ -55,7 +58,8 @@ fn refusals_are_400_beside_their_field_and_queue_nothing() {
         let unconfirmed = admin.post(&path, &[("sources", "files")]);
         assert_eq!(unconfirmed.status(), 400);
         let body = unconfirmed.text().unwrap();
-        assert!(body.contains("id=\"confirm-error\"") && body.contains("id=\"restore-form\""));
+        // The confirmation page again, with the preview of what would change.
+        assert!(body.contains("id=\"confirm-error\"") && body.contains("id=\"restore-confirm\""));
 
         let cases: [(&[(&str, &str)], &str); 5] = [
             (

@@ -22,6 +22,16 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/backups/{backup}/verify", Role::Operator),
     ("GET", "/backups/{backup}/restore", Role::Admin),
     ("POST", "/backups/{backup}/restore", Role::Admin),
+    (
+        "GET",
+        "/backups/{backup}/restore/preview?sources=files",
+        Role::Admin,
+    ),
+    (
+        "GET",
+        "/backups/{backup}/restore/preview.csv?sources=files",
+        Role::Admin,
+    ),
     ("POST", "/backups/{backup}/delete", Role::Admin),
     ("POST", "/backups/{backup}/pin", Role::Admin),
     ("GET", "/tasks/{task}", Role::Viewer),
