@@ -6,6 +6,8 @@ mod api;
 mod api_checks;
 mod api_schedules;
 mod audit;
+mod backup_detail;
+mod backup_files;
 mod backups;
 mod browser;
 mod delete_busy;
