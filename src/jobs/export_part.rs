@@ -37,7 +37,11 @@ pub enum Part {
     File(FileEntry),
     /// A folder (a source's root, a recorded folder, or one implied by the paths below
     /// it): everything under it as `.tar.gz`, with the paths the backup gives them.
-    Folder { path: String, files: usize, bytes: u64 },
+    Folder {
+        path: String,
+        files: usize,
+        bytes: u64,
+    },
 }
 
 impl Part {
@@ -236,9 +240,16 @@ fn tar_folder<W: Write + Send + 'static>(
             Ok(())
         });
         let missing = wanted.keys().next().map(|p| p.to_string());
-        finish_walk(walked, missing.is_none(), &holder, missing.as_deref().unwrap_or(folder))?;
+        finish_walk(
+            walked,
+            missing.is_none(),
+            &holder,
+            missing.as_deref().unwrap_or(folder),
+        )?;
     }
-    let gzip = tar.into_inner().ctx(|| "finishing the folder's tar".into())?;
+    let gzip = tar
+        .into_inner()
+        .ctx(|| "finishing the folder's tar".into())?;
     let (out, _) = gzip.finish().ctx(|| "finishing the folder's gzip".into())?;
     Ok(out)
 }
@@ -331,19 +342,42 @@ mod tests {
     #[test]
     fn paths_name_files_folders_or_nothing() {
         let m = manifest();
-        assert!(matches!(locate(&m, "files/a.txt"), Ok(Part::File(e)) if &*e.path == "files/a.txt"));
+        assert!(
+            matches!(locate(&m, "files/a.txt"), Ok(Part::File(e)) if &*e.path == "files/a.txt")
+        );
         // `files/sub` is implied by the file below it; `files/subway.txt` is not in it.
         assert_eq!(
             locate(&m, "files/sub/").unwrap(),
-            Part::Folder { path: "files/sub".into(), files: 1, bytes: 3 }
+            Part::Folder {
+                path: "files/sub".into(),
+                files: 1,
+                bytes: 3
+            }
         );
         assert_eq!(
             locate(&m, "files").unwrap(),
-            Part::Folder { path: "files".into(), files: 3, bytes: 9 }
+            Part::Folder {
+                path: "files".into(),
+                files: 3,
+                bytes: 9
+            }
         );
-        assert!(matches!(locate(&m, "files/nope"), Err(Error::NotFound { .. })));
-        assert!(matches!(locate(&m, "files/su"), Err(Error::NotFound { .. })));
-        for bad in ["", "/etc/passwd", "files/../etc", "files/./a.txt", "a\0b", "files//a.txt"] {
+        assert!(matches!(
+            locate(&m, "files/nope"),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            locate(&m, "files/su"),
+            Err(Error::NotFound { .. })
+        ));
+        for bad in [
+            "",
+            "/etc/passwd",
+            "files/../etc",
+            "files/./a.txt",
+            "a\0b",
+            "files//a.txt",
+        ] {
             assert!(matches!(locate(&m, bad), Err(Error::Invalid(_))), "{bad:?}");
         }
         assert!(matches!(locate(&m, "files/link"), Err(Error::Invalid(m)) if m.contains("link")));

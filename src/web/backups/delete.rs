@@ -78,7 +78,11 @@ fn confirmation(app: &App, id: &str, layout: Layout) -> Result<ConfirmPage, Coff
         .storage_targets()
         .into_iter()
         .map(|t| TargetLine {
-            role: if t.name == primary { "primary" } else { "replica" },
+            role: if t.name == primary {
+                "primary"
+            } else {
+                "replica"
+            },
             state: copies
                 .iter()
                 .find(|c| c.storage == t.name)

@@ -30,7 +30,11 @@ struct FilesPage {
 
 impl FilesPage {
     fn browse_link(&self, path: &str) -> String {
-        format!("/backups/{}/files?path={}", self.backup.id, query_value(path))
+        format!(
+            "/backups/{}/files?path={}",
+            self.backup.id,
+            query_value(path)
+        )
     }
 
     fn download_link(&self, path: &str) -> String {

@@ -109,9 +109,8 @@ impl Counts {
 
     /// "325 files, 10 folders" (links only when there are some).
     pub fn described(&self) -> String {
-        let plural = |n: usize, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut text = format!(
             "{}, {}",
             plural(self.files, "file", "files"),
@@ -340,7 +339,11 @@ impl FileListing {
                 })
                 .collect()
         } else {
-            let start = if folder.is_empty() { 0 } else { folder.len() + 1 };
+            let start = if folder.is_empty() {
+                0
+            } else {
+                folder.len() + 1
+            };
             rows.into_iter()
                 .skip(skip)
                 .take(FILES_PER_PAGE)
@@ -481,15 +484,24 @@ mod tests {
     fn a_search_finds_paths_below_the_folder_and_pages_them() {
         let mut files = vec![entry("files", EntryKind::Dir)];
         for i in 0..250 {
-            files.push(entry(&format!("files/d{}/Report-{i:03}.PDF", i % 3), EntryKind::File));
+            files.push(entry(
+                &format!("files/d{}/Report-{i:03}.PDF", i % 3),
+                EntryKind::File,
+            ));
         }
         files.push(entry("other/report.pdf", EntryKind::File));
         let m = manifest(files);
         let first = FileListing::of(&m, &wanted("files", "report", 1)).unwrap();
-        assert_eq!((first.matching, first.pages, first.rows.len()), (250, 3, 100));
+        assert_eq!(
+            (first.matching, first.pages, first.rows.len()),
+            (250, 3, 100)
+        );
         assert_eq!(first.rows[0].name, "d0/Report-000.PDF");
         let last = FileListing::of(&m, &wanted("files", "report", 9)).unwrap();
-        assert_eq!((last.page, last.rows.len(), last.first_shown()), (3, 50, 201));
+        assert_eq!(
+            (last.page, last.rows.len(), last.first_shown()),
+            (3, 50, 201)
+        );
         let everywhere = FileListing::of(&m, &wanted("", "REPORT-00", 1)).unwrap();
         assert_eq!(everywhere.matching, 10);
         let link = first.page_link("b1", 2);

@@ -8,8 +8,8 @@ pub mod delete; // GET (confirm) | POST /backups/{id}/delete
 pub mod detail; // GET /backups/{id}
 pub mod download; // GET /backups/{id}/download
 pub mod figures_cache; // totals and stats reused briefly when they are costly
-pub mod filters; // the list's query string
 pub mod files; // GET /backups/{id}/files: the file browser
+pub mod filters; // the list's query string
 pub mod list; // GET /backups
 pub mod manifest_view; // the manifest as sources' totals and browser pages
 pub mod part_download; // GET /backups/{id}/files/download?path=: one file or folder

@@ -22,7 +22,9 @@ fn create(browser: &Browser, kind: &str) -> String {
 /// The text inside the element with `id` (up to its first tag).
 fn text_of(page: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\"");
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no #{id}: {page}"));
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no #{id}: {page}"));
     let open_end = start + page[start..].find('>').unwrap() + 1;
     page[open_end..open_end + page[open_end..].find('<').unwrap()].to_string()
 }
@@ -53,7 +55,10 @@ fn the_files_figures_agree_and_say_what_they_count() {
     assert_eq!((task.files_done, task.files_total), (2, 2), "{task:?}");
 
     let page = operator.page(&format!("/backups/{id}"));
-    assert!(page.contains("<dt>Files</dt><dd>2 of 2</dd>"), "progress: {page}");
+    assert!(
+        page.contains("<dt>Files</dt><dd>2 of 2</dd>"),
+        "progress: {page}"
+    );
     let record_files = page
         .split("id=\"record-files\">")
         .nth(1)
@@ -61,7 +66,9 @@ fn the_files_figures_agree_and_say_what_they_count() {
         .unwrap();
     assert!(record_files.starts_with("2 files"), "{record_files}");
     assert!(
-        record_files.contains(&format!("(regular files; also {folders} folders and 1 link)")),
+        record_files.contains(&format!(
+            "(regular files; also {folders} folders and 1 link)"
+        )),
         "{record_files}"
     );
     assert_eq!(
@@ -156,7 +163,10 @@ fn delete_asks_first_says_what_goes_and_then_what_happened() {
         .unwrap();
     let primary_copy = console.env.path("backups").join(&key);
     let offsite_copy = console.env.path("offsite").join(&key);
-    assert!(primary_copy.is_file() && offsite_copy.is_file(), "two copies");
+    assert!(
+        primary_copy.is_file() && offsite_copy.is_file(),
+        "two copies"
+    );
 
     // A parent of an incremental: the page says why not, with no button.
     let blocked = admin.page(&format!("/backups/{full}/delete"));
@@ -176,28 +186,38 @@ fn delete_asks_first_says_what_goes_and_then_what_happened() {
     assert!(confirm.contains(&format!("action=\"/backups/{inc}/delete\"")));
     assert!(confirm.contains("name=\"csrf_token\""));
     assert!(confirm.contains(&key), "names the archive object");
-    assert!(confirm.contains("id=\"delete-pinned\""), "says it is pinned");
+    assert!(
+        confirm.contains("id=\"delete-pinned\""),
+        "says it is pinned"
+    );
     let targets = confirm
         .split("id=\"delete-targets\"")
         .nth(1)
         .and_then(|rest| rest.split("</table>").next())
         .unwrap();
     assert!(
-        targets.contains("<td>offsite</td><td>replica</td>") && targets.contains("<td>primary</td>"),
+        targets.contains("<td>offsite</td><td>replica</td>")
+            && targets.contains("<td>primary</td>"),
         "every storage target: {targets}"
     );
     assert!(primary_copy.is_file(), "asking deletes nothing");
 
     // Others may not even ask.
     let operator = console.login_as(Role::Operator);
-    assert_eq!(operator.get(&format!("/backups/{inc}/delete")).status(), 403);
+    assert_eq!(
+        operator.get(&format!("/backups/{inc}/delete")).status(),
+        403
+    );
     assert_eq!(admin.get("/backups/no-such/delete").status(), 404);
 
     let deleted = admin.post(&format!("/backups/{inc}/delete"), &[]);
     assert_eq!(deleted.status(), 303);
     let target = location(&deleted);
     assert_eq!(target, format!("/backups?deleted={inc}"));
-    assert!(!primary_copy.exists() && !offsite_copy.exists(), "both copies gone");
+    assert!(
+        !primary_copy.exists() && !offsite_copy.exists(),
+        "both copies gone"
+    );
     let list = admin.page(&target);
     let note = text_of(&list, "deleted-note");
     assert!(
@@ -210,7 +230,9 @@ fn delete_asks_first_says_what_goes_and_then_what_happened() {
     // The note is what the log recorded: a link cannot make the list say something else.
     let other = admin.page(&format!("/backups?deleted={full}"));
     assert!(!other.contains("id=\"deleted-note\""), "{other}");
-    assert!(!admin.page("/backups?deleted=%3Cscript%3E").contains("deleted-note"));
+    assert!(!admin
+        .page("/backups?deleted=%3Cscript%3E")
+        .contains("deleted-note"));
 }
 
 #[test]

@@ -68,22 +68,43 @@ fn the_browser_opens_folders_searches_and_pages() {
 
     // The detail page lists no file: its totals and a way into the browser.
     let detail = viewer.page(&format!("/backups/{id}"));
-    assert!(!detail.contains("report-000"), "no file rows on the detail page");
+    assert!(
+        !detail.contains("report-000"),
+        "no file rows on the detail page"
+    );
     assert!(detail.contains(&format!("href=\"/backups/{id}/files\"")));
-    assert!(detail.contains("id=\"files-total\">132 files, 3 folders"), "{detail}");
+    assert!(
+        detail.contains("id=\"files-total\">132 files, 3 folders"),
+        "{detail}"
+    );
 
     let top = viewer.page(&format!("/backups/{id}/files"));
-    assert!(top.contains(&format!("href=\"/backups/{id}/files?path=files\"")), "{top}");
-    assert!(top.contains("id=\"folder-counts\">132 files, 3 folders"), "{top}");
-    assert!(!top.contains("/files/download"), "a viewer gets no download links");
+    assert!(
+        top.contains(&format!("href=\"/backups/{id}/files?path=files\"")),
+        "{top}"
+    );
+    assert!(
+        top.contains("id=\"folder-counts\">132 files, 3 folders"),
+        "{top}"
+    );
+    assert!(
+        !top.contains("/files/download"),
+        "a viewer gets no download links"
+    );
 
     let files = viewer.page(&format!("/backups/{id}/files?path=files"));
     let many = files.find(">many/</a>").expect("the folder many");
     let sub = files.find(">sub/</a>").expect("the folder sub");
     let hello = files.find(">hello.txt<").expect("the file hello.txt");
     assert!(many < sub && sub < hello, "folders first, then files");
-    assert!(files.contains("130 files, 0 folders"), "what a folder holds");
-    assert!(files.contains("aria-current=\"page\">files</span>"), "{files}");
+    assert!(
+        files.contains("130 files, 0 folders"),
+        "what a folder holds"
+    );
+    assert!(
+        files.contains("aria-current=\"page\">files</span>"),
+        "{files}"
+    );
 
     let first = viewer.page(&format!("/backups/{id}/files?path=files%2Fmany"));
     assert_eq!(first.matches(">report-").count(), 100, "100 rows a page");
@@ -114,7 +135,9 @@ fn the_browser_opens_folders_searches_and_pages() {
 
     // An operator gets a download link per file and per folder.
     let files = operator.page(&format!("/backups/{id}/files?path=files"));
-    assert!(files.contains(&format!("/backups/{id}/files/download?path=files%2Fhello.txt")));
+    assert!(files.contains(&format!(
+        "/backups/{id}/files/download?path=files%2Fhello.txt"
+    )));
     assert!(files.contains(&format!("/backups/{id}/files/download?path=files%2Fmany")));
 }
 
@@ -128,7 +151,9 @@ fn one_file_or_one_folder_downloads_as_backed_up() {
         let inc = back_up(&console, &operator, "incremental");
 
         for id in [&full, &inc] {
-            let response = operator.get(&format!("/backups/{id}/files/download?path=files/sub/data.bin"));
+            let response = operator.get(&format!(
+                "/backups/{id}/files/download?path=files/sub/data.bin"
+            ));
             assert_eq!(response.status(), 200);
             assert_eq!(response.headers()["content-length"], "65536");
             let disposition = response.headers()["content-disposition"].to_str().unwrap();
@@ -136,10 +161,15 @@ fn one_file_or_one_folder_downloads_as_backed_up() {
             assert_eq!(response.bytes().unwrap().to_vec(), vec![7u8; 64 * 1024]);
         }
         // hello.txt of the incremental lives in the full backup's archive.
-        let (status, body) =
-            outcome(&operator, &format!("/backups/{inc}/files/download?path=files%2Fhello.txt"))
-                .unwrap();
-        assert_eq!((status, body.as_slice()), (200, &b"hello from coffer\n"[..]));
+        let (status, body) = outcome(
+            &operator,
+            &format!("/backups/{inc}/files/download?path=files%2Fhello.txt"),
+        )
+        .unwrap();
+        assert_eq!(
+            (status, body.as_slice()),
+            (200, &b"hello from coffer\n"[..])
+        );
 
         // A folder of the incremental: its own file and its parent's, as .tar.gz.
         let response = operator.get(&format!("/backups/{inc}/files/download?path=files"));
@@ -151,7 +181,12 @@ fn one_file_or_one_folder_downloads_as_backed_up() {
         fs::create_dir_all(&out).unwrap();
         let unpacked = tool(
             "tar",
-            &["-xzf", archive.to_str().unwrap(), "-C", out.to_str().unwrap()],
+            &[
+                "-xzf",
+                archive.to_str().unwrap(),
+                "-C",
+                out.to_str().unwrap(),
+            ],
         );
         assert!(unpacked.status.success(), "tar -xzf");
         for name in ["hello.txt", "later.txt", "sub/data.bin"] {
@@ -166,15 +201,22 @@ fn one_file_or_one_folder_downloads_as_backed_up() {
         fs::write(&archive, sub.bytes().unwrap()).unwrap();
         let listed = tool("tar", &["-tzf", archive.to_str().unwrap()]);
         let listed = String::from_utf8(listed.stdout).unwrap();
-        assert!(listed.contains("files/sub/data.bin") && !listed.contains("hello"), "{listed}");
+        assert!(
+            listed.contains("files/sub/data.bin") && !listed.contains("hello"),
+            "{listed}"
+        );
 
         let logged = download_entries(&console);
         assert!(
-            logged.iter().any(|e| e.contains("downloaded file `files/sub/data.bin` (64.0 KiB)")),
+            logged
+                .iter()
+                .any(|e| e.contains("downloaded file `files/sub/data.bin` (64.0 KiB)")),
             "{logged:?}"
         );
         assert!(
-            logged.iter().any(|e| e.contains("downloaded folder `files` (3 files")),
+            logged
+                .iter()
+                .any(|e| e.contains("downloaded folder `files` (3 files")),
             "{logged:?}"
         );
 
@@ -192,10 +234,14 @@ fn one_file_or_one_folder_downloads_as_backed_up() {
             assert!(body.contains(says), "{query}: {body}");
         }
         let viewer = console.login_as(Role::Viewer);
-        let refused = viewer.get(&format!("/backups/{full}/files/download?path=files%2Fhello.txt"));
+        let refused = viewer.get(&format!(
+            "/backups/{full}/files/download?path=files%2Fhello.txt"
+        ));
         assert_eq!(refused.status(), 403);
         assert_eq!(
-            operator.get("/backups/no-such/files/download?path=files").status(),
+            operator
+                .get("/backups/no-such/files/download?path=files")
+                .status(),
             404
         );
     }
@@ -221,7 +267,10 @@ fn a_file_that_does_not_match_its_manifest_never_arrives_complete() {
     drop(conn);
 
     for path in ["files%2Fbig.bin", "files%2Fhello.txt", "files"] {
-        let got = outcome(&operator, &format!("/backups/{id}/files/download?path={path}"));
+        let got = outcome(
+            &operator,
+            &format!("/backups/{id}/files/download?path={path}"),
+        );
         assert!(
             got.is_err(),
             "{path}: a file that fails its SHA-256 must not download as a whole: {:?}",
@@ -229,12 +278,19 @@ fn a_file_that_does_not_match_its_manifest_never_arrives_complete() {
         );
     }
     // A file the manifest still vouches for is unaffected.
-    let (status, body) =
-        outcome(&operator, &format!("/backups/{id}/files/download?path=files%2Fsub%2Fdata.bin"))
-            .unwrap();
+    let (status, body) = outcome(
+        &operator,
+        &format!("/backups/{id}/files/download?path=files%2Fsub%2Fdata.bin"),
+    )
+    .unwrap();
     assert_eq!((status, body.len()), (200, 64 * 1024));
     let logged = download_entries(&console);
     let failures: Vec<_> = logged.iter().filter(|e| e.contains("failed")).collect();
     assert_eq!(failures.len(), 3, "{logged:?}");
-    assert!(failures.iter().all(|e| e.contains("the download was stopped")), "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .all(|e| e.contains("the download was stopped")),
+        "{failures:?}"
+    );
 }

@@ -67,7 +67,10 @@ fn create_then_watch_then_download_full_and_incremental() {
             "{detail}"
         );
         let files = operator.page(&format!("/backups/{full}/files?path=files"));
-        assert!(files.contains(">hello.txt<") && files.contains(">sub/</a>"), "{files}");
+        assert!(
+            files.contains(">hello.txt<") && files.contains(">sub/</a>"),
+            "{files}"
+        );
         assert!(detail.contains(&format!("/backups/{full}/download")));
         let names = download(&console, &operator, &full, "full.tar.gz");
         assert!(names.contains("files/hello.txt") && names.contains("files/sub/data.bin"));

@@ -10,6 +10,7 @@ mod backup_detail;
 mod backup_files;
 mod backups;
 mod browser;
+mod browser_files;
 mod delete_busy;
 mod drill_schedule;
 mod drills;

@@ -23,7 +23,11 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("GET", "/backups/{backup}/restore", Role::Admin),
     ("POST", "/backups/{backup}/restore", Role::Admin),
     ("GET", "/backups/{backup}/files", Role::Viewer),
-    ("GET", "/backups/{backup}/files/download?path=files", Role::Operator),
+    (
+        "GET",
+        "/backups/{backup}/files/download?path=files",
+        Role::Operator,
+    ),
     ("GET", "/backups/{backup}/delete", Role::Admin),
     ("POST", "/backups/{backup}/delete", Role::Admin),
     ("POST", "/backups/{backup}/pin", Role::Admin),
