@@ -12,6 +12,7 @@ pub mod backup;
 pub mod catalog;
 pub mod drill;
 pub mod export;
+pub mod export_part; // one file or folder of a backup (the console's file browser)
 pub mod restore;
 pub mod verify;
 

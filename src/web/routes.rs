@@ -86,6 +86,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(backups::delete::delete),
         )
         .route("/backups/{id}/pin", web::post().to(backups::pin::pin))
+        // The file browser, one file or folder of a backup, and the delete confirmation.
+        .route("/backups/{id}/files", web::get().to(backups::files::show))
+        .route(
+            "/backups/{id}/files/download",
+            web::get().to(backups::part_download::download),
+        )
+        .route(
+            "/backups/{id}/delete",
+            web::get().to(backups::delete::confirm),
+        )
         .route("/tasks/{id}", web::get().to(tasks::page::show))
         .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
         .route("/tasks/{id}/cancel", web::post().to(tasks::cancel::cancel))

@@ -75,7 +75,8 @@ fn the_bar_moves_while_one_large_file_is_archived() {
     let total = BIG as u64;
     assert_eq!(seen[0].bytes_total, total, "{:?}", seen[0]);
     // Reports while the file's bytes go by: the file is not done yet (files_done counts
-    // the folder only), and the bytes done are strictly between nothing and everything.
+    // regular files only, so it is 0), and the bytes done are strictly between nothing and
+    // everything.
     let inside: Vec<u64> = seen
         .iter()
         .filter(|p| p.bytes_done > 0 && p.bytes_done < total)

@@ -40,18 +40,11 @@ pub fn delete_backup(
         Err(e) if e.is_foreign_key_violation() => return Ok(Deletion::HasDependants),
         Err(e) => return Err(e.into()),
     }
+    let mut message = message;
     if let Some(key) = &backup.storage_key {
-        for object in [key.clone(), manifest_key(key)] {
-            for target in app.storage_targets() {
-                if let Err(e) = target.storage.delete(&object) {
-                    tracing::error!(
-                        "backup {} deleted, but its object {object} in `{}` could not be: {e}",
-                        backup.id,
-                        target.name
-                    );
-                }
-            }
-        }
+        message.push_str(&objects_removed(app, backup, key));
+    } else {
+        message.push_str("; it had no archive in storage");
     }
     let mut entry = NewLogEntry::new(LogLevel::Info, "delete", message).for_backup(&backup.id);
     if let Some(by) = by {
@@ -59,4 +52,43 @@ pub fn delete_backup(
     }
     app.audit(entry);
     Ok(Deletion::Deleted)
+}
+
+/// Removes the archive and its manifest from every storage target and says how that went,
+/// for the audit entry (the page after a deletion shows it): "; archive `k` and its manifest
+/// removed from `local`, `offsite`", with the targets where removal failed named apart.
+fn objects_removed(app: &App, backup: &Backup, key: &str) -> String {
+    let (mut removed, mut failed) = (Vec::new(), Vec::new());
+    for target in app.storage_targets() {
+        let mut failed_here = false;
+        for object in [key.to_string(), manifest_key(key)] {
+            if let Err(e) = target.storage.delete(&object) {
+                tracing::error!(
+                    "backup {} deleted, but its object {object} in `{}` could not be: {e}",
+                    backup.id,
+                    target.name
+                );
+                failed_here = true;
+            }
+        }
+        // The reason goes to the server log only: storage errors can name hosts and paths.
+        let name = format!("`{}`", target.name);
+        if failed_here {
+            failed.push(name);
+        } else {
+            removed.push(name);
+        }
+    }
+    let mut text = format!("; archive `{key}` and its manifest");
+    if !removed.is_empty() {
+        text.push_str(&format!(" removed from {}", removed.join(", ")));
+    }
+    if !failed.is_empty() {
+        let joiner = if removed.is_empty() { "" } else { ";" };
+        text.push_str(&format!(
+            "{joiner} could not be removed from {} (see the server log): left there as unused space",
+            failed.join(", ")
+        ));
+    }
+    text
 }

@@ -1,8 +1,10 @@
 //! `GET /backups/{id}`: everything about one backup — the record, its object in storage, its
-//! place in an incremental chain, its files (one page of the manifest), its tasks with their
-//! progress, its audit log — and the actions the user's role allows. While the backup runs,
-//! its status badges follow its task live, "Cancel backup" is offered and Delete and Pin
-//! are not; when the task ends, the page's content is fetched again.
+//! place in an incremental chain, what each source holds (the files themselves are in the
+//! file browser, `files.rs`, so they never push the rest down), its tasks with their
+//! progress, its audit log — and the actions the user's role allows: Download and Restore
+//! first, Delete small and apart (it asks for confirmation, `delete.rs`). While the backup
+//! runs, its status badges follow its task live, "Cancel backup" is offered and Delete and
+//! Pin are not; when the task ends, the page's content is fetched again.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,7 +18,7 @@ use crate::error::Error as CofferError;
 use crate::jobs::run::live::LiveProgress;
 use crate::present::{human_bytes, Timing};
 use crate::web::auth::Viewer;
-use crate::web::backups::manifest_view::{FileListing, FilesQuery, FilesWanted};
+use crate::web::backups::manifest_view::{source_lines, Counts, SourceLine};
 use crate::web::backups::rows::TaskLine;
 use crate::web::backups::safety::{safety_note, SafetyNote};
 use crate::web::error::WebResult;
@@ -75,6 +77,8 @@ pub struct Facts {
     pub size: String,
     pub stored_size: String,
     pub object_present: bool,
+    /// "yes (key …)" or "no" once the archive exists; "—" before (pending, running) and
+    /// when none was written (failed, cancelled).
     pub encrypted: String,
     pub created_at: String,
     pub started_at: String,
@@ -98,7 +102,10 @@ struct DetailPage {
     children: Vec<ChainLink>,
     /// Its copies in the storage targets (empty for backups made before copies were kept).
     copies: Vec<CopyLine>,
-    listing: Option<FileListing>,
+    /// Each source with what it holds; empty until the manifest exists.
+    sources: Vec<SourceLine>,
+    /// Files, folders and links of the whole backup, from its manifest.
+    counts: Option<Counts>,
     manifest_problem: Option<String>,
     tasks: Vec<TaskLine>,
     /// The running task, else the backup's own task: a live bar while it runs.
@@ -119,10 +126,8 @@ pub async fn show(
     state: web::Data<WebState>,
     user: Viewer,
     id: web::Path<String>,
-    query: web::Query<FilesQuery>,
     request: HttpRequest,
 ) -> WebResult<HttpResponse> {
-    let wanted = query.parse()?;
     let id = id.into_inner();
     let layout = Layout::new(&user.identity, "backups");
     let live = state.live.clone();
@@ -132,7 +137,7 @@ pub async fn show(
         .path_and_query()
         .map_or_else(|| format!("/backups/{id}"), |p| p.to_string());
     let page = state
-        .blocking(move |app| gather(app, &live, &id, &wanted, layout, &here))
+        .blocking(move |app| gather(app, &live, &id, layout, &here))
         .await?;
     Ok(html_response(StatusCode::OK, page.render()?))
 }
@@ -141,7 +146,6 @@ fn gather(
     app: &App,
     live: &LiveProgress,
     id: &str,
-    wanted: &FilesWanted,
     layout: Layout,
     here: &str,
 ) -> Result<DetailPage, CofferError> {
@@ -194,11 +198,11 @@ fn gather(
     .iter()
     .map(LogRow::from)
     .collect();
-    let (listing, manifest_problem) = match Manifest::load(&mut conn, &backup.id)? {
-        None => (None, None),
+    let (sources, counts, manifest_problem) = match Manifest::load(&mut conn, &backup.id)? {
+        None => (Vec::new(), None, None),
         Some(json) => match ManifestDoc::from_json(&json) {
-            Ok(doc) => (Some(FileListing::of(&doc, wanted)), None),
-            Err(problem) => (None, Some(problem)),
+            Ok(doc) => (source_lines(&doc), Some(Counts::of(&doc)), None),
+            Err(problem) => (Vec::new(), None, Some(problem)),
         },
     };
     let copies = BackupCopy::of_backup(&mut conn, &backup.id)?
@@ -215,9 +219,10 @@ fn gather(
         size: human_bytes(backup.size_bytes),
         stored_size: stored.map_or(String::new(), human_bytes),
         object_present: stored.is_some(),
-        encrypted: match &backup.key_id {
-            Some(key) => format!("yes (key {key})"),
-            None => "no".into(),
+        encrypted: match (&backup.storage_key, &backup.key_id) {
+            (None, _) => "—".into(),
+            (Some(_), Some(key)) => format!("yes (key {key})"),
+            (Some(_), None) => "no".into(),
         },
         created_at: timestamp(&backup.created_at),
         started_at: backup
@@ -256,7 +261,8 @@ fn gather(
         ancestors,
         children,
         copies,
-        listing,
+        sources,
+        counts,
         manifest_problem,
         tasks,
         progress,

@@ -2,30 +2,21 @@
 //! writes it (decrypted, an incremental's chain re-assembled), streamed as it is made.
 //!
 //! The export runs on a blocking thread and writes into a bounded channel of chunks that the
-//! response body reads, so sending starts at once, at most [`CHUNKS_IN_FLIGHT`] ×
-//! [`CHUNK_SIZE`] bytes are held, and a slow client slows the export instead of filling
-//! memory. If the export fails midway, the body ends with an error: actix then drops the
+//! response body reads (`body_channel.rs`), so sending starts at once and memory stays
+//! flat. If the export fails midway, the body ends with an error: actix then drops the
 //! connection without the final chunk, so the client sees a broken download, never a
 //! truncated file that looks complete. A client that goes away stops the export.
 
-use std::io::{self, Write};
-
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
-use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, HttpResponse};
-use tokio::sync::mpsc;
 
 use crate::db::{Backup, NewLogEntry};
 use crate::domain::{LogLevel, Status};
 use crate::jobs::export::export_backup;
 use crate::web::auth::Operator;
+use crate::web::backups::body_channel::{self, ChannelWriter};
 use crate::web::error::{WebError, WebResult};
 use crate::web::state::WebState;
-
-const CHUNK_SIZE: usize = 64 * 1024;
-pub(super) const CHUNKS_IN_FLIGHT: usize = 8;
-
-pub(super) type Chunk = Result<Bytes, io::Error>;
 
 pub async fn download(
     state: web::Data<WebState>,
@@ -41,7 +32,7 @@ pub async fn download(
             backup.status()
         )));
     }
-    let (sender, receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let (sender, body) = body_channel::channel();
     let app = state.app.clone();
     let by = user.username().to_string();
     let backup_id = backup.id.clone();
@@ -62,11 +53,8 @@ pub async fn download(
                 .by(&by)
                 .for_backup(&backup_id),
             );
-            let _ = sender.blocking_send(Err(io::Error::other(reason)));
+            body_channel::fail(&sender, reason);
         }
-    });
-    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
     });
     Ok(HttpResponse::Ok()
         .content_type("application/gzip")
@@ -81,8 +69,16 @@ pub async fn download(
 /// `<name>.tar.gz` with only `[A-Za-z0-9._-]` kept (others become `_`), so the header needs
 /// no quoting rules and no client can be tricked into a path.
 pub fn file_name(backup: &Backup) -> String {
-    let cleaned: String = backup
-        .name
+    match plain_name(&backup.name) {
+        Some(name) => format!("{name}.tar.gz"),
+        None => format!("backup-{}.tar.gz", backup.id),
+    }
+}
+
+/// `text` with only `[A-Za-z0-9._-]` kept (others become `_`) and no leading or trailing
+/// `.`/`_`, at most 100 characters; `None` when nothing is left.
+pub fn plain_name(text: &str) -> Option<String> {
+    let cleaned: String = text
         .chars()
         .take(100)
         .map(|c| {
@@ -94,59 +90,7 @@ pub fn file_name(backup: &Backup) -> String {
         })
         .collect();
     let cleaned = cleaned.trim_matches(|c| c == '.' || c == '_');
-    if cleaned.is_empty() {
-        format!("backup-{}.tar.gz", backup.id)
-    } else {
-        format!("{cleaned}.tar.gz")
-    }
-}
-
-/// A `Write` that hands fixed-size chunks to the response body, waiting while the channel
-/// is full. A closed channel (the client left) is a `BrokenPipe` error, which stops the export.
-pub(super) struct ChannelWriter {
-    sender: mpsc::Sender<Chunk>,
-    buffer: BytesMut,
-}
-
-impl ChannelWriter {
-    pub(super) fn new(sender: mpsc::Sender<Chunk>) -> ChannelWriter {
-        ChannelWriter {
-            sender,
-            buffer: BytesMut::with_capacity(CHUNK_SIZE),
-        }
-    }
-
-    fn send_buffered(&mut self) -> io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let chunk = self.buffer.split().freeze();
-        self.buffer.reserve(CHUNK_SIZE);
-        self.sender
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
-    }
-
-    /// Sends what is left; the body ends when the last sender is dropped.
-    pub(super) fn finish(mut self) -> io::Result<()> {
-        self.send_buffered()
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = CHUNK_SIZE - self.buffer.len();
-        let taken = data.len().min(room);
-        self.buffer.extend_from_slice(&data[..taken]);
-        if self.buffer.len() >= CHUNK_SIZE {
-            self.send_buffered()?;
-        }
-        Ok(taken)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.send_buffered()
-    }
+    (!cleaned.is_empty()).then(|| cleaned.to_string())
 }
 
 #[cfg(test)]

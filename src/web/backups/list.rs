@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::db::{Backup, BackupGroup, RowPosition, Task};
+use crate::db::{Backup, BackupGroup, LogEntry, LogFilter, RowPosition, Task};
 use crate::domain::Status;
 use crate::present::human_bytes;
 use crate::web::auth::Viewer;
@@ -57,13 +57,36 @@ struct ListPage {
     newer_link: Option<String>,
     older_link: Option<String>,
     first_link: Option<String>,
+    /// After a deletion: the audit entry that records it.
+    deleted_note: Option<String>,
+}
+
+/// `?deleted=ID`, where a deletion sends the browser: the page shows what the audit log
+/// recorded for that deletion (so a link cannot make it say anything else).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DeletedQuery {
+    deleted: Option<String>,
+}
+
+impl DeletedQuery {
+    /// The backup id, when it looks like one (anything else is ignored: it is only a note).
+    fn id(&self) -> Option<String> {
+        self.deleted
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && id.len() <= 64)
+            .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            .map(str::to_string)
+    }
 }
 
 pub async fn show(
     state: web::Data<WebState>,
     user: Viewer,
     query: web::Query<ListQuery>,
+    deleted: web::Query<DeletedQuery>,
 ) -> WebResult<HttpResponse> {
+    let deleted = deleted.id();
     let settings = &state.app.settings;
     let request = query.parse(settings)?;
     let mut sources: Vec<String> = settings.sources.iter().map(|s| s.name.clone()).collect();
@@ -73,8 +96,23 @@ pub async fn show(
     let cursor = request.cursor.clone();
     let per_page = request.per_page;
     let settings = settings.clone();
-    let (page, groups, running) = state
+    let (page, groups, running, deleted_note) = state
         .db(move |conn| {
+            let deleted_note = match deleted {
+                Some(id) => LogEntry::list(
+                    conn,
+                    &LogFilter {
+                        backup_id: Some(id),
+                        operation: Some("delete".into()),
+                        limit: Some(1),
+                        ..LogFilter::default()
+                    },
+                )?
+                .into_iter()
+                .next()
+                .map(|entry| entry.message),
+                None => None,
+            };
             let page = Backup::search_page(conn, &search, &cursor, per_page)?;
             let groups = stats::groups(conn, &settings, &search)?;
             // Only rows of running backups get a live bar (one SSE connection each).
@@ -83,7 +121,7 @@ pub async fn show(
             } else {
                 Task::list_running(conn)?
             };
-            Ok::<_, WebError>((page, groups, running))
+            Ok::<_, WebError>((page, groups, running, deleted_note))
         })
         .await?;
     let filters = request.values;
@@ -123,6 +161,7 @@ pub async fn show(
         older_link,
         first_link,
         filters,
+        deleted_note,
     }
     .render()?;
     Ok(html_response(StatusCode::OK, body))

@@ -1,14 +1,18 @@
 //! The backup pages: list (filters, keyset pages, totals), create, detail (record, chain,
-//! manifest file list, tasks, log, actions), streamed download, delete, and the stats JSON.
+//! sources' totals, tasks, log, actions), the file browser, streamed downloads (the whole
+//! backup, one file or folder), delete with its confirmation, and the stats JSON.
 
+pub mod body_channel; // a response body fed by a blocking writer, its end held back
 pub mod create; // GET /backups/new, POST /backups
-pub mod delete; // POST /backups/{id}/delete
+pub mod delete; // GET (confirm) | POST /backups/{id}/delete
 pub mod detail; // GET /backups/{id}
 pub mod download; // GET /backups/{id}/download
 pub mod figures_cache; // totals and stats reused briefly when they are costly
+pub mod files; // GET /backups/{id}/files: the file browser
 pub mod filters; // the list's query string
 pub mod list; // GET /backups
-pub mod manifest_view; // the file list of the detail page
+pub mod manifest_view; // the manifest as sources' totals and browser pages
+pub mod part_download; // GET /backups/{id}/files/download?path=: one file or folder
 pub mod pin; // POST /backups/{id}/pin
 pub mod restore; // GET|POST /backups/{id}/restore
 pub mod restore_changes; // GET /backups/{id}/restore/preview.csv: every changed path

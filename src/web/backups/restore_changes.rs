@@ -15,7 +15,7 @@ use crate::web::auth::Admin;
 use crate::web::error::{WebError, WebResult};
 use crate::web::state::WebState;
 
-use super::download::{ChannelWriter, Chunk, CHUNKS_IN_FLIGHT};
+use super::body_channel::{self, ChannelWriter};
 use super::restore::{load_page, parse_form, request_of};
 use super::restore_form::{check_choice, FieldErrors};
 
@@ -51,7 +51,7 @@ pub async fn download(
         WebError::bad_request(messages.join(" "))
     })?;
     let restore = request_of(&backup_id, choice);
-    let (sender, receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let (sender, body) = body_channel::channel();
     let (prepared, checked) = oneshot::channel::<Result<(), Error>>();
     let app = state.app.clone();
     actix_web::rt::task::spawn_blocking(move || {
@@ -74,7 +74,7 @@ pub async fn download(
             tracing::warn!("list of changes for backup {backup_id} stopped: {reason}");
             // Ends the body with an error: the client sees a broken download, not a list
             // that looks complete.
-            let _ = sender.blocking_send(Err(std::io::Error::other(reason)));
+            body_channel::fail(&sender, reason);
         }
     });
     match checked.await {
@@ -88,9 +88,6 @@ pub async fn download(
         }
         Err(_) => return Err(WebError::Internal("the list of changes stopped".into())),
     }
-    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(ContentDisposition {

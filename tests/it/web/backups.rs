@@ -66,7 +66,11 @@ fn create_then_watch_then_download_full_and_incremental() {
             detail.contains("id=\"backup-status\"><span class=\"status status-success\" data-status=\"success\">success</span>"),
             "{detail}"
         );
-        assert!(detail.contains("files/hello.txt") && detail.contains("files/sub/data.bin"));
+        let files = operator.page(&format!("/backups/{full}/files?path=files"));
+        assert!(
+            files.contains(">hello.txt<") && files.contains(">sub/</a>"),
+            "{files}"
+        );
         assert!(detail.contains(&format!("/backups/{full}/download")));
         let names = download(&console, &operator, &full, "full.tar.gz");
         assert!(names.contains("files/hello.txt") && names.contains("files/sub/data.bin"));
@@ -420,7 +424,7 @@ fn roles_bad_ids_and_escaping() {
         assert_eq!(admin.post("/backups/no-such-id/delete", &[]).status(), 404);
         assert_eq!(
             admin
-                .get(&format!("/backups/{id}?files_page=zero"))
+                .get(&format!("/backups/{id}/files?page=zero"))
                 .status(),
             400
         );

@@ -449,10 +449,7 @@ async fn large_file_flow(console: &TestConsole, browser: &Client) {
             if !shot && value >= 20 {
                 // While it runs: Cancel offered, Delete and Pin not.
                 assert!(browser.find(Locator::Css("#cancel-backup")).await.is_ok());
-                assert!(browser
-                    .find(Locator::Css("form[action$='/delete']"))
-                    .await
-                    .is_err());
+                assert!(browser.find(Locator::Css("#delete-backup")).await.is_err());
                 // The start fetched the content again: it waited, and it runs.
                 let queued = text_of(browser, "#backup-queued").await.unwrap_or_default();
                 let ran = text_of(browser, "#backup-ran").await.unwrap_or_default();
@@ -510,10 +507,7 @@ async fn large_file_flow(console: &TestConsole, browser: &Client) {
     // At the end the page's content comes again by itself: the actions of a finished
     // backup, the times, no Cancel.
     wait_until("the finished page", Duration::from_secs(10), || async {
-        browser
-            .find(Locator::Css("form[action$='/delete']"))
-            .await
-            .is_ok()
+        browser.find(Locator::Css("#delete-backup")).await.is_ok()
     })
     .await;
     assert!(browser.find(Locator::Css("#cancel-backup")).await.is_err());

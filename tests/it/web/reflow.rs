@@ -142,6 +142,11 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
         ("dashboard", "/".into()),
         ("backups", "/backups".into()),
         ("backup", format!("/backups/{}", backup.id)),
+        (
+            "backup-files",
+            format!("/backups/{}/files?path=files", backup.id),
+        ),
+        ("backup-delete", format!("/backups/{}/delete", backup.id)),
         ("new-backup", "/backups/new".into()),
         ("restore", format!("/backups/{}/restore", backup.id)),
         (

@@ -32,6 +32,13 @@ const ROUTES: &[(&str, &str, Role)] = &[
         "/backups/{backup}/restore/preview.csv?sources=files",
         Role::Admin,
     ),
+    ("GET", "/backups/{backup}/files", Role::Viewer),
+    (
+        "GET",
+        "/backups/{backup}/files/download?path=files",
+        Role::Operator,
+    ),
+    ("GET", "/backups/{backup}/delete", Role::Admin),
     ("POST", "/backups/{backup}/delete", Role::Admin),
     ("POST", "/backups/{backup}/pin", Role::Admin),
     ("GET", "/tasks/{task}", Role::Viewer),
