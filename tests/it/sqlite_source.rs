@@ -156,7 +156,10 @@ fn a_sqlite_snapshot_is_not_a_live_read_but_a_changed_folder_file_still_warns() 
     let (_, summary) =
         write_archive(Vec::new(), identity, snapshots, None, &options, &Silent).unwrap();
     let text = summary.warnings.join("\n");
-    assert!(!text.contains("appdb"), "the snapshot is not a live read: {text}");
+    assert!(
+        !text.contains("appdb"),
+        "the snapshot is not a live read: {text}"
+    );
     assert!(
         text.contains("src/grows: changed while being read"),
         "a real change still warns: {text}"
@@ -186,7 +189,10 @@ fn a_backup_of_a_quiet_sqlite_database_has_no_warning() {
         "[[sources]]\nname = \"appdb\"\nservice = \"app\"\nkind = \"sqlite\"\npath = \"{root}/app.db\"\n",
     );
     let db = env.path("app.db");
-    sqlite3(&db, "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('quiet');");
+    sqlite3(
+        &db,
+        "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('quiet');",
+    );
     std::thread::sleep(Duration::from_millis(20));
     let backup = env.backup(&[]);
     let warnings = backup["warnings"].to_string();
