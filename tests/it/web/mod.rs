@@ -11,6 +11,7 @@ mod browser;
 mod delete_busy;
 mod drill_schedule;
 mod drills;
+mod forms_layout;
 mod live_pages;
 mod metrics;
 mod monitor_rpo;
