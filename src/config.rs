@@ -10,6 +10,8 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 mod absolute;
+#[cfg(test)]
+mod example_tests;
 mod notify;
 mod service;
 mod source;

@@ -121,6 +121,7 @@ diesel::table! {
         action -> Text,
         drill_every -> Nullable<BigInt>,
         backups_succeeded -> BigInt,
+        last_task_id -> Nullable<Text>,
     }
 }
 

@@ -24,6 +24,13 @@ pub enum Requester {
         name: String,
         late: bool,
     },
+    /// A user who asked a schedule to run now (the console's "Run now"): the same work its
+    /// time would queue, pruned by its retention afterwards, asked for by `user`.
+    ScheduleNow {
+        id: String,
+        name: String,
+        user: String,
+    },
     /// The monitor's verification schedule (`[monitor] verify_*`).
     Monitor,
     /// A restore over live data, taking its safety backup first; holds who asked for the restore.
@@ -34,9 +41,10 @@ impl Requester {
     /// The user name the task (and a backup's record) is created by.
     pub fn username(&self) -> Option<&str> {
         match self {
-            Requester::Console(user) | Requester::Api(user) | Requester::CommandLine(user) => {
-                Some(user)
-            }
+            Requester::Console(user)
+            | Requester::Api(user)
+            | Requester::CommandLine(user)
+            | Requester::ScheduleNow { user, .. } => Some(user),
             Requester::Schedule { .. } | Requester::Monitor => Some(SCHEDULER),
             Requester::SafetyBackup(user) => user.as_deref(),
         }
@@ -53,7 +61,7 @@ impl Requester {
     /// The schedule whose retention policy prunes after the backup.
     pub fn schedule_id(&self) -> Option<&str> {
         match self {
-            Requester::Schedule { id, .. } => Some(id),
+            Requester::Schedule { id, .. } | Requester::ScheduleNow { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -76,6 +84,7 @@ impl Requester {
                 " by schedule `{name}`{}",
                 if *late { " (late)" } else { "" }
             ),
+            Requester::ScheduleNow { name, .. } => format!(" by Run now of schedule `{name}`"),
             Requester::Monitor => " by the monitor's verification schedule".into(),
             Requester::SafetyBackup(_) => ": the safety backup of a restore".into(),
         }
@@ -157,6 +166,17 @@ mod tests {
         assert!(late.is_automatic());
         assert_eq!(late.schedule_id(), Some("s1"));
         assert_eq!(Requester::CommandLine("root".into()).verb(), "started");
+        let now = Requester::ScheduleNow {
+            id: "s1".into(),
+            name: "nightly".into(),
+            user: "ann".into(),
+        };
+        assert_eq!(now.channel(), " by Run now of schedule `nightly`");
+        assert_eq!(
+            (now.username(), now.schedule_id()),
+            (Some("ann"), Some("s1"))
+        );
+        assert!(!now.is_automatic(), "a person asked for it");
         assert_eq!(Requester::SafetyBackup(None).username(), None);
     }
 }

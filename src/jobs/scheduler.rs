@@ -85,13 +85,8 @@ fn fire(app: &App, schedule: &Schedule, now: DateTime<Utc>) -> Result<Option<Tas
         name: schedule.name.clone(),
         late,
     };
-    if schedule.action() == ScheduleAction::Drill {
-        return Ok(Some(record_drill(app, &drill_of(schedule.scope()?), &by)?));
-    }
     let local = slot_utc.with_timezone(&zone).format("%Y-%m-%d %H:%M");
-    let mut request = BackupRequest::new(schedule.scope()?, schedule.kind());
-    request.name = Some(format!("{} {local}", schedule.name));
-    request.description = Some(if late {
+    let description = if late {
         format!(
             "Late: scheduled by `{}` for {local} ({}), started {} UTC{}",
             schedule.name,
@@ -105,9 +100,32 @@ fn fire(app: &App, schedule: &Schedule, now: DateTime<Utc>) -> Result<Option<Tas
         )
     } else {
         format!("Scheduled by `{}`", schedule.name)
-    });
-    let (_, task) = record_backup(app, &request, &by)?;
-    Ok(Some(task))
+    };
+    record_run(app, schedule, &by, &local.to_string(), description).map(Some)
+}
+
+/// Records what one run of `schedule` does — a backup of its scope named after it and
+/// `local_time` with `description`, or the drill of a drill schedule — and notes the task on
+/// the schedule (its last run). Returns the pending task, to be queued by the caller. Used
+/// by the schedule's time and by "Run now" (`jobs::schedules::record_run_now`).
+pub fn record_run(
+    app: &App,
+    schedule: &Schedule,
+    by: &Requester,
+    local_time: &str,
+    description: String,
+) -> Result<Task> {
+    let task = if schedule.action() == ScheduleAction::Drill {
+        record_drill(app, &drill_of(schedule.scope()?), by)?
+    } else {
+        let mut request = BackupRequest::new(schedule.scope()?, schedule.kind());
+        request.name = Some(format!("{} {local_time}", schedule.name));
+        request.description = Some(description);
+        record_backup(app, &request, by)?.1
+    };
+    let at = Utc::now().naive_utc();
+    Schedule::record_run(&mut *app.conn()?, &schedule.id, at, &task.id)?;
+    Ok(task)
 }
 
 /// The drill a drill schedule's slot records: of the newest successful backup holding

@@ -5,8 +5,10 @@
 
 mod input;
 mod row;
+mod run_now;
 
 pub use input::{blank_input, input_from_schedule, start_as};
+pub use run_now::record_run_now;
 
 use crate::app::App;
 use crate::db::{write_transaction, DbConnection, DbError, LogEntry, NewLogEntry, Schedule};

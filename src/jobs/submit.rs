@@ -18,6 +18,7 @@ use crate::jobs::drill::{record_drill, DrillRequest};
 use crate::jobs::queue::{Job, JobQueue};
 use crate::jobs::requester::Requester;
 use crate::jobs::restore::{record_restore, RestoreRequest};
+use crate::jobs::schedules::record_run_now;
 use crate::jobs::verify::{record_verify, VerifyRequest};
 
 /// Checks and records a backup (pending record, task, audit entry) and queues it.
@@ -67,6 +68,19 @@ pub async fn submit_drill(
     by: Requester,
 ) -> Result<Task> {
     let task = blocking(move || record_drill(&app, &request, &by)).await?;
+    queue_recorded(&queue, &task).await?;
+    Ok(task)
+}
+
+/// Records one run of schedule `id` asked for by `username` (the console's "Run now": the
+/// backup or drill its time would record) and queues it.
+pub async fn submit_schedule_run(
+    app: Arc<App>,
+    queue: JobQueue,
+    id: String,
+    username: String,
+) -> Result<Task> {
+    let task = blocking(move || record_run_now(&app, &id, &username)).await?;
     queue_recorded(&queue, &task).await?;
     Ok(task)
 }

@@ -34,13 +34,26 @@ pub fn snapshot(
             path.display()
         ))
     })?;
+    // The restored file should carry the live file's time, not the scratch copy's. It is
+    // set on the copy itself rather than only on the planned entry: the copy is Coffer's own,
+    // nothing writes it while it is archived, and the writer's check for a file changed
+    // while being read compares the file with its entry — a different time there reported
+    // every SQLite backup as "changed while being read".
+    let live_mtime = std::fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .ctx(|| format!("reading the time of {}", path.display()))?;
+    std::fs::File::options()
+        .write(true)
+        .open(&copy)
+        .and_then(|file| file.set_modified(live_mtime))
+        .ctx(|| format!("setting the time of snapshot {}", copy.display()))?;
     let mut entry = plan_entry(format!("{name}/{file_name}"), &copy)
         .ctx(|| format!("reading snapshot {}", copy.display()))?;
     entry.always_archive = true;
-    // The restored file should carry the live file's mode and time, not the scratch copy's.
+    // And the live file's mode (set on the entry only: a copy without read permission
+    // could not be archived).
     if let Ok(original) = plan_entry(String::new(), path) {
         entry.mode = original.mode;
-        entry.mtime_ns = original.mtime_ns;
     }
     Ok((entry, copy, scratch))
 }

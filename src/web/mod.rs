@@ -13,6 +13,7 @@ pub mod audit; // /audit: the log
 pub mod auth; // role extractors: Viewer, Operator, Admin
 pub mod backups; // list, create, detail, download, delete, stats, verify, restore
 pub mod client_addr; // who connected: peer or trusted proxy's X-Forwarded-For
+pub mod code_spans; // `name` in log messages → <code>name</code>
 pub mod dashboard; // GET /
 pub mod error; // WebError → status and page; ApiError → JSON
 pub mod health; // /health and /ready

@@ -47,14 +47,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/settings/schedules/{id}/delete",
-            web::post().to(settings::save::delete),
+            web::post().to(settings::delete::delete),
+        )
+        // forms: deleting a schedule asks first; Run now queues what the schedule would.
+        .route(
+            "/settings/schedules/{id}/delete",
+            web::get().to(settings::delete::confirm),
+        )
+        .route(
+            "/settings/schedules/{id}/run",
+            web::post().to(settings::run_now::run),
         )
         .route(
             "/settings/notify/test",
             web::post().to(settings::notify_test::send),
         )
         .route("/users", web::get().to(users::list::show))
-        .route("/users", web::post().to(users::list::create))
+        .route("/users", web::post().to(users::add::create))
         .route("/users/{id}", web::get().to(users::detail::show))
         .route("/users/{id}/role", web::post().to(users::change::role))
         .route(
@@ -66,6 +75,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/users/{id}/password",
             web::post().to(users::change::password),
         )
+        // forms: deleting a user asks first (GET), then says who was deleted.
+        .route("/users/{id}/delete", web::get().to(users::delete::confirm))
+        .route("/users/{id}/delete", web::post().to(users::delete::delete))
         .route("/users/{id}/tokens", web::post().to(users::tokens::issue))
         .route(
             "/users/{id}/tokens/{token_id}/revoke",

@@ -43,6 +43,13 @@ pub struct LogRow {
     pub task_id: String,
 }
 
+impl LogRow {
+    /// The message as HTML, its `names` as code (see [`crate::web::code_spans`]).
+    pub fn message_html(&self) -> String {
+        crate::web::code_spans::code_spans(&self.message)
+    }
+}
+
 impl From<&LogEntry> for LogRow {
     fn from(e: &LogEntry) -> LogRow {
         LogRow {

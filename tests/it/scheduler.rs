@@ -64,6 +64,11 @@ fn each_slot_fires_once_and_the_backup_is_automatic_and_named() {
     assert_eq!(backup.description.as_deref(), Some("Scheduled by `five`"));
     let after = Schedule::find_by_id(&mut app.conn().unwrap(), &schedule.id).unwrap();
     assert_eq!(after.next_run_at, Some(slot(5).naive_utc()));
+    assert_eq!(
+        after.last_task_id.as_deref(),
+        Some(fired[0].id.as_str()),
+        "the settings page shows this run's result"
+    );
     // Its retention (30 days by default) ran after the backup and was logged.
     let log = env.ok(&["list"]);
     assert!(log.contains(&backup.id));

@@ -97,3 +97,107 @@ fn sqlite_restore_over_the_original_replaces_it_atomically() {
     assert_eq!(sqlite3(&db, "SELECT group_concat(v) FROM t"), "before");
     assert_eq!(sqlite3(&db, "PRAGMA integrity_check"), "ok");
 }
+
+/// A SQLite snapshot is Coffer's own copy, made through SQLite's API: nothing changes it
+/// while it is archived, so it is never "changed while being read" (every SQLite backup
+/// once said so, because the copy's entry carried the live file's time). A file of a live
+/// folder that really changes while read still gets that warning, in the same archive.
+#[test]
+fn a_sqlite_snapshot_is_not_a_live_read_but_a_changed_folder_file_still_warns() {
+    use coffer::engine::archive_writer::{write_archive, ArchiveIdentity, ArchiveOptions};
+    use coffer::engine::progress::Silent;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    sqlite3(
+        &db,
+        "PRAGMA journal_mode=WAL; CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('kept');",
+    );
+    // The live file was last written an hour ago: a snapshot made now is younger.
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    let folder = dir.path().join("src");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("grows"), text_bytes(100_000, 1)).unwrap();
+    let sqlite = coffer::config::SourceConfig::from_toml(&format!(
+        "name = \"appdb\"\nkind = \"sqlite\"\npath = \"{}\"",
+        db.display()
+    ))
+    .unwrap();
+    let mut warnings = Vec::new();
+    let snapshots = vec![
+        coffer::sources::snapshot(&sqlite, dir.path(), &Silent, &mut warnings).unwrap(),
+        coffer::sources::snapshot(
+            &directory_source(folder.clone()),
+            dir.path(),
+            &Silent,
+            &mut warnings,
+        )
+        .unwrap(),
+    ];
+    // The folder's file changes between listing and reading, as on a live server.
+    std::fs::write(folder.join("grows"), text_bytes(300_000, 2)).unwrap();
+    let identity = ArchiveIdentity {
+        backup_id: "test",
+        kind: coffer::domain::BackupKind::Full,
+        scope: "all",
+        created_at: chrono::Utc::now(),
+    };
+    let options = ArchiveOptions {
+        level: 1,
+        threads: 1,
+        key: None,
+    };
+    let (_, summary) =
+        write_archive(Vec::new(), identity, snapshots, None, &options, &Silent).unwrap();
+    let text = summary.warnings.join("\n");
+    assert!(
+        !text.contains("appdb"),
+        "the snapshot is not a live read: {text}"
+    );
+    assert!(
+        text.contains("src/grows: changed while being read"),
+        "a real change still warns: {text}"
+    );
+    let manifest = coffer::engine::manifest::Manifest::from_json(&summary.manifest_json).unwrap();
+    let entry = manifest
+        .files
+        .iter()
+        .find(|f| f.path.starts_with("appdb/"))
+        .expect("the database is in the archive");
+    let live = std::fs::metadata(&db).unwrap();
+    assert_eq!(
+        entry.mtime_ns,
+        coffer::engine::planned::mtime_ns(
+            std::os::unix::fs::MetadataExt::mtime(&live),
+            std::os::unix::fs::MetadataExt::mtime_nsec(&live)
+        ),
+        "the archived file keeps the live file's time"
+    );
+}
+
+/// The same through the command line: a backup of a quiet SQLite database has no warning.
+#[test]
+fn a_backup_of_a_quiet_sqlite_database_has_no_warning() {
+    let env = TestEnv::new(
+        &Backend::Sqlite,
+        "[[sources]]\nname = \"appdb\"\nservice = \"app\"\nkind = \"sqlite\"\npath = \"{root}/app.db\"\n",
+    );
+    let db = env.path("app.db");
+    sqlite3(
+        &db,
+        "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('quiet');",
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    let backup = env.backup(&[]);
+    let warnings = backup["warnings"].to_string();
+    assert!(
+        !warnings.contains("changed while being read"),
+        "nothing changed: {warnings}"
+    );
+}

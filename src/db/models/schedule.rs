@@ -38,6 +38,8 @@ pub struct Schedule {
     pub drill_every: Option<i64>,
     /// Successful backups this schedule made (what `drill_every` counts).
     pub backups_succeeded: i64,
+    /// The task its last run queued (by its time or "Run now"), for that run's result.
+    pub last_task_id: Option<String>,
 }
 
 impl Schedule {
@@ -129,6 +131,7 @@ pub struct ScheduleChanges {
     pub next_run_at: Option<Option<NaiveDateTime>>,
     pub action: Option<String>,
     pub drill_every: Option<Option<i64>>,
+    pub last_task_id: Option<Option<String>>,
 }
 
 impl ScheduleChanges {
@@ -220,6 +223,24 @@ impl Schedule {
         ))
         .execute(conn)?;
         Ok(claimed == 1)
+    }
+
+    /// Notes that a run of schedule `id` (started at `at`) queued `task_id`; `next_run_at`
+    /// stays as it is (the scheduler moves it when it claims a slot). `false` once deleted.
+    pub fn record_run(
+        conn: &mut DbConnection,
+        id: &str,
+        at: NaiveDateTime,
+        task_id: &str,
+    ) -> Result<bool, DbError> {
+        let updated = diesel::update(backup_schedules::table.find(id))
+            .set((
+                dsl::last_run_at.eq(at),
+                dsl::last_task_id.eq(task_id),
+                dsl::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(updated == 1)
     }
 
     /// Counts one more successful backup of schedule `id`, in the caller's transaction (the

@@ -211,6 +211,32 @@ impl User {
         })
     }
 
+    /// Deletes user `id` (their sessions and API tokens go with them: `ON DELETE CASCADE`)
+    /// unless they are the last enabled admin; `Ok(None)` when refused, else the user as
+    /// they were. The enabled admins are locked first, as in [`User::update_keeping_an_admin`].
+    pub fn delete_keeping_an_admin(
+        conn: &mut DbConnection,
+        id: &str,
+    ) -> Result<Option<User>, DbError> {
+        write_transaction(conn, |conn| {
+            if let DbConnection::Pg(pg) = conn {
+                users::table
+                    .filter(dsl::role.eq(Role::Admin.as_str()))
+                    .filter(dsl::disabled.eq(false))
+                    .select(dsl::id)
+                    .for_update()
+                    .load::<String>(pg)?;
+            }
+            let user = User::find_by_id(conn, id)?;
+            let is_enabled_admin = user.role() == Role::Admin && !user.disabled;
+            if is_enabled_admin && User::count_enabled_admins(conn)? <= 1 {
+                return Ok(None);
+            }
+            User::delete(conn, id)?;
+            Ok(Some(user))
+        })
+    }
+
     pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
         match diesel::delete(users::table.find(id)).execute(conn)? {
             0 => Err(not_found(id)),

@@ -15,7 +15,7 @@ use crate::web::client_addr::{client_addr, shown};
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::identity::{Credential, SESSION_COOKIE};
 use crate::web::state::WebState;
-use crate::web::users::list::MAX_USERNAME_CHARS;
+use crate::web::users::add::MAX_USERNAME_CHARS;
 
 #[derive(Deserialize)]
 pub struct LoginForm {

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{DbConnection, Schedule};
+use crate::db::{DbConnection, DbError, Schedule, Task};
 use crate::domain::schedule::{weekday_name, FieldErrors, ScheduleInput};
 use crate::domain::{CronExpr, Frequency, ScheduleAction};
 use crate::jobs::retention::policy_of;
@@ -39,6 +39,9 @@ pub struct SettingsPage {
     pub preview: Option<RetentionPreviewView>,
     /// The notification channels: `(label, where to)`, no secrets.
     pub channels: Vec<(String, String)>,
+    /// The schedule just deleted (the redirect's `?deleted=`), believed only while no
+    /// schedule has that name, so a link cannot claim a deletion that did not happen.
+    pub deleted: Option<String>,
 }
 
 /// The retention preview of the schedule being edited.
@@ -135,6 +138,27 @@ pub struct ScheduleRow {
     pub next_runs: Vec<(String, String)>,
     /// Why no next runs can be shown (a hand-edited row with a bad expression or zone).
     pub problem: String,
+    /// When it last ran (UTC), empty when never.
+    pub last_run: String,
+    /// The task its last run queued: `(id, status)`; `None` before the first run or once
+    /// that task is gone.
+    pub last_task: Option<(String, String)>,
+    /// The task id the schedule notes, looked up by [`ScheduleRow::with_last_task`].
+    last_task_id: Option<String>,
+}
+
+impl ScheduleRow {
+    /// Fills in the status of the last run's task.
+    fn with_last_task(mut self, conn: &mut DbConnection) -> Result<ScheduleRow, DbError> {
+        if let Some(id) = &self.last_task_id {
+            self.last_task = match Task::find_by_id(conn, id) {
+                Ok(task) => Some((task.id, task.status)),
+                Err(DbError::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            };
+        }
+        Ok(self)
+    }
 }
 
 impl From<&Schedule> for ScheduleRow {
@@ -176,6 +200,13 @@ impl From<&Schedule> for ScheduleRow {
             retention: retention_of(s),
             next_runs,
             problem,
+            last_run: s
+                .last_run_at
+                .as_ref()
+                .map(crate::web::view::timestamp)
+                .unwrap_or_default(),
+            last_task: None,
+            last_task_id: s.last_task_id.clone(),
         }
     }
 }
@@ -212,6 +243,8 @@ fn describe(frequency: Frequency) -> String {
 #[derive(Debug, Deserialize)]
 pub struct SettingsQuery {
     edit: Option<String>,
+    /// Set by the redirect after a schedule was deleted.
+    deleted: Option<String>,
 }
 
 pub async fn show(
@@ -219,7 +252,9 @@ pub async fn show(
     user: Viewer,
     query: web::Query<SettingsQuery>,
 ) -> WebResult<HttpResponse> {
-    let editing = query.into_inner().edit.filter(|id| !id.is_empty());
+    let query = query.into_inner();
+    let editing = query.edit.filter(|id| !id.is_empty());
+    let deleted = query.deleted.filter(|name| !name.is_empty());
     let identity = user.identity;
     let app = state.app.clone();
     state
@@ -228,6 +263,10 @@ pub async fn show(
                 Some(id) => input_from_schedule(&Schedule::find_by_id(conn, id)?),
                 None => blank_input(),
             };
+            let deleted = match deleted {
+                Some(name) if Schedule::find_by_name(conn, &name)?.is_none() => Some(name),
+                _ => None,
+            };
             render(
                 conn,
                 &identity,
@@ -235,13 +274,15 @@ pub async fn show(
                 form,
                 FieldErrors::default(),
                 editing,
+                deleted,
             )
         })
         .await
         .map(|html| html_response(StatusCode::OK, html))
 }
 
-/// Renders the page (HTML) with the list read from `conn`.
+/// Renders the page (HTML) with the list read from `conn`; `deleted` names the schedule
+/// just deleted.
 pub fn render(
     conn: &mut DbConnection,
     identity: &Identity,
@@ -249,11 +290,12 @@ pub fn render(
     form: ScheduleInput,
     errors: FieldErrors,
     editing: Option<String>,
+    deleted: Option<String>,
 ) -> WebResult<String> {
     let schedules = Schedule::list(conn)?
         .iter()
-        .map(ScheduleRow::from)
-        .collect();
+        .map(|s| ScheduleRow::from(s).with_last_task(conn))
+        .collect::<Result<Vec<_>, DbError>>()?;
     let sources = &settings.sources;
     let services = crate::web::view::service_names(sources);
     // A drill schedule prunes nothing: no preview.
@@ -284,6 +326,7 @@ pub fn render(
             "sunday",
         ],
         channels,
+        deleted,
     };
     page.render().map_err(WebError::from)
 }

@@ -48,7 +48,7 @@ async fn save(
             match schedules::save(conn, &app, &input, id.as_deref(), &identity.user.username) {
                 Ok(_) => Ok(None),
                 Err(Refusal::Fields(errors)) => {
-                    render(conn, &identity, &app.settings, input, errors, id).map(Some)
+                    render(conn, &identity, &app.settings, input, errors, id, None).map(Some)
                 }
                 Err(Refusal::Other(e)) => Err(WebError::from(e)),
             }
@@ -58,18 +58,4 @@ async fn save(
         None => see_other("/settings"),
         Some(html) => html_response(StatusCode::BAD_REQUEST, html),
     })
-}
-
-/// `POST /settings/schedules/{id}/delete`.
-pub async fn delete(
-    state: web::Data<WebState>,
-    user: Admin,
-    id: web::Path<String>,
-) -> WebResult<HttpResponse> {
-    let id = id.into_inner();
-    let username = user.username().to_string();
-    state
-        .db(move |conn| schedules::delete(conn, &id, &username))
-        .await?;
-    Ok(see_other("/settings"))
 }

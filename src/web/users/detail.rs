@@ -46,6 +46,27 @@ struct UserPage {
     min_length: usize,
     /// A token just issued, shown this once.
     new_token: Option<(String, String)>,
+    errors: DetailErrors,
+    /// The page of the signed-in admin: no Delete (nobody deletes their own account).
+    is_self: bool,
+}
+
+/// A message per form of the page (role, access, password, token); empty where none.
+#[derive(Debug, Default)]
+pub struct DetailErrors {
+    pub role: String,
+    pub access: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl DetailErrors {
+    pub fn is_empty(&self) -> bool {
+        self.role.is_empty()
+            && self.access.is_empty()
+            && self.password.is_empty()
+            && self.token.is_empty()
+    }
 }
 
 pub async fn show(
@@ -56,17 +77,19 @@ pub async fn show(
     let id = id.into_inner();
     let identity = admin.identity;
     let html = state
-        .db(move |conn| render(conn, &identity, &id, None))
+        .db(move |conn| render(conn, &identity, &id, None, DetailErrors::default()))
         .await?;
     Ok(html_response(StatusCode::OK, html))
 }
 
-/// The page of user `id`; `new_token` is `(name, token)` right after issuing one.
+/// The page of user `id`; `new_token` is `(name, token)` right after issuing one, `errors`
+/// what a refused form says next to its field.
 pub fn render(
     conn: &mut DbConnection,
     identity: &Identity,
     id: &str,
     new_token: Option<(String, String)>,
+    errors: DetailErrors,
 ) -> WebResult<String> {
     let user = User::find_by_id(conn, id)?;
     let tokens = ApiToken::list_for_user(conn, id)?;
@@ -77,6 +100,26 @@ pub fn render(
         roles: Role::ALL,
         min_length: MIN_PASSWORD_LEN,
         new_token,
+        errors,
+        is_self: identity.user.id == id,
     };
     page.render().map_err(WebError::from)
+}
+
+/// The page of user `id` again with `status` and `message` next to the form `field` says
+/// (`role`, `access`, `password` or `token`), after that form was refused.
+pub async fn refused(
+    state: &WebState,
+    identity: Identity,
+    id: String,
+    status: StatusCode,
+    field: fn(&mut DetailErrors) -> &mut String,
+    message: String,
+) -> WebResult<HttpResponse> {
+    let mut errors = DetailErrors::default();
+    *field(&mut errors) = message;
+    let html = state
+        .db(move |conn| render(conn, &identity, &id, None, errors))
+        .await?;
+    Ok(html_response(status, html))
 }

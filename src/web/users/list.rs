@@ -1,17 +1,21 @@
-//! `GET /users` (every user) and `POST /users` (add one with an initial password).
+//! `GET /users`: every user, and the form that adds one (`POST /users`, see [`super::add`]).
+//! A refused form comes back on this page with the message next to its field; after a
+//! deletion the page says which user was deleted.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{hash_password, MIN_PASSWORD_LEN};
-use crate::db::{NewLogEntry, NewUser, User};
-use crate::domain::{LogLevel, Role};
+use crate::auth::MIN_PASSWORD_LEN;
+use crate::db::{DbConnection, User};
+use crate::domain::Role;
 use crate::web::auth::Admin;
-use crate::web::error::{see_other, WebError, WebResult};
+use crate::web::error::{WebError, WebResult};
+use crate::web::identity::Identity;
 use crate::web::layout::{html_response, Layout};
 use crate::web::state::WebState;
+use crate::web::users::add::{AddErrors, AddForm};
 use crate::web::view::timestamp;
 
 pub struct UserRow {
@@ -43,82 +47,62 @@ struct UsersPage {
     users: Vec<UserRow>,
     roles: &'static [Role],
     min_length: usize,
+    form: AddForm,
+    errors: AddErrors,
+    /// The user just deleted (see [`ListQuery::deleted`]).
+    deleted: Option<String>,
 }
 
-pub async fn show(state: web::Data<WebState>, user: Admin) -> WebResult<HttpResponse> {
-    let users = state.db(User::list).await?;
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Set by the redirect after a deletion. Believed only while no user has that name, so a
+    /// link cannot make the page claim a deletion that did not happen.
+    #[serde(default)]
+    deleted: Option<String>,
+}
+
+pub async fn show(
+    state: web::Data<WebState>,
+    user: Admin,
+    query: web::Query<ListQuery>,
+) -> WebResult<HttpResponse> {
+    let identity = user.identity;
+    let deleted = query.into_inner().deleted.filter(|name| !name.is_empty());
+    let html = state
+        .db(move |conn| {
+            let deleted = match deleted {
+                Some(name) if User::find_by_username(conn, &name)?.is_none() => Some(name),
+                _ => None,
+            };
+            render(
+                conn,
+                &identity,
+                AddForm::default(),
+                AddErrors::default(),
+                deleted,
+            )
+        })
+        .await?;
+    Ok(html_response(StatusCode::OK, html))
+}
+
+/// The page with every user; `form` and `errors` fill the add form again after a refusal.
+pub fn render(
+    conn: &mut DbConnection,
+    identity: &Identity,
+    form: AddForm,
+    errors: AddErrors,
+    deleted: Option<String>,
+) -> WebResult<String> {
+    let users = User::list(conn)?;
     let page = UsersPage {
-        layout: Layout::new(&user.identity, "users"),
+        layout: Layout::new(identity, "users"),
         users: users.iter().map(UserRow::from).collect(),
         roles: Role::ALL,
         min_length: MIN_PASSWORD_LEN,
+        form,
+        errors,
+        deleted,
     };
-    Ok(html_response(StatusCode::OK, page.render()?))
-}
-
-/// No `Debug`: it holds a password.
-#[derive(Deserialize)]
-pub struct NewUserForm {
-    username: String,
-    role: String,
-    password: String,
-    /// A checkbox: present when the user must choose their own password at first sign-in.
-    #[serde(default)]
-    must_change_password: Option<String>,
-}
-
-/// The longest user name an account can have.
-pub const MAX_USERNAME_CHARS: usize = 64;
-
-/// User names appear in logs and URLs: keep them plain.
-pub fn parse_username(s: &str) -> Result<String, WebError> {
-    let name = s.trim();
-    let plain = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if name.is_empty() || name.len() > MAX_USERNAME_CHARS || !plain {
-        return Err(WebError::bad_request(
-            "a user name has 1 to 64 characters: letters, digits, `.`, `_`, `-` or `@`",
-        ));
-    }
-    Ok(name.to_string())
-}
-
-pub fn parse_role(s: &str) -> Result<Role, WebError> {
-    s.parse::<Role>()
-        .map_err(|e| WebError::bad_request(format!("role: {e}")))
-}
-
-pub async fn create(
-    state: web::Data<WebState>,
-    user: Admin,
-    form: web::Form<NewUserForm>,
-) -> WebResult<HttpResponse> {
-    let form = form.into_inner();
-    let username = parse_username(&form.username)?;
-    let role = parse_role(&form.role)?;
-    let hash = state
-        .passwords
-        .run(move || hash_password(&form.password))
-        .await?
-        .map_err(|e| WebError::bad_request(format!("password: {e}")))?;
-    let mut new = NewUser::new(&username, &hash, role);
-    if form.must_change_password.is_some() {
-        new = new.must_change_password();
-    }
-    let created = state
-        .db(move |conn| match User::insert(conn, &new) {
-            Err(e) if e.is_unique_violation() => Err(WebError::Conflict(format!(
-                "a user named `{}` already exists",
-                new.username
-            ))),
-            other => other.map_err(WebError::from),
-        })
-        .await?;
-    let admin = user.username().to_string();
-    let message = format!("`{admin}` added user `{}` as {role}", created.username);
-    state
-        .audit(NewLogEntry::new(LogLevel::Info, "user", message).by(&admin))
-        .await;
-    Ok(see_other(&format!("/users/{}", created.id)))
+    page.render().map_err(WebError::from)
 }

@@ -2,7 +2,7 @@
 //! is kept) and `POST /users/{id}/tokens/{token_id}/revoke` ends it. A token acts with its
 //! user's role, and stops working when the user is disabled.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -12,7 +12,7 @@ use crate::domain::LogLevel;
 use crate::web::auth::Admin;
 use crate::web::error::{see_other, WebError, WebResult};
 use crate::web::state::WebState;
-use crate::web::users::detail::render;
+use crate::web::users::detail::{refused, render, DetailErrors};
 
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
@@ -28,9 +28,18 @@ pub async fn issue(
     let id = id.into_inner();
     let name = form.into_inner().name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(WebError::bad_request(
-            "a token name has 1 to 100 characters and says what uses it (e.g. `nightly script`)",
-        ));
+        let message =
+            "a token name has 1 to 100 characters and says what uses it (e.g. “nightly script”)";
+        let status = StatusCode::BAD_REQUEST;
+        return refused(
+            &state,
+            admin.identity,
+            id,
+            status,
+            token_field,
+            message.into(),
+        )
+        .await;
     }
     let by = admin.username().to_string();
     let identity = admin.identity;
@@ -46,7 +55,13 @@ pub async fn issue(
                     &NewLogEntry::new(LogLevel::Info, "user", message).by(&by),
                 )
             })?;
-            render(conn, &identity, &id, Some((name, token)))
+            render(
+                conn,
+                &identity,
+                &id,
+                Some((name, token)),
+                DetailErrors::default(),
+            )
         })
         .await?;
     // The token is in this page only: keep it out of every cache.
@@ -54,6 +69,10 @@ pub async fn issue(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/html; charset=utf-8")
         .body(html))
+}
+
+fn token_field(errors: &mut DetailErrors) -> &mut String {
+    &mut errors.token
 }
 
 pub async fn revoke(

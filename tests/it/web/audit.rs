@@ -146,3 +146,27 @@ fn bad_filter_values_are_refused_with_a_message() {
         assert_eq!(console.anonymous().get("/audit").status(), 303);
     }
 }
+
+/// Names the log writes between backticks are shown as code, not as literal backticks;
+/// markup in them stays text.
+#[test]
+fn names_in_messages_are_code_not_backticks() {
+    let console = TestConsole::start(&crate::helpers::Backend::Sqlite);
+    record(
+        &console,
+        10,
+        LogLevel::Info,
+        "settings",
+        "alice",
+        "`alice` deleted schedule `<nightly>`",
+    );
+    let page = console.login_as(Role::Viewer).page("/audit");
+    assert!(
+        page.contains("<code>alice</code> deleted schedule <code>&lt;nightly&gt;</code>"),
+        "{page}"
+    );
+    let table = &page[page.find("<table class=\"audit\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(!table.contains('`'), "no literal backticks: {table}");
+    assert!(page.contains("<td class=\"when\">2026-01-10 12:00 UTC</td>"));
+}

@@ -15,6 +15,7 @@ mod browser_files;
 mod delete_busy;
 mod drill_schedule;
 mod drills;
+mod forms_layout;
 mod live_pages;
 mod metrics;
 mod monitor_rpo;

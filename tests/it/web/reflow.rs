@@ -159,11 +159,16 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
         ("sources", "/sources".into()),
         ("schedules", "/settings".into()),
         ("schedule-edit", format!("/settings?edit={schedule_id}")),
+        (
+            "schedule-delete",
+            format!("/settings/schedules/{schedule_id}/delete"),
+        ),
         ("recoverability", "/recoverability".into()),
         ("drill", format!("/drills/{drill_task}")),
         ("audit", "/audit".into()),
         ("users", "/users".into()),
         ("user", format!("/users/{}", user.id)),
+        ("user-delete", format!("/users/{}/delete", user.id)),
         ("account", "/account/password".into()),
     ]
 }

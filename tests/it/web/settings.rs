@@ -370,3 +370,143 @@ fn the_form_makes_drill_schedules_and_refuses_retention_on_them() {
     assert!(page.contains("<td data-label=\"Action\">backup, full</td>"));
     assert!(page.contains("a drill after every 4. backup"), "{page}");
 }
+
+/// Delete asks first (a page naming the schedule, with Cancel), and afterwards the list says
+/// which schedule went. The list's Delete is a link to that question, not a form that
+/// deletes at once, and reads as a red button.
+#[test]
+fn deleting_a_schedule_asks_first_and_then_says_what_happened() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+        for name in ["nightly", "weekly"] {
+            assert_eq!(
+                post(&admin, "/settings/schedules", &daily(name)).status(),
+                303
+            );
+        }
+        let nightly = schedules(&console)
+            .into_iter()
+            .find(|s| s.name == "nightly")
+            .unwrap();
+        let ask = format!("/settings/schedules/{}/delete", nightly.id);
+        let list = admin.page("/settings");
+        assert!(
+            list.contains(&format!(
+                "<a href=\"{ask}\" class=\"button small danger\" aria-label=\"Delete nightly\">"
+            )),
+            "{list}"
+        );
+        assert!(
+            !list.contains(&format!("action=\"{ask}\"")),
+            "no form on the list deletes without asking"
+        );
+
+        let question = admin.page(&ask);
+        assert!(
+            question.contains("<h1>Delete schedule nightly?</h1>"),
+            "{question}"
+        );
+        assert!(question.contains(&format!("<form method=\"post\" action=\"{ask}\"")));
+        assert!(question.contains("<a href=\"/settings\" class=\"button\">Cancel</a>"));
+        assert_eq!(schedules(&console).len(), 2, "asking deletes nothing");
+
+        let gone = admin.post(&ask, &[]);
+        assert_eq!(gone.status(), 303);
+        assert_eq!(location(&gone), "/settings?deleted=nightly");
+        let after = admin.page(&location(&gone));
+        assert!(after.contains("Schedule “nightly” was deleted"), "{after}");
+        assert_eq!(schedules(&console).len(), 1);
+        // A link cannot claim a deletion that did not happen.
+        let forged = admin.page("/settings?deleted=weekly");
+        assert!(!forged.contains("was deleted"), "{forged}");
+        assert_eq!(admin.get("/settings/schedules/nope/delete").status(), 404);
+    }
+}
+
+/// "Run now" queues the backup the schedule would (its scope, named after it, pruned by its
+/// retention), audit-logged under the user who asked; the list then shows the last run and
+/// its result, linked to its task.
+#[test]
+fn run_now_queues_the_schedules_backup_and_the_list_shows_its_last_run_and_result() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+        assert_eq!(
+            post(&admin, "/settings/schedules", &daily("nightly")).status(),
+            303
+        );
+        let nightly = schedules(&console).remove(0);
+        let before = admin.page("/settings");
+        assert!(before.contains("never"), "{before}");
+
+        let operator = console.login_as(Role::Operator);
+        let page = operator.page("/settings");
+        let run = format!("/settings/schedules/{}/run", nightly.id);
+        assert!(
+            page.contains(&format!("action=\"{run}\"")),
+            "operators see Run now"
+        );
+        assert!(
+            !page.contains("aria-label=\"Delete nightly\""),
+            "but not Delete"
+        );
+        let queued = operator.post(&run, &[]);
+        assert_eq!(queued.status(), 303, "{}", queued.text().unwrap());
+        let task_page = location(&queued);
+        let task_id = task_page.trim_start_matches("/tasks/").to_string();
+        let mut conn = console.app.conn().unwrap();
+        let task = coffer::db::Task::find_by_id(&mut conn, &task_id).unwrap();
+        let params: coffer::jobs::params::BackupParams = coffer::jobs::params::read(&task).unwrap();
+        assert_eq!(params.schedule_id.as_deref(), Some(nightly.id.as_str()));
+        let backup =
+            coffer::db::Backup::find_by_id(&mut conn, task.backup_id.as_deref().unwrap()).unwrap();
+        assert!(backup.name.starts_with("nightly "), "{}", backup.name);
+        assert_eq!(backup.scope, "all");
+        let stored = Schedule::find_by_id(&mut conn, &nightly.id).unwrap();
+        assert_eq!(stored.last_task_id.as_deref(), Some(task_id.as_str()));
+        assert_eq!(
+            stored.next_run_at, nightly.next_run_at,
+            "its next run stays"
+        );
+        drop(conn);
+
+        console.run_pending_jobs();
+        let list = admin.page("/settings");
+        assert!(
+            list.contains(&format!(
+                "<a href=\"/tasks/{task_id}\" class=\"status-success\" aria-label=\"Last run of nightly: success\">success</a>"
+            )),
+            "{list}"
+        );
+        let log = LogEntry::list(
+            &mut console.app.conn().unwrap(),
+            &LogFilter {
+                operation: Some("backup".into()),
+                ..LogFilter::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.message.contains("by Run now of schedule `nightly`")
+                    && e.username
+                        .as_deref()
+                        .is_some_and(|u| u.starts_with("operator"))),
+            "{:?}",
+            log.iter()
+                .map(|e| (&e.message, &e.username))
+                .collect::<Vec<_>>()
+        );
+
+        let viewer = console.login_as(Role::Viewer);
+        assert!(!viewer
+            .page("/settings")
+            .contains(&format!("action=\"{run}\"")));
+        assert_eq!(viewer.post(&run, &[]).status(), 403);
+        assert_eq!(
+            admin.post("/settings/schedules/nope/run", &[]).status(),
+            404
+        );
+    }
+}

@@ -249,3 +249,217 @@ fn admins_add_users_and_issue_tokens_that_are_stored_hashed() {
         assert!(!user(&console, "frank").disabled);
     }
 }
+
+/// The text of the element with `id` (its first text, up to the next tag).
+fn text_by_id(html: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let at = html.find(&marker)?;
+    let start = at + html[at..].find('>')? + 1;
+    let end = start + html[start..].find('<')?;
+    Some(html[start..end].trim().to_string())
+}
+
+/// A refused new user comes back as the users page — navigation, the list, the form with
+/// what was typed (never the password) — with the message next to the wrong field.
+#[test]
+fn a_refused_new_user_is_shown_on_the_form_next_to_the_field() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+        let cases = [
+            (
+                "bad name!",
+                "operator",
+                PASSWORD,
+                400,
+                "username-error",
+                "a user name has",
+            ),
+            (
+                "gina",
+                "superuser",
+                PASSWORD,
+                400,
+                "role-error",
+                "superuser",
+            ),
+            (
+                "gina",
+                "operator",
+                "short",
+                400,
+                "password-error",
+                "at least 10",
+            ),
+        ];
+        for (name, role, password, status, field, message) in cases {
+            let response = admin.post(
+                "/users",
+                &[("username", name), ("role", role), ("password", password)],
+            );
+            assert_eq!(response.status(), status, "{name} {role}");
+            let page = response.text().unwrap();
+            let shown = text_by_id(&page, field).unwrap_or_else(|| panic!("{field}: {page}"));
+            assert!(shown.contains(message), "{field}: {shown}");
+            assert!(page.contains("<nav"), "the page has its navigation");
+            assert!(page.contains("id=\"add-user\""), "the form is there again");
+            assert!(page.contains("Nobody was added"));
+            assert!(!page.contains(PASSWORD), "the password is not sent back");
+        }
+        let again = admin.post(
+            "/users",
+            &[
+                ("username", "gina"),
+                ("role", "operator"),
+                ("password", "short"),
+            ],
+        );
+        let page = again.text().unwrap();
+        assert!(page.contains("value=\"gina\""), "the typed name stays");
+        assert!(
+            page.contains("value=\"operator\" selected"),
+            "the chosen role stays"
+        );
+
+        let fields = [
+            ("username", "gina"),
+            ("role", "operator"),
+            ("password", PASSWORD),
+        ];
+        assert_eq!(admin.post("/users", &fields).status(), 303);
+        let taken = admin.post("/users", &fields);
+        assert_eq!(taken.status(), 409);
+        let page = taken.text().unwrap();
+        assert_eq!(
+            text_by_id(&page, "username-error").as_deref(),
+            Some("a user named “gina” already exists"),
+            "{page}"
+        );
+        assert!(page.contains("<nav"));
+        assert_eq!(
+            User::list(&mut console.app.conn().unwrap()).unwrap().len(),
+            2
+        );
+    }
+}
+
+/// The forms of a user's page say what is wrong next to themselves, on that page.
+#[test]
+fn refusals_on_a_users_page_are_shown_next_to_their_form() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+        let first = me(&console, &admin);
+        let base = format!("/users/{}", first.id);
+
+        let disable = admin.post(&format!("{base}/disable"), &[]);
+        assert_eq!(disable.status(), 409);
+        let page = disable.text().unwrap();
+        assert!(text_by_id(&page, "access-error")
+            .unwrap()
+            .contains("last enabled admin"));
+        assert!(
+            page.contains(&format!("<h1>{}", first.username)),
+            "the user's page"
+        );
+
+        let demote = admin.post(&format!("{base}/role"), &[("role", "viewer")]);
+        assert_eq!(demote.status(), 409);
+        assert!(text_by_id(&demote.text().unwrap(), "role-error")
+            .unwrap()
+            .contains("last enabled admin"));
+
+        let bad_role = admin.post(&format!("{base}/role"), &[("role", "root")]);
+        assert_eq!(bad_role.status(), 400);
+        assert!(text_by_id(&bad_role.text().unwrap(), "role-error").is_some());
+
+        let short = admin.post(&format!("{base}/password"), &[("password", "short")]);
+        assert_eq!(short.status(), 400);
+        assert!(text_by_id(&short.text().unwrap(), "password-error")
+            .unwrap()
+            .contains("at least 10"));
+
+        let token = admin.post(&format!("{base}/tokens"), &[("name", "  ")]);
+        assert_eq!(token.status(), 400);
+        assert!(text_by_id(&token.text().unwrap(), "token-error")
+            .unwrap()
+            .contains("token name"));
+    }
+}
+
+/// Deleting a user asks first (what ends with them, what stays), then the users page says
+/// who was deleted; their sessions and tokens end. Nobody deletes their own account.
+#[test]
+fn deleting_a_user_asks_first_ends_their_access_and_says_what_happened() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        let admin = console.login_as(Role::Admin);
+        console.add_user("hank", Role::Operator);
+        let hank = user(&console, "hank");
+        let session = signed_in(&console, "hank", PASSWORD);
+        let token = issue_token(&console, &admin, "hank");
+
+        let ask = format!("/users/{}/delete", hank.id);
+        assert!(admin
+            .page(&format!("/users/{}", hank.id))
+            .contains(&format!("href=\"{ask}\"")));
+        let question = admin.page(&ask);
+        assert!(
+            question.contains("<h1>Delete user hank?</h1>"),
+            "{question}"
+        );
+        assert!(question.contains("API token stops working"), "{question}");
+        assert!(question.contains(&format!("<form method=\"post\" action=\"{ask}\"")));
+        assert!(question.contains("class=\"button\">Cancel</a>"));
+        assert!(
+            User::find_by_username(&mut console.app.conn().unwrap(), "hank")
+                .unwrap()
+                .is_some()
+        );
+
+        let gone = admin.post(&ask, &[]);
+        assert_eq!(gone.status(), 303);
+        assert_eq!(location(&gone), "/users?deleted=hank");
+        let page = admin.page(&location(&gone));
+        assert!(page.contains("User “hank” was deleted"), "{page}");
+        let mut conn = console.app.conn().unwrap();
+        assert!(User::find_by_username(&mut conn, "hank").unwrap().is_none());
+        assert!(ApiToken::list_for_user(&mut conn, &hank.id)
+            .unwrap()
+            .is_empty());
+        drop(conn);
+        assert_eq!(session.get("/").status(), 303, "their session ended");
+        let api = console
+            .anonymous()
+            .client
+            .get(console.url("/api/v1/backups"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(api.status(), 401, "their token stopped");
+        let log = LogEntry::list(&mut console.app.conn().unwrap(), &LogFilter::default()).unwrap();
+        assert!(log
+            .iter()
+            .any(|e| e.message.contains("deleted user `hank` (operator)")));
+
+        // A link cannot claim a deletion that did not happen.
+        let me = me(&console, &admin);
+        assert!(
+            !admin
+                .page(&format!("/users/{}", me.id))
+                .contains("id=\"delete-user\""),
+            "no Delete on one's own page"
+        );
+        let forged = admin.page(&format!("/users?deleted={}", me.username));
+        assert!(!forged.contains("was deleted"));
+        let own = admin.post(&format!("/users/{}/delete", me.id), &[]);
+        assert_eq!(own.status(), 409);
+        let page = own.text().unwrap();
+        assert!(
+            page.contains("you cannot delete your own account"),
+            "{page}"
+        );
+        assert!(User::find_by_id(&mut console.app.conn().unwrap(), &me.id).is_ok());
+        assert_eq!(admin.get("/users/nope/delete").status(), 404);
+    }
+}

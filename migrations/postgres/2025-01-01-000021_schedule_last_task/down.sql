@@ -1,0 +1,1 @@
+ALTER TABLE backup_schedules DROP COLUMN last_task_id;
