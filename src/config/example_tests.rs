@@ -60,11 +60,14 @@ fn the_example_mentions_every_key_of_the_config_structs() {
         }
         let leaf = key.rsplit('.').next().unwrap();
         let is_table = keys.iter().any(|k| k.starts_with(&format!("{key}.")));
-        let mentioned = if is_table {
-            EXAMPLE.contains(&format!("[{key}]")) || EXAMPLE.contains(&format!("[[{key}]]"))
-        } else {
-            EXAMPLE.contains(&format!("{leaf} ="))
-        };
+        // A table of named tables (`[services.NAME]`) is shown by one of its entries.
+        let named_tables = EXAMPLE.contains(&format!("[{key}."));
+        let mentioned = named_tables
+            || if is_table {
+                EXAMPLE.contains(&format!("[{key}]")) || EXAMPLE.contains(&format!("[[{key}]]"))
+            } else {
+                EXAMPLE.contains(&format!("{leaf} ="))
+            };
         if !mentioned {
             missing.push(key.clone());
         }
