@@ -10,6 +10,7 @@ pub mod rpo;
 mod rpo_check;
 pub mod stalls;
 pub mod storage;
+pub mod storage_forecast;
 pub mod verify_schedule;
 
 use std::sync::Arc;

@@ -86,6 +86,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(backups::delete::delete),
         )
         .route("/backups/{id}/pin", web::post().to(backups::pin::pin))
+        // The list of all work.
+        .route("/tasks", web::get().to(tasks::list::show))
         .route("/tasks/{id}", web::get().to(tasks::page::show))
         .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
         .route("/tasks/{id}/cancel", web::post().to(tasks::cancel::cancel))

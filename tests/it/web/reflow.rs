@@ -144,6 +144,7 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
         ("new-backup", "/backups/new".into()),
         ("restore", format!("/backups/{}/restore", backup.id)),
         ("verify", format!("/backups/{}/verify", backup.id)),
+        ("tasks", "/tasks".into()),
         ("task", format!("/tasks/{backup_task}")),
         ("drill-task", format!("/tasks/{drill_task}")),
         ("sources", "/sources".into()),
