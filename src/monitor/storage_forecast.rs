@@ -17,13 +17,20 @@ const HORIZON_DAYS: f64 = 3650.0;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Forecast {
     /// Full around `on` at `per_day` bytes a day.
-    FullOn { on: NaiveDate, per_day: f64 },
+    FullOn {
+        on: NaiveDate,
+        per_day: f64,
+    },
     /// Growing, but slowly enough not to fill within the horizon.
-    NotWithinHorizon { per_day: f64 },
+    NotWithinHorizon {
+        per_day: f64,
+    },
     /// Nothing added (or only removed) in the window.
     NoGrowth,
     /// The first successful backup is this recent.
-    TooLittleHistory { history: Duration },
+    TooLittleHistory {
+        history: Duration,
+    },
     NoBackups,
 }
 
@@ -105,7 +112,11 @@ mod tests {
         };
         let forecast = Forecast::of(10 * gib, &growth, at(11));
         assert_eq!(forecast.date(), "2026-11-21");
-        assert!(forecast.reason().contains("1.0 GiB/day"), "{}", forecast.reason());
+        assert!(
+            forecast.reason().contains("1.0 GiB/day"),
+            "{}",
+            forecast.reason()
+        );
     }
 
     #[test]
@@ -116,7 +127,11 @@ mod tests {
         };
         let forecast = Forecast::of(1000, &recent, at(11));
         assert_eq!(forecast.date(), "—");
-        assert!(forecast.reason().contains("3 h only"), "{}", forecast.reason());
+        assert!(
+            forecast.reason().contains("3 h only"),
+            "{}",
+            forecast.reason()
+        );
         let flat = Growth {
             added_bytes: 0,
             first_success: Some(at(1)),

@@ -71,7 +71,10 @@ pub fn source_statuses(
         let verified = Backup::latest_verified_time(conn, &search)?;
         let covering: Vec<&Schedule> = schedules
             .iter()
-            .filter(|s| s.scope().is_ok_and(|scope| scope.covers(&status.source, &status.service)))
+            .filter(|s| {
+                s.scope()
+                    .is_ok_and(|scope| scope.covers(&status.source, &status.service))
+            })
             .collect();
         let next_run = covering.iter().filter_map(|s| s.next_run_at).min();
         let last_failure = failures
@@ -81,7 +84,11 @@ pub fn source_statuses(
         rows.push(SourceStatus {
             missed: status.missed(),
             rpo: format!("{} h", status.rpo.num_hours()),
-            last_success: status.last_success.as_ref().map(timestamp).unwrap_or_default(),
+            last_success: status
+                .last_success
+                .as_ref()
+                .map(timestamp)
+                .unwrap_or_default(),
             age: status
                 .last_success
                 .map_or_else(|| "never".into(), |at| age(at, now)),
@@ -102,7 +109,11 @@ pub fn source_statuses(
 /// `nightly (daily at 02:30)`.
 fn schedule_text(schedule: &Schedule) -> String {
     match schedule.cron.parse::<CronExpr>() {
-        Ok(expr) => format!("{} ({})", schedule.name, describe(Frequency::from_cron(expr))),
+        Ok(expr) => format!(
+            "{} ({})",
+            schedule.name,
+            describe(Frequency::from_cron(expr))
+        ),
         Err(_) => schedule.name.clone(),
     }
 }
@@ -143,7 +154,10 @@ pub fn recent_failures(conn: &mut DbConnection) -> Result<Vec<(Vec<String>, Fail
                 what: task.kind.clone(),
                 when: timestamp(&at),
                 at,
-                reason: task.error.clone().unwrap_or_else(|| "no reason recorded".into()),
+                reason: task
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no reason recorded".into()),
                 link: format!("/tasks/{}", task.id),
             },
         ));
@@ -175,7 +189,7 @@ pub fn recent_failures(conn: &mut DbConnection) -> Result<Vec<(Vec<String>, Fail
         };
         found.push((sources, undelivered_failure(entry)));
     }
-    found.sort_by(|a, b| b.1.at.cmp(&a.1.at));
+    found.sort_by_key(|(_, failure)| std::cmp::Reverse(failure.at));
     Ok(found)
 }
 

@@ -83,8 +83,7 @@ pub fn target_spaces(
                     free: "no limit reported".into(),
                     nearly_full: false,
                     full_on: "—".into(),
-                    estimate: "no estimate: object storage reports no free space or quota"
-                        .into(),
+                    estimate: "no estimate: object storage reports no free space or quota".into(),
                 },
             }
         })

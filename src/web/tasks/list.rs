@@ -175,15 +175,19 @@ pub async fn show(
         query,
         kinds: TaskKind::ALL,
         statuses: Status::ALL,
-        source_names: state.app.settings.sources.iter().map(|s| s.name.clone()).collect(),
+        source_names: state
+            .app
+            .settings
+            .sources
+            .iter()
+            .map(|s| s.name.clone())
+            .collect(),
     };
     Ok(html_response(StatusCode::OK, view.render()?))
 }
 
 fn row(task: &Task, backup: Option<&Backup>) -> TaskListRow {
-    let backup_sources = backup
-        .and_then(|b| b.sources().ok())
-        .unwrap_or_default();
+    let backup_sources = backup.and_then(|b| b.sources().ok()).unwrap_or_default();
     TaskListRow {
         id: task.id.clone(),
         kind: task.kind.clone(),
@@ -193,10 +197,7 @@ fn row(task: &Task, backup: Option<&Backup>) -> TaskListRow {
         sources: task.concerns(&backup_sources).join(", "),
         backup_id: backup.map(|b| b.id.clone()).unwrap_or_default(),
         backup_name: backup.map(|b| b.name.clone()).unwrap_or_default(),
-        created_by: task
-            .created_by
-            .clone()
-            .unwrap_or_else(|| "Coffer".into()),
+        created_by: task.created_by.clone().unwrap_or_else(|| "Coffer".into()),
         error: if task.status() == Status::Failed {
             task.error.clone().unwrap_or_default()
         } else {

@@ -25,7 +25,10 @@ pub fn console_with_uploads(
 ) -> TestConsole {
     TestConsole::start_with(backend, |settings| {
         let mut uploads = settings.sources[0].clone();
-        let path = settings.sources[0].path().unwrap().with_file_name("uploads");
+        let path = settings.sources[0]
+            .path()
+            .unwrap()
+            .with_file_name("uploads");
         std::fs::create_dir_all(&path).unwrap();
         std::fs::write(path.join("logo.png"), b"a logo").unwrap();
         uploads.name = "uploads".into();
@@ -132,7 +135,10 @@ fn each_source_shows_its_schedule_success_verification_and_last_failure() {
         let page = viewer.page("/");
         let files = source_row(&page, "files");
         let schedule = cell(&files, "schedule");
-        assert!(schedule.contains("nightly-files (daily at 02:30)"), "{schedule}");
+        assert!(
+            schedule.contains("nightly-files (daily at 02:30)"),
+            "{schedule}"
+        );
         let next = schedule.split("class=\"next-run\">").nth(1).unwrap();
         let tomorrow_or_today = next.split(' ').next().unwrap();
         assert!(
@@ -148,11 +154,17 @@ fn each_source_shows_its_schedule_success_verification_and_last_failure() {
             "{failure}"
         );
         let shown_reason = askama_escape(&reason);
-        assert!(failure.contains(&shown_reason), "{shown_reason} in {failure}");
+        assert!(
+            failure.contains(&shown_reason),
+            "{shown_reason} in {failure}"
+        );
 
         // `uploads` was backed up (scope all) but not restored, and no schedule names it.
         let uploads = source_row(&page, "uploads");
-        assert!(cell(&uploads, "schedule").contains("no schedule"), "{uploads}");
+        assert!(
+            cell(&uploads, "schedule").contains("no schedule"),
+            "{uploads}"
+        );
         assert!(cell(&uploads, "last-success").contains("just now"));
         assert!(cell(&uploads, "last-failure").contains("none"), "{uploads}");
 
@@ -200,7 +212,10 @@ fn an_undelivered_notification_is_a_failure_of_the_sources_it_was_about() {
     let files = source_row(&page, "files");
     let failure = cell(&files, "last-failure");
     assert!(failure.contains("notification failed"), "{failure}");
-    assert!(failure.contains("href=\"/audit?operation=notify"), "{failure}");
+    assert!(
+        failure.contains("href=\"/audit?operation=notify"),
+        "{failure}"
+    );
     assert!(cell(&source_row(&page, "uploads"), "last-failure").contains("none"));
 }
 
@@ -249,7 +264,10 @@ fn each_storage_target_shows_free_space_and_when_it_fills() {
         (on - expected).num_days().abs() <= 1,
         "{on} vs {expected}: {table}"
     );
-    assert!(table.contains("growing 1.0 GiB/day over the last 30 days"), "{table}");
+    assert!(
+        table.contains("growing 1.0 GiB/day over the last 30 days"),
+        "{table}"
+    );
 
     // Growth older than the window does not count.
     {

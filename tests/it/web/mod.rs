@@ -8,6 +8,7 @@ mod api_schedules;
 mod audit;
 mod backups;
 mod browser;
+mod browser_dashboard;
 mod dashboard;
 mod delete_busy;
 mod drill_schedule;

@@ -49,7 +49,11 @@ fn the_list_shows_all_work_and_each_filter_leaves_out_what_it_does_not_match() {
         let restore = failed_restore(&console, &admin, &both);
         let queued = admin.post(
             "/backups",
-            &[("scope", "sources"), ("sources", "uploads"), ("kind", "full")],
+            &[
+                ("scope", "sources"),
+                ("sources", "uploads"),
+                ("kind", "full"),
+            ],
         );
         assert_eq!(queued.status(), 303, "{}", queued.text().unwrap());
         let pending_page = viewer.page("/tasks");
@@ -68,23 +72,41 @@ fn the_list_shows_all_work_and_each_filter_leaves_out_what_it_does_not_match() {
         let all = listed(&viewer, "/tasks");
         assert_eq!(
             all,
-            [uploads_only.id.as_str(), restore.id.as_str(), verify.id.as_str(), backup.id.as_str()],
+            [
+                uploads_only.id.as_str(),
+                restore.id.as_str(),
+                verify.id.as_str(),
+                backup.id.as_str()
+            ],
             "newest first"
         );
         let page = viewer.page("/tasks");
         for id in &all {
             assert!(page.contains(&format!("href=\"/tasks/{id}\"")), "{page}");
         }
-        assert!(!page.contains("hx-trigger"), "nothing unfinished, nothing polled");
+        assert!(
+            !page.contains("hx-trigger"),
+            "nothing unfinished, nothing polled"
+        );
         let reason = restore.error.clone().unwrap();
         assert!(page.contains(&reason.replace('\'', "&#39;").replace('"', "&#34;")));
 
-        assert_eq!(listed(&viewer, "/tasks?kind=restore"), [restore.id.as_str()]);
+        assert_eq!(
+            listed(&viewer, "/tasks?kind=restore"),
+            [restore.id.as_str()]
+        );
         assert_eq!(listed(&viewer, "/tasks?kind=verify"), [verify.id.as_str()]);
-        assert_eq!(listed(&viewer, "/tasks?status=failed"), [restore.id.as_str()]);
+        assert_eq!(
+            listed(&viewer, "/tasks?status=failed"),
+            [restore.id.as_str()]
+        );
         assert_eq!(
             listed(&viewer, "/tasks?status=success"),
-            [uploads_only.id.as_str(), verify.id.as_str(), backup.id.as_str()]
+            [
+                uploads_only.id.as_str(),
+                verify.id.as_str(),
+                backup.id.as_str()
+            ]
         );
         // `files`: the backup of both, its verify (through the backup), the restore of
         // `files` — not the backup of `uploads` alone.
@@ -95,7 +117,11 @@ fn the_list_shows_all_work_and_each_filter_leaves_out_what_it_does_not_match() {
         // `uploads`: not the restore, which named `files` only.
         assert_eq!(
             listed(&viewer, "/tasks?source=uploads"),
-            [uploads_only.id.as_str(), verify.id.as_str(), backup.id.as_str()]
+            [
+                uploads_only.id.as_str(),
+                verify.id.as_str(),
+                backup.id.as_str()
+            ]
         );
         assert_eq!(
             listed(&viewer, "/tasks?kind=backup&source=uploads&status=success"),

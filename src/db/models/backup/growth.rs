@@ -30,7 +30,9 @@ impl Backup {
         let added_bytes: i64 = succeeded()
             .filter(dsl::created_at.ge(since))
             // SUM of BIGINT is NUMERIC on PostgreSQL: cast back so both backends agree.
-            .select(sql::<BigInt>("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"))
+            .select(sql::<BigInt>(
+                "CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)",
+            ))
             .first(conn)?;
         let first_success = succeeded()
             .order(dsl::created_at.asc())

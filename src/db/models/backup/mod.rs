@@ -17,8 +17,8 @@ mod text_trigrams;
 
 pub use figures::Distribution;
 pub use growth::Growth;
-pub(in crate::db::models) use text::escape_like;
 pub use search::{BackupGroup, BackupPage, BackupSearch, PageCursor, RowPosition, ServiceMatch};
+pub(in crate::db::models) use text::escape_like;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

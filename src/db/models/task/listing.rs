@@ -13,9 +13,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::Task;
+use crate::db::models::backup::escape_like;
 use crate::db::schema::backup_records;
 use crate::db::schema::backup_tasks::{self, dsl};
-use crate::db::models::backup::escape_like;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::{Status, TaskKind};
 
@@ -37,7 +37,10 @@ const NAMES_SOURCES: &str = "%\"sources\":[\"%";
 
 impl Task {
     /// Tasks matching `filter`, newest first.
-    pub fn list_filtered(conn: &mut DbConnection, filter: &TaskFilter) -> Result<Vec<Task>, DbError> {
+    pub fn list_filtered(
+        conn: &mut DbConnection,
+        filter: &TaskFilter,
+    ) -> Result<Vec<Task>, DbError> {
         let mut query = backup_tasks::table
             .into_boxed()
             .filter(condition(filter))
