@@ -11,6 +11,7 @@ mod rpo_check;
 pub mod service_recoverability;
 pub mod stalls;
 pub mod storage;
+pub mod storage_forecast;
 pub mod verify_schedule;
 
 use std::sync::Arc;

@@ -205,7 +205,8 @@ pub fn deliver(
     last
 }
 
-/// The audit entry of one attempt: `channel`, `event`, `attempt`, `ok`, `error` in its details.
+/// The audit entry of one attempt: `channel`, `event`, `attempt`, `ok`, `error`, `source`
+/// in its details; linked to the event's backup and task.
 fn attempt_entry(
     channel: &Channel,
     event: &Event,
@@ -240,9 +241,15 @@ fn attempt_entry(
         "attempts": attempts,
         "ok": result.is_ok(),
         "error": result.as_ref().err(),
+        // What it was about, so the dashboard counts an undelivered one against the right
+        // sources: the source it names, else its task's, else its backup's.
+        "source": event.source(),
     }));
     if let Some(id) = event.backup_id() {
         entry = entry.for_backup(id);
+    }
+    if let Some(id) = event.task_id() {
+        entry = entry.for_task(id);
     }
     entry
 }

@@ -125,6 +125,28 @@ impl Event {
         }
     }
 
+    /// The task the event is about, if any (audit entries link to it).
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            Event::TaskStalled { task_id, .. }
+            | Event::RestoreFinished { task_id, .. }
+            | Event::RestoreFailed { task_id, .. }
+            | Event::DrillFailed { task_id, .. }
+            | Event::RtoMissed { task_id, .. } => Some(task_id),
+            _ => None,
+        }
+    }
+
+    /// The one source the event is about, if it names one.
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            Event::RpoMissed { source, .. }
+            | Event::RtoMissed { source, .. }
+            | Event::ProvenRpoMissed { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
     /// One line for a person (email subject, chat message).
     pub fn summary(&self) -> String {
         match self {

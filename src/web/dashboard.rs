@@ -1,49 +1,51 @@
-//! `GET /`: the state of things at a glance — counts and total size, the last success of
-//! every source with its age against its RPO (green or red), its proven RPO and last RTO
-//! from drills (the Recoverability page's table), running tasks, recent failures, and a
-//! chart of the size and duration of the latest successful backups.
+//! `GET /`: a status board answering "is everything protected, and what needs me?" — per
+//! source its schedule, next run, last success against its RPO, last verification and last
+//! failure of any kind (`protection.rs`); the free space of each storage target and when it
+//! will be full (`space.rs`); running and queued work; the latest failures; proven RPO and
+//! RTO from drills (the Recoverability page's table); counts with safety backups apart; and
+//! a chart of the size and duration of the latest successful backups (`chart.rs`).
 
 mod chart;
+mod protection;
+mod space;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::db::{Backup, BackupFilter, BackupSearch, Task};
+use crate::db::{Backup, BackupSearch, Task, TaskFilter};
 use crate::domain::{Status, VerifyState};
-use crate::monitor::rpo::rpo_status;
 use crate::monitor::stalls::stall_cutoff;
 use crate::present::human_bytes;
 use crate::web::auth::Viewer;
 use crate::web::backups::list::Totals;
-use crate::web::backups::rows::age;
 use crate::web::backups::stats::groups;
 use crate::web::error::{WebError, WebResult};
 use crate::web::layout::{html_response, Layout};
 use crate::web::recoverability::{source_rows, SourceRow};
 use crate::web::state::WebState;
-use crate::web::view::{timestamp, BackupRow, TaskRow};
+use crate::web::view::TaskRow;
 use chart::Chart;
+use protection::{last_undelivered, recent_failures, Failure, SourceStatus};
+use space::TargetSpace;
 
 /// How many successful backups the chart shows.
 const CHART_BACKUPS: i64 = 30;
+/// How many queued tasks and latest failures the board lists (the task list has all).
+const LISTED: usize = 10;
+const LATEST_FAILURES: usize = 5;
 
-/// A source and how fresh its last successful backup is, against its RPO.
-struct Freshness {
-    source: String,
-    service: String,
-    /// Empty when it never succeeded.
-    at: String,
-    age: String,
-    rpo: String,
-    /// Red: no successful backup within the RPO.
-    missed: bool,
+/// One of the latest failures, with the sources it concerns.
+struct FailureRow {
+    sources: String,
+    failure: Failure,
 }
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     layout: Layout,
+    /// Counts without safety backups (they are shown apart).
     total: i64,
     succeeded: i64,
     /// Successful backups whose last verification passed (counted apart: only verified
@@ -51,10 +53,18 @@ struct DashboardPage {
     verified: i64,
     failed: i64,
     total_size: String,
-    freshness: Vec<Freshness>,
+    safety_count: i64,
+    safety_size: String,
+    /// Per source: schedule, next run, last success, last verified, last failure.
+    protection: Vec<SourceStatus>,
+    targets: Vec<TargetSpace>,
     /// Each running task and whether it is stalled.
     running: Vec<(TaskRow, bool)>,
-    recent_failures: Vec<BackupRow>,
+    /// Pending tasks, the next to start first.
+    queued: Vec<TaskRow>,
+    queued_total: usize,
+    latest_failures: Vec<FailureRow>,
+    last_undelivered: Option<Failure>,
     chart: Option<Chart>,
     /// Proven RPO and last RTO per source (the Recoverability page's table).
     sources: Vec<SourceRow>,
@@ -65,21 +75,20 @@ pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpRes
     let stall_cutoff = stall_cutoff(&state.app, crate::db::now());
     let page = state
         .db(move |conn| {
-            let totals = Totals::of(&groups(conn, &settings, &BackupSearch::default())?);
             let now = crate::db::now();
-            let freshness = rpo_status(conn, &settings, now)?
-                .into_iter()
-                .map(|s| Freshness {
-                    missed: s.missed(),
-                    rpo: format!("{} h", s.rpo.num_hours()),
-                    at: s.last_success.as_ref().map(timestamp).unwrap_or_default(),
-                    age: s
-                        .last_success
-                        .map_or_else(|| "never".into(), |at| age(at, now)),
-                    source: s.source,
-                    service: s.service,
-                })
-                .collect();
+            let kept = BackupSearch {
+                safety: Some(false),
+                ..BackupSearch::default()
+            };
+            let totals = Totals::of(&groups(conn, &settings, &kept)?);
+            let safety = Totals::of(&groups(
+                conn,
+                &settings,
+                &BackupSearch {
+                    safety: Some(true),
+                    ..BackupSearch::default()
+                },
+            )?);
             let verified = Backup::count_succeeded_by_verify_state(conn)?
                 .into_iter()
                 .find(|(state, _)| *state == VerifyState::Passed)
@@ -92,19 +101,27 @@ pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpRes
                 .iter()
                 .map(|t| (TaskRow::from(t), stalled.contains(&t.id)))
                 .collect();
-            let recent_failures = Backup::list(
+            let mut queued: Vec<TaskRow> = Task::list_filtered(
                 conn,
-                &BackupFilter {
-                    status: Some(Status::Failed),
-                    limit: Some(5),
-                    ..BackupFilter::default()
+                &TaskFilter {
+                    status: Some(Status::Pending),
+                    ..TaskFilter::default()
                 },
             )?
             .iter()
-            .map(BackupRow::from)
+            .rev()
+            .map(TaskRow::from)
             .collect();
-            let chart = Chart::of(&Backup::list_recent_succeeded(conn, CHART_BACKUPS)?);
-            let sources = source_rows(conn, &settings, now)?;
+            let queued_total = queued.len();
+            queued.truncate(LISTED);
+            let latest_failures = recent_failures(conn)?
+                .into_iter()
+                .take(LATEST_FAILURES)
+                .map(|(sources, failure)| FailureRow {
+                    sources: sources.join(", "),
+                    failure,
+                })
+                .collect();
             Ok::<_, WebError>(DashboardPage {
                 layout: Layout::new(&user.identity, "dashboard"),
                 total: totals.count,
@@ -112,11 +129,17 @@ pub async fn show(state: web::Data<WebState>, user: Viewer) -> WebResult<HttpRes
                 verified,
                 failed: totals.failed,
                 total_size: human_bytes(totals.size_bytes),
-                freshness,
+                safety_count: safety.count,
+                safety_size: human_bytes(safety.size_bytes),
+                protection: protection::source_statuses(conn, &settings, now)?,
+                targets: space::target_spaces(conn, &settings, now)?,
                 running,
-                recent_failures,
-                chart,
-                sources,
+                queued,
+                queued_total,
+                latest_failures,
+                last_undelivered: last_undelivered(conn)?,
+                chart: Chart::of(&Backup::list_recent_succeeded(conn, CHART_BACKUPS)?),
+                sources: source_rows(conn, &settings, now)?,
             })
         })
         .await?;

@@ -108,6 +108,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/backups/{id}/delete",
             web::get().to(backups::delete::confirm),
         )
+        // The list of all work.
+        .route("/tasks", web::get().to(tasks::list::show))
         .route("/tasks/{id}", web::get().to(tasks::page::show))
         .route("/tasks/{id}/events", web::get().to(tasks::events::stream))
         .route("/tasks/{id}/cancel", web::post().to(tasks::cancel::cancel))

@@ -28,7 +28,7 @@ mod verify_due;
 pub use api_token::ApiToken;
 pub use backup::{
     Backup, BackupChanges, BackupFilter, BackupGroup, BackupOutcome, BackupPage, BackupSearch,
-    Distribution, NewBackup, PageCursor, RowPosition, ServiceMatch,
+    Distribution, Growth, NewBackup, PageCursor, RowPosition, ServiceMatch,
 };
 pub use copy::{BackupCopy, CopyState};
 pub use deep_verified::deep_verified_since;
@@ -40,7 +40,7 @@ pub use monitor::{MonitorAlert, MonitorCounter, WRITTEN_BYTES};
 pub use restore_report::RestoreReportRow;
 pub use schedule::{NewSchedule, Schedule, ScheduleChanges};
 pub use session::{Session, MAX_SESSION_AGE};
-pub use task::{NewTask, Task, TaskProgress};
+pub use task::{NewTask, Task, TaskFilter, TaskProgress};
 pub use user::{NewUser, User, UserChanges};
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};

@@ -151,7 +151,7 @@ impl ListQuery {
 
 /// Source and service names are plain (as the config requires); anything else is a typo
 /// or an attempt, and matches nothing anyway.
-fn check_name(what: &str, name: &str) -> WebResult<()> {
+pub(crate) fn check_name(what: &str, name: &str) -> WebResult<()> {
     let plain = name.len() <= 64
         && name
             .chars()

@@ -32,6 +32,8 @@ pub struct AxisLabel {
     pub x: f64,
     pub y: f64,
     pub text: String,
+    /// SVG `text-anchor`: the first time label starts at the axis, the last ends there.
+    pub anchor: &'static str,
 }
 
 pub struct Chart {
@@ -104,6 +106,7 @@ impl Chart {
                 x: LEFT - 6.0,
                 y: round(plot_bottom - f * plot_height + 4.0),
                 text: human_bytes((max_size * f) as i64),
+                anchor: "end",
             })
             .collect();
         let duration_labels = ticks
@@ -112,26 +115,10 @@ impl Chart {
                 x: plot_right + 6.0,
                 y: round(plot_bottom - f * plot_height + 4.0),
                 text: format!("{:.0} s", max_seconds * f),
+                anchor: "start",
             })
             .collect();
-        let first = backups
-            .first()
-            .map(|b| b.created_at.format("%Y-%m-%d").to_string());
-        let last = backups
-            .last()
-            .map(|b| b.created_at.format("%Y-%m-%d").to_string());
-        let time_labels = vec![
-            AxisLabel {
-                x: LEFT,
-                y: plot_bottom + 18.0,
-                text: first.unwrap_or_default(),
-            },
-            AxisLabel {
-                x: plot_right,
-                y: plot_bottom + 18.0,
-                text: last.unwrap_or_default(),
-            },
-        ];
+        let time_labels = time_labels(backups, plot_right, plot_bottom + 18.0);
         Some(Chart {
             width: WIDTH,
             height: HEIGHT,
@@ -149,6 +136,50 @@ impl Chart {
     }
 }
 
+/// The times of the first and last backup under the axis, as precise as their distance
+/// needs to tell them apart (days apart: the date; hours: the minute; less: the second).
+/// Backups of the same second get one label.
+fn time_labels(backups: &[Backup], plot_right: f64, y: f64) -> Vec<AxisLabel> {
+    let (Some(first), Some(last)) = (backups.first(), backups.last()) else {
+        return Vec::new();
+    };
+    let (first, last) = (first.created_at, last.created_at);
+    let span = last - first;
+    let format = if span >= chrono::Duration::days(2) {
+        "%Y-%m-%d"
+    } else if span >= chrono::Duration::hours(1) {
+        "%Y-%m-%d %H:%M"
+    } else {
+        "%Y-%m-%d %H:%M:%S"
+    };
+    let (first, last) = (
+        first.format(format).to_string(),
+        last.format(format).to_string(),
+    );
+    if first == last {
+        return vec![AxisLabel {
+            x: LEFT,
+            y,
+            text: first,
+            anchor: "start",
+        }];
+    }
+    vec![
+        AxisLabel {
+            x: LEFT,
+            y,
+            text: first,
+            anchor: "start",
+        },
+        AxisLabel {
+            x: plot_right,
+            y,
+            text: last,
+            anchor: "end",
+        },
+    ]
+}
+
 fn seconds_taken(backup: &Backup) -> f64 {
     match (backup.started_at, backup.finished_at) {
         (Some(s), Some(f)) => ((f - s).num_milliseconds().max(0) as f64) / 1000.0,
@@ -159,4 +190,72 @@ fn seconds_taken(backup: &Backup) -> f64 {
 /// One decimal is plenty for SVG coordinates and keeps the markup short.
 fn round(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::NewBackup;
+    use crate::domain::Scope;
+
+    fn backup_at(at: &str) -> Backup {
+        let new = NewBackup::full("b", &Scope::All, &["files"]);
+        let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").unwrap();
+        Backup {
+            id: new.id,
+            name: new.name,
+            kind: new.kind,
+            parent_id: None,
+            status: "succeeded".into(),
+            scope: new.scope,
+            sources: new.sources,
+            storage_key: None,
+            size_bytes: 10,
+            sha256: None,
+            key_id: None,
+            file_count: 1,
+            warnings: None,
+            created_by: None,
+            automatic: false,
+            description: None,
+            error_message: None,
+            verify_state: "unverified".into(),
+            verified_at: None,
+            restore_count: 0,
+            last_restored_at: None,
+            created_at: at,
+            started_at: Some(at),
+            finished_at: Some(at),
+            pinned: false,
+            safety: false,
+        }
+    }
+
+    fn labels(times: &[&str]) -> Vec<String> {
+        let backups: Vec<Backup> = times.iter().map(|t| backup_at(t)).collect();
+        Chart::of(&backups)
+            .unwrap()
+            .time_labels
+            .into_iter()
+            .map(|l| l.text)
+            .collect()
+    }
+
+    #[test]
+    fn the_time_axis_tells_its_ends_apart() {
+        // Seconds apart on one day: both used to read `2026-11-21`.
+        assert_eq!(
+            labels(&["2026-11-21 09:58:01", "2026-11-21 09:58:40"]),
+            ["2026-11-21 09:58:01", "2026-11-21 09:58:40"]
+        );
+        assert_eq!(
+            labels(&["2026-11-21 09:58:01", "2026-11-21 17:02:00"]),
+            ["2026-11-21 09:58", "2026-11-21 17:02"]
+        );
+        assert_eq!(
+            labels(&["2026-11-01 09:58:01", "2026-11-21 17:02:00"]),
+            ["2026-11-01", "2026-11-21"]
+        );
+        assert_eq!(labels(&["2026-11-21 09:58:01"]), ["2026-11-21 09:58:01"]);
+    }
 }

@@ -224,7 +224,8 @@ fn retention_of(s: &Schedule) -> String {
     }
 }
 
-fn describe(frequency: Frequency) -> String {
+/// A frequency as people say it ("daily at 02:30"); the dashboard uses it too.
+pub(crate) fn describe(frequency: Frequency) -> String {
     match frequency {
         Frequency::Daily(t) => format!("daily at {}", t.format("%H:%M")),
         Frequency::Weekly(day, t) => {

@@ -87,7 +87,7 @@ pub async fn show(
     };
     htmx.answer(progress, async |partial: ProgressPartial| {
         Ok(TaskPage {
-            layout: Layout::new(&user.identity, "backups"),
+            layout: Layout::new(&user.identity, "tasks"),
             task: facts(&task, backup.as_ref(), cutoff),
             progress: partial.progress,
             refresh_seconds: REFRESH_SECONDS,

@@ -154,6 +154,7 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
             format!("/backups/{}/restore/preview?sources=files", backup.id),
         ),
         ("verify", format!("/backups/{}/verify", backup.id)),
+        ("tasks", "/tasks".into()),
         ("task", format!("/tasks/{backup_task}")),
         ("drill-task", format!("/tasks/{drill_task}")),
         ("sources", "/sources".into()),

@@ -41,6 +41,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("GET", "/backups/{backup}/delete", Role::Admin),
     ("POST", "/backups/{backup}/delete", Role::Admin),
     ("POST", "/backups/{backup}/pin", Role::Admin),
+    ("GET", "/tasks", Role::Viewer),
     ("GET", "/tasks/{task}", Role::Viewer),
     ("GET", "/tasks/{task}/events", Role::Viewer),
     ("POST", "/tasks/{task}/cancel", Role::Operator),

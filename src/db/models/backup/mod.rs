@@ -3,9 +3,11 @@
 //! The row types are here; the rest in parts: `queries` (find, list, insert, change),
 //! `state` (guarded status changes and outcomes), `in_use` (a delete against the tasks that
 //! name the backup), `search` (keyset pages and groups of a filtered list) with `text` and
-//! `text_trigrams` (the text filter and its trigram index), `figures` (a filter's totals).
+//! `text_trigrams` (the text filter and its trigram index), `figures` (a filter's totals),
+//! `growth` (bytes added since a moment, for the dashboard's "estimated full" date).
 
 mod figures;
+mod growth;
 mod in_use;
 mod queries;
 mod search;
@@ -14,7 +16,9 @@ mod text;
 mod text_trigrams;
 
 pub use figures::Distribution;
+pub use growth::Growth;
 pub use search::{BackupGroup, BackupPage, BackupSearch, PageCursor, RowPosition, ServiceMatch};
+pub(in crate::db::models) use text::escape_like;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

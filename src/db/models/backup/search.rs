@@ -21,7 +21,7 @@ use super::text::{escape_like, text_condition, text_index, TextIndex};
 use super::Backup;
 use crate::db::schema::backup_records::{self, dsl};
 use crate::db::{Db, DbConnection, DbError};
-use crate::domain::{BackupKind, Status};
+use crate::domain::{BackupKind, Status, VerifyState};
 
 /// Which backups the console lists. Empty fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -201,6 +201,28 @@ impl Backup {
             .first(conn)
             .optional()?;
         Ok(found.map(|(created, finished)| finished.unwrap_or(created)))
+    }
+
+    /// When the newest passed verification of a successful backup matching `search` ran.
+    pub fn latest_verified_time(
+        conn: &mut DbConnection,
+        search: &BackupSearch,
+    ) -> Result<Option<NaiveDateTime>, DbError> {
+        let search = BackupSearch {
+            status: Some(Status::Succeeded),
+            ..search.clone()
+        };
+        let index = text_index(conn, search.text.as_deref())?;
+        let found: Option<Option<NaiveDateTime>> = backup_records::table
+            .into_boxed()
+            .filter(condition(&search, &index))
+            .filter(dsl::verify_state.eq(VerifyState::Passed.as_str()))
+            .filter(dsl::verified_at.is_not_null())
+            .order(dsl::verified_at.desc())
+            .select(dsl::verified_at)
+            .first(conn)
+            .optional()?;
+        Ok(found.flatten())
     }
 
     /// When the oldest backup matching `search` was recorded (whatever its status).

@@ -95,7 +95,7 @@ pub(super) fn text_condition(text: &str, index: &TextIndex) -> Condition {
 }
 
 /// Makes `%`, `_` and `\` match themselves in a LIKE pattern with `ESCAPE '\'`.
-pub(super) fn escape_like(text: &str) -> String {
+pub(in crate::db::models) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

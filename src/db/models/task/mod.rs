@@ -2,9 +2,13 @@
 //! with its progress, heartbeat and worker.
 //!
 //! The row types and queries are here; `state` holds the guarded status changes (claim,
-//! heartbeat, finish, fail).
+//! heartbeat, finish, fail); `listing` the filtered pages of all work and which sources a
+//! task concerns.
 
+mod listing;
 mod state;
+
+pub use listing::TaskFilter;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
