@@ -1,6 +1,7 @@
 //! `POST /backups/{id}/delete` (admin): removes a backup's record and its objects in storage.
 //! Refused (409, with the reason) while an incremental depends on it or a task works on it;
 //! the deletion itself is [`crate::jobs::retention::delete::delete_backup`], shared with cleanup.
+//! `DELETE /api/v1/backups/{id}` goes through the same [`refuse_or_delete`].
 
 use actix_web::{web, HttpResponse};
 
@@ -25,7 +26,7 @@ pub async fn delete(
     Ok(see_other("/backups"))
 }
 
-fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), CofferError> {
+pub(crate) fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), CofferError> {
     let mut conn = app.conn()?;
     let backup = Backup::find_by_id(&mut conn, id)?;
     let children = Backup::list_children(&mut conn, &backup.id)?;
