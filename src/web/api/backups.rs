@@ -141,8 +141,12 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    /// `all`, `service:NAME` or `sources:a,b`.
-    #[schema(value_type = String, example = "all")]
+    /// `all`, `service:NAME` or `sources:a,b` (configured names: see `/sources`).
+    #[schema(
+        value_type = String,
+        example = "all",
+        pattern = r"^(all|service:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}|sources:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63})*)$"
+    )]
     scope: Scope,
     kind: BackupKind,
     /// A generated name if left out.

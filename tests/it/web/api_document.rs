@@ -128,6 +128,14 @@ fn the_document_names_every_route_and_the_router_serves_every_documented_one() {
     assert_eq!(document["openapi"], "3.1.0");
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
 
+    // The console links it where tokens are issued.
+    let admin = console.login_as(Role::Admin);
+    let reader = coffer::db::User::find_by_username(&mut console.app.conn().unwrap(), "reader")
+        .unwrap()
+        .unwrap();
+    let page = admin.page(&format!("/users/{}", reader.id));
+    assert!(page.contains("href=\"/api/v1/openapi.json\""), "{page}");
+
     let documented: BTreeSet<(String, String)> = document["paths"]
         .as_object()
         .unwrap()
