@@ -16,11 +16,13 @@ pub use scope::Scope;
 pub use status::Status;
 
 /// Declares a closed set of names stored as lowercase text, with `as_str`, `FromStr`
-/// (error names the accepted values) and `Display`.
+/// (error names the accepted values) and `Display`. Each is also a schema of the API's
+/// OpenAPI document (an enum of its texts): the texts are `tt`, not `literal`, fragments
+/// because utoipa's derive does not see through the invisible group a `literal` becomes.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:tt),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {

@@ -6,6 +6,9 @@ mod json;
 mod text;
 mod timing;
 
-pub use json::{backup_json, drill_json, queued_backup, task_json};
+pub use json::{
+    backup_json, drill_json, queued_backup, task_json, BackupView, DrillView, QueuedBackup,
+    ScheduleView, TaskView, UtcTime,
+};
 pub use text::{duration_text, human_bytes, where_it_is};
 pub use timing::{span_text, Timing};

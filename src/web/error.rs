@@ -193,6 +193,16 @@ impl ResponseError for WebError {
     }
 }
 
+/// The body of every error of the JSON API (and of its OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person to read.
+    pub error: String,
+    /// A schedule that was not saved: the message of each bad field, by field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
+}
+
 /// An error of the JSON API: the same statuses, as `{"error": "…"}`.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
@@ -219,8 +229,10 @@ impl ResponseError for ApiError {
             WebError::DiskFull(detail) => tracing::error!("API request refused: {detail}"),
             _ => {}
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "error": self.0.public_message() }))
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.0.public_message(),
+            fields: None,
+        })
     }
 }
 

@@ -22,8 +22,9 @@ use crate::jobs::run::task_run::Display;
 /// How long a finished task's last snapshot stays subscribable.
 pub const LINGER: Duration = Duration::from_secs(60);
 
-/// What a progress display shows of one task at one moment.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// What a progress display shows of one task at one moment (also the progress part of the
+/// API's task, hence its schema).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct TaskSnapshot {
     pub task_id: String,
     pub status: Status,

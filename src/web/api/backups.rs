@@ -1,30 +1,48 @@
 //! `GET /api/v1/backups` (filters `status`, `kind`, `limit`, `offset`),
 //! `GET /api/v1/backups/{id}`, and `POST /api/v1/backups` (operators; 202 with the pending
-//! backup and its task).
+//! backup and its task). Each handler's `#[utoipa::path]` is its entry in the OpenAPI
+//! document (`openapi.rs`).
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{Backup, BackupFilter};
 use crate::domain::{BackupKind, Scope, Status};
 use crate::jobs::backup::{sources_in_scope, BackupRequest};
 use crate::jobs::requester::Requester;
 use crate::jobs::submit::submit_backup;
-use crate::present::{backup_json, queued_backup};
+use crate::present::{BackupView, QueuedBackup, TaskView};
 use crate::web::auth::{Operator, Viewer};
-use crate::web::error::{ApiError, WebError};
+use crate::web::error::{ApiError, ErrorBody, WebError};
 use crate::web::state::WebState;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only backups in this state.
+    #[param(value_type = Option<Status>)]
     status: Option<String>,
+    /// Only full or only incremental backups.
+    #[param(value_type = Option<BackupKind>)]
     kind: Option<String>,
+    /// Backups per page (newest first), 50 if left out.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// Backups to skip.
+    #[param(minimum = 0)]
     offset: Option<i64>,
+}
+
+/// One page of backups and how many match the filters in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupList {
+    pub backups: Vec<BackupView>,
+    pub total: i64,
 }
 
 impl ListQuery {
@@ -62,6 +80,16 @@ impl ListQuery {
     }
 }
 
+/// Backups, newest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/backups", tag = "backups", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of backups", body = BackupList),
+        (status = 400, description = "A filter is not valid", body = ErrorBody),
+        (status = 401, description = "No or a wrong token", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this", body = ErrorBody),
+    )
+)]
 pub async fn list(
     state: web::Data<WebState>,
     _user: Viewer,
@@ -82,12 +110,23 @@ pub async fn list(
             Ok::<_, WebError>((backups, total))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "backups": backups.iter().map(backup_json).collect::<Vec<_>>(),
-        "total": total,
-    })))
+    Ok(HttpResponse::Ok().json(BackupList {
+        backups: backups.iter().map(BackupView::of).collect(),
+        total,
+    }))
 }
 
+/// One backup: its state, size, sources, verification and restores.
+#[utoipa::path(
+    get, path = "/api/v1/backups/{id}", tag = "backups",
+    params(("id" = String, Path, description = "The backup's id")),
+    responses(
+        (status = 200, description = "The backup", body = BackupView),
+        (status = 401, description = "No or a wrong token", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this", body = ErrorBody),
+        (status = 404, description = "No such backup", body = ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<WebState>,
     _user: Viewer,
@@ -95,19 +134,39 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let backup = state.db(move |conn| Backup::find_by_id(conn, &id)).await?;
-    Ok(HttpResponse::Ok().json(backup_json(&backup)))
+    Ok(HttpResponse::Ok().json(BackupView::of(&backup)))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new backup: what it covers and its kind.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    /// `all`, `service:NAME` or `sources:a,b`.
+    /// `all`, `service:NAME` or `sources:a,b` (configured names: see `/sources`).
+    #[schema(
+        value_type = String,
+        example = "all",
+        pattern = r"^(all|service:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}|sources:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63})*)$"
+    )]
     scope: Scope,
     kind: BackupKind,
+    /// A generated name if left out.
+    #[schema(max_length = 200)]
     name: Option<String>,
+    #[schema(max_length = 2000)]
     description: Option<String>,
 }
 
+/// Queues a backup (operators); poll its task for progress.
+#[utoipa::path(
+    post, path = "/api/v1/backups", tag = "backups", request_body = CreateBody,
+    responses(
+        (status = 202, description = "Queued: the pending backup and its task", body = QueuedBackup),
+        (status = 400, description = "A field is not valid (e.g. an unknown source)", body = ErrorBody),
+        (status = 401, description = "No or a wrong token", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this", body = ErrorBody),
+        (status = 409, description = "Refused in the current state", body = ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<WebState>,
     user: Operator,
@@ -131,5 +190,8 @@ pub async fn create(
         .submit(move |app, queue| submit_backup(app, queue, request, by))
         .await
         .map_err(WebError::from)?;
-    Ok(HttpResponse::Accepted().json(queued_backup(&backup, &task)))
+    Ok(HttpResponse::Accepted().json(QueuedBackup {
+        backup: BackupView::of(&backup),
+        task: TaskView::of(&task, None),
+    }))
 }

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::db::Task;
 use crate::domain::VerifyDepth;
@@ -13,15 +14,17 @@ use crate::jobs::requester::Requester;
 use crate::jobs::restore::RestoreRequest;
 use crate::jobs::submit::{submit_restore, submit_verify};
 use crate::jobs::verify::VerifyRequest;
-use crate::present::task_json;
+use crate::present::TaskView;
 use crate::sources::Selection;
 use crate::web::auth::{Admin, Operator};
-use crate::web::error::{ApiError, WebError};
+use crate::web::error::{ApiError, ErrorBody, WebError};
 use crate::web::state::WebState;
 
-#[derive(Debug, Deserialize)]
+/// How thorough the verification is.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
+    /// `quick` if left out.
     #[serde(default = "quick")]
     depth: VerifyDepth,
 }
@@ -30,6 +33,19 @@ fn quick() -> VerifyDepth {
     VerifyDepth::Quick
 }
 
+/// Queues a verification of a backup (operators).
+#[utoipa::path(
+    post, path = "/api/v1/backups/{id}/verify", tag = "backups", request_body = VerifyBody,
+    params(("id" = String, Path, description = "The backup's id")),
+    responses(
+        (status = 202, description = "Queued: the verification's task", body = QueuedTask),
+        (status = 400, description = "A field is not valid", body = ErrorBody),
+        (status = 401, description = "No or a wrong token", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this", body = ErrorBody),
+        (status = 404, description = "No such backup", body = ErrorBody),
+        (status = 409, description = "Refused in the current state (e.g. the backup is not finished)", body = ErrorBody),
+    )
+)]
 pub async fn verify(
     state: web::Data<WebState>,
     user: Operator,
@@ -45,15 +61,21 @@ pub async fn verify(
     Ok(accepted(&task))
 }
 
-#[derive(Debug, Deserialize)]
+/// What to restore and where. Everything if only `confirm` is given, over the original
+/// places (a safety backup is taken first).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreBody {
+    /// Must be `true`: a restore overwrites data.
     #[serde(default)]
     confirm: bool,
+    /// Only these sources (all if empty).
     #[serde(default)]
     sources: Vec<String>,
+    /// Only the files matching this glob.
     path: Option<String>,
     /// A folder; for one database source a database name or a URL without password.
+    #[schema(value_type = Option<String>)]
     target: Option<PathBuf>,
     /// Database sources: tables, schemas (PostgreSQL), a key pattern (Redis), merge (Redis).
     #[serde(default)]
@@ -65,6 +87,19 @@ pub struct RestoreBody {
     merge: bool,
 }
 
+/// Queues a restore of a backup (admins), all of it or a part, in place or elsewhere.
+#[utoipa::path(
+    post, path = "/api/v1/backups/{id}/restore", tag = "backups", request_body = RestoreBody,
+    params(("id" = String, Path, description = "The backup's id")),
+    responses(
+        (status = 202, description = "Queued: the restore's task", body = QueuedTask),
+        (status = 400, description = "A field is not valid, or `confirm` is missing", body = ErrorBody),
+        (status = 401, description = "No or a wrong token", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this", body = ErrorBody),
+        (status = 404, description = "No such backup", body = ErrorBody),
+        (status = 409, description = "Refused in the current state (e.g. the backup did not succeed)", body = ErrorBody),
+    )
+)]
 pub async fn restore(
     state: web::Data<WebState>,
     user: Admin,
@@ -104,7 +139,15 @@ pub async fn restore(
     Ok(accepted(&task))
 }
 
-/// 202 with the queued task, the answer to every request that queues work.
+/// The answer to every request that queues work: the task to poll.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuedTask {
+    pub task: TaskView,
+}
+
+/// 202 with the queued task.
 pub(super) fn accepted(task: &Task) -> HttpResponse {
-    HttpResponse::Accepted().json(serde_json::json!({ "task": task_json(task, None) }))
+    HttpResponse::Accepted().json(QueuedTask {
+        task: TaskView::of(task, None),
+    })
 }

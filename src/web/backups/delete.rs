@@ -7,6 +7,7 @@
 //! entry of the deletion (`?deleted=ID`), so the page says what happened in the words the
 //! log keeps. Refused (409, with the reason) in the same cases as the page; the deletion
 //! itself is [`crate::jobs::retention::delete::delete_backup`], shared with cleanup.
+//! `DELETE /api/v1/backups/{id}` goes through the same [`refuse_or_delete`].
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -149,7 +150,7 @@ fn blocker(
     Ok(None)
 }
 
-fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), CofferError> {
+pub(crate) fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), CofferError> {
     let mut conn = app.conn()?;
     let backup = Backup::find_by_id(&mut conn, id)?;
     if let Some(refusal) = blocker(&mut conn, &backup)? {

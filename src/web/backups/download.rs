@@ -23,7 +23,16 @@ pub async fn download(
     user: Operator,
     id: web::Path<String>,
 ) -> WebResult<HttpResponse> {
-    let id = id.into_inner();
+    stream_backup(&state, id.into_inner(), user.username().to_string()).await
+}
+
+/// The streaming answer for backup `id`, downloaded by `by` (the console's link and
+/// `GET /api/v1/backups/{id}/download` alike); 409 unless the backup succeeded.
+pub(crate) async fn stream_backup(
+    state: &WebState,
+    id: String,
+    by: String,
+) -> WebResult<HttpResponse> {
     let backup = state.db(move |conn| Backup::find_by_id(conn, &id)).await?;
     if backup.status() != Status::Succeeded {
         return Err(WebError::Conflict(format!(
@@ -34,7 +43,6 @@ pub async fn download(
     }
     let (sender, body) = body_channel::channel();
     let app = state.app.clone();
-    let by = user.username().to_string();
     let backup_id = backup.id.clone();
     let backup_name = backup.name.clone();
     actix_web::rt::task::spawn_blocking(move || {

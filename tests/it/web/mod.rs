@@ -3,7 +3,9 @@
 pub mod harness;
 
 mod api;
+mod api_backups;
 mod api_checks;
+mod api_document;
 mod api_schedules;
 mod audit;
 mod axe;
