@@ -22,6 +22,7 @@ pub mod identity; // session / token → Identity, CSRF
 pub mod layout; // what the page frame needs
 pub mod login; // sign in and out, lock-out
 pub mod metrics; // GET /metrics: Prometheus text format
+pub mod page_param; // the `page` query parameter of paged lists
 pub mod password_gate; // bounded argon2 work
 pub mod recoverability; // /recoverability, /drills/{id}: proven RPO, RTO, drills
 pub mod routes; // the route table

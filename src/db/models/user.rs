@@ -189,14 +189,7 @@ impl User {
         changes: &UserChanges,
     ) -> Result<Option<User>, DbError> {
         write_transaction(conn, |conn| {
-            if let DbConnection::Pg(pg) = conn {
-                users::table
-                    .filter(dsl::role.eq(Role::Admin.as_str()))
-                    .filter(dsl::disabled.eq(false))
-                    .select(dsl::id)
-                    .for_update()
-                    .load::<String>(pg)?;
-            }
+            User::lock_enabled_admins(conn)?;
             let user = User::find_by_id(conn, id)?;
             let is_enabled_admin = user.role() == Role::Admin && !user.disabled;
             let stays_enabled_admin = changes
@@ -211,6 +204,20 @@ impl User {
         })
     }
 
+    /// Locks the rows of the enabled admins on PostgreSQL, so that two changes that would
+    /// each leave one admin cannot both go through (SQLite's write lock does the same).
+    fn lock_enabled_admins(conn: &mut DbConnection) -> Result<(), DbError> {
+        if let DbConnection::Pg(pg) = conn {
+            users::table
+                .filter(dsl::role.eq(Role::Admin.as_str()))
+                .filter(dsl::disabled.eq(false))
+                .select(dsl::id)
+                .for_update()
+                .load::<String>(pg)?;
+        }
+        Ok(())
+    }
+
     /// Deletes user `id` (their sessions and API tokens go with them: `ON DELETE CASCADE`)
     /// unless they are the last enabled admin; `Ok(None)` when refused, else the user as
     /// they were. The enabled admins are locked first, as in [`User::update_keeping_an_admin`].
@@ -219,14 +226,7 @@ impl User {
         id: &str,
     ) -> Result<Option<User>, DbError> {
         write_transaction(conn, |conn| {
-            if let DbConnection::Pg(pg) = conn {
-                users::table
-                    .filter(dsl::role.eq(Role::Admin.as_str()))
-                    .filter(dsl::disabled.eq(false))
-                    .select(dsl::id)
-                    .for_update()
-                    .load::<String>(pg)?;
-            }
+            User::lock_enabled_admins(conn)?;
             let user = User::find_by_id(conn, id)?;
             let is_enabled_admin = user.role() == Role::Admin && !user.disabled;
             if is_enabled_admin && User::count_enabled_admins(conn)? <= 1 {

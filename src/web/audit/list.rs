@@ -70,16 +70,7 @@ impl AuditQuery {
 
     /// The page asked for, from 1.
     fn page_number(&self) -> Result<i64, WebError> {
-        let page = self.page.trim();
-        if page.is_empty() {
-            return Ok(1);
-        }
-        match page.parse::<u32>() {
-            Ok(n) if n >= 1 => Ok(i64::from(n)),
-            _ => Err(WebError::bad_request(format!(
-                "page: `{page}` is not a page number (1, 2, …)"
-            ))),
-        }
+        crate::web::page_param::page_number(&self.page)
     }
 
     /// The query string of page `page` with the same filters.
