@@ -22,7 +22,8 @@ pub use notify::{
 };
 pub use service::ServiceTargets;
 pub use source::{
-    check_database_name, FilterGlobs, Hooks, ServerConfig, ServerUrl, SourceConfig, SourceSpec,
+    check_database_name, FilterGlobs, Hooks, PitrSettings, ServerConfig, ServerUrl, SourceConfig,
+    SourceSpec, DEFAULT_WAL_FLUSH_SECONDS,
 };
 pub use storage::{S3Settings, StorageLocation, StorageSettings, StorageTarget};
 

@@ -79,6 +79,9 @@ pub enum SourceSpec {
         databases: Vec<String>,
         /// Also back up roles and other globals (`pg_dumpall --globals-only`).
         globals: bool,
+        /// Point-in-time recovery (`pitr = true`): WAL is streamed continuously and a full
+        /// backup is a base backup. `None`: logical dumps only.
+        pitr: Option<PitrSettings>,
     },
     Mysql {
         server: ServerConfig,
@@ -90,6 +93,22 @@ pub enum SourceSpec {
         server: ServerConfig,
     },
 }
+
+/// How a PITR postgres source's WAL is captured (`pitr = true` and the `wal_*` keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PitrSettings {
+    /// A partial WAL segment is stored at least this often (`wal_flush_seconds`, default 30),
+    /// so the RPO does not wait for 16 MiB of traffic.
+    pub flush_seconds: u32,
+    /// `pg_receivewal --synchronous` (`wal_synchronous`): flush WAL as soon as it arrives.
+    pub synchronous: bool,
+    /// The physical replication slot that keeps the server's WAL while Coffer is down
+    /// (`replication_slot`, default `coffer_<source name>`).
+    pub slot: String,
+}
+
+/// The default `wal_flush_seconds`.
+pub const DEFAULT_WAL_FLUSH_SECONDS: u32 = 30;
 
 /// A directory source's `include` / `exclude` globs, each one known to compile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,6 +180,14 @@ impl SourceConfig {
     /// Whether a restore over the original keeps what it replaced (database servers only).
     pub fn keeps_replaced(&self) -> bool {
         self.server().is_some_and(|server| server.keep_replaced)
+    }
+
+    /// The WAL capture settings of a postgres source with `pitr = true`.
+    pub fn pitr(&self) -> Option<&PitrSettings> {
+        match &self.spec {
+            SourceSpec::Postgres { pitr, .. } => pitr.as_ref(),
+            _ => None,
+        }
     }
 
     /// The databases a postgres or mysql source backs up (none for other kinds).

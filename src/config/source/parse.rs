@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 
 use super::{
-    check_database_name, FilterGlobs, Hooks, PasswordFrom, ServerConfig, ServerUrl, SourceConfig,
-    SourceSpec, DEFAULT_HOOK_TIMEOUT_SECONDS,
+    check_database_name, FilterGlobs, Hooks, PasswordFrom, PitrSettings, ServerConfig, ServerUrl,
+    SourceConfig, SourceSpec, DEFAULT_HOOK_TIMEOUT_SECONDS, DEFAULT_WAL_FLUSH_SECONDS,
 };
 use crate::domain::{check_plain_name, SourceKind};
 
@@ -89,6 +89,7 @@ pub(super) fn parse_source(table: toml::Table) -> Result<SourceConfig, Bad> {
             SourceSpec::Postgres {
                 databases: keys.databases(&server.url)?,
                 globals: keys.take("globals")?.unwrap_or(false),
+                pitr: pitr(&mut keys, &name)?,
                 server,
             }
         }
@@ -141,6 +142,61 @@ fn hooks(keys: &mut Keys) -> Result<Hooks, Bad> {
         after,
         timeout_seconds,
     })
+}
+
+/// The PostgreSQL keys that only `pitr = true` reads.
+const WAL_KEYS: [&str; 3] = ["wal_flush_seconds", "wal_synchronous", "replication_slot"];
+
+/// `pitr` and, with it, `wal_flush_seconds`, `wal_synchronous` and `replication_slot`.
+fn pitr(keys: &mut Keys, source: &str) -> Result<Option<PitrSettings>, Bad> {
+    if !keys.take::<bool>("pitr")?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let flush_seconds = keys
+        .take("wal_flush_seconds")?
+        .unwrap_or(DEFAULT_WAL_FLUSH_SECONDS);
+    if !(1..=3600).contains(&flush_seconds) {
+        return Err(bad(
+            "wal_flush_seconds",
+            format!("{flush_seconds} is out of range 1..=3600"),
+        ));
+    }
+    let synchronous = keys.take("wal_synchronous")?.unwrap_or(false);
+    let slot: String = keys
+        .take("replication_slot")?
+        .unwrap_or_else(|| default_slot(source));
+    let slot_ok = !slot.is_empty()
+        && slot.len() <= 63
+        && slot
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !slot_ok {
+        return Err(bad(
+            "replication_slot",
+            format!(
+                "`{slot}` is not a replication slot name: 1 to 63 lower-case letters, digits \
+                 and underscores"
+            ),
+        ));
+    }
+    Ok(Some(PitrSettings {
+        flush_seconds,
+        synchronous,
+        slot,
+    }))
+}
+
+/// `coffer_<source>`, with what a slot name cannot hold made `_` (names may hold `-` or `.`).
+fn default_slot(source: &str) -> String {
+    let mut slot: String = format!("coffer_{source}")
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '_',
+        })
+        .collect();
+    slot.truncate(63);
+    slot
 }
 
 /// `rpo_minutes`, or the older `rpo_hours` (still read), or the default.
@@ -287,7 +343,15 @@ impl Keys {
             let message = match key.as_str() {
                 "path" => format!("a {kind} source is reached by its url, not a path"),
                 "include" | "exclude" => "include/exclude apply to directory sources only".into(),
-                "globals" if !kind.is_path_based() => "applies to postgres sources only".into(),
+                "globals" | "pitr" if !kind.is_path_based() => {
+                    "applies to postgres sources only".into()
+                }
+                known if WAL_KEYS.contains(&known) && kind == SourceKind::Postgres => {
+                    "applies only with `pitr = true`".into()
+                }
+                known if WAL_KEYS.contains(&known) => {
+                    "applies to postgres sources with `pitr = true` only".into()
+                }
                 "databases" if kind == SourceKind::Redis => {
                     "a redis source names its database number in the url (redis://host:6379/2)"
                         .into()
@@ -310,7 +374,7 @@ impl Keys {
 /// (written from a template listing every key) have always loaded.
 fn written_as_default(key: &str, value: &toml::Value) -> bool {
     match (key, value) {
-        ("globals" | "keep_replaced", toml::Value::Boolean(set)) => !set,
+        ("globals" | "keep_replaced" | "pitr", toml::Value::Boolean(set)) => !set,
         ("databases" | "include" | "exclude", toml::Value::Array(items)) => items.is_empty(),
         ("connect_timeout_seconds", toml::Value::Integer(seconds)) => {
             *seconds == i64::from(DEFAULT_CONNECT_TIMEOUT)

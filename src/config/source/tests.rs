@@ -25,6 +25,7 @@ fn each_kind_holds_what_it_needs_with_the_defaults() {
         server,
         databases,
         globals,
+        pitr,
     } = &pg.spec
     else {
         panic!("{pg:?}");
@@ -34,7 +35,7 @@ fn each_kind_holds_what_it_needs_with_the_defaults() {
         &["shop"],
         "the URL's database when none are listed"
     );
-    assert!(!globals && !server.keep_replaced && server.password.is_none());
+    assert!(!globals && !server.keep_replaced && server.password.is_none() && pitr.is_none());
     assert_eq!(server.connect_timeout_seconds, 10);
 
     let my = parse(
@@ -159,4 +160,47 @@ fn recovery_targets_take_minutes_and_the_older_hours() {
     assert!(both.contains("not both"), "{both}");
     let zero = parse(&format!("{base}rto_minutes = 0")).unwrap_err();
     assert!(zero.contains("`rto_minutes`: 0 is out of range"), "{zero}");
+}
+
+#[test]
+fn pitr_takes_its_wal_keys_with_defaults_and_refuses_them_without_it() {
+    let pg = parse("name = 'Shop.db'\nkind = 'postgres'\nurl = 'postgres://u@h/shop'\npitr = true")
+        .unwrap();
+    assert_eq!(
+        pg.pitr(),
+        Some(&PitrSettings {
+            flush_seconds: DEFAULT_WAL_FLUSH_SECONDS,
+            synchronous: false,
+            slot: "coffer_shop_db".into(),
+        })
+    );
+    let set = parse(
+        "name = 'pg'\nkind = 'postgres'\nurl = 'postgres://u@h/shop'\npitr = true\n\
+         wal_flush_seconds = 5\nwal_synchronous = true\nreplication_slot = 'mine'",
+    )
+    .unwrap();
+    assert_eq!(
+        set.pitr(),
+        Some(&PitrSettings {
+            flush_seconds: 5,
+            synchronous: true,
+            slot: "mine".into(),
+        })
+    );
+    let refused = |extra: &str, kind_url: &str| {
+        parse(&format!("name = 'pg'\n{kind_url}\n{extra}")).unwrap_err()
+    };
+    let pg_url = "kind = 'postgres'\nurl = 'postgres://u@h/shop'";
+    assert!(refused("wal_flush_seconds = 5", pg_url).contains("only with `pitr = true`"));
+    assert!(refused("pitr = true\nwal_flush_seconds = 0", pg_url).contains("out of range"));
+    assert!(
+        refused("pitr = true\nreplication_slot = 'Bad-Slot'", pg_url)
+            .contains("not a replication slot name")
+    );
+    assert!(
+        refused("pitr = true", "kind = 'mysql'\nurl = 'mysql://u@h/shop'")
+            .contains("postgres sources only")
+    );
+    assert!(refused("pitr = true", "kind = 'directory'\npath = '/srv'").contains("`pitr`"));
+    assert!(parse("name = 'my'\nkind = 'mysql'\nurl = 'mysql://u@h/a'\npitr = false").is_ok());
 }
