@@ -20,6 +20,8 @@ pub const EVENT_KINDS: &[&str] = &[
     "drill_failed",
     "rto_missed",
     "proven_rpo_missed",
+    "service_rto_missed",
+    "service_proven_rpo_missed",
     "storage_nearly_full",
     "workers_stopped",
 ];

@@ -132,6 +132,10 @@ pub struct ServerConfig {
     /// After a restore over the original, keep the replaced database under its dated name
     /// instead of dropping it (postgres, mysql; a redis restore only warns that it has none).
     pub keep_replaced: bool,
+    /// Where drills load this source's scratch databases (`drill_url`, postgres and mysql:
+    /// a server URL without password or database; the source's password is used), so a drill
+    /// never adds load or disk use to the production server. `None`: the source's own server.
+    pub drill_url: Option<ServerUrl>,
 }
 
 impl SourceConfig {

@@ -34,7 +34,8 @@ pub const TICK: Duration = Duration::from_secs(60);
 pub struct Checked {
     /// Sources whose RPO alert this pass raised.
     pub rpo_missed: Vec<String>,
-    /// Sources whose proven-RPO alert (drills) this pass raised.
+    /// Sources whose proven-RPO alert (drills) this pass raised, and services as
+    /// `service:<name>`.
     pub proven_rpo_missed: Vec<String>,
     /// Tasks whose stall alert this pass raised.
     pub stalled: Vec<String>,

@@ -78,6 +78,21 @@ pub enum Event {
         age_seconds: Option<i64>,
         rpo_seconds: i64,
     },
+    /// A drill proved every source of a service, but the whole service took longer than
+    /// its RTO target (`[services.NAME] rto_minutes`).
+    ServiceRtoMissed {
+        service: String,
+        task_id: String,
+        rto_seconds: f64,
+        target_seconds: i64,
+    },
+    /// The oldest of a service's proven RPOs is older than the service's RPO target.
+    ServiceProvenRpoMissed {
+        service: String,
+        /// `None`: some source of the service never passed a drill.
+        age_seconds: Option<i64>,
+        rpo_seconds: i64,
+    },
     /// Storage use passed the configured threshold.
     StorageNearlyFull {
         used_percent: f64,
@@ -106,6 +121,8 @@ impl Event {
             Event::DrillFailed { .. } => "drill_failed",
             Event::RtoMissed { .. } => "rto_missed",
             Event::ProvenRpoMissed { .. } => "proven_rpo_missed",
+            Event::ServiceRtoMissed { .. } => "service_rto_missed",
+            Event::ServiceProvenRpoMissed { .. } => "service_proven_rpo_missed",
             Event::StorageNearlyFull { .. } => "storage_nearly_full",
             Event::WorkersStopped { .. } => "workers_stopped",
             Event::Test { .. } => "test",
@@ -132,7 +149,8 @@ impl Event {
             | Event::RestoreFinished { task_id, .. }
             | Event::RestoreFailed { task_id, .. }
             | Event::DrillFailed { task_id, .. }
-            | Event::RtoMissed { task_id, .. } => Some(task_id),
+            | Event::RtoMissed { task_id, .. }
+            | Event::ServiceRtoMissed { task_id, .. } => Some(task_id),
             _ => None,
         }
     }
@@ -198,6 +216,26 @@ impl Event {
             Event::ProvenRpoMissed { source, .. } => {
                 format!("Source `{source}`: no backup of it has passed a restore drill")
             }
+            Event::ServiceRtoMissed {
+                service,
+                rto_seconds,
+                target_seconds,
+                ..
+            } => format!(
+                "Service `{service}` took {rto_seconds:.0}s to restore and prove all its sources in a drill (RTO target {target_seconds}s)"
+            ),
+            Event::ServiceProvenRpoMissed {
+                service,
+                age_seconds: Some(age),
+                rpo_seconds,
+            } => format!(
+                "Service `{service}`: the oldest of its sources' newest drill-proven backups is {}h old (RPO {}h)",
+                age / 3600,
+                rpo_seconds / 3600
+            ),
+            Event::ServiceProvenRpoMissed { service, .. } => format!(
+                "Service `{service}`: some of its sources have no backup that passed a restore drill"
+            ),
             Event::StorageNearlyFull {
                 used_percent,
                 threshold_percent,

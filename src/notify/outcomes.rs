@@ -52,6 +52,22 @@ pub fn rto_missed(
     });
 }
 
+/// A drill proved every source of `service` but took longer than the service's RTO target.
+pub fn service_rto_missed(
+    notifier: &Notifier,
+    service: &str,
+    task_id: &str,
+    rto_seconds: f64,
+    target_seconds: i64,
+) {
+    notifier.raise(Event::ServiceRtoMissed {
+        service: service.to_string(),
+        task_id: task_id.to_string(),
+        rto_seconds,
+        target_seconds,
+    });
+}
+
 /// A backup failed: in its job, before it started, or found dead by the reaper.
 pub fn backup_failed(notifier: &Notifier, backup_id: &str, name: &str, error: String) {
     notifier.raise(Event::BackupFailed {

@@ -348,3 +348,50 @@ fn a_drill_never_runs_beside_a_backup_or_restore_of_the_same_source() {
     let (report, ok, stderr) = drill(&s.env, &[id]);
     assert!(ok && report["passed"] == true, "{stderr}");
 }
+
+/// `drill_url`: the scratch databases go to the drill server, never to the source's. The
+/// source's server is stopped before the drill, so a drill that touched it would fail.
+#[test]
+fn a_drill_with_a_drill_server_loads_there_and_needs_nothing_of_the_source_server() {
+    let origin = crate::private_postgres::PrivatePostgres::start();
+    let drills = crate::private_postgres::PrivatePostgres::start();
+    origin.psql("postgres", "CREATE DATABASE ledger");
+    origin.psql(
+        "ledger",
+        "CREATE TABLE entries (id serial PRIMARY KEY, amount int);
+         INSERT INTO entries (amount) SELECT n FROM generate_series(1, 300) n;",
+    );
+    let env = TestEnv::new(
+        &Backend::Sqlite,
+        &format!(
+            "[[sources]]\nname = \"ledger_db\"\nkind = \"postgres\"\n\
+             url = \"postgres://postgres@127.0.0.1:{}/ledger\"\n\
+             drill_url = \"postgres://postgres@127.0.0.1:{}\"\n",
+            origin.port, drills.port
+        ),
+    );
+    env.backup(&["--sources", "ledger_db"]);
+    let databases = "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database \
+                     WHERE datname NOT IN ('postgres', 'template0', 'template1')";
+    assert_eq!(drills.psql("postgres", databases), "");
+    origin.stop();
+
+    let (report, ok, stderr) = drill(&env, &["--sources", "ledger_db"]);
+    assert!(ok, "{report:#}\n{stderr}");
+    let ledger = source(&report, "ledger_db");
+    assert_eq!(ledger["passed"], true, "{report:#}");
+    assert!(
+        lines(&ledger["proven"])
+            .iter()
+            .any(|l| l.contains("300 rows")),
+        "{ledger:#}"
+    );
+    // Dropped afterwards: nothing left on the drill server either.
+    assert_eq!(drills.psql("postgres", databases), "");
+    origin.start_again();
+    assert_eq!(
+        origin.psql("postgres", databases),
+        "ledger",
+        "the source server holds only its own database"
+    );
+}

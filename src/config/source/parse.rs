@@ -24,8 +24,9 @@ pub(in crate::config) const YEAR_MINUTES: u32 = 366 * 24 * 60;
 const DEFAULT_CONNECT_TIMEOUT: u32 = 10;
 
 /// The keys of the database server kinds, for the message when another kind is given one.
-const SERVER_KEYS: [&str; 7] = [
+const SERVER_KEYS: [&str; 8] = [
     "url",
+    "drill_url",
     "password_env",
     "password_file",
     "databases",
@@ -314,7 +315,35 @@ impl Keys {
             password,
             connect_timeout_seconds,
             keep_replaced: self.take("keep_replaced")?.unwrap_or(false),
+            drill_url: self.drill_url(kind)?,
         })
+    }
+
+    /// `drill_url`: another server of the kind for drills' scratch databases (postgres,
+    /// mysql; a redis drill always runs a temporary `redis-server`).
+    fn drill_url(&mut self, kind: SourceKind) -> Result<Option<ServerUrl>, Bad> {
+        if kind == SourceKind::Redis {
+            return Ok(None);
+        }
+        let Some(text) = self.take::<String>("drill_url")? else {
+            return Ok(None);
+        };
+        let url = ServerUrl::parse(kind, &text).map_err(|m| bad("drill_url", m))?;
+        if url.as_url().password().is_some() {
+            return Err(bad(
+                "drill_url",
+                "must not hold a password: the source's password is used for the drill server"
+                    .into(),
+            ));
+        }
+        if url.database().is_some() {
+            return Err(bad(
+                "drill_url",
+                "names a server, not a database: a drill creates its own scratch databases there"
+                    .into(),
+            ));
+        }
+        Ok(Some(url))
     }
 
     /// `databases`, or else the one in the URL's path (postgres, mysql).
@@ -351,6 +380,9 @@ impl Keys {
                 }
                 known if WAL_KEYS.contains(&known) => {
                     "applies to postgres sources with `pitr = true` only".into()
+                }
+                "drill_url" if kind == SourceKind::Redis => {
+                    "a redis drill always loads into a temporary redis-server of its own".into()
                 }
                 "databases" if kind == SourceKind::Redis => {
                     "a redis source names its database number in the url (redis://host:6379/2)"

@@ -204,3 +204,24 @@ fn pitr_takes_its_wal_keys_with_defaults_and_refuses_them_without_it() {
     assert!(refused("pitr = true", "kind = 'directory'\npath = '/srv'").contains("`pitr`"));
     assert!(parse("name = 'my'\nkind = 'mysql'\nurl = 'mysql://u@h/a'\npitr = false").is_ok());
 }
+
+#[test]
+fn a_drill_server_is_a_server_url_of_the_kind_without_password_or_database() {
+    let pg = parse(
+        "name = 'pg'\nkind = 'postgres'\nurl = 'postgres://u@h/shop'\n\
+         drill_url = 'postgres://u@drills:5433'",
+    )
+    .unwrap();
+    let drill = pg.server().unwrap().drill_url.as_ref().unwrap();
+    assert_eq!(drill.as_url().host_str(), Some("drills"));
+    let refused = |kind_url: &str, drill: &str| {
+        parse(&format!("name = 'x'\n{kind_url}\ndrill_url = '{drill}'")).unwrap_err()
+    };
+    let pg_url = "kind = 'postgres'\nurl = 'postgres://u@h/shop'";
+    assert!(refused(pg_url, "mysql://u@h").contains("does not fit"));
+    assert!(refused(pg_url, "postgres://u:secret@h").contains("password"));
+    assert!(refused(pg_url, "postgres://u@h/other").contains("not a database"));
+    assert!(refused("kind = 'redis'\nurl = 'redis://h/0'", "redis://h2")
+        .contains("temporary redis-server"));
+    assert!(refused("kind = 'directory'\npath = '/srv'", "postgres://u@h").contains("drill_url"));
+}

@@ -19,6 +19,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use crate::app::App;
+use crate::config::Settings;
 use crate::db::{write_transaction, Backup, Drill, DrillSource, LogEntry, NewLogEntry, Task};
 use crate::domain::{LogLevel, TaskKind};
 use crate::engine::extract::remove_tree;
@@ -264,6 +265,43 @@ fn alert(app: &App, report: &DrillReport) {
     for (source, seconds, target_seconds) in slower_than_target(report, target) {
         notify::rto_missed(notifier, source, &report.task_id, seconds, target_seconds);
     }
+    for (service, seconds, target_seconds) in services_slower_than_target(&app.settings, report) {
+        notify::service_rto_missed(notifier, &service, &report.task_id, seconds, target_seconds);
+    }
+}
+
+/// The services with an RTO target whose every configured source this drill proved, and
+/// that took longer than it until the last of them was proven: (service, RTO in seconds,
+/// target in seconds). A drill of part of a service says nothing about the whole.
+fn services_slower_than_target(
+    settings: &Settings,
+    report: &DrillReport,
+) -> Vec<(String, f64, i64)> {
+    let mut found = Vec::new();
+    for targets in &settings.services {
+        let Some(minutes) = targets.rto_minutes else {
+            continue;
+        };
+        let members: Vec<&str> = settings
+            .sources
+            .iter()
+            .filter(|s| s.service == targets.name)
+            .map(|s| s.name.as_str())
+            .collect();
+        let proofs: Option<Vec<_>> = members
+            .iter()
+            .map(|m| report.sources.iter().find(|p| p.source == *m && p.passed))
+            .collect();
+        let Some(proofs) = proofs.filter(|p| !p.is_empty()) else {
+            continue;
+        };
+        let rto_ms = proofs.iter().map(|p| p.rto_ms).max().unwrap_or(0);
+        let target_seconds = i64::from(minutes) * 60;
+        if rto_ms > (target_seconds as u64).saturating_mul(1000) {
+            found.push((targets.name.clone(), rto_ms as f64 / 1000.0, target_seconds));
+        }
+    }
+    found
 }
 
 /// The proven sources slower than their RTO target (`target`: minutes by source name):
@@ -451,6 +489,49 @@ fn rows_of(report: &DrillReport, plan: &RestorePlan) -> (Drill, Vec<DrillSource>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(sources: Vec<SourceProof>) -> DrillReport {
+        DrillReport {
+            task_id: "t".into(),
+            backup_id: "b".into(),
+            backup_name: "n".into(),
+            backup_size: 0,
+            passed: sources.iter().all(|s| s.passed),
+            rto_ms: 200_000,
+            phases: vec![],
+            sources,
+            snapshot_spread_ms: None,
+            error: None,
+            started_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_service_is_slow_only_when_the_drill_proved_all_its_sources_and_the_last_was_late() {
+        let settings = Settings::from_toml(
+            "[storage]\npath = '/srv/backups'\n\
+             [[sources]]\nname = 'a'\nkind = 'directory'\npath = '/srv/a'\nservice = 'shop'\n\
+             [[sources]]\nname = 'b'\nkind = 'directory'\npath = '/srv/b'\nservice = 'shop'\n\
+             [[sources]]\nname = 'c'\nkind = 'directory'\npath = '/srv/c'\nservice = 'blog'\n\
+             [services.shop]\nrto_minutes = 1\n[services.blog]\nrto_minutes = 1\n",
+            "test.toml",
+            &|_| None,
+        )
+        .unwrap();
+        // Each source within a minute, but the last of the shop's proven after 61 s.
+        let slow = report(vec![proof("a", true, 30_000), proof("b", true, 61_000)]);
+        assert_eq!(
+            services_slower_than_target(&settings, &slow),
+            [("shop".to_string(), 61.0, 60)]
+        );
+        let fast = report(vec![proof("a", true, 30_000), proof("b", true, 59_000)]);
+        assert!(services_slower_than_target(&settings, &fast).is_empty());
+        // Part of a service, or a source that failed: nothing said about the service's RTO.
+        let part = report(vec![proof("a", true, 90_000)]);
+        assert!(services_slower_than_target(&settings, &part).is_empty());
+        let failed = report(vec![proof("a", true, 90_000), proof("b", false, 90_000)]);
+        assert!(services_slower_than_target(&settings, &failed).is_empty());
+    }
 
     fn proof(source: &str, passed: bool, rto_ms: u64) -> SourceProof {
         SourceProof {

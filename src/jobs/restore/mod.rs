@@ -41,7 +41,7 @@ use crate::jobs::restore::switch_over::{
 use crate::jobs::run::execution::{acquire_locks, fail_before_start, load_pending, Execution};
 use crate::jobs::run::locks::{lock_sources, SourceLocks};
 use crate::jobs::run::task_run::{Display, TaskRun};
-use crate::sources::database::{kind_of, StageRequest};
+use crate::sources::database::{kind_of, DatabaseTarget, StageRequest};
 use crate::sources::{sqlite_integrity_check, Filters};
 use crate::sources::{ServerAddress, StagedRestore};
 
@@ -472,13 +472,24 @@ pub(crate) fn stage_databases(
             continue;
         };
         let config = configured(app, &p.source.name)?;
-        let server = ServerAddress::of(config)?;
+        let (server, other_server) = match drill_server(config, target)? {
+            // The journal names the drill server, so a killed drill is cleaned up there.
+            Some(drills) => {
+                let named = Some(drills.redacted());
+                (drills, named)
+            }
+            None => {
+                let server = ServerAddress::of(config)?;
+                let other = target.other_server(&server)?;
+                (server, other)
+            }
+        };
         let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         journal.journal.databases.push(DatabaseItem {
             source: p.source.name.clone(),
             kind: p.source.kind,
             tag: tag.clone(),
-            server: target.other_server(&server)?,
+            server: other_server,
             record: None,
         });
         journal.advance(Phase::Staging)?;
@@ -497,6 +508,17 @@ pub(crate) fn stage_databases(
         staged.items.push((p.source.name.clone(), one, false));
     }
     Ok(())
+}
+
+/// A drill's scratch databases go to the source's `drill_url` server when it has one.
+fn drill_server(config: &SourceConfig, target: &DatabaseTarget) -> Result<Option<ServerAddress>> {
+    let drills = config.server().and_then(|s| s.drill_url.as_ref());
+    match (target, drills) {
+        (DatabaseTarget::Scratch, Some(url)) => Ok(Some(
+            ServerAddress::of(config)?.parse_target(url.as_url().as_str())?,
+        )),
+        _ => Ok(None),
+    }
 }
 
 /// Database restores staged so far, and whether each has been switched in.

@@ -33,6 +33,7 @@ mod restore_preview;
 mod restore_preview_databases;
 mod restore_report;
 mod roles;
+mod service_alerts;
 mod settings;
 mod sign_in;
 mod sources;
