@@ -114,11 +114,13 @@ fn create(app: &App, args: CreateArgs) -> Result<()> {
     scopes
         .check_role(&user.username, user.role())
         .map_err(|m| refused("--scope", m))?;
-    let expires_at = expiry
-        .resolve(&scopes, now())
-        .map_err(|m| refused(flag, m))?;
     let token = new_token();
-    let row = ApiToken::new(&user.id, &name, token_hash(&token), &scopes, expires_at);
+    let mut row = ApiToken::new(&user.id, &name, token_hash(&token), &scopes, None);
+    // From the row's own creation time, so "7 days" is exactly that.
+    row.expires_at = expiry
+        .resolve(&scopes, row.created_at)
+        .map_err(|m| refused(flag, m))?;
+    let expires_at = row.expires_at;
     ApiToken::issue(&mut conn, &row, &user, &cli_user())?;
     if args.json {
         print_json(&Created {

@@ -8,7 +8,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::{new_token, token_hash};
-use crate::db::{now, ApiToken, User};
+use crate::db::{ApiToken, User};
 use crate::domain::token_policy::check_token_name;
 use crate::domain::{TokenExpiry, TokenScope, TokenScopes};
 use crate::web::auth::Admin;
@@ -94,18 +94,19 @@ pub async fn issue(
             if let Err(m) = request.scopes.check_role(&user.username, user.role()) {
                 return Ok::<_, WebError>(Err((scope_field as FieldFn, m)));
             }
-            let expires_at = match request.expiry.resolve(&request.scopes, now()) {
-                Ok(at) => at,
-                Err(m) => return Ok(Err((expiry_field as FieldFn, m))),
-            };
             let token = new_token();
-            let row = ApiToken::new(
+            let mut row = ApiToken::new(
                 &user.id,
                 &request.name,
                 token_hash(&token),
                 &request.scopes,
-                expires_at,
+                None,
             );
+            // From the row's own creation time, so "30 days" is exactly that.
+            row.expires_at = match request.expiry.resolve(&request.scopes, row.created_at) {
+                Ok(at) => at,
+                Err(m) => return Ok(Err((expiry_field as FieldFn, m))),
+            };
             ApiToken::issue(conn, &row, &user, &by)?;
             render(
                 conn,

@@ -73,9 +73,10 @@ fn a_token_acts_with_its_users_role_and_stops_once_revoked() {
         assert_eq!((status, &body["total"]), (200, &json!(0)));
         let (status, body) =
             answer(viewer.post("/backups", &json!({"scope": "all", "kind": "full"})));
+        // A viewer's token can only have the `read` scope.
         assert_eq!(status, 403);
         assert!(
-            body["error"].as_str().unwrap().contains("operator"),
+            body["error"].as_str().unwrap().contains("`backup` scope"),
             "{body}"
         );
         assert!(backups(&console).is_empty());

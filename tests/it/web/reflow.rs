@@ -195,6 +195,8 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
         ("audit", "/audit".into()),
         ("users", "/users".into()),
         ("user", format!("/users/{}", user.id)),
+        // The same page scrolled to its API tokens (below the fold at every width).
+        ("user-tokens", format!("/users/{}#token-list", user.id)),
         ("user-delete", format!("/users/{}/delete", user.id)),
         ("account", "/account/password".into()),
     ]
