@@ -23,6 +23,7 @@ mod schedule;
 mod serve;
 mod show;
 mod sources;
+mod token;
 mod user;
 mod verify;
 mod worker;
@@ -88,6 +89,8 @@ pub enum Command {
     Key(key::Args),
     /// Manage console users.
     User(user::Args),
+    /// Issue, list and revoke API tokens (scopes, expiry) for scripts and Prometheus.
+    Token(token::Args),
     /// List configured sources; check that they can be backed up now.
     Sources(sources::Args),
     /// Apply pending database migrations.
@@ -139,6 +142,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&app, args),
         Command::Key(args) => key::run(&app, args, imported),
         Command::User(args) => user::run(&app, args),
+        Command::Token(args) => token::run(&app, args),
         Command::Sources(args) => sources::run(&app, args),
         Command::Notify(args) => notify::run(&app, args),
         Command::Serve(args) => serve::run(app, args),

@@ -146,6 +146,10 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        scopes -> Text,
+        expires_at -> Nullable<Timestamp>,
+        last_used_addr -> Nullable<Text>,
+        expired_use_at -> Nullable<Timestamp>,
     }
 }
 

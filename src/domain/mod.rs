@@ -8,12 +8,14 @@ pub mod retention;
 pub mod schedule;
 mod scope;
 mod status;
+pub mod token_policy;
 
 pub use cron::CronExpr;
 pub use name::check_plain_name;
 pub use schedule::{Frequency, ScheduleAction, ScheduleSpec, SpecAction};
 pub use scope::Scope;
 pub use status::Status;
+pub use token_policy::{TokenExpiry, TokenScope, TokenScopes};
 
 /// Declares a closed set of names stored as lowercase text, with `as_str`, `FromStr`
 /// (error names the accepted values) and `Display`. Each is also a schema of the API's

@@ -22,6 +22,9 @@ pub enum WebError {
     /// No session or token on an API route.
     #[error("authentication required: sign in or send `Authorization: Bearer <token>`")]
     Unauthenticated,
+    /// A bearer token that is known but cannot be used (expired): 401 with why.
+    #[error("{0}")]
+    TokenUnusable(String),
     /// A generated password must be replaced before anything else.
     #[error("choose a new password first")]
     PasswordChange,
@@ -69,6 +72,7 @@ impl WebError {
         match self {
             WebError::BadRequest(_) => "Bad request",
             WebError::SignIn { .. } | WebError::Unauthenticated => "Sign in required",
+            WebError::TokenUnusable(_) => "Token not usable",
             WebError::PasswordChange => "New password required",
             WebError::Forbidden(_) => "Not allowed",
             WebError::NotFound(_) => "Not found",
@@ -149,7 +153,7 @@ impl ResponseError for WebError {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::SignIn { .. } | WebError::PasswordChange => StatusCode::SEE_OTHER,
-            WebError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            WebError::Unauthenticated | WebError::TokenUnusable(_) => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,

@@ -1,8 +1,10 @@
 //! Who is asking. A middleware resolves every request's session cookie or bearer token to
 //! an [`Identity`] (or none) once, and checks the CSRF token of every state-changing request
 //! made with a session cookie — before any handler runs, so no handler can forget it.
-//! Requests with a bearer token carry no ambient credential and need no CSRF token.
-//! Role checks happen in the extractors of [`super::auth`].
+//! Requests with a bearer token carry no ambient credential and need no CSRF token; a token
+//! is taken only by the API and `/metrics`, and only for the routes its scopes cover
+//! (`api::token_use`). Role checks happen in the extractors of [`super::auth`], so a token
+//! does what both its scopes and its user's current role allow.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -11,7 +13,10 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
 use crate::auth::{same_secret, token_hash};
-use crate::db::{ApiToken, Session, User};
+use crate::db::{ApiToken, Session, TokenCheck, User};
+use crate::domain::TokenScopes;
+use crate::web::api::{token_use, TokenUse};
+use crate::web::client_addr::client_addr;
 use crate::web::error::{ApiError, WebError};
 use crate::web::state::WebState;
 
@@ -39,6 +44,7 @@ pub enum Credential {
     },
     ApiToken {
         token_id: String,
+        scopes: TokenScopes,
     },
 }
 
@@ -46,7 +52,7 @@ impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Credential::Session { .. } => f.write_str("Session { <redacted> }"),
-            Credential::ApiToken { token_id } => f
+            Credential::ApiToken { token_id, .. } => f
                 .debug_struct("ApiToken")
                 .field("token_id", token_id)
                 .finish(),
@@ -80,7 +86,7 @@ pub async fn identify(
         req.extensions_mut().insert(None::<Identity>);
         return next.call(req).await;
     }
-    let api = req.path().starts_with("/api/");
+    let api = crate::web::auth::is_api(req.request());
     // Errors here are answered in the form the route speaks: JSON under /api/.
     let answer = |e: WebError| -> actix_web::Error {
         if api {
@@ -119,18 +125,7 @@ fn changes_state(method: &Method) -> bool {
 
 async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identity>, WebError> {
     if let Some(token) = bearer_token(req) {
-        let hash = token_hash(&token);
-        let found = state
-            .db(move |conn| ApiToken::find_usable(conn, &hash))
-            .await?;
-        return match found {
-            Some((token, user)) => Ok(Some(Identity {
-                user,
-                via: Credential::ApiToken { token_id: token.id },
-            })),
-            // A wrong token is an error, not an anonymous request.
-            None => Err(WebError::Unauthenticated),
-        };
+        return resolve_token(state, req, token).await.map(Some);
     }
     let Some(cookie) = req.cookie(SESSION_COOKIE) else {
         return Ok(None);
@@ -159,6 +154,70 @@ async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identi
             }))
         })
         .await
+}
+
+/// A bearer token: known, unexpired, for an API route (or `/metrics`) its scopes cover. A
+/// wrong token is an error, not an anonymous request.
+async fn resolve_token(
+    state: &WebState,
+    req: &ServiceRequest,
+    token: String,
+) -> Result<Identity, WebError> {
+    let hash = token_hash(&token);
+    let addr =
+        client_addr(req.request(), &state.app.settings.web.trusted_proxies).map(|a| a.to_string());
+    let check = state
+        .db(move |conn| ApiToken::authenticate(conn, &hash, addr.as_deref()))
+        .await?;
+    let (token, user) = match check {
+        TokenCheck::Refused => return Err(WebError::Unauthenticated),
+        TokenCheck::Expired { token, .. } => {
+            let at = token.expires_at.unwrap_or_default();
+            return Err(WebError::TokenUnusable(format!(
+                "API token `{}` expired on {}; ask an admin for a new one",
+                token.name,
+                at.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        TokenCheck::Usable { token, user } => (token, user),
+    };
+    // A stored value this version cannot read allows nothing.
+    let Some(scopes) = token.scopes() else {
+        tracing::warn!(
+            "API token {} has unreadable scopes `{}`",
+            token.id,
+            token.scopes
+        );
+        return Err(WebError::Forbidden(format!(
+            "API token `{}` has scopes this version cannot read; issue a new one",
+            token.name
+        )));
+    };
+    // Checked after the lookup, so a wrong token is a 401 wherever it is sent.
+    let needed = match token_use(req.method(), req.path()) {
+        TokenUse::Page => {
+            return Err(WebError::Forbidden(
+                "API tokens are accepted only by /api/v1 and /metrics; the console's pages \
+                 need a signed-in session."
+                    .into(),
+            ))
+        }
+        TokenUse::Needs(scope) => Some(scope),
+        TokenUse::NoSuchRoute => None,
+    };
+    if let Some(needed) = needed.filter(|s| !scopes.contains(*s)) {
+        return Err(WebError::Forbidden(format!(
+            "This needs the `{needed}` scope; API token `{}` has {}.",
+            token.name, scopes
+        )));
+    }
+    Ok(Identity {
+        user,
+        via: Credential::ApiToken {
+            token_id: token.id,
+            scopes,
+        },
+    })
 }
 
 fn bearer_token(req: &ServiceRequest) -> Option<String> {
@@ -241,6 +300,7 @@ mod tests {
         assert!(!printed.contains("secret"), "{printed}");
         let token = Credential::ApiToken {
             token_id: "t1".into(),
+            scopes: crate::domain::TokenScopes::all(),
         };
         assert!(format!("{token:?}").contains("t1"));
     }

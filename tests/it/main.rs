@@ -50,6 +50,7 @@ mod servers;
 mod sources_cli;
 mod sqlite_source;
 mod tamper;
+mod token_cli;
 mod unsettled_restore;
 mod web;
 mod worker;

@@ -25,7 +25,7 @@ mod task;
 mod user;
 mod verify_due;
 
-pub use api_token::ApiToken;
+pub use api_token::{ApiToken, TokenCheck, TOKEN_OPERATION};
 pub use backup::{
     Backup, BackupChanges, BackupFilter, BackupGroup, BackupOutcome, BackupPage, BackupSearch,
     Distribution, Growth, NewBackup, PageCursor, RowPosition, ServiceMatch,

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::each_backend;
 use crate::db::schema::{api_tokens, sessions};
-use crate::db::{now, ApiToken, NewUser, Session, User, MAX_SESSION_AGE};
-use crate::domain::Role;
+use crate::db::{now, ApiToken, NewUser, Session, TokenCheck, User, MAX_SESSION_AGE};
+use crate::domain::{Role, TokenScopes};
 
 fn a_user(conn: &mut crate::db::DbConnection) -> User {
     User::insert(conn, &NewUser::new("sam", "$argon2id$v=19$x", Role::Viewer)).expect("user")
@@ -36,7 +36,7 @@ fn an_active_session_still_ends_after_its_maximum_age() {
 fn token_use_is_written_at_most_once_a_minute() {
     each_backend(|conn, backend| {
         let user = a_user(conn);
-        let token = ApiToken::new(&user.id, "script", "th".into());
+        let token = ApiToken::new(&user.id, "script", "th".into(), &TokenScopes::all(), None);
         ApiToken::insert(conn, &token).expect("insert");
         let last_used = |conn: &mut crate::db::DbConnection| {
             api_tokens::table
@@ -45,25 +45,74 @@ fn token_use_is_written_at_most_once_a_minute() {
                 .first::<Option<chrono::NaiveDateTime>>(conn)
                 .expect("read")
         };
-        assert!(ApiToken::find_usable(conn, "th").expect("find").is_some());
+        let usable = |conn: &mut crate::db::DbConnection, addr: &str| {
+            matches!(
+                ApiToken::authenticate(conn, "th", Some(addr)).expect("find"),
+                TokenCheck::Usable { .. }
+            )
+        };
+        assert!(usable(conn, "10.0.0.1"));
         let first = last_used(conn).expect("noted on first use");
         let earlier = first - Duration::seconds(30);
         diesel::update(api_tokens::table.find(&token.id))
             .set(api_tokens::last_used_at.eq(earlier))
             .execute(conn)
             .expect("set");
-        ApiToken::find_usable(conn, "th").expect("find");
+        assert!(usable(conn, "10.0.0.1"));
         assert_eq!(
             last_used(conn),
             Some(earlier),
             "{backend:?}: 30 s ago is recent"
         );
+        // Another address is noted at once.
+        assert!(usable(conn, "10.0.0.2"));
+        assert!(last_used(conn).expect("noted") > earlier, "{backend:?}");
         let long_ago = first - Duration::minutes(5);
         diesel::update(api_tokens::table.find(&token.id))
             .set(api_tokens::last_used_at.eq(long_ago))
             .execute(conn)
             .expect("set");
-        ApiToken::find_usable(conn, "th").expect("find");
+        assert!(usable(conn, "10.0.0.2"));
         assert!(last_used(conn).expect("noted") > long_ago, "{backend:?}");
+    });
+}
+
+#[test]
+fn an_expired_token_is_told_apart_and_its_use_audited_once_an_hour() {
+    each_backend(|conn, backend| {
+        let user = a_user(conn);
+        let past = now() - Duration::minutes(1);
+        let token = ApiToken::new(
+            &user.id,
+            "old",
+            "old-hash".into(),
+            &TokenScopes::all(),
+            Some(past),
+        );
+        ApiToken::insert(conn, &token).expect("insert");
+        let check = |conn: &mut crate::db::DbConnection| match ApiToken::authenticate(
+            conn, "old-hash", None,
+        )
+        .expect("find")
+        {
+            TokenCheck::Expired { noted, .. } => noted,
+            other => panic!("{backend:?}: {other:?}"),
+        };
+        assert!(check(conn), "{backend:?}: the first expired use is audited");
+        assert!(!check(conn), "{backend:?}: not again within the hour");
+        diesel::update(api_tokens::table.find(&token.id))
+            .set(api_tokens::expired_use_at.eq(now() - Duration::hours(2)))
+            .execute(conn)
+            .expect("set");
+        assert!(check(conn), "{backend:?}: again after an hour");
+        assert!(matches!(
+            ApiToken::authenticate(conn, "unknown", None).expect("find"),
+            TokenCheck::Refused
+        ));
+        ApiToken::revoke(conn, &token.id).expect("revoke");
+        assert!(matches!(
+            ApiToken::authenticate(conn, "old-hash", None).expect("find"),
+            TokenCheck::Refused
+        ));
     });
 }

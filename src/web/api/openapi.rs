@@ -6,8 +6,9 @@
 
 use std::sync::OnceLock;
 
+use actix_web::http::Method;
 use actix_web::HttpResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{backups, delete, download, drills, schedules, tasks, work};
@@ -19,9 +20,15 @@ use crate::web::error::ErrorBody;
     info(
         title = "Coffer API",
         description = "Backups, restores, drills and schedules of a Coffer console for scripts. \
-            Send `Authorization: Bearer <token>` (an admin issues tokens on a user's page; a \
-            token acts with its user's role: viewers read, operators also back up, verify and \
-            download, admins also restore, delete and change schedules). A signed-in browser \
+            Send `Authorization: Bearer <token>` (an admin issues tokens on a user's page or \
+            with `coffer token create`). A token has scopes and an expiry; it may call an \
+            operation when one of its scopes is the one the operation names under `security` \
+            AND its user's role allows it (viewers read; operators also back up, verify and \
+            download; admins also restore, delete and change schedules). Scopes: `read` every \
+            GET but downloads (and `/metrics`); `backup` create and verify backups, start \
+            drills; `restore` restore and download; `admin` delete backups and change \
+            schedules. An expired token gets 401 saying so; a missing scope or role 403. \
+            A signed-in browser \
             session works too, with its `X-CSRF-Token` header on every change. Work is queued: \
             202 with the task to poll at `/api/v1/tasks/{id}`. Every error is JSON \
             (`ErrorBody`) with a 4xx status."
@@ -56,7 +63,9 @@ use crate::web::error::ErrorBody;
 )]
 pub struct ApiDoc;
 
-/// The `bearer` security scheme every operation names.
+/// The `bearer` security scheme, and on every operation the one scope a token needs for it
+/// (OpenAPI 3.1 lets a non-OAuth requirement list role names), taken from the router's
+/// own list so the two cannot disagree.
 struct BearerToken;
 
 impl Modify for BearerToken {
@@ -67,10 +76,31 @@ impl Modify for BearerToken {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token issued on a user's page in the console"))
+                    .description(Some(
+                        "An API token issued on a user's page in the console or by \
+                         `coffer token create`; its scopes are named per operation",
+                    ))
                     .build(),
             ),
         );
+        for route in super::routes() {
+            let Some(item) = openapi.paths.paths.get_mut(route.path) else {
+                continue; // api_document.rs fails on a route the document lacks
+            };
+            let operation = match route.method {
+                Method::GET => item.get.as_mut(),
+                Method::POST => item.post.as_mut(),
+                Method::PUT => item.put.as_mut(),
+                Method::DELETE => item.delete.as_mut(),
+                _ => None,
+            };
+            if let Some(operation) = operation {
+                operation.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    [route.scope.as_str()],
+                )]);
+            }
+        }
     }
 }
 

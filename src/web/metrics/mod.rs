@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text format. Any signed-in identity may read it (viewer or
-//! more); a scraper authenticates with an API token (`Authorization: Bearer …`, issued on
-//! the user's page, best to a viewer account). Without one it answers 401, like the API.
+//! more); a scraper authenticates with an API token that has the `read` scope
+//! (`Authorization: Bearer …`, issued on the user's page or by `coffer token create --scope
+//! read --expires never`, best to a viewer account). Without one it answers 401, like the API.
 //!
 //! Every figure is read from the database at scrape time, so several Coffer processes on one
 //! database report the same values whichever is scraped — except the worker pool's, which

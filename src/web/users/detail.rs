@@ -6,8 +6,11 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::auth::MIN_PASSWORD_LEN;
-use crate::db::{ApiToken, DbConnection, User};
-use crate::domain::Role;
+use chrono::NaiveDateTime;
+
+use crate::db::{now, ApiToken, DbConnection, User};
+use crate::domain::token_policy::{DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS};
+use crate::domain::{Role, TokenScope};
 use crate::web::auth::Admin;
 use crate::web::error::{WebError, WebResult};
 use crate::web::identity::Identity;
@@ -20,17 +23,32 @@ pub struct TokenRow {
     pub id: String,
     pub name: String,
     pub created_at: String,
+    /// Each stored scope and whether the user's current role lets the token use it.
+    pub scopes: Vec<(TokenScope, bool)>,
+    pub expires: String,
+    pub expired: bool,
     pub last_used: String,
+    pub last_used_addr: String,
     pub revoked: String,
 }
 
-impl From<&ApiToken> for TokenRow {
-    fn from(t: &ApiToken) -> TokenRow {
+impl TokenRow {
+    pub fn new(t: &ApiToken, role: Role, at: NaiveDateTime) -> TokenRow {
+        let scopes = t.scopes().map_or_else(Vec::new, |s| {
+            s.iter().map(|s| (s, role.allows(s.least_role()))).collect()
+        });
         TokenRow {
             id: t.id.clone(),
             name: t.name.clone(),
             created_at: timestamp(&t.created_at),
+            scopes,
+            expires: t
+                .expires_at
+                .as_ref()
+                .map_or_else(|| "never".to_string(), timestamp),
+            expired: t.is_expired(at),
             last_used: t.last_used_at.as_ref().map(timestamp).unwrap_or_default(),
+            last_used_addr: t.last_used_addr.clone().unwrap_or_default(),
             revoked: t.revoked_at.as_ref().map(timestamp).unwrap_or_default(),
         }
     }
@@ -42,6 +60,11 @@ struct UserPage {
     layout: Layout,
     user: UserRow,
     tokens: Vec<TokenRow>,
+    /// The issue form's checkboxes: each scope, what it allows, and whether this user's
+    /// role can use it at all (the others are not offered).
+    scope_choices: Vec<(TokenScope, &'static str, bool)>,
+    default_days: i64,
+    max_days: i64,
     roles: &'static [Role],
     min_length: usize,
     /// A token just issued, shown this once.
@@ -58,6 +81,8 @@ pub struct DetailErrors {
     pub access: String,
     pub password: String,
     pub token: String,
+    pub token_scopes: String,
+    pub token_expiry: String,
 }
 
 impl DetailErrors {
@@ -66,6 +91,8 @@ impl DetailErrors {
             && self.access.is_empty()
             && self.password.is_empty()
             && self.token.is_empty()
+            && self.token_scopes.is_empty()
+            && self.token_expiry.is_empty()
     }
 }
 
@@ -93,10 +120,17 @@ pub fn render(
 ) -> WebResult<String> {
     let user = User::find_by_id(conn, id)?;
     let tokens = ApiToken::list_for_user(conn, id)?;
+    let (role, at) = (user.role(), now());
     let page = UserPage {
         layout: Layout::new(identity, "users"),
         user: UserRow::from(&user),
-        tokens: tokens.iter().map(TokenRow::from).collect(),
+        tokens: tokens.iter().map(|t| TokenRow::new(t, role, at)).collect(),
+        scope_choices: TokenScope::ALL
+            .iter()
+            .map(|s| (*s, s.explained(), role.allows(s.least_role())))
+            .collect(),
+        default_days: DEFAULT_LIFETIME_DAYS,
+        max_days: MAX_LIFETIME_DAYS,
         roles: Role::ALL,
         min_length: MIN_PASSWORD_LEN,
         new_token,
@@ -107,7 +141,8 @@ pub fn render(
 }
 
 /// The page of user `id` again with `status` and `message` next to the form `field` says
-/// (`role`, `access`, `password` or `token`), after that form was refused.
+/// (`role`, `access`, `password`, `token`, `token_scopes` or `token_expiry`), after that
+/// form was refused.
 pub async fn refused(
     state: &WebState,
     identity: Identity,

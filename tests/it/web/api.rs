@@ -1,4 +1,4 @@
-//! `/api/v1`: bearer tokens with their user's role, the create → run → status → show flow,
+//! `/api/v1`: bearer tokens with their scopes and their user's role, the create → run → status → show flow,
 //! verify and restore, JSON errors (401/403/404/400), CSRF for session callers only.
 
 use coffer::db::{Backup, BackupFilter, User};
@@ -7,7 +7,7 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{json, Value};
 
 use super::harness::TestConsole;
-use super::users::issue_token;
+use super::users::{issue_scoped_token, issue_token};
 use crate::helpers::BOTH;
 
 /// A script calling the API with a bearer token.
@@ -73,24 +73,38 @@ fn a_token_acts_with_its_users_role_and_stops_once_revoked() {
         assert_eq!((status, &body["total"]), (200, &json!(0)));
         let (status, body) =
             answer(viewer.post("/backups", &json!({"scope": "all", "kind": "full"})));
+        // A viewer's token can only have the `read` scope.
         assert_eq!(status, 403);
         assert!(
-            body["error"].as_str().unwrap().contains("operator"),
+            body["error"].as_str().unwrap().contains("`backup` scope"),
             "{body}"
         );
         assert!(backups(&console).is_empty());
 
-        // Promoted, the same token creates backups.
+        // Promoted, the same token still only reads (its one scope); a token with the
+        // `backup` scope creates backups.
         let vic = User::find_by_username(&mut console.app.conn().unwrap(), "vic")
             .unwrap()
             .unwrap();
         admin.post(&format!("/users/{}/role", vic.id), &[("role", "operator")]);
-        let created = viewer.post("/backups", &json!({"scope": "all", "kind": "full"}));
+        let (status, body) =
+            answer(viewer.post("/backups", &json!({"scope": "all", "kind": "full"})));
+        assert_eq!(status, 403);
+        assert!(
+            body["error"].as_str().unwrap().contains("`backup` scope"),
+            "{body}"
+        );
+        let backer = Script::new(
+            &console,
+            &issue_scoped_token(&console, &admin, "vic", &["backup"], "30"),
+        );
+        let created = backer.post("/backups", &json!({"scope": "all", "kind": "full"}));
         assert_eq!(created.status(), 202);
 
         let tokens =
             coffer::db::ApiToken::list_for_user(&mut console.app.conn().unwrap(), &vic.id).unwrap();
-        let revoke = format!("/users/{}/tokens/{}/revoke", vic.id, tokens[0].id);
+        let first = tokens.iter().find(|t| t.scopes == "read").unwrap();
+        let revoke = format!("/users/{}/tokens/{}/revoke", vic.id, first.id);
         assert_eq!(admin.post(&revoke, &[]).status(), 303);
         assert_eq!(viewer.get("/backups").status(), 401);
     }

@@ -40,5 +40,6 @@ mod sources;
 mod task_list;
 pub mod tasks;
 mod throttle;
+mod token_scopes;
 pub mod users;
 mod verify;

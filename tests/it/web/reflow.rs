@@ -121,9 +121,35 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
     console.run_pending_jobs();
     let issued = admin.post(
         &format!("/users/{}/tokens", user.id),
-        &[("name", "nightly script")],
+        &[
+            ("name", "nightly script"),
+            ("scope", "read"),
+            ("scope", "backup"),
+            ("scope", "restore"),
+            ("scope", "admin"),
+            ("expires", "30"),
+        ],
     );
     assert_eq!(issued.status(), 200, "{}", issued.text().unwrap());
+    // A used token shows when and from where it was last used.
+    let scraper = admin.post(
+        &format!("/users/{}/tokens", user.id),
+        &[
+            ("name", "prometheus"),
+            ("scope", "read"),
+            ("expires", "never"),
+        ],
+    );
+    assert_eq!(scraper.status(), 200);
+    let token = super::users::shown_token(&scraper.text().unwrap());
+    let scraped = crate::helpers::http_client()
+        .build()
+        .unwrap()
+        .get(console.url("/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
     let backup_page = admin.page(&format!("/backups/{}", backup.id));
     let backup_task = backup_page
         .split("href=\"/tasks/")
@@ -169,6 +195,8 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
         ("audit", "/audit".into()),
         ("users", "/users".into()),
         ("user", format!("/users/{}", user.id)),
+        // The same page scrolled to its API tokens (below the fold at every width).
+        ("user-tokens", format!("/users/{}#token-list", user.id)),
         ("user-delete", format!("/users/{}/delete", user.id)),
         ("account", "/account/password".into()),
     ]

@@ -1,5 +1,6 @@
 //! Every route × every role: anonymous visitors are sent to sign in (pages) or get 401 (API),
 //! too little power gets 403 and changes nothing, enough power gets past the role check.
+//! The same routes with API tokens of each scope: tests/it/web/token_scopes.rs.
 
 use coffer::domain::Role;
 use coffer::jobs::backup::{record_backup, BackupRequest};
@@ -173,7 +174,13 @@ impl Ids {
         console.run_pending_jobs();
         let user = console.add_user("target-user", Role::Viewer);
         let mut conn = console.app.conn().unwrap();
-        let token = coffer::db::ApiToken::new(&user.id, "script", coffer::auth::token_hash("t"));
+        let token = coffer::db::ApiToken::new(
+            &user.id,
+            "script",
+            coffer::auth::token_hash("t"),
+            &coffer::domain::TokenScopes::all(),
+            None,
+        );
         coffer::db::ApiToken::insert(&mut conn, &token).unwrap();
         let schedule = coffer::db::Schedule::insert(
             &mut conn,

@@ -38,13 +38,45 @@ pub fn shown_token(html: &str) -> String {
     html[start..end].to_string()
 }
 
-/// Issues a token for `username` as `admin` and returns it.
+/// Issues a token for `username` as `admin` with every scope their role may use (and the
+/// default expiry) and returns it.
 pub fn issue_token(console: &TestConsole, admin: &Browser, username: &str) -> String {
-    let id = user(console, username).id;
-    let response = admin.post(&format!("/users/{id}/tokens"), &[("name", "script")]);
+    let role = user(console, username).role();
+    let scopes: Vec<&str> = coffer::domain::TokenScope::ALL
+        .iter()
+        .filter(|s| role.allows(s.least_role()))
+        .map(|s| s.as_str())
+        .collect();
+    issue_scoped_token(console, admin, username, &scopes, "")
+}
+
+/// Issues a token for `username` with `scopes` and `expires` (the form's choice: days,
+/// `never`, or empty for the default) and returns it.
+pub fn issue_scoped_token(
+    console: &TestConsole,
+    admin: &Browser,
+    username: &str,
+    scopes: &[&str],
+    expires: &str,
+) -> String {
+    let response = post_token_form(console, admin, username, scopes, expires);
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     shown_token(&response.text().unwrap())
+}
+
+/// Sends the issue form as the console's page does.
+pub fn post_token_form(
+    console: &TestConsole,
+    admin: &Browser,
+    username: &str,
+    scopes: &[&str],
+    expires: &str,
+) -> reqwest::blocking::Response {
+    let id = user(console, username).id;
+    let mut fields = vec![("name", "script"), ("expires", expires)];
+    fields.extend(scopes.iter().map(|s| ("scope", *s)));
+    admin.post(&format!("/users/{id}/tokens"), &fields)
 }
 
 #[test]
