@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
 use crate::auth::{same_secret, token_hash};
-use crate::db::{ApiToken, Session, User};
+use crate::db::{ApiToken, Session, TotpRow, User};
 use crate::web::error::{ApiError, WebError};
 use crate::web::state::WebState;
 
@@ -28,6 +28,9 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 pub struct Identity {
     pub user: User,
     pub via: Credential,
+    /// `[security] require_2fa` names this user's role and they have no second factor yet:
+    /// they must set one up before anything else.
+    pub must_enrol_2fa: bool,
 }
 
 /// `Debug` shows which kind, never the session token hash or the CSRF token.
@@ -36,6 +39,8 @@ pub enum Credential {
     Session {
         token_hash: String,
         csrf_token: String,
+        /// Signed in with the password only: waits for the second factor.
+        awaiting_code: bool,
     },
     ApiToken {
         token_id: String,
@@ -55,6 +60,17 @@ impl std::fmt::Debug for Credential {
 }
 
 impl Identity {
+    /// A session that has the password but still waits for the second factor.
+    pub fn awaits_code(&self) -> bool {
+        matches!(
+            self.via,
+            Credential::Session {
+                awaiting_code: true,
+                ..
+            }
+        )
+    }
+
     /// The CSRF token pages must embed in their forms (empty for API tokens).
     pub fn csrf_token(&self) -> &str {
         match &self.via {
@@ -127,6 +143,8 @@ async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identi
             Some((token, user)) => Ok(Some(Identity {
                 user,
                 via: Credential::ApiToken { token_id: token.id },
+                // Scripts have no way to enrol; an admin issues their tokens.
+                must_enrol_2fa: false,
             })),
             // A wrong token is an error, not an anonymous request.
             None => Err(WebError::Unauthenticated),
@@ -137,13 +155,17 @@ async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identi
     };
     let hash = token_hash(cookie.value());
     let idle = state.app.settings.web.session_idle;
+    let security = state.app.settings.security.clone();
     state
         .db(move |conn| {
             let Some((session, user)) = Session::find_live(conn, &hash)? else {
                 return Ok::<_, WebError>(None);
             };
+            let must_enrol_2fa = security.requires_2fa(user.role())
+                && TotpRow::find_confirmed(conn, &user.id)?.is_none();
             let since = crate::db::now() - session.last_seen_at;
-            if since.num_seconds() >= TOUCH_EVERY_SECONDS {
+            // A session waiting for the code ends at its fixed time, however busy.
+            if since.num_seconds() >= TOUCH_EVERY_SECONDS && !session.awaiting_second_factor {
                 // Keeping the session alive is worth a write, not a refused page: on a full
                 // disk (or a read-only database) reading must keep working.
                 if let Err(e) = Session::touch(conn, &hash, idle) {
@@ -155,7 +177,9 @@ async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identi
                 via: Credential::Session {
                     token_hash: session.token_hash,
                     csrf_token: session.csrf_token,
+                    awaiting_code: session.awaiting_second_factor,
                 },
+                must_enrol_2fa,
             }))
         })
         .await
@@ -236,6 +260,7 @@ mod tests {
         let session = Credential::Session {
             token_hash: "hash-secret".into(),
             csrf_token: "csrf-secret".into(),
+            awaiting_code: false,
         };
         let printed = format!("{session:?}");
         assert!(!printed.contains("secret"), "{printed}");

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::auth::MIN_PASSWORD_LEN;
-use crate::db::{ApiToken, DbConnection, User};
+use crate::db::{ApiToken, DbConnection, RecoveryCode, TotpRow, User};
 use crate::domain::Role;
 use crate::web::auth::Admin;
 use crate::web::error::{WebError, WebResult};
@@ -49,6 +49,10 @@ struct UserPage {
     errors: DetailErrors,
     /// The page of the signed-in admin: no Delete (nobody deletes their own account).
     is_self: bool,
+    /// Two-factor sign-in: `on`, `pending` (set up, not confirmed) or `off`.
+    two_factor: &'static str,
+    two_factor_since: String,
+    recovery_codes_left: i64,
 }
 
 /// A message per form of the page (role, access, password, token); empty where none.
@@ -58,6 +62,7 @@ pub struct DetailErrors {
     pub access: String,
     pub password: String,
     pub token: String,
+    pub two_factor: String,
 }
 
 impl DetailErrors {
@@ -66,6 +71,7 @@ impl DetailErrors {
             && self.access.is_empty()
             && self.password.is_empty()
             && self.token.is_empty()
+            && self.two_factor.is_empty()
     }
 }
 
@@ -93,6 +99,15 @@ pub fn render(
 ) -> WebResult<String> {
     let user = User::find_by_id(conn, id)?;
     let tokens = ApiToken::list_for_user(conn, id)?;
+    let totp = TotpRow::find(conn, id)?;
+    let (two_factor, two_factor_since) = match &totp {
+        Some(TotpRow {
+            confirmed_at: Some(at),
+            ..
+        }) => ("on", timestamp(at)),
+        Some(_) => ("pending", String::new()),
+        None => ("off", String::new()),
+    };
     let page = UserPage {
         layout: Layout::new(identity, "users"),
         user: UserRow::from(&user),
@@ -102,12 +117,15 @@ pub fn render(
         new_token,
         errors,
         is_self: identity.user.id == id,
+        two_factor,
+        two_factor_since,
+        recovery_codes_left: RecoveryCode::unused(conn, id)?,
     };
     page.render().map_err(WebError::from)
 }
 
 /// The page of user `id` again with `status` and `message` next to the form `field` says
-/// (`role`, `access`, `password` or `token`), after that form was refused.
+/// (`role`, `access`, `password`, `token` or `two_factor`), after that form was refused.
 pub async fn refused(
     state: &WebState,
     identity: Identity,
