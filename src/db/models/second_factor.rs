@@ -129,18 +129,17 @@ impl RecoveryCode {
     ) -> Result<(), DbError> {
         Self::delete_for_user(conn, user_id)?;
         let at = now();
-        let rows: Vec<RecoveryCode> = hashes
-            .iter()
-            .map(|hash| RecoveryCode {
-                code_hash: hash.clone(),
-                user_id: user_id.to_string(),
-                created_at: at,
-                used_at: None,
-            })
-            .collect();
-        diesel::insert_into(recovery_codes::table)
-            .values(&rows)
-            .execute(conn)?;
+        // One row at a time: diesel's multi-backend connection has no batch insert.
+        for hash in hashes {
+            diesel::insert_into(recovery_codes::table)
+                .values(&RecoveryCode {
+                    code_hash: hash.clone(),
+                    user_id: user_id.to_string(),
+                    created_at: at,
+                    used_at: None,
+                })
+                .execute(conn)?;
+        }
         Ok(())
     }
 

@@ -54,8 +54,11 @@ pub fn enrol(browser: &Browser) -> (TotpSecret, i64, Vec<String>) {
     let response = browser.post("/account/2fa/setup", &[]);
     assert_eq!(response.status(), 303);
     let pending = browser.page("/account/2fa");
-    assert!(pending.contains("<svg "), "the QR code is drawn in the page");
-    assert!(!pending.contains("<script"), "no script on the set-up page");
+    // The QR code is drawn in the page: no script, no image fetched from anywhere.
+    let svg_start = pending.find("<svg ").expect("the QR code is in the page");
+    let svg = &pending[svg_start..svg_start + pending[svg_start..].find("</svg>").unwrap()];
+    assert!(!svg.contains("<script") && !svg.contains("href"), "{svg}");
+    assert!(!pending.contains("<img"), "no image request for the QR code");
     let text = element_text(&pending, "totp-secret").expect("the secret as text");
     let secret = TotpSecret::from_base32(&text).expect("the shown secret is base32");
 
