@@ -308,7 +308,10 @@ impl Settings {
         let services =
             service::parse_services(parsed.services, &sources).map_err(|(key, m)| bad(&key, m))?;
         let notify = parsed.notify.validate().map_err(|(key, m)| bad(&key, m))?;
-        let security = parsed.security.validate().map_err(|(key, m)| bad(&key, m))?;
+        let security = parsed
+            .security
+            .validate()
+            .map_err(|(key, m)| bad(&key, m))?;
         let settings = Settings {
             origin: origin.to_string(),
             data_dir,

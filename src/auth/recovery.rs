@@ -72,7 +72,10 @@ mod tests {
     fn typed_codes_are_forgiving_about_case_spaces_and_dashes_only() {
         let code = "ABCD-EFGH-JKLM-NP23";
         let hash = recovery_code_hash("u1", code).unwrap();
-        assert_eq!(recovery_code_hash("u1", " abcd efgh jklm np23 "), Some(hash.clone()));
+        assert_eq!(
+            recovery_code_hash("u1", " abcd efgh jklm np23 "),
+            Some(hash.clone())
+        );
         assert_ne!(recovery_code_hash("u2", code), Some(hash));
         assert_eq!(normalize_recovery_code("ABCD-EFGH-JKLM-NP2"), None);
         assert_eq!(normalize_recovery_code("ABCD-EFGH-JKLM-NP21"), None);

@@ -64,7 +64,12 @@ impl TotpSecret {
 
     /// The code of `step`.
     pub fn code_at(&self, step: i64) -> String {
-        let value = hotp(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &self.0, step as u64, DIGITS);
+        let value = hotp(
+            hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+            &self.0,
+            step as u64,
+            DIGITS,
+        );
         format!("{value:0width$}", width = DIGITS as usize)
     }
 
@@ -145,8 +150,7 @@ mod tests {
     ];
     const SEED_SHA1: &[u8] = b"12345678901234567890";
     const SEED_SHA256: &[u8] = b"12345678901234567890123456789012";
-    const SEED_SHA512: &[u8] =
-        b"1234567890123456789012345678901234567890123456789012345678901234";
+    const SEED_SHA512: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
 
     fn totp8(algorithm: hmac::Algorithm, seed: &[u8], time: i64) -> String {
         format!("{:08}", hotp(algorithm, seed, step_of(time) as u64, 8))
@@ -232,7 +236,10 @@ mod tests {
         assert_ne!(a, TotpSecret::generate());
         assert_eq!(a.to_base32().len(), 32);
         assert_eq!(TotpSecret::from_base32(&a.to_base32()), Some(a.clone()));
-        assert_eq!(TotpSecret::from_base32(&a.grouped().to_lowercase()), Some(a.clone()));
+        assert_eq!(
+            TotpSecret::from_base32(&a.grouped().to_lowercase()),
+            Some(a.clone())
+        );
         assert_eq!(TotpSecret::from_base32("not base32!"), None);
         assert!(!format!("{a:?}").contains(&a.to_base32()));
     }

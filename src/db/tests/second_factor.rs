@@ -26,7 +26,10 @@ fn steps_and_recovery_codes_are_used_once() {
         assert!(!TotpRow::start_enrolment(conn, id, "CCCC").unwrap());
         assert_eq!(TotpRow::find(conn, id).unwrap().unwrap().secret, "BBBB");
 
-        assert!(!TotpRow::use_step(conn, id, 100).unwrap(), "the confirming step");
+        assert!(
+            !TotpRow::use_step(conn, id, 100).unwrap(),
+            "the confirming step"
+        );
         assert!(!TotpRow::use_step(conn, id, 99).unwrap(), "an older step");
         assert!(TotpRow::use_step(conn, id, 101).unwrap());
         assert!(!TotpRow::use_step(conn, id, 101).unwrap(), "a replay");
@@ -48,7 +51,13 @@ fn steps_and_recovery_codes_are_used_once() {
             &Session::new("f".into(), id, "c".into(), Duration::hours(1), None),
         )
         .unwrap();
-        assert!(Session::find_live(conn, "w").unwrap().unwrap().0.awaiting_second_factor);
+        assert!(
+            Session::find_live(conn, "w")
+                .unwrap()
+                .unwrap()
+                .0
+                .awaiting_second_factor
+        );
         assert!(TotpRow::remove(conn, id).unwrap());
         assert!(!TotpRow::remove(conn, id).unwrap());
         assert_eq!(RecoveryCode::unused(conn, id).unwrap(), 0);

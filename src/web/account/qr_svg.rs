@@ -54,7 +54,11 @@ mod tests {
             EcLevel::M,
         )
         .unwrap();
-        let dark = code.to_colors().iter().filter(|c| **c == Color::Dark).count();
+        let dark = code
+            .to_colors()
+            .iter()
+            .filter(|c| **c == Color::Dark)
+            .count();
         assert_eq!(svg.matches("h1v1h-1z").count(), dark);
         // Nothing to fetch: the only URL is the SVG namespace.
         assert_eq!(svg.matches("http").count(), 1, "{svg}");

@@ -11,9 +11,7 @@ use serde::Deserialize;
 
 use super::qr_svg::qr_svg;
 use crate::auth::{new_recovery_codes, recovery_code_hash, verify_password, TotpSecret};
-use crate::db::{
-    write_transaction, DbConnection, LogEntry, NewLogEntry, RecoveryCode, TotpRow,
-};
+use crate::db::{write_transaction, DbConnection, LogEntry, NewLogEntry, RecoveryCode, TotpRow};
 use crate::domain::LogLevel;
 use crate::web::auth::Viewer;
 use crate::web::error::{see_other, WebError, WebResult};
@@ -82,8 +80,9 @@ async fn render(
             row.confirmed_at.as_ref().map(timestamp).unwrap_or_default(),
         ),
         Some(row) => {
-            let secret = TotpSecret::from_base32(&row.secret)
-                .ok_or_else(|| WebError::Internal(format!("the TOTP secret of `{name}` is not base32")))?;
+            let secret = TotpSecret::from_base32(&row.secret).ok_or_else(|| {
+                WebError::Internal(format!("the TOTP secret of `{name}` is not base32"))
+            })?;
             let qr = qr_svg(
                 &secret.uri(ISSUER, &name),
                 "QR code to scan with your authenticator app",
@@ -208,7 +207,16 @@ pub async fn renew_codes(
 ) -> WebResult<HttpResponse> {
     let account = user.identity.user.clone();
     let during = "new recovery codes";
-    match throttled_check(&req, &state, &account, form.into_inner().code, false, during).await? {
+    match throttled_check(
+        &req,
+        &state,
+        &account,
+        form.into_inner().code,
+        false,
+        during,
+    )
+    .await?
+    {
         Outcome::Passed(_) => {}
         Outcome::Refused { message, status } => {
             let errors = Errors {

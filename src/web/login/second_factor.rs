@@ -10,9 +10,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::code_check::{check_code, CodeCheck};
+use super::safe_next;
 use super::submit::{audit, open_session, signed_in_response};
 use super::throttle::{self, addr_subject, user_subject, Verdict};
-use super::safe_next;
 use crate::db::User;
 use crate::domain::LogLevel;
 use crate::web::client_addr::{client_addr, shown};
@@ -46,11 +46,11 @@ pub struct CodeForm {
 }
 
 /// The session waiting for its code, or where to go instead.
-fn awaiting(req: &HttpRequest) -> Result<Identity, HttpResponse> {
+fn awaiting(req: &HttpRequest) -> Result<Identity, &'static str> {
     match identity_of(req) {
         Some(identity) if identity.awaits_code() => Ok(identity),
-        Some(_) => Err(see_other("/")),
-        None => Err(see_other("/login")),
+        Some(_) => Err("/"),
+        None => Err("/login"),
     }
 }
 
@@ -73,7 +73,7 @@ fn render(
 pub async fn show(req: HttpRequest, query: web::Query<CodeQuery>) -> WebResult<HttpResponse> {
     let identity = match awaiting(&req) {
         Ok(identity) => identity,
-        Err(elsewhere) => return Ok(elsewhere),
+        Err(elsewhere) => return Ok(see_other(elsewhere)),
     };
     render(
         &identity,
@@ -90,7 +90,7 @@ pub async fn submit(
 ) -> WebResult<HttpResponse> {
     let identity = match awaiting(&req) {
         Ok(identity) => identity,
-        Err(elsewhere) => return Ok(elsewhere),
+        Err(elsewhere) => return Ok(see_other(elsewhere)),
     };
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
@@ -123,7 +123,10 @@ pub async fn submit(
 pub(crate) enum Outcome {
     Passed(CodeCheck),
     /// Wrong, replayed, empty or locked out: what to tell the user, with the status.
-    Refused { message: String, status: StatusCode },
+    Refused {
+        message: String,
+        status: StatusCode,
+    },
 }
 
 /// Checks `user`'s typed `code` as the sign-in does: counted against the user name and the

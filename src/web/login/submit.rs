@@ -298,7 +298,12 @@ pub async fn logout(
 }
 
 /// `username` only for an existing account: a typed unknown name may be a password.
-pub(super) async fn audit(state: &WebState, level: LogLevel, username: Option<&str>, message: String) {
+pub(super) async fn audit(
+    state: &WebState,
+    level: LogLevel,
+    username: Option<&str>,
+    message: String,
+) {
     let entry = NewLogEntry::new(level, "login", message);
     let entry = match username {
         Some(name) => entry.by(name),

@@ -46,7 +46,15 @@ pub async fn reset(
     if !reset {
         let message = "This user has no two-factor sign-in to reset.".to_string();
         let status = StatusCode::CONFLICT;
-        return refused(&state, admin.identity, id, status, two_factor_field, message).await;
+        return refused(
+            &state,
+            admin.identity,
+            id,
+            status,
+            two_factor_field,
+            message,
+        )
+        .await;
     }
     Ok(see_other(&target))
 }

@@ -30,12 +30,27 @@ fn set_up_two_factor_sign_in_in_the_browser_and_sign_in_with_a_code() {
     });
 }
 
-/// Screenshots at both widths, then back to the usual size.
+/// Screenshots at both widths, each checked by axe-core, then back to the usual size.
 async fn both_widths(browser: &Client, name: &str) {
     for width in [1400, 400] {
         browser.set_window_size(width, 1100).await.unwrap();
         tokio::time::sleep(Duration::from_millis(150)).await;
         save_screenshot(browser, &format!("two-factor-{name}-{width}.png")).await;
+        let page = format!("two-factor {name} at {width} px");
+        let problems = super::axe::serious_violations(browser, &page).await;
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let fits = browser
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            fits,
+            serde_json::json!(true),
+            "{page} is wider than the window"
+        );
     }
     browser.set_window_size(1280, 1000).await.unwrap();
 }
@@ -113,7 +128,9 @@ async fn flow(console: &TestConsole, browser: &Client) {
         .form(Locator::Css("form[action='/login/2fa']"))
         .await
         .unwrap();
-    form.set_by_name("code", &secret.code_at(step)).await.unwrap();
+    form.set_by_name("code", &secret.code_at(step))
+        .await
+        .unwrap();
     form.submit().await.unwrap();
     wait_until("the dashboard", Duration::from_secs(10), || async {
         text_of(browser, "h1").await.as_deref() == Some("Dashboard")

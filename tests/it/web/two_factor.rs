@@ -58,17 +58,26 @@ pub fn enrol(browser: &Browser) -> (TotpSecret, i64, Vec<String>) {
     let svg_start = pending.find("<svg ").expect("the QR code is in the page");
     let svg = &pending[svg_start..svg_start + pending[svg_start..].find("</svg>").unwrap()];
     assert!(!svg.contains("<script") && !svg.contains("href"), "{svg}");
-    assert!(!pending.contains("<img"), "no image request for the QR code");
+    assert!(
+        !pending.contains("<img"),
+        "no image request for the QR code"
+    );
     let text = element_text(&pending, "totp-secret").expect("the secret as text");
     let secret = TotpSecret::from_base32(&text).expect("the shown secret is base32");
 
     let step = fresh_step();
     // A code of another step than the window's is refused, with the reason beside the field.
-    let wrong = browser.post("/account/2fa/confirm", &[("code", &secret.code_at(step + 5))]);
+    let wrong = browser.post(
+        "/account/2fa/confirm",
+        &[("code", &secret.code_at(step + 5))],
+    );
     assert_eq!(wrong.status(), 400);
     assert!(wrong.text().unwrap().contains("confirm-error"));
     // The step before the current one: later steps stay free for the sign-ins of the test.
-    let confirmed = browser.post("/account/2fa/confirm", &[("code", &secret.code_at(step - 1))]);
+    let confirmed = browser.post(
+        "/account/2fa/confirm",
+        &[("code", &secret.code_at(step - 1))],
+    );
     assert_eq!(confirmed.status(), 200);
     assert_eq!(
         confirmed.headers().get("cache-control").unwrap(),
@@ -80,7 +89,10 @@ pub fn enrol(browser: &Browser) -> (TotpSecret, i64, Vec<String>) {
     assert!(page.contains("is <strong>on</strong>"), "{page}");
     // Never shown again: the secret is on no later page.
     let later = browser.page("/account/2fa");
-    assert!(!later.contains(&text), "the secret is shown after enrolment");
+    assert!(
+        !later.contains(&text),
+        "the secret is shown after enrolment"
+    );
     assert!(recovery_codes(&later).is_empty());
     (secret, step - 1, codes)
 }
@@ -200,7 +212,11 @@ fn a_recovery_code_signs_in_once() {
     sign_out(&bob);
 
     password_step(&mut bob, "bob");
-    assert_eq!(send_code(&bob, &codes[3]).status(), 401, "a code works once");
+    assert_eq!(
+        send_code(&bob, &codes[3]).status(),
+        401,
+        "a code works once"
+    );
     assert_eq!(send_code(&bob, &codes[4]).status(), 303);
 }
 
@@ -285,7 +301,10 @@ fn require_2fa_forces_enrolment_before_anything_else() {
     let refused = admin.post("/backups", &[]);
     assert_eq!(location(&refused), "/account/2fa");
     let page = admin.page("/account/2fa");
-    assert!(page.contains("Your role requires two-factor sign-in"), "{page}");
+    assert!(
+        page.contains("Your role requires two-factor sign-in"),
+        "{page}"
+    );
     enrol(&admin);
     assert_eq!(admin.get("/").status(), 200);
 
@@ -308,13 +327,19 @@ fn an_admin_or_the_command_line_resets_a_lost_second_factor() {
     };
     let admin = console.login_as(Role::Admin);
     let detail = admin.page(&format!("/users/{user_id}"));
-    assert!(detail.contains("id=\"user-two-factor\">On since"), "{detail}");
+    assert!(
+        detail.contains("id=\"user-two-factor\">On since"),
+        "{detail}"
+    );
     let reset = admin.post(&format!("/users/{user_id}/2fa/reset"), &[]);
     assert_eq!(reset.status(), 303);
     assert!(admin
         .page(&format!("/users/{user_id}"))
         .contains("id=\"user-two-factor\">Off."));
-    assert!(has_message(&console, "reset the two-factor sign-in of `ann`"));
+    assert!(has_message(
+        &console,
+        "reset the two-factor sign-in of `ann`"
+    ));
     // Her sessions ended with it.
     assert_eq!(location(&ann.get("/")), "/login?next=%2F");
     let again = admin.post(&format!("/users/{user_id}/2fa/reset"), &[]);
