@@ -13,6 +13,7 @@ mod absolute;
 #[cfg(test)]
 mod example_tests;
 mod notify;
+mod security;
 mod service;
 mod source;
 mod storage;
@@ -20,6 +21,7 @@ pub use notify::{
     EmailSettings, NotifySettings, PasswordFrom, SmtpSecurity, WebhookFormat, WebhookSettings,
     EVENT_KINDS,
 };
+pub use security::SecuritySettings;
 pub use service::ServiceTargets;
 pub use source::{
     check_database_name, FilterGlobs, Hooks, PitrSettings, ServerConfig, ServerUrl, SourceConfig,
@@ -46,6 +48,8 @@ pub struct Settings {
     /// Targets of whole services (`[services.NAME]`), for services that set any.
     pub services: Vec<ServiceTargets>,
     pub notify: NotifySettings,
+    /// Sign-in rules (`[security]`).
+    pub security: SecuritySettings,
 }
 
 /// What the monitor loop of `coffer serve` watches (`[monitor]`).
@@ -191,6 +195,8 @@ struct FileConfig {
     services: std::collections::BTreeMap<String, service::ServiceConfig>,
     #[serde(default)]
     notify: notify::NotifyConfig,
+    #[serde(default)]
+    security: security::SecurityConfig,
 }
 
 /// Reads an environment variable, treating an empty value as unset.
@@ -302,6 +308,10 @@ impl Settings {
         let services =
             service::parse_services(parsed.services, &sources).map_err(|(key, m)| bad(&key, m))?;
         let notify = parsed.notify.validate().map_err(|(key, m)| bad(&key, m))?;
+        let security = parsed
+            .security
+            .validate()
+            .map_err(|(key, m)| bad(&key, m))?;
         let settings = Settings {
             origin: origin.to_string(),
             data_dir,
@@ -315,6 +325,7 @@ impl Settings {
             sources,
             services,
             notify,
+            security,
         };
         // Relative paths mean "from where Coffer was started": fixed here, once, so that a
         // child process started in another folder (redis-server changes into its `dir`) or

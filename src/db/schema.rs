@@ -134,6 +134,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         remote_addr -> Nullable<Text>,
+        awaiting_second_factor -> Bool,
     }
 }
 
@@ -215,11 +216,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_secrets (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(backup_manifests -> backup_records (backup_id));
 diesel::joinable!(backup_copies -> backup_records (backup_id));
 diesel::joinable!(drill_sources -> drills (task_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(totp_secrets -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -237,4 +259,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     drills,
     drill_sources,
     restore_reports,
+    totp_secrets,
+    recovery_codes,
 );

@@ -1,7 +1,8 @@
 //! Role checks as extractors: a handler that takes `Viewer`, `Operator` or `Admin` cannot run
 //! for anyone with less power. Without an identity, pages redirect to `/login` and API
 //! routes answer 401; with too little power, 403. A user who must replace a generated
-//! password is sent to do that first.
+//! password is sent to do that first; so is a user who must set up two-factor sign-in, and a
+//! session still waiting for its second factor can do nothing but enter it or sign out.
 
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
@@ -56,6 +57,16 @@ impl<R> Authed<R> {
 
 /// Paths a user with a generated password may still use.
 const PASSWORD_CHANGE_PATHS: &[&str] = &["/account/password", "/logout"];
+/// Paths a user who must set up two-factor sign-in (`[security] require_2fa`) may still use.
+pub const ENROLMENT_PATHS: &[&str] = &[
+    "/account/2fa",
+    "/account/2fa/setup",
+    "/account/2fa/confirm",
+    "/logout",
+];
+/// The one path with an extractor that a session waiting for its code may use (the code
+/// page itself reads the session without one, see `login::second_factor`).
+const AWAITING_CODE_PATHS: &[&str] = &["/logout"];
 
 impl<R: MinimumRole> FromRequest for Authed<R> {
     type Error = actix_web::Error;
@@ -85,8 +96,14 @@ fn check<R: MinimumRole>(req: &HttpRequest) -> Result<Authed<R>, WebError> {
             }
         });
     };
+    if identity.awaits_code() && !AWAITING_CODE_PATHS.contains(&req.path()) {
+        return Err(WebError::SecondFactor);
+    }
     if identity.user.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&req.path()) {
         return Err(WebError::PasswordChange);
+    }
+    if identity.must_enrol_2fa && !ENROLMENT_PATHS.contains(&req.path()) {
+        return Err(WebError::SecondFactorEnrolment);
     }
     let role = identity.user.role();
     if !role.allows(R::ROLE) {

@@ -28,6 +28,12 @@ pub enum WebError {
     /// A generated password must be replaced before anything else.
     #[error("choose a new password first")]
     PasswordChange,
+    /// The session has the password but waits for the second factor (the code page).
+    #[error("sign-in is not complete: enter the code of your authenticator app first")]
+    SecondFactor,
+    /// `[security] require_2fa`: two-factor sign-in must be set up before anything else.
+    #[error("set up two-factor sign-in first")]
+    SecondFactorEnrolment,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -74,6 +80,8 @@ impl WebError {
             WebError::SignIn { .. } | WebError::Unauthenticated => "Sign in required",
             WebError::TokenUnusable(_) => "Token not usable",
             WebError::PasswordChange => "New password required",
+            WebError::SecondFactor => "Code required",
+            WebError::SecondFactorEnrolment => "Two-factor sign-in required",
             WebError::Forbidden(_) => "Not allowed",
             WebError::NotFound(_) => "Not found",
             WebError::Conflict(_) => "Not possible now",
@@ -152,7 +160,10 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::SignIn { .. } | WebError::PasswordChange => StatusCode::SEE_OTHER,
+            WebError::SignIn { .. }
+            | WebError::PasswordChange
+            | WebError::SecondFactor
+            | WebError::SecondFactorEnrolment => StatusCode::SEE_OTHER,
             WebError::Unauthenticated | WebError::TokenUnusable(_) => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -174,6 +185,8 @@ impl ResponseError for WebError {
                 return see_other(&target);
             }
             WebError::PasswordChange => return see_other("/account/password"),
+            WebError::SecondFactor => return see_other("/login/2fa"),
+            WebError::SecondFactorEnrolment => return see_other("/account/2fa"),
             WebError::Internal(detail) => tracing::error!("request failed: {detail}"),
             WebError::DiskFull(detail) => tracing::error!("request refused: {detail}"),
             _ => {}
@@ -221,8 +234,8 @@ impl<E: Into<WebError>> From<E> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match &self.0 {
-            WebError::SignIn { .. } => StatusCode::UNAUTHORIZED,
-            WebError::PasswordChange => StatusCode::FORBIDDEN,
+            WebError::SignIn { .. } | WebError::SecondFactor => StatusCode::UNAUTHORIZED,
+            WebError::PasswordChange | WebError::SecondFactorEnrolment => StatusCode::FORBIDDEN,
             other => other.status_code(),
         }
     }

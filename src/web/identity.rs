@@ -13,7 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
 use crate::auth::{same_secret, token_hash};
-use crate::db::{ApiToken, Session, TokenCheck, User};
+use crate::db::{ApiToken, Session, TokenCheck, TotpRow, User};
 use crate::domain::TokenScopes;
 use crate::web::api::{token_use, TokenUse};
 use crate::web::client_addr::client_addr;
@@ -33,6 +33,9 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 pub struct Identity {
     pub user: User,
     pub via: Credential,
+    /// `[security] require_2fa` names this user's role and they have no second factor yet:
+    /// they must set one up before anything else.
+    pub must_enrol_2fa: bool,
 }
 
 /// `Debug` shows which kind, never the session token hash or the CSRF token.
@@ -41,6 +44,8 @@ pub enum Credential {
     Session {
         token_hash: String,
         csrf_token: String,
+        /// Signed in with the password only: waits for the second factor.
+        awaiting_code: bool,
     },
     ApiToken {
         token_id: String,
@@ -61,6 +66,17 @@ impl std::fmt::Debug for Credential {
 }
 
 impl Identity {
+    /// A session that has the password but still waits for the second factor.
+    pub fn awaits_code(&self) -> bool {
+        matches!(
+            self.via,
+            Credential::Session {
+                awaiting_code: true,
+                ..
+            }
+        )
+    }
+
     /// The CSRF token pages must embed in their forms (empty for API tokens).
     pub fn csrf_token(&self) -> &str {
         match &self.via {
@@ -132,13 +148,17 @@ async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identi
     };
     let hash = token_hash(cookie.value());
     let idle = state.app.settings.web.session_idle;
+    let security = state.app.settings.security.clone();
     state
         .db(move |conn| {
             let Some((session, user)) = Session::find_live(conn, &hash)? else {
                 return Ok::<_, WebError>(None);
             };
+            let must_enrol_2fa = security.requires_2fa(user.role())
+                && TotpRow::find_confirmed(conn, &user.id)?.is_none();
             let since = crate::db::now() - session.last_seen_at;
-            if since.num_seconds() >= TOUCH_EVERY_SECONDS {
+            // A session waiting for the code ends at its fixed time, however busy.
+            if since.num_seconds() >= TOUCH_EVERY_SECONDS && !session.awaiting_second_factor {
                 // Keeping the session alive is worth a write, not a refused page: on a full
                 // disk (or a read-only database) reading must keep working.
                 if let Err(e) = Session::touch(conn, &hash, idle) {
@@ -150,7 +170,9 @@ async fn resolve(state: &WebState, req: &ServiceRequest) -> Result<Option<Identi
                 via: Credential::Session {
                     token_hash: session.token_hash,
                     csrf_token: session.csrf_token,
+                    awaiting_code: session.awaiting_second_factor,
                 },
+                must_enrol_2fa,
             }))
         })
         .await
@@ -217,6 +239,8 @@ async fn resolve_token(
             token_id: token.id,
             scopes,
         },
+        // Scripts have no way to enrol; an admin issues their tokens.
+        must_enrol_2fa: false,
     })
 }
 
@@ -295,6 +319,7 @@ mod tests {
         let session = Credential::Session {
             token_hash: "hash-secret".into(),
             csrf_token: "csrf-secret".into(),
+            awaiting_code: false,
         };
         let printed = format!("{session:?}");
         assert!(!printed.contains("secret"), "{printed}");

@@ -20,6 +20,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
+        // The second step of signing in: only a session waiting for its code gets here.
+        .route("/login/2fa", web::get().to(login::second_factor::show))
+        .route("/login/2fa", web::post().to(login::second_factor::submit))
+        .route("/account/2fa", web::get().to(account::two_factor::show))
+        .route(
+            "/account/2fa/setup",
+            web::post().to(account::two_factor::setup),
+        )
+        .route(
+            "/account/2fa/confirm",
+            web::post().to(account::two_factor::confirm),
+        )
+        .route(
+            "/account/2fa/recovery",
+            web::post().to(account::two_factor::renew_codes),
+        )
+        .route(
+            "/account/2fa/remove",
+            web::post().to(account::two_factor::remove),
+        )
         .route("/account/password", web::get().to(account::password::show))
         .route(
             "/account/password",
@@ -79,6 +99,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/delete", web::get().to(users::delete::confirm))
         .route("/users/{id}/delete", web::post().to(users::delete::delete))
         .route("/users/{id}/tokens", web::post().to(users::tokens::issue))
+        .route(
+            "/users/{id}/2fa/reset",
+            web::post().to(users::two_factor::reset),
+        )
         .route(
             "/users/{id}/tokens/{token_id}/revoke",
             web::post().to(users::tokens::revoke),

@@ -22,6 +22,9 @@ pub struct Session {
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub remote_addr: Option<String>,
+    /// Signed in with the password only, by a user with a second factor: this session may
+    /// only enter the code (or sign out) until the code replaces it with a full session.
+    pub awaiting_second_factor: bool,
 }
 
 impl Session {
@@ -42,6 +45,22 @@ impl Session {
             last_seen_at: at,
             expires_at: at + lifetime,
             remote_addr,
+            awaiting_second_factor: false,
+        }
+    }
+
+    /// A session that waits for the second factor: it ends after `lifetime` whatever
+    /// happens (it is never kept alive by requests).
+    pub fn awaiting_code(
+        token_hash: String,
+        user_id: &str,
+        csrf_token: String,
+        lifetime: Duration,
+        remote_addr: Option<String>,
+    ) -> Session {
+        Session {
+            awaiting_second_factor: true,
+            ..Session::new(token_hash, user_id, csrf_token, lifetime, remote_addr)
         }
     }
 

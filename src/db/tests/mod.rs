@@ -8,6 +8,7 @@ mod connections;
 mod logs;
 mod migrations;
 mod schedules;
+mod second_factor;
 mod tasks;
 mod text_search;
 mod users;

@@ -3,9 +3,11 @@
 //! must match. Each sign-in creates a new session (a fresh id, never the one the browser
 //! came with), and every attempt, failed ones included, goes to the audit log.
 
+pub(crate) mod code_check;
 mod page;
+pub mod second_factor;
 mod submit;
-mod throttle;
+pub(crate) mod throttle;
 
 pub use page::show;
 pub use submit::{logout, submit};

@@ -8,7 +8,7 @@ use super::page::render_form;
 use super::throttle::{self, addr_subject, user_subject, Verdict};
 use super::{cookie, removal, safe_next, LOGIN_CSRF_COOKIE};
 use crate::auth::{new_token, same_secret, token_hash, verify_password};
-use crate::db::{NewLogEntry, Session, User, UserChanges};
+use crate::db::{LoginThrottle, NewLogEntry, Session, TotpRow, User, UserChanges};
 use crate::domain::LogLevel;
 use crate::web::auth::Viewer;
 use crate::web::client_addr::{client_addr, shown};
@@ -166,32 +166,49 @@ pub async fn submit(
         }
     };
 
-    // A new session id at every sign-in; the one the browser came with is ended.
-    let old = req.cookie(SESSION_COOKIE).map(|c| token_hash(c.value()));
-    let token = new_token();
-    let session = Session::new(
-        token_hash(&token),
-        &user.id,
-        new_token(),
-        state.app.settings.web.session_idle,
-        addr.map(|a| a.to_string()),
-    );
-    let must_change = user.must_change_password;
+    let has_second_factor = {
+        let user_id = user.id.clone();
+        state
+            .db(move |conn| TotpRow::find_confirmed(conn, &user_id))
+            .await?
+            .is_some()
+    };
+    if has_second_factor {
+        // The password is right, but this is not a sign-in yet: the attempt is taken back,
+        // earlier failures stay counted until the code is right too (see `second_factor`).
+        state
+            .db({
+                let subjects = subjects.clone();
+                move |conn| {
+                    LoginThrottle::forgive_one(conn, &subjects[0])?;
+                    LoginThrottle::forgive_one(conn, &subjects[1])
+                }
+            })
+            .await?;
+        let token = open_session(&req, &state, &user, addr, true).await?;
+        audit(
+            &state,
+            LogLevel::Info,
+            Some(&user.username),
+            format!(
+                "`{}` gave the right password from {shown_addr}; waiting for the second factor",
+                user.username
+            ),
+        )
+        .await;
+        let target = format!(
+            "/login/2fa?next={}",
+            form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        );
+        return Ok(signed_in_response(&req, &target, token));
+    }
     state
         .db({
-            let user_id = user.id.clone();
-            move |conn| {
-                if let Some(old) = old {
-                    Session::delete(conn, &old)?;
-                }
-                Session::delete_expired(conn)?;
-                throttle::succeeded(conn, &subjects[0], &subjects[1])?;
-                Session::insert(conn, &session)?;
-                User::update(conn, &user_id, &UserChanges::logged_in(crate::db::now()))?;
-                Ok::<_, WebError>(())
-            }
+            let subjects = subjects.clone();
+            move |conn| throttle::succeeded(conn, &subjects[0], &subjects[1])
         })
         .await?;
+    let token = open_session(&req, &state, &user, addr, false).await?;
     audit(
         &state,
         LogLevel::Info,
@@ -199,16 +216,61 @@ pub async fn submit(
         format!("`{}` signed in from {shown_addr}", user.username),
     )
     .await;
-    let target = if must_change {
+    let target = if user.must_change_password {
         "/account/password".to_string()
     } else {
         next
     };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, target))
-        .cookie(cookie(&req, SESSION_COOKIE, token))
-        .cookie(removal(&req, LOGIN_CSRF_COOKIE))
-        .finish())
+    Ok(signed_in_response(&req, &target, token))
+}
+
+/// How long a session that waits for the second factor lasts.
+const AWAITING_CODE_MINUTES: i64 = 10;
+
+/// A new session for `user` (a new id at every sign-in step; the one the browser came with
+/// is ended). Returns the cookie's token. A session `awaiting_code` lasts a few minutes
+/// and can only enter the code; otherwise this is a full sign-in, recorded on the user.
+pub(super) async fn open_session(
+    req: &HttpRequest,
+    state: &WebState,
+    user: &User,
+    addr: Option<std::net::IpAddr>,
+    awaiting_code: bool,
+) -> WebResult<String> {
+    let old = req.cookie(SESSION_COOKIE).map(|c| token_hash(c.value()));
+    let token = new_token();
+    let remote = addr.map(|a| a.to_string());
+    let session = if awaiting_code {
+        let lifetime = chrono::Duration::minutes(AWAITING_CODE_MINUTES);
+        Session::awaiting_code(token_hash(&token), &user.id, new_token(), lifetime, remote)
+    } else {
+        let lifetime = state.app.settings.web.session_idle;
+        Session::new(token_hash(&token), &user.id, new_token(), lifetime, remote)
+    };
+    let user_id = user.id.clone();
+    state
+        .db(move |conn| {
+            if let Some(old) = old {
+                Session::delete(conn, &old)?;
+            }
+            Session::delete_expired(conn)?;
+            Session::insert(conn, &session)?;
+            if !awaiting_code {
+                User::update(conn, &user_id, &UserChanges::logged_in(crate::db::now()))?;
+            }
+            Ok::<_, WebError>(())
+        })
+        .await?;
+    Ok(token)
+}
+
+/// The redirect after a sign-in step, with the new session's cookie.
+pub(super) fn signed_in_response(req: &HttpRequest, target: &str, token: String) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, target.to_string()))
+        .cookie(cookie(req, SESSION_COOKIE, token))
+        .cookie(removal(req, LOGIN_CSRF_COOKIE))
+        .finish()
 }
 
 /// `POST /logout`: ends the session (its CSRF token was checked by the middleware).
@@ -236,7 +298,12 @@ pub async fn logout(
 }
 
 /// `username` only for an existing account: a typed unknown name may be a password.
-async fn audit(state: &WebState, level: LogLevel, username: Option<&str>, message: String) {
+pub(super) async fn audit(
+    state: &WebState,
+    level: LogLevel,
+    username: Option<&str>,
+    message: String,
+) {
     let entry = NewLogEntry::new(level, "login", message);
     let entry = match username {
         Some(name) => entry.by(name),

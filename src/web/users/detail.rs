@@ -8,7 +8,7 @@ use askama::Template;
 use crate::auth::MIN_PASSWORD_LEN;
 use chrono::NaiveDateTime;
 
-use crate::db::{now, ApiToken, DbConnection, User};
+use crate::db::{now, ApiToken, DbConnection, RecoveryCode, TotpRow, User};
 use crate::domain::token_policy::{DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS};
 use crate::domain::{Role, TokenScope};
 use crate::web::auth::Admin;
@@ -72,6 +72,10 @@ struct UserPage {
     errors: DetailErrors,
     /// The page of the signed-in admin: no Delete (nobody deletes their own account).
     is_self: bool,
+    /// Two-factor sign-in: `on`, `pending` (set up, not confirmed) or `off`.
+    two_factor: &'static str,
+    two_factor_since: String,
+    recovery_codes_left: i64,
 }
 
 /// A message per form of the page (role, access, password, token); empty where none.
@@ -83,6 +87,7 @@ pub struct DetailErrors {
     pub token: String,
     pub token_scopes: String,
     pub token_expiry: String,
+    pub two_factor: String,
 }
 
 impl DetailErrors {
@@ -93,6 +98,7 @@ impl DetailErrors {
             && self.token.is_empty()
             && self.token_scopes.is_empty()
             && self.token_expiry.is_empty()
+            && self.two_factor.is_empty()
     }
 }
 
@@ -121,6 +127,15 @@ pub fn render(
     let user = User::find_by_id(conn, id)?;
     let tokens = ApiToken::list_for_user(conn, id)?;
     let (role, at) = (user.role(), now());
+    let totp = TotpRow::find(conn, id)?;
+    let (two_factor, two_factor_since) = match &totp {
+        Some(TotpRow {
+            confirmed_at: Some(at),
+            ..
+        }) => ("on", timestamp(at)),
+        Some(_) => ("pending", String::new()),
+        None => ("off", String::new()),
+    };
     let page = UserPage {
         layout: Layout::new(identity, "users"),
         user: UserRow::from(&user),
@@ -136,13 +151,16 @@ pub fn render(
         new_token,
         errors,
         is_self: identity.user.id == id,
+        two_factor,
+        two_factor_since,
+        recovery_codes_left: RecoveryCode::unused(conn, id)?,
     };
     page.render().map_err(WebError::from)
 }
 
 /// The page of user `id` again with `status` and `message` next to the form `field` says
-/// (`role`, `access`, `password`, `token`, `token_scopes` or `token_expiry`), after that
-/// form was refused.
+/// (`role`, `access`, `password`, `token`, `token_scopes`, `token_expiry` or `two_factor`),
+/// after that form was refused.
 pub async fn refused(
     state: &WebState,
     identity: Identity,

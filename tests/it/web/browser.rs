@@ -91,7 +91,7 @@ pub(super) async fn open_browser(driver: &Driver) -> Client {
 }
 
 /// Waits until `check` holds, polling every 100 ms, for at most `limit`.
-async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+pub(super) async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -103,7 +103,7 @@ where
     }
 }
 
-async fn text_of(browser: &Client, css: &str) -> Option<String> {
+pub(super) async fn text_of(browser: &Client, css: &str) -> Option<String> {
     browser
         .find(Locator::Css(css))
         .await

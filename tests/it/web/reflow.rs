@@ -89,6 +89,11 @@ fn every_signed_in_page_fits_a_phone_and_serves_keyboard_and_screen_readers() {
 /// its report, a user with an API token) and returns the pages as (name, path).
 fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
     let user = console.add_user("e2e-layout", Role::Admin);
+    // Two-factor sign-in being set up: its page shows the QR code and the secret.
+    let secret = coffer::auth::TotpSecret::generate().to_base32();
+    let mut conn = console.app.conn().unwrap();
+    assert!(coffer::db::TotpRow::start_enrolment(&mut conn, &user.id, &secret).unwrap());
+    drop(conn);
     let request = coffer::jobs::backup::BackupRequest::new(
         coffer::domain::Scope::All,
         coffer::domain::BackupKind::Full,
@@ -199,6 +204,7 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
         ("user-tokens", format!("/users/{}#token-list", user.id)),
         ("user-delete", format!("/users/{}/delete", user.id)),
         ("account", "/account/password".into()),
+        ("two-factor", "/account/2fa".into()),
     ]
 }
 

@@ -1,6 +1,9 @@
 //! Every route × every role: anonymous visitors are sent to sign in (pages) or get 401 (API),
 //! too little power gets 403 and changes nothing, enough power gets past the role check.
 //! The same routes with API tokens of each scope: tests/it/web/token_scopes.rs.
+//! A session that gave the right password but not yet its second factor (an admin's) gets
+//! nowhere: every route but the code page and sign-out sends it to the code page (401 on
+//! the API).
 
 use coffer::domain::Role;
 use coffer::jobs::backup::{record_backup, BackupRequest};
@@ -72,6 +75,16 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("POST", "/users/{user}/tokens/{token}/revoke", Role::Admin),
     ("GET", "/account/password", Role::Viewer),
     ("POST", "/account/password", Role::Viewer),
+    ("GET", "/account/2fa", Role::Viewer),
+    ("POST", "/account/2fa/setup", Role::Viewer),
+    ("POST", "/account/2fa/confirm", Role::Viewer),
+    ("POST", "/account/2fa/recovery", Role::Viewer),
+    ("POST", "/account/2fa/remove", Role::Viewer),
+    ("POST", "/users/{user}/2fa/reset", Role::Admin),
+    // The code page of sign-in: only a session waiting for its code uses it; others are
+    // sent on (anonymous ones to sign in).
+    ("GET", "/login/2fa", Role::Viewer),
+    ("POST", "/login/2fa", Role::Viewer),
     ("POST", "/logout", Role::Viewer),
     ("GET", "/api/v1/backups", Role::Viewer),
     ("POST", "/api/v1/backups", Role::Operator),
@@ -102,6 +115,7 @@ fn every_route_checks_the_role_on_the_server() {
         let viewer = console.login_as(Role::Viewer);
         let operator = console.login_as(Role::Operator);
         let admin = console.login_as(Role::Admin);
+        let awaiting = awaiting_code(&console);
         for (method, template, needed) in ROUTES {
             let path = ids.fill(template);
             // The metrics answer a scraper like the API does: 401, no sign-in page.
@@ -117,6 +131,15 @@ fn every_route_checks_the_role_on_the_server() {
 
             if path == "/logout" {
                 continue; // would end the sessions this test uses; see sign_in.rs
+            }
+            if !template.starts_with("/login/2fa") {
+                let response = send(&awaiting, method, &path);
+                if api {
+                    assert_eq!(response.status(), 401, "awaiting code {method} {path}");
+                } else {
+                    assert_eq!(response.status(), 303, "awaiting code {method} {path}");
+                    assert_eq!(location(&response), "/login/2fa", "{method} {path}");
+                }
             }
             for (browser, role) in [(&viewer, Role::Viewer), (&operator, Role::Operator)] {
                 let response = send(browser, method, &path);
@@ -151,7 +174,27 @@ fn every_route_checks_the_role_on_the_server() {
         assert!(coffer::db::Backup::find_by_id(&mut conn, &ids.backup).is_ok());
         let user = coffer::db::User::find_by_id(&mut conn, &ids.user).unwrap();
         assert_eq!(user.role(), Role::Viewer);
+        // The waiting session is still waiting: it reached its code page and nothing else.
+        let page = awaiting.page("/login/2fa");
+        assert!(page.contains("Two-factor sign-in"), "{page}");
     }
+}
+
+/// An admin with two-factor sign-in who gave the right password only.
+fn awaiting_code(console: &TestConsole) -> Browser {
+    let user = console.add_user("admin-2fa", Role::Admin);
+    {
+        let mut conn = console.app.conn().unwrap();
+        let secret = coffer::auth::TotpSecret::generate().to_base32();
+        assert!(coffer::db::TotpRow::start_enrolment(&mut conn, &user.id, &secret).unwrap());
+        assert!(coffer::db::TotpRow::confirm(&mut conn, &user.id, 0).unwrap());
+    }
+    let mut browser = console.anonymous();
+    let response = browser.login("admin-2fa", super::harness::PASSWORD);
+    assert_eq!(location(&response), "/login/2fa?next=%2F");
+    let page = browser.page("/login/2fa");
+    browser.csrf = super::harness::hidden_field(&page, "csrf_token").unwrap();
+    browser
 }
 
 struct Ids {
