@@ -22,6 +22,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "proven_rpo_missed",
     "storage_nearly_full",
     "workers_stopped",
+    "audit_chain_broken",
 ];
 
 /// The validated `[notify]` section.

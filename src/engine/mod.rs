@@ -9,6 +9,7 @@
 //! writer is given: entries planned by `sources`, which the engine never imports.
 
 pub mod archive_reader;
+pub mod audit_seal;
 pub mod archive_writer;
 pub mod compress;
 pub mod crypt;
