@@ -186,7 +186,10 @@ impl ChainWalker {
                 seq: None,
                 ..brk(
                     BreakKind::Unchained,
-                    format!("entry {} is not part of the chain: it was written around Coffer", entry.id),
+                    format!(
+                        "entry {} is not part of the chain: it was written around Coffer",
+                        entry.id
+                    ),
                 )
             });
         };

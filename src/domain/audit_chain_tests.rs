@@ -99,7 +99,10 @@ fn an_edited_entry_is_the_first_break() {
     let mut rows = chain(4);
     rows[2].user = "mallory".into();
     let brk = walk(&rows).unwrap_err();
-    assert_eq!((brk.kind, brk.seq, brk.id), (BreakKind::Edited, Some(3), Some(103)));
+    assert_eq!(
+        (brk.kind, brk.seq, brk.id),
+        (BreakKind::Edited, Some(3), Some(103))
+    );
 }
 
 #[test]

@@ -9,8 +9,8 @@
 //! writer is given: entries planned by `sources`, which the engine never imports.
 
 pub mod archive_reader;
-pub mod audit_seal;
 pub mod archive_writer;
+pub mod audit_seal;
 pub mod compress;
 pub mod crypt;
 pub mod digest;

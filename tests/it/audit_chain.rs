@@ -20,7 +20,11 @@ fn signed_log() -> TestEnv {
     let app = env.app();
     for (operation, user, message) in [
         ("login", "alice", "alice signed in"),
-        ("restore", "alice", "restore of backup `nightly` over the original"),
+        (
+            "restore",
+            "alice",
+            "restore of backup `nightly` over the original",
+        ),
         ("settings", "alice", "schedule `nightly` changed"),
         ("delete", "bob", "backup `old` deleted"),
         ("login", "bob", "bob signed in"),
@@ -66,7 +70,10 @@ fn verify(env: &TestEnv) -> Value {
 fn first_break(report: &Value) -> (&str, i64) {
     let brk = &report["first_break"];
     assert!(brk.is_object(), "a break is reported: {report}");
-    (brk["kind"].as_str().unwrap(), brk["seq"].as_i64().unwrap_or(-1))
+    (
+        brk["kind"].as_str().unwrap(),
+        brk["seq"].as_i64().unwrap_or(-1),
+    )
 }
 
 fn heads(env: &TestEnv) -> Vec<String> {
@@ -196,7 +203,10 @@ fn truncating_the_newest_entries_is_caught_even_with_the_head_set_back() {
     assert!(report["first_break"].is_null(), "{report}");
     assert_eq!(report["storage"]["matches"], false, "{report}");
     let message = report["storage"]["message"].as_str().unwrap();
-    assert!(message.contains("beyond the database's head #3"), "{message}");
+    assert!(
+        message.contains("beyond the database's head #3"),
+        "{message}"
+    );
 }
 
 /// Whoever can write the database can recompute every hash: only the signed head in storage
@@ -267,7 +277,10 @@ fn the_monitor_alerts_once_when_the_chain_is_broken() {
     let now = coffer::db::now();
     let checked = coffer::monitor::check_once(&app, now);
     assert_eq!(checked.audit.intact, Some(false));
-    assert_eq!(checked.audit.published, None, "a broken chain is not signed");
+    assert_eq!(
+        checked.audit.published, None,
+        "a broken chain is not signed"
+    );
     let mut conn = app.conn().unwrap();
     assert_eq!(
         MonitorAlert::list_subjects(&mut conn, "audit").unwrap(),
@@ -313,6 +326,10 @@ fn a_restore_publishes_the_head_at_once() {
     assert_eq!(after.len(), published_before + 1, "{after:?}");
     let app = env.app();
     let head = AuditHead::get(&mut app.conn().unwrap()).unwrap();
-    assert_eq!(head.published_seq, Some(head.seq), "the restore's entries are signed");
+    assert_eq!(
+        head.published_seq,
+        Some(head.seq),
+        "the restore's entries are signed"
+    );
     assert_eq!(verify(&env)["ok"], true);
 }

@@ -202,14 +202,13 @@ impl LogEntry {
         seq: i64,
         prev_hash: String,
     ) -> Result<LogEntry, DbError> {
-        let hash = entry_hash(&prev_hash, &entry.content(seq)).ok_or_else(|| {
-            DbError::BadValue {
+        let hash =
+            entry_hash(&prev_hash, &entry.content(seq)).ok_or_else(|| DbError::BadValue {
                 what: WHAT,
                 id: entry.id.to_string(),
                 column: "prev_hash",
                 reason: "not 64 hex digits".to_string(),
-            }
-        })?;
+            })?;
         diesel::update(backup_logs::table.find(entry.id))
             .set(dsl::hash.eq(&hash))
             .execute(conn)?;

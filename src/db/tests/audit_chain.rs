@@ -22,7 +22,10 @@ fn walk(conn: &mut DbConnection) -> Result<u64, ChainBreak> {
         walker.push(&entry.link())?;
     }
     walker.finish(head.seq, &head.hash)?;
-    if let Some(stray) = LogEntry::list_unchained(conn, 1).expect("unchained").first() {
+    if let Some(stray) = LogEntry::list_unchained(conn, 1)
+        .expect("unchained")
+        .first()
+    {
         walker.push(&stray.link())?;
     }
     Ok(walker.walked())
@@ -42,7 +45,10 @@ fn appends_link_each_entry_to_the_one_before() {
         assert_eq!(second.seq, Some(2));
         assert_eq!(second.prev_hash, first.hash);
         let stored = LogEntry::list(conn, &LogFilter::default()).expect("list");
-        assert_eq!(stored[0], second, "{backend:?}: the returned entry is the stored one");
+        assert_eq!(
+            stored[0], second,
+            "{backend:?}: the returned entry is the stored one"
+        );
         assert_eq!(walk(conn), Ok(2));
         let head = AuditHead::get(conn).expect("head");
         assert_eq!((head.seq, Some(head.hash)), (2, second.hash));
@@ -56,7 +62,10 @@ fn appends_link_each_entry_to_the_one_before() {
 fn concurrent_appends_from_two_pools_keep_one_chain() {
     for make in [TestDatabase::sqlite, TestDatabase::postgres] {
         let db = make().expect("test database");
-        let pools = [open(db.url()).expect("pool 1"), open(db.url()).expect("pool 2")];
+        let pools = [
+            open(db.url()).expect("pool 1"),
+            open(db.url()).expect("pool 2"),
+        ];
         let start = Arc::new(Barrier::new(4));
         let writers: Vec<_> = (0..4)
             .map(|writer| {
@@ -106,7 +115,11 @@ fn entries_from_before_the_chain_are_chained_once() {
             .expect("an entry of the old schema");
         }
         run_migrations(conn).expect("migrate again");
-        assert_eq!(AuditHead::seal_legacy(conn).expect("seal"), 2, "{backend:?}");
+        assert_eq!(
+            AuditHead::seal_legacy(conn).expect("seal"),
+            2,
+            "{backend:?}"
+        );
         assert_eq!(walk(conn), Ok(2), "{backend:?}");
         LogEntry::insert(conn, &entry("new")).expect("insert");
         assert_eq!(walk(conn), Ok(3));

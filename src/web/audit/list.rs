@@ -138,12 +138,10 @@ pub async fn show(
             Ok::<_, WebError>((entries, total))
         })
         .await?;
-    let checked = state
-        .blocking(crate::jobs::audit_chain::verify_chain)
-        .await;
+    let checked = state.blocking(crate::jobs::audit_chain::verify_chain).await;
     let (chain_problem, chain_ok) = match checked {
         Ok(report) if report.ok => (None, report.summary()),
-        Ok(report) => (Some(report.summary()), String::new()),
+        Ok(report) => (Some(sentence(&report.summary())), String::new()),
         Err(e) => {
             tracing::error!("the audit chain could not be verified: {e}");
             (
@@ -167,4 +165,13 @@ pub async fn show(
         chain_ok,
     };
     Ok(html_response(StatusCode::OK, view.render()?))
+}
+
+/// `text` with a capital first letter, to stand as a sentence of its own.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -103,9 +103,11 @@ fn the_audit_page_warning_of_tampering_fits_a_phone() {
     }
     {
         use diesel::RunQueryDsl;
-        diesel::sql_query("UPDATE backup_logs SET username = 'mallory' WHERE operation = 'restore'")
-            .execute(&mut *console.app.conn().unwrap())
-            .unwrap();
+        diesel::sql_query(
+            "UPDATE backup_logs SET username = 'mallory' WHERE operation = 'restore'",
+        )
+        .execute(&mut *console.app.conn().unwrap())
+        .unwrap();
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
