@@ -269,6 +269,16 @@ fn a_forged_head_in_storage_is_reported() {
 #[test]
 fn the_monitor_alerts_once_when_the_chain_is_broken() {
     let env = signed_log();
+    let hook = crate::notify::receivers::WebhookReceiver::start(200);
+    let config = fs::read_to_string(&env.config).unwrap();
+    fs::write(
+        &env.config,
+        format!(
+            "{config}\n[[notify.webhooks]]\nname = \"ops\"\nurl = \"{}\"\nformat = \"json\"\n",
+            hook.url
+        ),
+    )
+    .unwrap();
     sqlite3(
         &env,
         "UPDATE backup_logs SET username = 'mallory' WHERE operation = 'restore'",
@@ -287,6 +297,12 @@ fn the_monitor_alerts_once_when_the_chain_is_broken() {
         ["audit_chain"]
     );
     assert_eq!(alerts(&mut conn), 1);
+    // The webhook hears it (other monitor alerts, such as a missed RPO, may come too).
+    let posted = std::iter::from_fn(|| hook.next())
+        .find(|r| r.body["event"] == "audit_chain_broken")
+        .expect("the webhook got the alert");
+    let problem = posted.body["problem"].as_str().unwrap();
+    assert!(problem.contains("entry #2"), "{problem}");
     // Checked today: the next pass does not verify (or alert) again.
     let again = coffer::monitor::check_once(&app, now + chrono::Duration::minutes(1));
     assert_eq!(again.audit.intact, None);
