@@ -349,3 +349,67 @@ fn a_restore_publishes_the_head_at_once() {
     );
     assert_eq!(verify(&env)["ok"], true);
 }
+
+/// Set in the child processes of the test below: the database they append to.
+const APPEND_TO: &str = "COFFER_TEST_AUDIT_APPEND_TO";
+
+/// Not a test of its own: the body of each child process of
+/// `two_processes_appending_at_once_keep_one_chain` (does nothing unless `APPEND_TO` is set).
+#[test]
+fn append_worker() {
+    let Ok(url) = std::env::var(APPEND_TO) else {
+        return;
+    };
+    let pool = coffer::db::open(&url).unwrap();
+    let mut conn = coffer::db::get(&pool).unwrap();
+    for i in 0..100 {
+        let entry = NewLogEntry::new(
+            LogLevel::Info,
+            "test",
+            format!("{} #{i}", std::process::id()),
+        );
+        LogEntry::insert(&mut conn, &entry).unwrap();
+    }
+}
+
+/// Two processes (this test binary run twice, `append_worker`) append 100 entries each to
+/// one database at the same time, on both backends: one chain of 200, no fork.
+#[test]
+fn two_processes_appending_at_once_keep_one_chain() {
+    for db in coffer::db::testing::TestDatabase::both().unwrap() {
+        coffer::db::open(db.url()).unwrap();
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                Command::new(std::env::current_exe().unwrap())
+                    .args(["audit_chain::append_worker", "--exact", "--test-threads=1"])
+                    .env(APPEND_TO, db.url())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(
+                child.wait().unwrap().success(),
+                "{:?}: a child failed",
+                db.backend()
+            );
+        }
+        let pool = coffer::db::open(db.url()).unwrap();
+        let mut conn = coffer::db::get(&pool).unwrap();
+        let head = AuditHead::get(&mut conn).unwrap();
+        assert_eq!(head.seq, 200, "{:?}", db.backend());
+        let mut walker = coffer::domain::audit_chain::ChainWalker::new(&head.start());
+        let chain = LogEntry::list_chain(&mut conn, 0, 1000).unwrap();
+        for entry in &chain {
+            walker.push(&entry.link()).unwrap();
+        }
+        walker.finish(head.seq, &head.hash).unwrap();
+        assert_eq!(walker.walked(), 200);
+        let writers: std::collections::BTreeSet<&str> = chain
+            .iter()
+            .map(|e| e.message.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(writers.len(), 2, "both processes wrote");
+    }
+}
