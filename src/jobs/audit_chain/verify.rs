@@ -179,13 +179,29 @@ fn check_storage(app: &App, head: &AuditHead) -> Result<StorageCheck> {
             forged.is_empty(),
             "no signed head was published to storage yet".to_string(),
         ),
-        None => (
-            false,
-            format!(
-                "the database says head #{} was published, but no signed head is in storage",
-                head.published_seq.unwrap_or_default()
-            ),
-        ),
+        // Conservative: a head that cannot be read is not a head that matches.
+        None => {
+            let out_of_reach: Vec<&str> = targets
+                .iter()
+                .filter(|t| t.problem.is_some() && !t.untrusted)
+                .map(|t| t.target.as_str())
+                .collect();
+            let found = if out_of_reach.is_empty() {
+                "no signed head is in storage".to_string()
+            } else {
+                format!(
+                    "no signed head could be read (out of reach: {})",
+                    out_of_reach.join(", ")
+                )
+            };
+            (
+                false,
+                format!(
+                    "the database says head #{} was published, but {found}",
+                    head.published_seq.unwrap_or_default()
+                ),
+            )
+        }
         Some((signed, view)) => {
             let mut conn = app.conn()?;
             compare(&mut conn, head, signed, view)?
