@@ -1,6 +1,7 @@
 //! The `coffer` command line: one file per command, each parsing its flags into a request
 //! and handing it to `jobs`. Output is plain text for people and JSON (`--json`) for scripts.
 
+mod audit;
 mod backup;
 mod catalog;
 mod cleanup;
@@ -91,6 +92,8 @@ pub enum Command {
     User(user::Args),
     /// Issue, list and revoke API tokens (scopes, expiry) for scripts and Prometheus.
     Token(token::Args),
+    /// Check the audit log's hash chain against the signed heads in storage; publish a head.
+    Audit(audit::Args),
     /// List configured sources; check that they can be backed up now.
     Sources(sources::Args),
     /// Apply pending database migrations.
@@ -143,6 +146,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Key(args) => key::run(&app, args, imported),
         Command::User(args) => user::run(&app, args),
         Command::Token(args) => token::run(&app, args),
+        Command::Audit(args) => audit::run(&app, args),
         Command::Sources(args) => sources::run(&app, args),
         Command::Notify(args) => notify::run(&app, args),
         Command::Serve(args) => serve::run(app, args),

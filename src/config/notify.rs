@@ -24,6 +24,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "service_proven_rpo_missed",
     "storage_nearly_full",
     "workers_stopped",
+    "audit_chain_broken",
 ];
 
 /// The validated `[notify]` section.

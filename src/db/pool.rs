@@ -28,6 +28,8 @@ pub fn open(url: &str) -> Result<Pool, DbError> {
     // timeout), and the migrations run before any pooled connection sees the schema.
     let mut first = DbConnection::connect(url)?;
     migrate::run_migrations(&mut first)?;
+    // Entries written before the audit chain existed are chained once, here.
+    super::AuditHead::seal_legacy(&mut first)?;
     drop(first);
 
     let manager_url = match backend {

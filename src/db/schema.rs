@@ -100,6 +100,23 @@ diesel::table! {
         task_id -> Nullable<Text>,
         message -> Text,
         details -> Nullable<Text>,
+        seq -> Nullable<BigInt>,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_chain_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+        start_seq -> BigInt,
+        start_hash -> Text,
+        legacy_sealed -> Bool,
+        published_seq -> Nullable<BigInt>,
+        published_at -> Nullable<Timestamp>,
+        checked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -244,6 +261,7 @@ diesel::joinable!(totp_secrets -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_chain_head,
     users,
     backup_records,
     backup_manifests,

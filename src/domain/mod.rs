@@ -2,6 +2,7 @@
 //! No I/O lives here; the db stores these as their `as_str()` text and the web and CLI
 //! parse user input into them, so a bad value never gets past the edge.
 
+pub mod audit_chain;
 pub mod cron;
 mod name;
 pub mod retention;

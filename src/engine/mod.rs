@@ -10,6 +10,7 @@
 
 pub mod archive_reader;
 pub mod archive_writer;
+pub mod audit_seal;
 pub mod compress;
 pub mod crypt;
 pub mod digest;

@@ -29,7 +29,9 @@ pub mod submit;
 pub mod archives;
 pub mod retention;
 
-// The console's own records: schedules, and the first admin of a fresh install.
+// The console's own records: schedules, the first admin of a fresh install, and the
+// audit log's hash chain and signed heads.
+pub mod audit_chain;
 pub mod first_admin;
 pub mod schedules;
 

@@ -1,9 +1,10 @@
 //! The monitor inside `coffer serve`: once a minute it checks recovery point objectives
 //! (of backups, and as proven by drills),
 //! stalled tasks and storage space, raising each alert once per occurrence (remembered in
-//! `monitor_alerts`, so several processes on one database raise it once too), and queues
-//! the scheduled verifications.
+//! `monitor_alerts`, so several processes on one database raise it once too), queues
+//! the scheduled verifications, and keeps the audit chain signed and checked (audit_check).
 
+pub mod audit_check;
 mod proven_rpo_check;
 pub mod recoverability;
 pub mod rpo;
@@ -43,6 +44,8 @@ pub struct Checked {
     pub storage: Option<storage::Usage>,
     /// Verifications this pass recorded, pending, to be queued.
     pub verifications: Vec<Task>,
+    /// What the audit chain check did.
+    pub audit: audit_check::AuditChecked,
 }
 
 /// One pass at `now`. A check that fails is logged and does not stop the others.
@@ -63,6 +66,10 @@ pub fn check_once(app: &App, now: NaiveDateTime) -> Checked {
     match storage::check_storage(app) {
         Ok(usage) => checked.storage = usage,
         Err(e) => tracing::error!("storage check failed: {e}"),
+    }
+    match audit_check::check_audit_chain(app, now) {
+        Ok(done) => checked.audit = done,
+        Err(e) => tracing::error!("audit chain check failed: {e}"),
     }
     match verify_schedule::due_verifications(app, now) {
         Ok(tasks) => checked.verifications = tasks,

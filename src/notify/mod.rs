@@ -103,6 +103,9 @@ pub enum Event {
     /// gone) or went silent; queued work waits until the pool, started again after
     /// `retry_seconds` (0: it resumes by itself once its queue answers), runs.
     WorkersStopped { error: String, retry_seconds: u64 },
+    /// The audit log's hash chain is broken, or does not match the newest signed head in
+    /// storage: someone edited the metadata database (monitor's daily check).
+    AuditChainBroken { problem: String },
     /// Sent from the settings page to check the channels.
     Test { requested_by: String },
 }
@@ -125,6 +128,7 @@ impl Event {
             Event::ServiceProvenRpoMissed { .. } => "service_proven_rpo_missed",
             Event::StorageNearlyFull { .. } => "storage_nearly_full",
             Event::WorkersStopped { .. } => "workers_stopped",
+            Event::AuditChainBroken { .. } => "audit_chain_broken",
             Event::Test { .. } => "test",
         }
     }
@@ -255,6 +259,9 @@ impl Event {
             } => format!(
                 "The worker pool stopped, queued work waits: {error} (starting it again in {retry_seconds}s, then with back-off)"
             ),
+            Event::AuditChainBroken { problem } => {
+                format!("The audit log was tampered with: {problem}")
+            }
             Event::Test { requested_by } => {
                 format!("Test notification from Coffer, sent by {requested_by}")
             }

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod audit_chain;
 mod changing_sources;
 mod cleanup;
 mod config_errors;

@@ -9,6 +9,7 @@
 //! paths only matter for hand-edited rows.
 
 mod api_token;
+mod audit_head;
 mod backup;
 mod copy;
 mod deep_verified;
@@ -27,6 +28,8 @@ mod user;
 mod verify_due;
 
 pub use api_token::{ApiToken, TokenCheck, TOKEN_OPERATION};
+
+pub use audit_head::AuditHead;
 pub use backup::{
     Backup, BackupChanges, BackupFilter, BackupGroup, BackupOutcome, BackupPage, BackupSearch,
     Distribution, Growth, NewBackup, PageCursor, RowPosition, ServiceMatch,

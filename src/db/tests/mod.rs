@@ -1,6 +1,7 @@
 //! Tests of the metadata store. Every test body runs against both backends: a fresh SQLite
 //! file and a fresh PostgreSQL database (see `db::testing`).
 
+mod audit_chain;
 mod backup_in_use;
 mod backup_life;
 mod backups;

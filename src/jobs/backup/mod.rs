@@ -245,11 +245,12 @@ fn run_claimed(
                     "{} backup `{}` succeeded: {} files, {} bytes stored",
                     finished.kind, finished.name, finished.file_count, finished.size_bytes
                 );
-                db::LogEntry::insert(conn, &entry(level, text))?;
                 done = Some(finished);
                 if let Some(id) = schedule_id {
                     drill_due = Schedule::count_success(conn, id)?.filter(drill_after::is_due);
                 }
+                // Last: it holds the audit chain's head until commit (db/models/audit_head.rs).
+                db::LogEntry::insert(conn, &entry(level, text))?;
             }
             Err(Error::Cancelled) => {
                 if still_open(conn) {

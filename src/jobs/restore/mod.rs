@@ -181,12 +181,12 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
     // transaction: a process killed at any moment leaves all of them or a running task for
     // the reaper.
     run.finish_with(&result, |conn| {
-        LogEntry::insert(conn, &entry)?;
         if let Some(report) = &report {
             RestoreReportRow::insert(conn, &report.to_row(&task.id, &plan.backup.id))?;
             Backup::mark_restored(conn, &plan.backup.id)?;
         }
-        Ok(())
+        // Last: it holds the audit chain's head until commit (db/models/audit_head.rs).
+        LogEntry::insert(conn, &entry).map(drop)
     })?;
     crate::faults::point("restore:recorded");
     // Only now: until the end is recorded, recovery must be able to settle the task.
@@ -198,6 +198,8 @@ pub fn execute_restore(app: &App, task_id: &str, how: Execution) -> Result<Optio
         backup, placements, ..
     } = plan;
     crate::notify::outcomes::restore(app.notifier(), &backup.id, &task.id, &result, entry_summary);
+    // A restore overwrites data: its record goes on signed record in storage at once.
+    crate::jobs::audit_chain::publish_after(app, "a restore");
     let (files, warnings, safety_backup, destinations) = result?;
     Ok(Some(RestoreOutcome {
         backup_id: backup.id,

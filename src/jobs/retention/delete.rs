@@ -51,6 +51,8 @@ pub fn delete_backup(
         entry = entry.by(by);
     }
     app.audit(entry);
+    // A deletion destroys data: its record goes on signed record in storage at once.
+    crate::jobs::audit_chain::publish_after(app, "a delete");
     Ok(Deletion::Deleted)
 }
 

@@ -1,6 +1,7 @@
 //! `GET /audit`: the log, newest first, filtered by operation, user, level and a range of
 //! dates (`from` and `to` are whole UTC days, both included), fifty entries a page. A bad
-//! filter value is a 400 that says which one.
+//! filter value is a 400 that says which one. Each view verifies the hash chain and the
+//! newest signed head in storage (`jobs::audit_chain`) and leads with a warning when broken.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -116,6 +117,10 @@ struct AuditPage {
     previous: Option<String>,
     next: Option<String>,
     levels: &'static [LogLevel],
+    /// What is wrong with the chain (the warning banner), if anything.
+    chain_problem: Option<String>,
+    /// The line saying the chain is intact.
+    chain_ok: String,
 }
 
 pub async fn show(
@@ -133,6 +138,18 @@ pub async fn show(
             Ok::<_, WebError>((entries, total))
         })
         .await?;
+    let checked = state.blocking(crate::jobs::audit_chain::verify_chain).await;
+    let (chain_problem, chain_ok) = match checked {
+        Ok(report) if report.ok => (None, report.summary()),
+        Ok(report) => (Some(sentence(&report.summary())), String::new()),
+        Err(e) => {
+            tracing::error!("the audit chain could not be verified: {e}");
+            (
+                Some("the audit chain could not be verified (see the server log)".to_string()),
+                String::new(),
+            )
+        }
+    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let view = AuditPage {
         layout: Layout::new(&user.identity, "audit"),
@@ -144,6 +161,17 @@ pub async fn show(
         next: (page < pages).then(|| query.link(page + 1)),
         query,
         levels: LogLevel::ALL,
+        chain_problem,
+        chain_ok,
     };
     Ok(html_response(StatusCode::OK, view.render()?))
+}
+
+/// `text` with a capital first letter, to stand as a sentence of its own.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -170,3 +170,40 @@ fn names_in_messages_are_code_not_backticks() {
     assert!(!table.contains('`'), "no literal backticks: {table}");
     assert!(page.contains("<td class=\"when\">2026-01-10 12:00 UTC</td>"));
 }
+
+/// An entry edited in the database (the user of a restore renamed to "mallory") turns the
+/// page's tamper check into a warning banner naming the broken link, on both backends.
+#[test]
+fn a_tampered_log_shows_a_warning_banner() {
+    for backend in &BOTH {
+        let console = TestConsole::start(backend);
+        record(
+            &console,
+            3,
+            LogLevel::Info,
+            "restore",
+            "alice",
+            "restore of `nightly`",
+        );
+        let viewer = console.login_as(Role::Viewer);
+        let clean = viewer.page("/audit");
+        assert!(clean.contains("id=\"audit-chain-ok\""), "{clean}");
+        assert!(!clean.contains("audit-chain-broken"));
+
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "UPDATE backup_logs SET username = 'mallory' WHERE operation = 'restore'",
+        )
+        .execute(&mut *console.app.conn().unwrap())
+        .unwrap();
+        let warned = viewer.page("/audit");
+        assert!(
+            warned.contains("id=\"audit-chain-broken\""),
+            "{backend:?}: {warned}"
+        );
+        assert!(warned.contains("role=\"alert\""));
+        assert!(warned.contains("tampered with"), "{warned}");
+        assert!(warned.contains("it was edited"), "{warned}");
+        assert!(warned.contains("mallory"), "the entries are still shown");
+    }
+}

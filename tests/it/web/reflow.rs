@@ -85,6 +85,50 @@ fn every_signed_in_page_fits_a_phone_and_serves_keyboard_and_screen_readers() {
     );
 }
 
+/// The audit page with its tamper warning (the user of a restore renamed in the database):
+/// the banner fits a phone too. Screenshots `reflow-audit-tampered-WIDTH.png`.
+#[test]
+fn the_audit_page_warning_of_tampering_fits_a_phone() {
+    let console = TestConsole::start(&Backend::Sqlite);
+    let driver = Driver::start();
+    console.add_user("e2e-layout", Role::Admin);
+    for (operation, message) in [
+        ("login", "alice signed in"),
+        ("restore", "restore of backup `nightly` over the original"),
+    ] {
+        console.app.audit(
+            coffer::db::NewLogEntry::new(coffer::domain::LogLevel::Info, operation, message)
+                .by("alice"),
+        );
+    }
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "UPDATE backup_logs SET username = 'mallory' WHERE operation = 'restore'",
+        )
+        .execute(&mut *console.app.conn().unwrap())
+        .unwrap();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let problems = runtime.block_on(async {
+        let browser = open_browser(&driver).await;
+        sign_in(&console, &browser, "e2e-layout").await;
+        browser.goto(&console.url("/audit")).await.unwrap();
+        let banner = browser
+            .find(fantoccini::Locator::Id("audit-chain-broken"))
+            .await
+            .expect("the warning banner is shown");
+        assert!(banner.text().await.unwrap().contains("tampered with"));
+        let problems = check_page(&browser, "audit-tampered").await;
+        let _ = browser.close().await;
+        problems
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Gives every page something to show (a backup with its task, a schedule, a drill and
 /// its report, a user with an API token) and returns the pages as (name, path).
 fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
