@@ -3,6 +3,7 @@
 //! parse user input into them, so a bad value never gets past the edge.
 
 pub mod cron;
+mod hold;
 mod name;
 pub mod retention;
 pub mod schedule;
@@ -11,6 +12,7 @@ mod status;
 pub mod token_policy;
 
 pub use cron::CronExpr;
+pub use hold::Hold;
 pub use name::check_plain_name;
 pub use schedule::{Frequency, ScheduleAction, ScheduleSpec, SpecAction};
 pub use scope::Scope;

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod append_only;
 mod changing_sources;
 mod cleanup;
 mod config_errors;

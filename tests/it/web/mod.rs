@@ -43,3 +43,4 @@ mod throttle;
 mod token_scopes;
 pub mod users;
 mod verify;
+mod write_once;
