@@ -27,7 +27,9 @@ pub use source::{
     check_database_name, FilterGlobs, Hooks, PitrSettings, ServerConfig, ServerUrl, SourceConfig,
     SourceSpec, DEFAULT_WAL_FLUSH_SECONDS,
 };
-pub use storage::{S3Settings, StorageLocation, StorageSettings, StorageTarget};
+pub use storage::{
+    LockMode, ObjectLock, Protection, S3Settings, StorageLocation, StorageSettings, StorageTarget,
+};
 
 pub const DEFAULT_CONFIG_FILE: &str = "coffer.toml";
 

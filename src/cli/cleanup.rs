@@ -104,6 +104,9 @@ pub fn run(app: &App, args: Args) -> Result<()> {
                 b.id, b.name
             );
         }
+        for (b, why) in &plan.held {
+            println!("  keeping  {} {} ({why})", b.id, b.name);
+        }
         if plan.remove.is_empty() {
             println!("  nothing to delete");
         }

@@ -52,6 +52,7 @@ fn list(app: &App, id: &str, json: bool) -> Result<()> {
                     "size_bytes": c.size_bytes,
                     "error": c.error,
                     "checked_at": c.checked_at,
+                    "retain_until": c.retain_until,
                 })
             })
             .collect();
@@ -59,8 +60,12 @@ fn list(app: &App, id: &str, json: bool) -> Result<()> {
         return Ok(());
     }
     for c in &copies {
+        let locked = c
+            .retain_until
+            .map(|t| format!(" locked until {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
         println!(
-            "{:<16} {:<8} {:>14} {}",
+            "{:<16} {:<8} {:>14}{locked} {}",
             c.storage,
             c.state,
             c.size_bytes,

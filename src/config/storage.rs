@@ -16,7 +16,18 @@
 //! path_style = false             # true for MinIO, Ceph and most self-hosted stores
 //! access_key_id = "AKIA…"        # or access_key_id_env; default: $AWS_ACCESS_KEY_ID
 //! secret_access_key_env = "OFFSITE_SECRET"   # or secret_access_key_file; default: $AWS_SECRET_ACCESS_KEY
+//! object_lock = "compliance"     # every object written gets S3 Object Lock retention…
+//! object_lock_days = 90          # …until this many days after it was written
+//!
+//! [[storage.replicas]]
+//! name = "usb"
+//! path = "/mnt/usb/coffer"
+//! append_only = true             # a write-once folder: Coffer never deletes nor replaces a backup there
 //! ```
+//!
+//! Object Lock days are a property of the target, not of a schedule's retention policy: one
+//! bucket holds the backups of every schedule, and a lock is set once, when the object is
+//! written, and can never be shortened (compliance) — so it is the target's promise.
 
 use std::path::PathBuf;
 
@@ -47,6 +58,46 @@ pub struct StorageTarget {
     /// Names the target in copies, messages and `coffer catalog rebuild --storage NAME`.
     pub name: String,
     pub location: StorageLocation,
+    /// What keeps Coffer itself (and whoever holds its credentials) from removing a backup.
+    pub protection: Protection,
+}
+
+/// How a target protects what is written to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Protection {
+    #[default]
+    None,
+    /// A local folder Coffer only adds to: deletes and overwrites are refused (`append_only`).
+    AppendOnly,
+    /// An S3 bucket with Object Lock: every object gets a retention date when written.
+    ObjectLock(ObjectLock),
+}
+
+/// S3 Object Lock retention set on every object a target writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectLock {
+    pub mode: LockMode,
+    /// The object stays undeletable this many days after it was written.
+    pub days: u32,
+}
+
+/// S3's two retention modes: governance can be lifted by a user with
+/// `s3:BypassGovernanceRetention`, compliance by nobody, the account's root user included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    Governance,
+    Compliance,
+}
+
+impl LockMode {
+    /// The word S3's API uses.
+    pub fn as_s3(self) -> &'static str {
+        match self {
+            LockMode::Governance => "GOVERNANCE",
+            LockMode::Compliance => "COMPLIANCE",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -122,9 +173,15 @@ pub(super) struct TargetConfig {
     secret_access_key_file: Option<PathBuf>,
     part_size_mib: Option<u32>,
     unsigned_payload: Option<bool>,
+    object_lock: Option<LockMode>,
+    object_lock_days: Option<u32>,
+    append_only: Option<bool>,
     #[serde(default)]
     replicas: Vec<TargetConfig>,
 }
+
+/// Longer than any backup needs to stay, short enough to catch a typo (36500 for 100 days).
+const MAX_LOCK_DAYS: u32 = 3650;
 
 const DEFAULT_PART_MIB: u32 = 16;
 
@@ -177,6 +234,7 @@ impl TargetConfig {
             .clone()
             .unwrap_or_else(|| default_name.to_string());
         crate::domain::check_plain_name(&name).map_err(|m| (at("name"), m))?;
+        let protection = self.protection(key)?;
         let location = match self.kind {
             StorageKind::Local => {
                 self.only_local(key)?;
@@ -193,7 +251,61 @@ impl TargetConfig {
             }
             StorageKind::S3 => StorageLocation::S3(self.s3(key, env)?),
         };
-        Ok(StorageTarget { name, location })
+        Ok(StorageTarget {
+            name,
+            location,
+            protection,
+        })
+    }
+
+    /// `append_only` (local folders) or `object_lock` + `object_lock_days` (S3 buckets).
+    fn protection(&self, key: &str) -> Result<Protection, Problem> {
+        let at = |field: &str| format!("{key}.{field}");
+        match self.kind {
+            StorageKind::Local => {
+                if self.object_lock.is_some() || self.object_lock_days.is_some() {
+                    let field = if self.object_lock.is_some() {
+                        "object_lock"
+                    } else {
+                        "object_lock_days"
+                    };
+                    return Err((
+                        at(field),
+                        "S3 Object Lock applies to `kind = \"s3\"` targets; a local folder can be `append_only = true`".into(),
+                    ));
+                }
+                Ok(match self.append_only {
+                    Some(true) => Protection::AppendOnly,
+                    _ => Protection::None,
+                })
+            }
+            StorageKind::S3 => {
+                if self.append_only.is_some() {
+                    return Err((
+                        at("append_only"),
+                        "applies to local folders; an s3 target is made immutable with `object_lock` and `object_lock_days`".into(),
+                    ));
+                }
+                match (self.object_lock, self.object_lock_days) {
+                    (None, None) => Ok(Protection::None),
+                    (Some(_), None) => Err((
+                        at("object_lock_days"),
+                        "`object_lock` needs `object_lock_days`: how many days each object stays locked".into(),
+                    )),
+                    (None, Some(_)) => Err((
+                        at("object_lock"),
+                        "`object_lock_days` needs `object_lock = \"governance\"` or `\"compliance\"`".into(),
+                    )),
+                    (Some(mode), Some(days)) if (1..=MAX_LOCK_DAYS).contains(&days) => {
+                        Ok(Protection::ObjectLock(ObjectLock { mode, days }))
+                    }
+                    (Some(_), Some(days)) => Err((
+                        at("object_lock_days"),
+                        format!("{days} is out of range 1..={MAX_LOCK_DAYS}"),
+                    )),
+                }
+            }
+        }
     }
 
     fn only_local(&self, key: &str) -> Result<(), Problem> {
@@ -447,6 +559,39 @@ region = "eu-central-1"
     }
 
     #[test]
+    fn targets_say_how_they_protect_what_they_hold() {
+        use crate::config::{LockMode, ObjectLock, Protection};
+        let text = r#"
+[storage]
+path = "/srv/backups"
+append_only = true
+
+[[storage.replicas]]
+name = "vault"
+kind = "s3"
+bucket = "vault"
+access_key_id = "a"
+secret_access_key = "b"
+object_lock = "compliance"
+object_lock_days = 90
+
+[[storage.replicas]]
+name = "plain"
+path = "/mnt/plain"
+"#;
+        let s = Settings::from_toml(text, "t.toml", &env_with(&[])).unwrap();
+        assert_eq!(s.storage.primary.protection, Protection::AppendOnly);
+        assert_eq!(
+            s.storage.replicas[0].protection,
+            Protection::ObjectLock(ObjectLock {
+                mode: LockMode::Compliance,
+                days: 90
+            })
+        );
+        assert_eq!(s.storage.replicas[1].protection, Protection::None);
+    }
+
+    #[test]
     fn unsigned_payload_follows_the_scheme_unless_set() {
         let read = |endpoint: &str, setting: &str| {
             let text = format!(
@@ -481,6 +626,12 @@ region = "eu-central-1"
             ("[[storage.replicas]]\nname = \"r\"", "storage.replicas[0].path"),
             ("[[storage.replicas]]\nname = \"primary\"\npath = \"/x\"", "storage.replicas[0].name"),
             ("[[storage.replicas]]\nname = \"a\"\npath = \"/x\"\n[[storage.replicas]]\nname = \"a\"\npath = \"/y\"", "storage.replicas[1].name"),
+            ("[storage]\nkind = \"s3\"\nbucket = \"ok-bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\nobject_lock = \"compliance\"", "storage.object_lock_days"),
+            ("[storage]\nkind = \"s3\"\nbucket = \"ok-bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\nobject_lock_days = 3", "storage.object_lock"),
+            ("[storage]\nkind = \"s3\"\nbucket = \"ok-bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\nobject_lock = \"governance\"\nobject_lock_days = 0", "storage.object_lock_days"),
+            ("[storage]\nkind = \"s3\"\nbucket = \"ok-bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\nobject_lock = \"forever\"\nobject_lock_days = 3", "object_lock"),
+            ("[storage]\nkind = \"s3\"\nbucket = \"ok-bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\nappend_only = true", "storage.append_only"),
+            ("[[storage.replicas]]\nname = \"usb\"\npath = \"/x\"\nobject_lock = \"governance\"", "storage.replicas[0].object_lock"),
         ];
         let no_env = |_: &str| None;
         for (text, key) in cases {

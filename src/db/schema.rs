@@ -203,6 +203,7 @@ diesel::table! {
         error -> Nullable<Text>,
         checked_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        retain_until -> Nullable<Timestamp>,
     }
 }
 

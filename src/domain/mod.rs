@@ -4,6 +4,7 @@
 
 pub mod audit_chain;
 pub mod cron;
+mod hold;
 mod name;
 pub mod retention;
 pub mod schedule;
@@ -12,6 +13,7 @@ mod status;
 pub mod token_policy;
 
 pub use cron::CronExpr;
+pub use hold::Hold;
 pub use name::check_plain_name;
 pub use schedule::{Frequency, ScheduleAction, ScheduleSpec, SpecAction};
 pub use scope::Scope;

@@ -10,7 +10,9 @@
 //!   (ISO weeks, months, years) that have one, in the policy's time zone;
 //! - `min_verified`: the N newest backups whose verification passed, always;
 //! - pinned backups, forever;
-//! - every parent a kept incremental needs.
+//! - every parent a kept incremental needs;
+//! - a backup its storage holds (an S3 Object Lock date not reached, a write-once folder):
+//!   deleting it would be refused, so it is kept and the preview says "locked until …".
 //!
 //! Guard rails: while the newest finished backup of the scope failed, nothing is pruned
 //! (a broken job must not eat the last good copies). Backups still running or pending are
@@ -21,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
-use super::{Status, VerifyState};
+use super::{Hold, Status, VerifyState};
 
 /// A policy; a rule left at `None` (or 0) keeps nothing by itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -103,6 +105,8 @@ pub struct Candidate {
     pub verify_state: VerifyState,
     pub pinned: bool,
     pub parent_id: Option<String>,
+    /// Its storage refuses to delete it now (see [`Hold::of`]).
+    pub hold: Option<Hold>,
 }
 
 /// Why a backup is kept.
@@ -121,6 +125,8 @@ pub enum Reason {
     NeededBy(String),
     /// Still pending or running.
     Unfinished,
+    /// Its storage refuses to delete it (Object Lock, write-once folder).
+    Held(Hold),
 }
 
 impl std::fmt::Display for Reason {
@@ -136,6 +142,7 @@ impl std::fmt::Display for Reason {
             Reason::Pinned => f.write_str("pinned"),
             Reason::NeededBy(id) => write!(f, "needed by incremental {id}"),
             Reason::Unfinished => f.write_str("not finished yet"),
+            Reason::Held(hold) => hold.fmt(f),
         }
     }
 }
@@ -201,6 +208,9 @@ pub fn plan<'a, Z: TimeZone>(
         }
         if b.pinned {
             add(&mut reasons, &b.id, Reason::Pinned);
+        }
+        if let Some(hold) = &b.hold {
+            add(&mut reasons, &b.id, Reason::Held(hold.clone()));
         }
     }
     if let Some(days) = policy.keep_within_days.filter(|d| *d > 0) {

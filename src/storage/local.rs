@@ -1,6 +1,11 @@
 //! The local folder backend: `<root>/<key>`. Writes go to `<key>.partial-<uuid>` beside the
 //! final name, are fsynced, renamed into place, and the directory is fsynced, so after a
 //! crash an object either exists whole under its key or not at all.
+//!
+//! An append-only folder (`append_only = true`) is write-once for Coffer: `delete` is
+//! refused, and a commit publishes with a hard link, which fails when the key exists, so
+//! an object is never replaced (not even by a race between two writers). The `.partial-*`
+//! files of unfinished writes are not objects and are still removed.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -10,11 +15,30 @@ use super::{validate_key, PendingObject, Storage, StoredObject};
 
 pub struct LocalStorage {
     root: PathBuf,
+    append_only: bool,
 }
 
 impl LocalStorage {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalStorage { root: root.into() }
+        LocalStorage {
+            root: root.into(),
+            append_only: false,
+        }
+    }
+
+    pub fn with_append_only(mut self, append_only: bool) -> Self {
+        self.append_only = append_only;
+        self
+    }
+
+    fn refusal(&self, key: &str, doing: &str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is append-only (write-once): {key} is not {doing}",
+                self.describe()
+            ),
+        )
     }
 
     pub fn root(&self) -> &Path {
@@ -34,6 +58,9 @@ impl Storage for LocalStorage {
 
     fn create(&self, key: &str) -> io::Result<Box<dyn PendingObject>> {
         let final_path = self.path_of(key)?;
+        if self.append_only && fs::symlink_metadata(&final_path).is_ok() {
+            return Err(self.refusal(key, "replaced"));
+        }
         let dir = final_path.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&dir)?;
         let file_name = final_path.file_name().unwrap_or_default().to_string_lossy();
@@ -50,6 +77,7 @@ impl Storage for LocalStorage {
             temp_path,
             final_path,
             dir,
+            no_replace: self.append_only,
         }))
     }
 
@@ -66,7 +94,14 @@ impl Storage for LocalStorage {
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {
-        match fs::remove_file(self.path_of(key)?) {
+        let path = self.path_of(key)?;
+        if self.append_only {
+            return match fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                _ => Err(self.refusal(key, "deleted")),
+            };
+        }
+        match fs::remove_file(path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
@@ -141,6 +176,10 @@ impl Storage for LocalStorage {
         Ok(removed)
     }
 
+    fn append_only(&self) -> bool {
+        self.append_only
+    }
+
     fn check(&self) -> io::Result<()> {
         fs::create_dir_all(&self.root)?;
         let probe = self
@@ -156,6 +195,8 @@ struct LocalPending {
     temp_path: PathBuf,
     final_path: PathBuf,
     dir: PathBuf,
+    /// Append-only: publish with a hard link, which never replaces an existing object.
+    no_replace: bool,
 }
 
 impl Write for LocalPending {
@@ -178,7 +219,21 @@ impl PendingObject for LocalPending {
             .into_inner()
             .map_err(|e| e.into_error())
             .and_then(|file| file.sync_all())
-            .and_then(|()| fs::rename(&self.temp_path, &self.final_path));
+            .and_then(|()| match self.no_replace {
+                false => fs::rename(&self.temp_path, &self.final_path),
+                true => fs::hard_link(&self.temp_path, &self.final_path)
+                    .map_err(|e| match e.kind() {
+                        io::ErrorKind::AlreadyExists => io::Error::new(
+                            e.kind(),
+                            format!(
+                                "{} exists and its folder is append-only (write-once): not replaced",
+                                self.final_path.display()
+                            ),
+                        ),
+                        _ => e,
+                    })
+                    .and_then(|()| fs::remove_file(&self.temp_path)),
+            });
         if published.is_err() {
             // Disk full at the last flush, say: the temporary object must not stay behind.
             let _ = fs::remove_file(&self.temp_path);
@@ -270,6 +325,41 @@ mod tests {
         // The writer whose file was removed cannot publish it any more.
         assert!(mine.commit().is_err());
         drop(other);
+    }
+
+    #[test]
+    fn an_append_only_folder_adds_but_never_deletes_or_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStorage::new(dir.path()).with_append_only(true);
+        let mut obj = store.create("2026/12/a.bin").unwrap();
+        obj.write_all(b"first").unwrap();
+        // Another writer of the same key finishes first: this commit must not replace it.
+        let mut racer = store.create("2026/12/a.bin").unwrap();
+        racer.write_all(b"second").unwrap();
+        racer.commit().unwrap();
+        let raced = obj.commit().unwrap_err();
+        assert_eq!(raced.kind(), io::ErrorKind::AlreadyExists, "{raced}");
+        let replaced = store.create("2026/12/a.bin").err().unwrap();
+        assert!(replaced.to_string().contains("append-only"), "{replaced}");
+        let deleted = store.delete("2026/12/a.bin").unwrap_err();
+        assert_eq!(deleted.kind(), io::ErrorKind::PermissionDenied);
+        assert!(deleted.to_string().contains("not deleted"), "{deleted}");
+        assert_eq!(
+            fs::read(dir.path().join("2026/12/a.bin")).unwrap(),
+            b"second"
+        );
+        // Deleting what is not there is still no error, and unfinished writes are swept.
+        store.delete("2026/12/none.bin").unwrap();
+        let mut half = store.create("2026/12/b.bin").unwrap();
+        half.write_all(b"half").unwrap();
+        half.flush().unwrap();
+        assert_eq!(store.sweep_abandoned(std::time::Duration::ZERO).unwrap(), 1);
+        drop(half);
+        let names: Vec<String> = fs::read_dir(dir.path().join("2026/12"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.bin"], "no partial left behind");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub use local::LocalStorage;
 pub use s3::S3Storage;
 
-use crate::config::{StorageLocation, StorageTarget};
+use crate::config::{Protection, StorageLocation, StorageTarget};
 
 /// An object found by `Storage::list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +31,21 @@ pub fn install_tls_provider() {
     });
 }
 
-/// Opens the backend a configured target names.
+/// Opens the backend a configured target names. A target with Object Lock asks the bucket
+/// whether it can keep it, and is refused when it cannot.
 pub fn open_target(target: &StorageTarget) -> io::Result<Arc<dyn Storage>> {
+    let append_only = target.protection == Protection::AppendOnly;
     Ok(match &target.location {
-        StorageLocation::Local(path) => Arc::new(LocalStorage::new(path)),
-        StorageLocation::S3(settings) => Arc::new(S3Storage::new(settings)?),
+        StorageLocation::Local(path) => {
+            Arc::new(LocalStorage::new(path).with_append_only(append_only))
+        }
+        StorageLocation::S3(settings) => {
+            let storage = S3Storage::new(settings)?;
+            match target.protection {
+                Protection::ObjectLock(lock) => Arc::new(storage.with_object_lock(lock)?),
+                _ => Arc::new(storage),
+            }
+        }
     })
 }
 
@@ -69,6 +79,16 @@ pub trait Storage: Send + Sync {
     }
     /// True when the storage can be written now (for `/ready` and start-up checks).
     fn check(&self) -> io::Result<()>;
+    /// A write-once target: `delete` and replacing an object are refused (its own unfinished
+    /// temporary objects still go).
+    fn append_only(&self) -> bool {
+        false
+    }
+    /// Until when the object `key` cannot be deleted (S3 Object Lock), as the storage says.
+    fn retain_until(&self, key: &str) -> io::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let _ = key;
+        Ok(None)
+    }
 }
 
 /// Keys are relative paths made by Coffer; refuse anything that could leave the store.

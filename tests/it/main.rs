@@ -3,6 +3,7 @@
 mod helpers;
 
 mod audit_chain;
+mod append_only;
 mod changing_sources;
 mod cleanup;
 mod config_errors;

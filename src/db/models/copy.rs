@@ -61,6 +61,9 @@ pub struct BackupCopy {
     pub error: Option<String>,
     pub checked_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// Until when the storage refuses to delete the copy (S3 Object Lock), as it said after
+    /// the copy was written (UTC).
+    pub retain_until: Option<NaiveDateTime>,
 }
 
 impl BackupCopy {
@@ -96,15 +99,20 @@ impl BackupCopy {
             error,
             checked_at: (state != CopyState::Copying).then_some(now),
             created_at: now,
+            retain_until: None,
         };
         let existing = backup_copies::table
             .find((backup_id, storage))
-            .select(backup_copies::created_at)
-            .first::<NaiveDateTime>(conn)
+            .select((backup_copies::created_at, backup_copies::retain_until))
+            .first::<(NaiveDateTime, Option<NaiveDateTime>)>(conn)
             .optional()?;
         match existing {
-            Some(created_at) => {
-                let row = BackupCopy { created_at, ..row };
+            Some((created_at, retain_until)) => {
+                let row = BackupCopy {
+                    created_at,
+                    retain_until,
+                    ..row
+                };
                 diesel::update(backup_copies::table.find((backup_id, storage)))
                     .set(&row)
                     .execute(conn)?;
@@ -116,5 +124,36 @@ impl BackupCopy {
             }
         }
         Ok(())
+    }
+
+    /// Records the date until which the storage holds the copy (`None`: not locked).
+    pub fn set_retain_until(
+        conn: &mut DbConnection,
+        backup_id: &str,
+        storage: &str,
+        until: Option<NaiveDateTime>,
+    ) -> Result<(), DbError> {
+        diesel::update(backup_copies::table.find((backup_id, storage)))
+            .set(backup_copies::retain_until.eq(until))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Every recorded copy of each of `backup_ids`.
+    pub fn of_backups(
+        conn: &mut DbConnection,
+        backup_ids: &[String],
+    ) -> Result<Vec<BackupCopy>, DbError> {
+        let mut copies = Vec::new();
+        // In slices: one IN list per query stays well under SQLite's parameter limit.
+        for ids in backup_ids.chunks(500) {
+            copies.extend(
+                backup_copies::table
+                    .filter(backup_copies::backup_id.eq_any(ids))
+                    .select(BackupCopy::as_select())
+                    .load(conn)?,
+            );
+        }
+        Ok(copies)
     }
 }

@@ -17,6 +17,7 @@ fn backup(id: &str, created_at: DateTime<Utc>) -> Candidate {
         verify_state: VerifyState::Unverified,
         pinned: false,
         parent_id: None,
+        hold: None,
     }
 }
 
@@ -254,4 +255,42 @@ fn a_policy_that_keeps_nothing_is_refused() {
     };
     assert!(zero.check().is_err());
     assert!(RetentionPolicy::thirty_days().check().is_ok());
+}
+
+#[test]
+fn a_held_backup_and_its_chain_stay_whatever_the_policy_says() {
+    let until = at("2027-01-01", 0);
+    let base = backup("base", at("2026-10-01", 2));
+    let locked = Candidate {
+        parent_id: Some("base".into()),
+        hold: Some(Hold::LockedUntil(until)),
+        ..backup("locked", at("2026-10-02", 2))
+    };
+    let old = backup("old", at("2026-10-03", 2));
+    let newest = backup("newest", at("2026-11-21", 2));
+    let last_one = RetentionPolicy {
+        keep_last: Some(1),
+        ..RetentionPolicy::default()
+    };
+    let plan = super::plan(
+        &last_one,
+        &[base, locked, old, newest],
+        at("2026-11-22", 0),
+        &Utc,
+    );
+    let reasons = |id: &str| {
+        plan.decisions
+            .iter()
+            .find(|d| d.id == id)
+            .unwrap()
+            .reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(reasons("locked"), ["locked until 2027-01-01 00:00 UTC"]);
+    assert_eq!(reasons("base"), ["needed by incremental locked"]);
+    assert!(reasons("old").is_empty(), "nothing holds it: it goes");
+    let removed: Vec<&str> = plan.removals().map(|d| d.id.as_str()).collect();
+    assert_eq!(removed, ["old"]);
 }

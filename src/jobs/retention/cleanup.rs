@@ -17,6 +17,8 @@ pub struct CleanupPlan {
     pub remove: Vec<Backup>,
     /// Old backups kept because a kept incremental needs them: (backup, id of the dependant).
     pub kept_for_chain: Vec<(Backup, String)>,
+    /// Old backups their storage keeps (Object Lock, write-once folder): (backup, why).
+    pub held: Vec<(Backup, String)>,
 }
 
 pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
@@ -30,6 +32,8 @@ pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
     let old = Backup::list_older_than(&mut conn, cutoff)?;
     let all = Backup::list(&mut conn, &BackupFilter::default())?;
     let old_ids: HashSet<&str> = old.iter().map(|b| b.id.as_str()).collect();
+    // Kept whatever their age, so their parents are needed too.
+    let mut holds = super::hold::holds(&mut conn, &app.settings.storage, &old)?;
     let parent_of: HashMap<&str, &str> = all
         .iter()
         .filter_map(|b| b.parent_id.as_deref().map(|p| (b.id.as_str(), p)))
@@ -37,7 +41,8 @@ pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
 
     // Every ancestor of a kept backup is needed; remember the first dependant for the reason.
     let mut needed: HashMap<&str, &str> = HashMap::new();
-    for kept in all.iter().filter(|b| !old_ids.contains(b.id.as_str())) {
+    let stays = |b: &&Backup| !old_ids.contains(b.id.as_str()) || holds.contains_key(&b.id);
+    for kept in all.iter().filter(stays) {
         let mut current = kept.id.as_str();
         while let Some(parent) = parent_of.get(current) {
             needed.entry(parent).or_insert(kept.id.as_str());
@@ -46,7 +51,12 @@ pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
     }
     let mut remove = Vec::new();
     let mut kept_for_chain = Vec::new();
+    let mut held = Vec::new();
     for backup in old {
+        if let Some(hold) = holds.remove(&backup.id) {
+            held.push((backup, hold.to_string()));
+            continue;
+        }
         match needed.get(backup.id.as_str()) {
             Some(dependant) => {
                 let dependant = dependant.to_string();
@@ -59,6 +69,7 @@ pub fn plan_cleanup(app: &App, days: u32) -> Result<CleanupPlan> {
         cutoff,
         remove,
         kept_for_chain,
+        held,
     })
 }
 
@@ -81,6 +92,7 @@ pub fn apply_cleanup(app: &App, plan: &CleanupPlan, by: Option<&str>) -> Result<
                 "kept backup {}: an incremental now depends on it",
                 backup.id
             ),
+            Deletion::Held(hold) => tracing::warn!("kept backup {}: {hold}", backup.id),
             Deletion::InUse(task) => tracing::warn!(
                 "kept backup {}: its {} task {} is {}",
                 backup.id,

@@ -7,10 +7,11 @@
 //! A backup that a pending or running task (verify, restore…) names is kept: the check and
 //! the delete are one transaction, and claiming a task re-checks that its backup exists
 //! (`db/models/backup/in_use.rs`), so no task starts on an archive being deleted.
+//! A backup its storage holds (`hold.rs`: Object Lock, write-once folder) is kept untouched.
 
 use crate::app::App;
 use crate::db::{Backup, NewLogEntry, Task};
-use crate::domain::LogLevel;
+use crate::domain::{Hold, LogLevel};
 use crate::error::Result;
 use crate::jobs::archives::manifest_key;
 use crate::jobs::run::locks::lock_sources;
@@ -23,6 +24,8 @@ pub enum Deletion {
     HasDependants,
     /// This task (pending or running) works on the backup, so it was kept untouched.
     InUse(Box<Task>),
+    /// Its storage refuses to delete it now (S3 Object Lock, a write-once folder).
+    Held(Hold),
 }
 
 /// Deletes `backup` (record, archive and manifest objects) and writes `message` to the audit
@@ -33,6 +36,9 @@ pub fn delete_backup(
     by: Option<&str>,
     message: String,
 ) -> Result<Deletion> {
+    if let Some(hold) = super::hold::hold_of(&mut *app.conn()?, &app.settings.storage, backup)? {
+        return Ok(Deletion::Held(hold));
+    }
     let _locks = lock_sources(&app.settings, &backup.sources().unwrap_or_default())?;
     match Backup::delete_unless_in_use(&mut *app.conn()?, &backup.id) {
         Ok(None) => {}

@@ -4,15 +4,18 @@
 //! pinned or verified since the preview is judged as it is now.
 //!
 //! The room holds every rule for which backups stay: by policy (here), by age (`cleanup`),
-//! kept forever (`pin`), and the one safe deletion each removal goes through (`delete`).
+//! kept forever (`pin`), kept by storage (`hold`: Object Lock, write-once folders), and the
+//! one safe deletion each removal goes through (`delete`).
 
 pub mod cleanup;
 pub mod delete;
+pub mod hold;
 pub mod pin;
 
 use chrono::TimeZone;
 
 use crate::app::App;
+use crate::config::StorageSettings;
 use crate::db::{Backup, DbConnection, NewLogEntry, Schedule};
 use crate::domain::cron::parse_time_zone;
 use crate::domain::retention::{plan, Candidate, RetentionPlan, RetentionPolicy};
@@ -39,18 +42,26 @@ pub fn preview_retention<Z: TimeZone>(
     policy: &RetentionPolicy,
     zone: &Z,
 ) -> Result<RetentionPreview> {
-    preview_on(&mut *app.conn()?, scope, policy, zone)
+    preview_on(
+        &mut *app.conn()?,
+        &app.settings.storage,
+        scope,
+        policy,
+        zone,
+    )
 }
 
 /// [`preview_retention`] on a connection the caller holds (the settings page).
 pub fn preview_on<Z: TimeZone>(
     conn: &mut DbConnection,
+    storage: &StorageSettings,
     scope: &Scope,
     policy: &RetentionPolicy,
     zone: &Z,
 ) -> Result<RetentionPreview> {
     policy.check().map_err(Error::Refused)?;
     let backups = Backup::list_with_scope(conn, &scope.to_string())?;
+    let mut holds = hold::holds(conn, storage, &backups)?;
     let candidates: Vec<Candidate> = backups
         .iter()
         .map(|b| Candidate {
@@ -60,6 +71,7 @@ pub fn preview_on<Z: TimeZone>(
             verify_state: b.verify_state(),
             pinned: b.pinned,
             parent_id: b.parent_id.clone(),
+            hold: holds.remove(&b.id),
         })
         .collect();
     let plan = plan(policy, &candidates, crate::db::now().and_utc(), zone);

@@ -3,7 +3,9 @@
 //! the upload completes, which gives the same guarantee as the local folder's rename.
 
 mod download;
+mod object_lock;
 mod runtime;
+mod signed;
 mod upload;
 
 use std::io::{self, Read};
@@ -15,11 +17,16 @@ use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
 use super::{validate_key, PendingObject, Storage, StoredObject};
-use crate::config::S3Settings;
+use crate::config::{ObjectLock, S3Settings};
 use runtime::wait;
+use signed::SignedClient;
 
 pub struct S3Storage {
     store: Arc<dyn ObjectStore>,
+    /// For the Object Lock requests object_store cannot make.
+    signed: Arc<SignedClient>,
+    /// Retention set on every object written (`object_lock`), checked before any delete.
+    lock: Option<ObjectLock>,
     /// `bucket/prefix` for messages; never the credentials.
     label: String,
     prefix: String,
@@ -29,6 +36,18 @@ pub struct S3Storage {
 impl S3Storage {
     pub fn new(settings: &S3Settings) -> io::Result<S3Storage> {
         super::install_tls_provider();
+        let options = ClientOptions::new()
+            .with_connect_timeout(std::time::Duration::from_secs(10))
+            // A part of 512 MiB over a slow link takes a while; a stuck request not forever.
+            .with_timeout(std::time::Duration::from_secs(600))
+            // Set here too (the builder sets it for its own client): the Object Lock
+            // requests share these options.
+            .with_allow_http(
+                settings
+                    .endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.to_ascii_lowercase().starts_with("http://")),
+            );
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)
@@ -40,12 +59,7 @@ impl S3Storage {
                 max_retries: 5,
                 ..RetryConfig::default()
             })
-            .with_client_options(
-                ClientOptions::new()
-                    .with_connect_timeout(std::time::Duration::from_secs(10))
-                    // A part of 512 MiB over a slow link takes a while; a stuck request not forever.
-                    .with_timeout(std::time::Duration::from_secs(600)),
-            );
+            .with_client_options(options.clone());
         if let Some(endpoint) = &settings.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
@@ -68,10 +82,39 @@ impl S3Storage {
         };
         Ok(S3Storage {
             store: Arc::new(store),
+            signed: Arc::new(SignedClient::new(settings, &options)?),
+            lock: None,
             label,
             prefix: settings.prefix.clone(),
             part_size: settings.part_size,
         })
+    }
+
+    /// Sets Object Lock retention on every object this target writes, after checking that
+    /// the bucket can hold it (see `object_lock.rs`).
+    pub fn with_object_lock(mut self, lock: ObjectLock) -> io::Result<S3Storage> {
+        let (signed, label) = (self.signed.clone(), self.label.clone());
+        wait(async move { object_lock::check_bucket(&signed, &label).await })??;
+        self.lock = Some(lock);
+        Ok(self)
+    }
+
+    /// Refuses to touch `key` while its current version is locked.
+    fn refuse_if_locked(&self, key: &str, doing: &str) -> io::Result<()> {
+        if self.lock.is_none() {
+            return Ok(());
+        }
+        match self.retain_until(key)? {
+            Some(until) if until > chrono::Utc::now() => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{key} in {} is locked until {} (S3 Object Lock): not {doing}",
+                    self.label,
+                    until.format("%Y-%m-%d %H:%M UTC")
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn path_of(&self, key: &str) -> io::Result<Path> {
@@ -112,10 +155,16 @@ impl Storage for S3Storage {
 
     fn create(&self, key: &str) -> io::Result<Box<dyn PendingObject>> {
         let path = self.path_of(key)?;
+        self.refuse_if_locked(key, "replaced")?;
+        let lock = self.lock.map(|lock| upload::Locking {
+            client: self.signed.clone(),
+            lock,
+        });
         Ok(Box::new(upload::S3Upload::new(
             self.store.clone(),
             path,
             self.part_size,
+            lock,
         )))
     }
 
@@ -136,6 +185,9 @@ impl Storage for S3Storage {
 
     fn delete(&self, key: &str) -> io::Result<()> {
         let (store, path) = (self.store.clone(), self.path_of(key)?);
+        // Without this, S3 would accept the delete as a delete marker over the locked
+        // version: the object would look gone while the bucket still bills for it.
+        self.refuse_if_locked(key, "deleted")?;
         match wait(async move { store.delete(&path).await })? {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(to_io(e)),
@@ -164,6 +216,15 @@ impl Storage for S3Storage {
             .collect())
     }
 
+    /// Asked only of a target that locks: another's objects are not Coffer's to hold.
+    fn retain_until(&self, key: &str) -> io::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        if self.lock.is_none() {
+            return Ok(None);
+        }
+        let (signed, path) = (self.signed.clone(), self.path_of(key)?);
+        wait(async move { object_lock::retain_until(&signed, &path).await })?
+    }
+
     /// Nothing to sweep: an unfinished upload is never an object (see `upload.rs`).
     fn sweep_abandoned(&self, _older_than: std::time::Duration) -> io::Result<usize> {
         Ok(0)
@@ -177,6 +238,9 @@ impl Storage for S3Storage {
         let probe = path.clone();
         wait(async move { store.put(&probe, PutPayload::from_static(b"coffer")).await })?
             .map_err(to_io)?;
-        self.delete(&key)
+        // Straight to S3, not through `delete`: a bucket's default retention may lock even
+        // the probe, and a delete marker is all S3 makes of this delete then.
+        let store = self.store.clone();
+        wait(async move { store.delete(&path).await })?.map_err(to_io)
     }
 }

@@ -5,6 +5,8 @@
 //! (S3 then discards the parts). A process killed mid-upload leaves only an incomplete
 //! multipart upload, which is never an object: a bucket lifecycle rule
 //! (`AbortIncompleteMultipartUpload`) reclaims its parts.
+//! On a target with Object Lock, the version the upload created is locked before `commit`
+//! returns (`object_lock.rs`).
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
@@ -15,8 +17,16 @@ use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::task::JoinHandle;
 
 use super::runtime::{spawn, wait};
+use super::signed::SignedClient;
 use super::to_io;
+use crate::config::ObjectLock;
 use crate::storage::PendingObject;
+
+/// The retention to set on the finished object.
+pub(super) struct Locking {
+    pub client: Arc<SignedClient>,
+    pub lock: ObjectLock,
+}
 
 /// Parts uploading at once: enough to keep the connection busy while the next part fills.
 const MAX_IN_FLIGHT: usize = 3;
@@ -29,10 +39,16 @@ pub(super) struct S3Upload {
     /// Started with the first full part; a small object is one plain PUT at commit.
     upload: Option<Box<dyn MultipartUpload>>,
     in_flight: VecDeque<JoinHandle<object_store::Result<()>>>,
+    locking: Option<Locking>,
 }
 
 impl S3Upload {
-    pub(super) fn new(store: Arc<dyn ObjectStore>, path: Path, part_size: usize) -> S3Upload {
+    pub(super) fn new(
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        part_size: usize,
+        locking: Option<Locking>,
+    ) -> S3Upload {
         S3Upload {
             store,
             path,
@@ -40,7 +56,20 @@ impl S3Upload {
             buffer: Vec::with_capacity(part_size),
             upload: None,
             in_flight: VecDeque::new(),
+            locking,
         }
+    }
+
+    /// Locks the version the upload just created, when the target asks for it.
+    fn lock(&self, version: Option<String>) -> io::Result<()> {
+        let Some(locking) = &self.locking else {
+            return Ok(());
+        };
+        let (client, path, lock) = (locking.client.clone(), self.path.clone(), locking.lock);
+        wait(async move {
+            super::object_lock::lock_version(&client, &path, version.as_deref(), lock).await
+        })?
+        .map(|_| ())
     }
 
     /// Hands the filled buffer to the upload as its next part.
@@ -73,9 +102,8 @@ impl S3Upload {
         let Some(mut upload) = self.upload.take() else {
             let (store, path) = (self.store.clone(), self.path.clone());
             let body = PutPayload::from(std::mem::take(&mut self.buffer));
-            return wait(async move { store.put(&path, body).await })?
-                .map(|_| ())
-                .map_err(to_io);
+            let put = wait(async move { store.put(&path, body).await })?.map_err(to_io)?;
+            return self.lock(put.version);
         };
         if !self.buffer.is_empty() {
             let data = std::mem::take(&mut self.buffer);
@@ -96,11 +124,13 @@ impl S3Upload {
             let done = upload.complete().await;
             (done, upload)
         })?;
-        if let Err(e) = done {
-            self.upload = Some(upload);
-            return Err(to_io(e));
+        match done {
+            Ok(put) => self.lock(put.version),
+            Err(e) => {
+                self.upload = Some(upload);
+                Err(to_io(e))
+            }
         }
-        Ok(())
     }
 }
 

@@ -2,7 +2,8 @@
 //! and says exactly what will go: the record and its manifest, the archive and its manifest
 //! object in each storage target (the primary and every replica, with the state each copy
 //! was last seen in), whether it is pinned or a restore's safety backup — or why it cannot
-//! be deleted now (an incremental depends on it, a task works on it), without a button.
+//! be deleted now (an incremental depends on it, a task works on it, its storage holds it:
+//! "locked until …" by S3 Object Lock, or a write-once folder), without a button.
 //! `POST /backups/{id}/delete` deletes and goes to the backup list, which shows the audit
 //! entry of the deletion (`?deleted=ID`), so the page says what happened in the words the
 //! log keeps. Refused (409, with the reason) in the same cases as the page; the deletion
@@ -15,9 +16,11 @@ use askama::Template;
 
 use crate::app::App;
 use crate::db::{Backup, BackupCopy, Task};
+use crate::domain::Hold;
 use crate::error::Error as CofferError;
 use crate::jobs::archives::manifest_key;
 use crate::jobs::retention::delete::{delete_backup, Deletion};
+use crate::jobs::retention::hold::hold_of;
 use crate::present::human_bytes;
 use crate::web::auth::Admin;
 use crate::web::backups::detail::ChainLink;
@@ -71,7 +74,7 @@ fn confirmation(app: &App, id: &str, layout: Layout) -> Result<ConfirmPage, Coff
         .iter()
         .map(ChainLink::from)
         .collect();
-    let blocked = blocker(&mut conn, &backup)?.map(|e| e.to_string());
+    let blocked = blocker(&mut conn, &app.settings.storage, &backup)?.map(|e| e.to_string());
     let copies = BackupCopy::of_backup(&mut conn, &backup.id)?;
     drop(conn);
     let primary = app.storage_name().to_string();
@@ -121,11 +124,15 @@ pub async fn delete(
 }
 
 /// Why `backup` cannot be deleted now, if it cannot: an incremental depends on it, a task
-/// (queued or running) works on it, or it is still being made.
+/// (queued or running) works on it, it is still being made, or its storage holds it.
 fn blocker(
     conn: &mut crate::db::DbConnection,
+    storage: &crate::config::StorageSettings,
     backup: &Backup,
 ) -> Result<Option<CofferError>, CofferError> {
+    if let Some(hold) = hold_of(conn, storage, backup)? {
+        return Ok(Some(held(backup, &hold)));
+    }
     let children = Backup::list_children(conn, &backup.id)?;
     if !children.is_empty() {
         let names: Vec<String> = children.iter().map(|c| format!("`{}`", c.name)).collect();
@@ -153,7 +160,7 @@ fn blocker(
 pub(crate) fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), CofferError> {
     let mut conn = app.conn()?;
     let backup = Backup::find_by_id(&mut conn, id)?;
-    if let Some(refusal) = blocker(&mut conn, &backup)? {
+    if let Some(refusal) = blocker(&mut conn, &app.settings.storage, &backup)? {
         return Err(refusal);
     }
     drop(conn);
@@ -169,7 +176,16 @@ pub(crate) fn refuse_or_delete(app: &App, id: &str, by: &str) -> Result<(), Coff
             backup.name
         ))),
         Deletion::InUse(task) => Err(in_use(&backup, &task)),
+        Deletion::Held(hold) => Err(held(&backup, &hold)),
     }
+}
+
+/// The refusal while storage holds the backup: no one can delete it before then.
+fn held(backup: &Backup, hold: &Hold) -> CofferError {
+    CofferError::Refused(format!(
+        "Backup `{}` cannot be deleted: {hold}.",
+        backup.name
+    ))
 }
 
 /// The refusal while a task (queued or running) works on the backup.

@@ -59,6 +59,8 @@ pub struct CopyLine {
     pub state: String,
     pub checked_at: String,
     pub error: String,
+    /// Until when its storage refuses to delete it (S3 Object Lock), empty when unlocked.
+    pub retain_until: String,
 }
 
 impl From<&BackupCopy> for CopyLine {
@@ -68,6 +70,10 @@ impl From<&BackupCopy> for CopyLine {
             state: c.state.clone(),
             checked_at: c.checked_at.as_ref().map(timestamp).unwrap_or_default(),
             error: c.error.clone().unwrap_or_default(),
+            retain_until: c
+                .retain_until
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -102,6 +108,10 @@ struct DetailPage {
     children: Vec<ChainLink>,
     /// Its copies in the storage targets (empty for backups made before copies were kept).
     copies: Vec<CopyLine>,
+    /// Some copy has a retention date (the table shows the column then).
+    any_locked: bool,
+    /// Why its storage keeps it now ("locked until …"): retention keeps it, Delete is refused.
+    hold: Option<String>,
     /// Each source with what it holds; empty until the manifest exists.
     sources: Vec<SourceLine>,
     /// Files, folders and links of the whole backup, from its manifest.
@@ -205,10 +215,13 @@ fn gather(
             Err(problem) => (Vec::new(), None, Some(problem)),
         },
     };
-    let copies = BackupCopy::of_backup(&mut conn, &backup.id)?
+    let copies: Vec<CopyLine> = BackupCopy::of_backup(&mut conn, &backup.id)?
         .iter()
         .map(CopyLine::from)
         .collect();
+    let any_locked = copies.iter().any(|c| !c.retain_until.is_empty());
+    let hold = crate::jobs::retention::hold::hold_of(&mut conn, &app.settings.storage, &backup)?
+        .map(|h| h.to_string());
     let safety = safety_note(&mut conn, &backup)?;
     drop(conn);
     let stored = match &backup.storage_key {
@@ -261,6 +274,8 @@ fn gather(
         ancestors,
         children,
         copies,
+        any_locked,
+        hold,
         sources,
         counts,
         manifest_problem,

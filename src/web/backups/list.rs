@@ -8,6 +8,7 @@ use askama::Template;
 
 use crate::db::{Backup, BackupGroup, LogEntry, LogFilter, RowPosition, Task};
 use crate::domain::Status;
+use crate::jobs::retention::hold;
 use crate::present::human_bytes;
 use crate::web::auth::Viewer;
 use crate::web::backups::filters::{encode_cursor, FilterValues, ListQuery};
@@ -96,7 +97,7 @@ pub async fn show(
     let cursor = request.cursor.clone();
     let per_page = request.per_page;
     let settings = settings.clone();
-    let (page, groups, running, deleted_note) = state
+    let (page, groups, running, deleted_note, mut holds) = state
         .db(move |conn| {
             let deleted_note = match deleted {
                 Some(id) => LogEntry::list(
@@ -121,7 +122,8 @@ pub async fn show(
             } else {
                 Task::list_running(conn)?
             };
-            Ok::<_, WebError>((page, groups, running, deleted_note))
+            let holds = hold::holds(conn, &settings.storage, &page.rows)?;
+            Ok::<_, WebError>((page, groups, running, deleted_note, holds))
         })
         .await?;
     let filters = request.values;
@@ -145,6 +147,10 @@ pub async fn show(
             .iter()
             .map(|b| {
                 let mut row = ListRow::from(b);
+                row.hold = holds
+                    .remove(&b.id)
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
                 row.progress = running
                     .iter()
                     .find(|t| t.backup_id.as_deref() == Some(b.id.as_str()))

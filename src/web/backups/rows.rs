@@ -20,6 +20,8 @@ pub struct ListRow {
     pub duration: String,
     /// The live progress of its running task, if one runs.
     pub progress: Option<crate::web::tasks::progress::ProgressView>,
+    /// Why its storage keeps it ("locked until …"), empty when nothing does.
+    pub hold: String,
 }
 
 impl From<&Backup> for ListRow {
@@ -35,6 +37,7 @@ impl From<&Backup> for ListRow {
             created_at: timestamp(&b.created_at),
             duration: duration(b.started_at, b.finished_at),
             progress: None,
+            hold: String::new(),
         }
     }
 }

@@ -67,12 +67,16 @@ pub struct PreviewRow {
 const PREVIEW_ROWS: usize = 200;
 
 /// What the retention of schedule `id` would do now, as the page shows it.
-fn retention_preview(conn: &mut DbConnection, id: &str) -> WebResult<RetentionPreviewView> {
+fn retention_preview(
+    conn: &mut DbConnection,
+    storage: &crate::config::StorageSettings,
+    id: &str,
+) -> WebResult<RetentionPreviewView> {
     let schedule = Schedule::find_by_id(conn, id)?;
     let policy = policy_of(&schedule)?;
     let zone =
         crate::domain::cron::parse_time_zone(&schedule.timezone).map_err(WebError::bad_request)?;
-    let preview = preview_on(conn, &schedule.scope()?, &policy, &zone)?;
+    let preview = preview_on(conn, storage, &schedule.scope()?, &policy, &zone)?;
     let removed = preview.plan.removals().count();
     let rows: Vec<PreviewRow> = preview
         .plan
@@ -301,7 +305,7 @@ pub fn render(
     let services = crate::web::view::service_names(sources);
     // A drill schedule prunes nothing: no preview.
     let preview = match &editing {
-        Some(id) if form.action != "drill" => Some(retention_preview(conn, id)?),
+        Some(id) if form.action != "drill" => Some(retention_preview(conn, &settings.storage, id)?),
         _ => None,
     };
     let channels = crate::notify::Channel::all(&settings.notify)

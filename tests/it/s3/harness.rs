@@ -91,9 +91,25 @@ impl S3Server {
         text.matches("<UploadId>").count()
     }
 
-    /// Coffer's own client for `bucket` (signed requests: moto keeps objects private).
-    pub fn storage(&self, bucket: &str) -> coffer::storage::S3Storage {
-        coffer::storage::S3Storage::new(&coffer::config::S3Settings {
+    /// Creates `bucket` with Object Lock enabled (and so versioning), as
+    /// `aws s3api create-bucket --object-lock-enabled-for-bucket` does.
+    pub fn create_locked_bucket(&self, bucket: &str) {
+        let response = crate::helpers::http_client()
+            .build()
+            .unwrap()
+            .put(format!("{}/{bucket}", self.endpoint))
+            .header("x-amz-bucket-object-lock-enabled", "true")
+            .send()
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "creating bucket {bucket}: {response:?}"
+        );
+    }
+
+    /// The settings of an s3 target in `bucket` of this server.
+    pub fn settings(&self, bucket: &str) -> coffer::config::S3Settings {
+        coffer::config::S3Settings {
             endpoint: Some(self.endpoint.clone()),
             region: "us-east-1".into(),
             bucket: bucket.into(),
@@ -104,8 +120,81 @@ impl S3Server {
             session_token: None,
             part_size: 5 << 20,
             unsigned_payload: false,
-        })
-        .unwrap()
+        }
+    }
+
+    /// Coffer's own client for `bucket` (signed requests: moto keeps objects private).
+    pub fn storage(&self, bucket: &str) -> coffer::storage::S3Storage {
+        coffer::storage::S3Storage::new(&self.settings(bucket)).unwrap()
+    }
+
+    /// One S3 API request signed with the same full credentials Coffer holds (SigV4, by
+    /// object_store's signer), as an administrator's script would send it: `path` is
+    /// `/bucket/key?query`. Returns status, headers and body.
+    pub fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let url = format!("{}{path}", self.endpoint);
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .body(object_store::client::HttpRequestBody::from(Vec::new()))
+            .unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let credential = object_store::aws::AwsCredential {
+            key_id: ACCESS_KEY.into(),
+            secret_key: SECRET_KEY.into(),
+            token: None,
+        };
+        object_store::aws::AwsAuthorizer::new(&credential, "s3", "us-east-1")
+            .try_authorize(&mut request, None)
+            .unwrap();
+        let client = crate::helpers::http_client().build().unwrap();
+        let mut outgoing = client.request(method.parse().unwrap(), &url);
+        for (name, value) in request.headers() {
+            outgoing = outgoing.header(name.as_str(), value.to_str().unwrap());
+        }
+        let response = outgoing.send().unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().unwrap().to_vec())
+    }
+
+    /// The versions of `key` in `bucket` (ListObjectVersions): (version id, is a delete
+    /// marker), newest first.
+    pub fn versions(&self, bucket: &str, key: &str) -> Vec<(String, bool)> {
+        let (status, _, body) =
+            self.signed("GET", &format!("/{bucket}?versions&prefix={key}"), &[]);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let text = String::from_utf8_lossy(&body).to_string();
+        let mut found = Vec::new();
+        for (marker, tag) in [(false, "<Version>"), (true, "<DeleteMarker>")] {
+            for entry in text.split(tag).skip(1) {
+                let entry_key = entry
+                    .split("<Key>")
+                    .nth(1)
+                    .and_then(|r| r.split("</Key>").next());
+                if entry_key != Some(key) {
+                    continue;
+                }
+                let id = entry
+                    .split("<VersionId>")
+                    .nth(1)
+                    .and_then(|r| r.split("</VersionId>").next())
+                    .unwrap()
+                    .to_string();
+                found.push((id, marker));
+            }
+        }
+        found
     }
 
     /// Reads one object whole.

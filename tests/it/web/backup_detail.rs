@@ -150,6 +150,7 @@ fn delete_asks_first_says_what_goes_and_then_what_happened() {
         settings.storage.replicas.push(StorageTarget {
             name: "offsite".into(),
             location: StorageLocation::Local(dir),
+            protection: coffer::config::Protection::None,
         });
     });
     let admin = console.login_as(Role::Admin);

@@ -45,3 +45,4 @@ mod token_scopes;
 pub mod two_factor;
 pub mod users;
 mod verify;
+mod write_once;

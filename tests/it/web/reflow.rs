@@ -145,6 +145,18 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
     let backup =
         coffer::jobs::backup::run_backup(&console.app, &request, &crate::helpers::tester(), None)
             .unwrap();
+    // A second backup whose copy S3 Object Lock holds for a month: "locked until" in the
+    // list, on its page, and its delete page refusing.
+    let locked =
+        coffer::jobs::backup::run_backup(&console.app, &request, &crate::helpers::tester(), None)
+            .unwrap();
+    coffer::db::BackupCopy::set_retain_until(
+        &mut console.app.conn().unwrap(),
+        &locked.id,
+        console.app.storage_name(),
+        Some(chrono::Utc::now().naive_utc() + chrono::Duration::days(30)),
+    )
+    .unwrap();
     let admin = console.login_as(Role::Admin);
     let schedule = admin.post(
         "/settings/schedules",
@@ -222,6 +234,11 @@ fn fill_every_page(console: &TestConsole) -> Vec<(&'static str, String)> {
             format!("/backups/{}/files?path=files", backup.id),
         ),
         ("backup-delete", format!("/backups/{}/delete", backup.id)),
+        ("backup-locked", format!("/backups/{}", locked.id)),
+        (
+            "backup-locked-delete",
+            format!("/backups/{}/delete", locked.id),
+        ),
         ("new-backup", "/backups/new".into()),
         ("restore", format!("/backups/{}/restore", backup.id)),
         (

@@ -160,3 +160,29 @@ pub(super) fn note(
         );
     }
 }
+
+/// Records until when `target` holds the archive `key` of `backup_id` (S3 Object Lock), as
+/// the storage itself says right after writing it. A failure to ask leaves no date: the
+/// storage still refuses deletes, the catalogue just cannot say "locked until".
+pub(super) fn note_retention(app: &App, backup_id: &str, target: &NamedStorage, key: &str) {
+    let recorded = target
+        .storage
+        .retain_until(key)
+        .map_err(|e| e.to_string())
+        .and_then(|until| {
+            let mut conn = app.conn().map_err(|e| e.to_string())?;
+            BackupCopy::set_retain_until(
+                &mut conn,
+                backup_id,
+                &target.name,
+                until.map(|t| t.naive_utc()),
+            )
+            .map_err(|e| e.to_string())
+        });
+    if let Err(e) = recorded {
+        tracing::warn!(
+            "cannot record until when `{}` locks backup {backup_id}: {e}",
+            target.name
+        );
+    }
+}

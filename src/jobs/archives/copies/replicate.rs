@@ -14,7 +14,7 @@ use crate::engine::progress::{Progress, ProgressSink};
 use crate::error::{Error, Result};
 use crate::jobs::archives::manifest_key;
 
-use super::choose::{check_copy, note, CopyProblem};
+use super::choose::{check_copy, note, note_retention, CopyProblem};
 use super::open_healthy;
 
 /// Records the new backup's primary copy and copies it to every replica. Problems become
@@ -32,6 +32,7 @@ pub fn replicate_new(
     };
     // Written and hashed in one pass just now: the commit is the check.
     note(app, backup_id, &primary, size, None);
+    note_retention(app, backup_id, &primary, &outcome.storage_key);
     let expected = StoredDigest {
         sha256: outcome.sha256.clone(),
         bytes: size,
@@ -101,7 +102,11 @@ pub fn copy_backup(
         None => format!("copied to storage `{}` and read back intact", replica.name),
         Some(why) => format!("copy to storage `{}` failed: {why}", replica.name),
     };
+    let intact = problem.is_none();
     note(app, backup_id, replica, expected.bytes, problem);
+    if intact {
+        note_retention(app, backup_id, replica, key);
+    }
     app.audit(NewLogEntry::new(level, "copy", message).for_backup(backup_id));
     match outcome {
         None => Ok(()),

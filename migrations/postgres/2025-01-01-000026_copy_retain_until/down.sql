@@ -1,0 +1,1 @@
+ALTER TABLE backup_copies DROP COLUMN retain_until;
