@@ -560,3 +560,55 @@ fn over_the_original_the_staged_switch_keeps_it_whole_when_recovery_is_killed() 
     assert!(list.contains("safety"), "{list}");
     let _ = id;
 }
+
+#[test]
+fn a_logical_backup_stays_available_and_an_incremental_is_a_whole_base_backup() {
+    let t = Pitr::new();
+    t.insert(1, "A");
+    let out = t.ok(&["backup", "--sources", "shop_db", "--logical", "--json"]);
+    let logical: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let logical_id = logical["id"].as_str().unwrap();
+    let app = t.env.app();
+    let manifest =
+        coffer::jobs::archives::load_manifest(&mut app.conn().unwrap(), logical_id).unwrap();
+    assert!(manifest.sources[0].base_backup.is_none());
+    assert!(manifest
+        .files
+        .iter()
+        .any(|f| &*f.path == "shop_db/shop.pgdump"));
+    t.ok(&["restore", logical_id, "--target", "shop_logical", "--yes"]);
+    assert_eq!(rows(&t.pg, "shop_logical"), "1");
+    // A logical backup is no base backup to recover from.
+    let refused = t.fails(&[
+        "restore",
+        "--source",
+        "shop_db",
+        "--to-backup",
+        logical_id,
+        "--data-dir",
+        "/tmp/x",
+    ]);
+    assert!(refused.contains("logical dump"), "{refused}");
+
+    let out = t.ok(&[
+        "backup",
+        "--sources",
+        "shop_db",
+        "--kind",
+        "incremental",
+        "--json",
+    ]);
+    let incremental: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = incremental["id"].as_str().unwrap();
+    let manifest = coffer::jobs::archives::load_manifest(&mut app.conn().unwrap(), id).unwrap();
+    assert!(manifest.sources[0].base_backup.is_some());
+    assert!(manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("shop_db/pgdata/"))
+        .all(|f| f.stored_in.is_none()));
+    assert!(
+        incremental.to_string().contains("base backup"),
+        "{incremental}"
+    );
+}
