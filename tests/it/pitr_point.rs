@@ -612,3 +612,31 @@ fn a_logical_backup_stays_available_and_an_incremental_is_a_whole_base_backup() 
         "{incremental}"
     );
 }
+
+#[test]
+fn a_restore_killed_after_switching_the_original_is_rolled_back_whole() {
+    let t = Pitr::new();
+    t.base_backup();
+    t.insert(1, "A");
+    let between = t.server_now();
+    std::thread::sleep(Duration::from_millis(1100));
+    t.insert(2, "B");
+    t.pg.switch_wal();
+    let wal = t.wal();
+    let mut command = t.env.command(&[
+        "restore",
+        "--source",
+        "shop_db",
+        "--to-time",
+        &between,
+        "--wal-dir",
+        &wal,
+        "--yes",
+    ]);
+    command.env("TMPDIR", t.tmp());
+    // Killed with the recovered database already in place of the original.
+    run_killed_at(command, "restore:database-switched");
+    t.ok(&["recover"]);
+    assert_eq!(rows(&t.pg, "shop"), "1,2", "rolled back to the original");
+    t.assert_nothing_left();
+}

@@ -433,6 +433,8 @@ fn take_prepared(placements: &[Placement], folder: &Path) -> Result<u64> {
             .ctx(|| format!("listing {}", p.staging.display()))?
             .count() as u64;
     }
+    // Emptied: gone now, so a restore killed from here on leaves only what recovery settles.
+    let _ = fs::remove_dir(folder);
     Ok(files)
 }
 
