@@ -22,6 +22,10 @@ pub struct Args {
     name: Option<String>,
     #[arg(long)]
     description: Option<String>,
+    /// PITR postgres sources: a logical dump (`pg_dump`, what a restore of some tables or
+    /// schemas needs) instead of a base backup.
+    #[arg(long)]
+    logical: bool,
     /// Print the finished backup as JSON.
     #[arg(long)]
     json: bool,
@@ -38,6 +42,7 @@ pub fn run(app: &App, args: Args) -> Result<()> {
     let mut request = BackupRequest::new(scope, args.kind);
     request.name = args.name;
     request.description = args.description;
+    request.logical = args.logical;
     let by = Requester::CommandLine(cli_user());
     let backup = run_backup(app, &request, &by, progress_display("backup", args.json))?;
     if args.json {

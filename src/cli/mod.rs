@@ -18,6 +18,7 @@ pub mod passphrase;
 mod pin;
 mod recover;
 mod restore;
+mod restore_point;
 mod restore_preview;
 mod retention;
 mod schedule;
@@ -63,7 +64,7 @@ pub enum Command {
     /// Check that backups are intact (quick: stored checksum; --deep: every file).
     Verify(verify::Args),
     /// Restore a backup, whole or in part, to its original place or another folder.
-    Restore(restore::Args),
+    Restore(Box<restore::Args>),
     /// Restore a backup into scratch places, prove its content against what the backup
     /// recorded, and measure how long it took (the RTO); nothing live is touched.
     Drill(drill::Args),
@@ -133,7 +134,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::List(args) => list::run(&app, args),
         Command::Show(args) => show::run(&app, args),
         Command::Verify(args) => verify::run(&app, args),
-        Command::Restore(args) => restore::run(&app, args),
+        Command::Restore(args) => restore::run(&app, *args),
         Command::Drill(args) => drill::run(&app, args),
         Command::Recover(args) => recover::run(&app, args, recovered),
         Command::Cleanup(args) => cleanup::run(&app, args),

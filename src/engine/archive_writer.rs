@@ -21,7 +21,8 @@ use super::parent_index::ParentIndex;
 use super::progress::{CountingReader, Progress, ProgressSink};
 use super::restorable::check_restorable;
 use crate::domain::BackupKind;
-use crate::engine::planned::{mtime_ns, PlannedEntry, PlannedSource};
+use crate::engine::planned::{mtime_ns, PlannedEntry, PlannedSource, StreamedEntry};
+use crate::engine::restorable::check_path;
 use crate::error::{Error, IoContext, Result};
 
 /// Files at least this large that are already compressed (by their name, or as the source
@@ -96,6 +97,7 @@ pub fn write_archive<W: Write + Send + 'static, S: PlannedSource>(
             .count() as u64,
         ..Progress::default()
     };
+    state.bytes_total += sources.iter().map(|s| s.streamed_estimate()).sum::<u64>();
     for entry in sources.iter().flat_map(|s| s.entries()) {
         let previous = parent.as_mut().and_then(|p| p.find(&entry.archive_path));
         if entry.kind == EntryKind::File && !previous.is_some_and(|(_, p)| unchanged(entry, p)) {
@@ -134,7 +136,7 @@ pub fn write_archive<W: Write + Send + 'static, S: PlannedSource>(
     // Planned entries are consumed as they are archived, so a large tree's plan and its
     // manifest are never both whole in memory.
     let covered: HashSet<String> = sources.iter().map(|s| s.entry().name.clone()).collect();
-    for mut snapshot in sources {
+    for (position, mut snapshot) in sources.into_iter().enumerate() {
         // The snapshot (and a database copy's scratch folder) lives until its entries are in.
         for entry in snapshot.take_entries() {
             if progress.should_stop() {
@@ -214,6 +216,16 @@ pub fn write_archive<W: Write + Send + 'static, S: PlannedSource>(
             }
             progress.report(&state);
         }
+        let name = snapshot.entry().name.clone();
+        let mut streamed = StreamedArchiving {
+            source: &name,
+            seen: HashSet::new(),
+            state: &mut state,
+            progress,
+            files: &mut manifest.files,
+        };
+        snapshot.stream(&mut |entry| streamed.append(&mut tar, entry))?;
+        manifest.sources[position] = snapshot.entry().clone();
     }
 
     if let Some(parent) = &parent {
@@ -256,6 +268,107 @@ pub fn write_archive<W: Write + Send + 'static, S: PlannedSource>(
             warnings,
         },
     ))
+}
+
+/// Archives the entries of a streamed source as they arrive: each path checked as a
+/// restore would check it, each file hashed on its way into the tar.
+struct StreamedArchiving<'a> {
+    source: &'a str,
+    seen: HashSet<String>,
+    state: &'a mut Progress,
+    progress: &'a dyn ProgressSink,
+    files: &'a mut Vec<FileEntry>,
+}
+
+impl StreamedArchiving<'_> {
+    fn append<W: Write + Send + 'static>(
+        &mut self,
+        tar: &mut tar::Builder<ParallelGzipWriter<W>>,
+        entry: StreamedEntry<'_>,
+    ) -> Result<()> {
+        if self.progress.should_stop() {
+            return Err(Error::Cancelled);
+        }
+        let path = format!("{}/{}", self.source, entry.relative);
+        check_path(&path).map_err(|problem| {
+            Error::Refused(format!(
+                "{problem} (a restore would refuse it, so no backup is written)"
+            ))
+        })?;
+        if !self.seen.insert(path.clone()) {
+            return Err(Error::Refused(format!(
+                "entry `{path}` came twice in the stream of source `{}`: refused",
+                self.source
+            )));
+        }
+        let mut header = tar_header(entry.kind, entry.mode, entry.mtime_ns, entry.size);
+        let written = match entry.kind {
+            EntryKind::Dir => tar
+                .append_data(&mut header, &path, io::empty())
+                .map(|()| None),
+            EntryKind::Symlink => {
+                let target = entry.link_target.as_deref().unwrap_or_default();
+                tar.append_link(&mut header, &path, target).map(|()| None)
+            }
+            EntryKind::File => {
+                self.state.files_total += 1;
+                let mut hashing = HashingRead {
+                    inner: entry.reader,
+                    hasher: Sha256::new(),
+                    read: 0,
+                };
+                let counted = CountingReader::new(&mut hashing, self.state, self.progress);
+                let appended = tar.append_data(&mut header, &path, counted);
+                if appended.is_ok() && hashing.read != entry.size {
+                    return Err(Error::Source(format!(
+                        "{path}: the stream ended after {} of its {} bytes",
+                        hashing.read, entry.size
+                    )));
+                }
+                appended.map(|()| Some(Sha256Sum::of(hashing.hasher)))
+            }
+        };
+        if written.is_err() && self.progress.should_stop() {
+            return Err(Error::Cancelled);
+        }
+        let sha256 = written.ctx(|| format!("writing {path} into the archive"))?;
+        if entry.kind == EntryKind::File {
+            self.state.files_done += 1;
+            self.state.bytes_total = self.state.bytes_total.max(self.state.bytes_done);
+        }
+        self.progress.report(self.state);
+        self.files.push(FileEntry {
+            path: path.into_boxed_str(),
+            kind: entry.kind,
+            size: if entry.kind == EntryKind::File {
+                entry.size
+            } else {
+                0
+            },
+            mode: entry.mode,
+            mtime_ns: entry.mtime_ns,
+            sha256,
+            link_target: entry.link_target.map(String::into_boxed_str),
+            stored_in: None,
+        });
+        Ok(())
+    }
+}
+
+/// Hashes and counts what is read through it.
+struct HashingRead<'r> {
+    inner: &'r mut dyn Read,
+    hasher: Sha256,
+    read: u64,
+}
+
+impl Read for HashingRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 fn header_for(entry: &PlannedEntry) -> tar::Header {

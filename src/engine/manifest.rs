@@ -3,6 +3,7 @@
 //! every entry with its size, mode, mtime and SHA-256, and — in an incremental — which
 //! backup holds each unchanged file. Paths are `<source>/<relative path>` with `/`.
 
+pub mod base_backup;
 pub mod facts;
 mod fields;
 #[cfg(test)]
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use base_backup::BaseBackupFacts;
 pub use facts::{DatabaseFacts, SourceFacts};
 pub use fields::Sha256Sum;
 
@@ -54,6 +56,10 @@ pub struct SourceEntry {
     /// its dump; what a drill proves its restored copy against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<SourceFacts>,
+    /// A PITR postgres source backed up as a base backup (its files under
+    /// `<source>/pgdata/`): where its WAL starts and ends (see `base_backup.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_backup: Option<BaseBackupFacts>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,9 +2,11 @@
 //! `sources` (which walks trees and dumps databases) and written here without the engine
 //! knowing where they came from.
 
+use std::io::Read;
 use std::path::PathBuf;
 
 use crate::engine::manifest::{EntryKind, SourceEntry};
+use crate::error::Result;
 
 /// One thing to put in the archive. A whole tree's plan is held at once, so the entry is
 /// kept small: where it is read from is not stored but derived (`PlannedSource::disk_path`).
@@ -35,7 +37,35 @@ pub trait PlannedSource {
     fn entries(&self) -> &[PlannedEntry];
     fn take_entries(&mut self) -> Vec<PlannedEntry>;
     fn disk_path(&self, entry: &PlannedEntry) -> PathBuf;
+
+    /// Entries that arrive while the archive is written, after the planned ones (a base
+    /// backup's tar read from its server as it comes, never spooled to disk): each is handed
+    /// to `sink`, which archives it. Nothing by default. The writer reads `entry()` again
+    /// afterwards, since a stream learns some of its facts only as it ends.
+    fn stream(&mut self, _sink: &mut EntrySink<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    /// The bytes `stream` is expected to bring (for progress only; 0 when unknown).
+    fn streamed_estimate(&self) -> u64 {
+        0
+    }
 }
+
+/// One entry of a streamed source: its header, and (a file) exactly `size` bytes in `reader`.
+pub struct StreamedEntry<'r> {
+    /// The path inside the source (`pgdata/base/1/112`), `/`-separated.
+    pub relative: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime_ns: i64,
+    pub link_target: Option<String>,
+    pub reader: &'r mut dyn Read,
+}
+
+/// What a streamed source hands its entries to.
+pub type EntrySink<'s> = dyn FnMut(StreamedEntry<'_>) -> Result<()> + 's;
 
 /// Nanoseconds since the epoch, saturating far in the past or future (past the year 2262)
 /// rather than overflowing.

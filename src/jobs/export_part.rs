@@ -327,6 +327,7 @@ mod tests {
                 origin: "/srv".into(),
                 snapshot_at: None,
                 facts: None,
+                base_backup: None,
             }],
             files: vec![
                 entry("files", EntryKind::Dir),

@@ -29,6 +29,10 @@ pub struct BackupParams {
     pub notes: Vec<String>,
     #[serde(default)]
     pub schedule_id: Option<String>,
+    /// PITR postgres sources are dumped with `pg_dump` (as without `pitr`) instead of
+    /// being backed up as a base backup (`coffer backup --logical`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub logical: bool,
 }
 
 impl TaskParams for BackupParams {
@@ -61,6 +65,11 @@ pub struct RestoreParams {
     pub merge: bool,
     #[serde(default, deserialize_with = "null_as_default")]
     pub allow_plain: bool,
+    /// A point-in-time restore: the dumps made from the recovered copy, in
+    /// `<folder>/<source>/`, loaded instead of the backup's own files (see
+    /// `jobs/pitr/point`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_dumps: Option<PathBuf>,
 }
 
 impl TaskParams for RestoreParams {
@@ -141,6 +150,7 @@ mod tests {
             selection: Selection::default(),
             merge: false,
             allow_plain: true,
+            prepared_dumps: None,
         };
         let stored = serde_json::to_value(&restore).unwrap();
         assert_eq!(stored["path"], "files/a/**");

@@ -7,7 +7,7 @@ mod directory;
 mod file;
 mod hook;
 mod mysql;
-mod postgres;
+pub mod postgres;
 mod redis;
 pub mod server;
 mod sqlite;
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{SourceConfig, SourceSpec};
 use crate::engine::manifest::{EntryKind, SourceEntry, SourceFacts};
 pub use crate::engine::planned::PlannedEntry;
-use crate::engine::planned::{mtime_ns, PlannedSource};
+use crate::engine::planned::{mtime_ns, EntrySink, PlannedSource};
 use crate::engine::progress::ProgressSink;
 use crate::error::{Error, IoContext, Result};
 
@@ -39,6 +39,23 @@ pub struct SourceSnapshot {
     read_from: ReadFrom,
     /// Scratch folder holding a database snapshot; removed when the snapshot is dropped.
     _scratch: Option<tempfile::TempDir>,
+    /// Entries read from a server while the archive is written (a base backup).
+    stream: Option<Box<dyn EntryStream>>,
+}
+
+/// How a source is read for one backup.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SnapshotHow {
+    /// A PITR postgres source is dumped with `pg_dump` instead of a base backup.
+    pub logical: bool,
+}
+
+/// A source whose entries come as a stream while the archive is written; it completes the
+/// source's manifest entry once the stream has ended.
+pub(crate) trait EntryStream: Send {
+    fn stream(&mut self, entry: &mut SourceEntry, sink: &mut EntrySink<'_>) -> Result<()>;
+    /// Expected bytes, for progress only.
+    fn estimate(&self) -> u64;
 }
 
 /// Reads a source's current state. Problems that lose no data (a file vanishing mid-walk,
@@ -48,6 +65,23 @@ pub struct SourceSnapshot {
 pub fn snapshot(
     source: &SourceConfig,
     scratch_root: &Path,
+    progress: &dyn ProgressSink,
+    warnings: &mut Vec<String>,
+) -> Result<SourceSnapshot> {
+    snapshot_with(
+        source,
+        scratch_root,
+        SnapshotHow::default(),
+        progress,
+        warnings,
+    )
+}
+
+/// [`snapshot`], read as `how` says (a PITR source's logical dump instead of its base backup).
+pub fn snapshot_with(
+    source: &SourceConfig,
+    scratch_root: &Path,
+    how: SnapshotHow,
     progress: &dyn ProgressSink,
     warnings: &mut Vec<String>,
 ) -> Result<SourceSnapshot> {
@@ -74,6 +108,26 @@ pub fn snapshot(
             })?);
             (path, vec![entry], ReadFrom::File(copy), Some(dir))
         }
+        SourceSpec::Postgres { pitr: Some(_), .. } if !how.logical => {
+            let server = ServerAddress::of(source)?;
+            let stream = postgres::basebackup::BaseBackup::prepare(source, &server)?;
+            return Ok(SourceSnapshot {
+                entry: SourceEntry {
+                    name: source.name.clone(),
+                    service: source.service.clone(),
+                    kind: source.kind(),
+                    origin: server.redacted(),
+                    snapshot_at: Some(snapshot_at),
+                    facts: None,
+                    base_backup: None,
+                },
+                // The source root; the data directory's entries follow as they stream.
+                entries: vec![stream_root(&source.name)],
+                read_from: ReadFrom::Tree(PathBuf::new()),
+                _scratch: None,
+                stream: Some(Box::new(stream)),
+            });
+        }
         SourceSpec::Postgres { .. } => {
             return dump_server(
                 &postgres::Postgres,
@@ -98,10 +152,12 @@ pub fn snapshot(
             origin: path.display().to_string(),
             snapshot_at: Some(snapshot_at),
             facts,
+            base_backup: None,
         },
         entries,
         read_from,
         _scratch: scratch,
+        stream: None,
     })
 }
 
@@ -160,10 +216,12 @@ fn dump_server(
             origin: server.redacted(),
             snapshot_at: Some(snapshot_at),
             facts: Some(facts).filter(|f| !f.databases.is_empty()),
+            base_backup: None,
         },
         entries,
         read_from: ReadFrom::Tree(scratch.path().to_path_buf()),
         _scratch: Some(scratch),
+        stream: None,
     })
 }
 
@@ -207,6 +265,17 @@ impl PlannedSource for SourceSnapshot {
         std::mem::take(&mut self.entries)
     }
 
+    fn stream(&mut self, sink: &mut EntrySink<'_>) -> Result<()> {
+        match self.stream.as_mut() {
+            Some(stream) => stream.stream(&mut self.entry, sink),
+            None => Ok(()),
+        }
+    }
+
+    fn streamed_estimate(&self) -> u64 {
+        self.stream.as_ref().map_or(0, |s| s.estimate())
+    }
+
     /// Where `entry` (one of this snapshot's) is read from now.
     fn disk_path(&self, entry: &PlannedEntry) -> PathBuf {
         match (&self.read_from, entry.archive_path.split_once('/')) {
@@ -214,6 +283,21 @@ impl PlannedSource for SourceSnapshot {
             (ReadFrom::Tree(root), None) => root.clone(),
             (ReadFrom::File(file), _) => file.clone(),
         }
+    }
+}
+
+/// The root folder entry of a source whose content is streamed.
+fn stream_root(name: &str) -> PlannedEntry {
+    PlannedEntry {
+        archive_path: name.into(),
+        kind: EntryKind::Dir,
+        size: 0,
+        mode: 0o700,
+        mtime_ns: mtime_ns(chrono::Utc::now().timestamp(), 0),
+        link_target: None,
+        always_archive: true,
+        store_only: false,
+        identity: (0, 0),
     }
 }
 

@@ -13,6 +13,53 @@ pub struct PrivatePostgres {
 
 impl PrivatePostgres {
     pub fn start() -> PrivatePostgres {
+        let server = PrivatePostgres::init();
+        server.start_again();
+        server
+    }
+
+    /// A server that archives its WAL (`archive_mode = on`, `archive_command = 'cp %p
+    /// <wal_archive>/%f'`), with `wal_level = replica` and WAL senders for `pg_basebackup`:
+    /// a real WAL folder for point-in-time recovery without a streamer.
+    pub fn start_archiving() -> PrivatePostgres {
+        let server = PrivatePostgres::init();
+        let archive = server.wal_archive();
+        std::fs::create_dir(&archive).unwrap();
+        let (uid, gid) = postgres_user();
+        chown(&archive, Some(uid), Some(gid)).unwrap();
+        let settings = format!(
+            "\nwal_level = replica\nmax_wal_senders = 4\narchive_mode = on\n\
+             archive_command = 'cp %p {}/%f'\n",
+            archive.display()
+        );
+        let conf = server.data().join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str(&settings);
+        std::fs::write(&conf, text).unwrap();
+        server.start_again();
+        server
+    }
+
+    /// Where an archiving server copies its finished WAL files.
+    pub fn wal_archive(&self) -> PathBuf {
+        self.dir.path().join("wal-archive")
+    }
+
+    /// Ends the current WAL file (`pg_switch_wal`) and waits until it is archived.
+    pub fn switch_wal(&self) {
+        let name = self.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        let file = self.wal_archive().join(&name);
+        let started = std::time::Instant::now();
+        while !file.exists() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{name} was not archived"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn init() -> PrivatePostgres {
         let dir = tempfile::tempdir().unwrap();
         let (uid, gid) = postgres_user();
         chown(dir.path(), Some(uid), Some(gid)).unwrap();
@@ -31,7 +78,6 @@ impl PrivatePostgres {
             "--no-sync",
             "--encoding=UTF8",
         ]);
-        server.start_again();
         server
     }
 
@@ -125,7 +171,7 @@ impl Drop for PrivatePostgres {
     }
 }
 
-fn postgres_user() -> (u32, u32) {
+pub fn postgres_user() -> (u32, u32) {
     let out = Command::new("id")
         .args(["-u", "postgres"])
         .output()

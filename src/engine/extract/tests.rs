@@ -88,6 +88,7 @@ fn backup(items: &[Item]) -> (Manifest, InMemory) {
             origin: "/nowhere".into(),
             snapshot_at: None,
             facts: None,
+            base_backup: None,
         }],
         files,
         deleted: vec![],

@@ -69,7 +69,7 @@ pub fn execute_backup_job(app: &App, task_id: &str, how: Execution) -> Result<Op
     let Some(task) = load_pending(app, task_id, TaskKind::Backup)? else {
         return Ok(None);
     };
-    let (record, chosen, notes) = match what_to_back_up(app, &task) {
+    let (record, chosen, notes, logical) = match what_to_back_up(app, &task) {
         Ok(found) => found,
         Err(e) => return Err(fail_before_start(app, &task, e)),
     };
@@ -88,7 +88,7 @@ pub fn execute_backup_job(app: &App, task_id: &str, how: Execution) -> Result<Op
         app,
         &record,
         &chosen,
-        notes,
+        (notes, logical),
         &locks,
         run,
         schedule_id.as_deref(),
@@ -114,19 +114,20 @@ pub(crate) fn run_prepared_locked(
     task: &crate::db::Task,
     locks: &SourceLocks,
 ) -> Result<Backup> {
-    let (record, chosen, notes) =
+    let (record, chosen, notes, logical) =
         what_to_back_up(app, task).map_err(|e| fail_before_start(app, task, e))?;
     let run = TaskRun::take_over(app, &task.id, None, None)?.ok_or_else(|| {
         Error::Refused(format!("backup task {} was run by another worker", task.id))
     })?;
-    run_claimed(app, &record, &chosen, notes, locks, run, None).map(|(backup, _)| backup)
+    run_claimed(app, &record, &chosen, (notes, logical), locks, run, None).map(|(backup, _)| backup)
 }
 
-/// The pending record of a backup task, its configured sources, and notes from preparing.
+/// The pending record of a backup task, its configured sources, notes from preparing, and
+/// whether PITR sources are dumped logically.
 fn what_to_back_up<'a>(
     app: &'a App,
     task: &crate::db::Task,
-) -> Result<(Backup, Vec<&'a SourceConfig>, Vec<String>)> {
+) -> Result<(Backup, Vec<&'a SourceConfig>, Vec<String>, bool)> {
     let backup_id = task
         .backup_id
         .as_deref()
@@ -139,7 +140,12 @@ fn what_to_back_up<'a>(
             record.status()
         )));
     }
-    let BackupParams { sources, notes, .. } = params::read(task)?;
+    let BackupParams {
+        sources,
+        notes,
+        logical,
+        ..
+    } = params::read(task)?;
     let chosen = sources
         .iter()
         .map(|name| {
@@ -157,7 +163,7 @@ fn what_to_back_up<'a>(
             task.id
         )));
     }
-    Ok((record, chosen, notes))
+    Ok((record, chosen, notes, logical))
 }
 
 /// Runs a claimed backup task to its end and records the outcome on the record. A success
@@ -167,7 +173,7 @@ fn run_claimed(
     app: &App,
     record: &Backup,
     chosen: &[&SourceConfig],
-    notes: Vec<String>,
+    (notes, logical): (Vec<String>, bool),
     _locks: &SourceLocks,
     run: TaskRun,
     schedule_id: Option<&str>,
@@ -187,7 +193,7 @@ fn run_claimed(
             };
             let snapshotting = scope.spawn(move || {
                 hooks::around(&hooks, chosen, || {
-                    take_snapshots(app, chosen, hooks.progress)
+                    take_snapshots(app, chosen, logical, hooks.progress)
                 })
             });
             let parent_manifest = Backup::mark_running(&mut *app.conn()?, &record.id)
@@ -363,15 +369,18 @@ type Snapshots = (Vec<SourceSnapshot>, Vec<String>);
 fn take_snapshots(
     app: &App,
     chosen: &[&SourceConfig],
+    logical: bool,
     progress: &dyn ProgressSink,
 ) -> Result<Snapshots> {
     let scratch = app.settings.data_dir.join("tmp");
     let mut warnings = Vec::new();
     let mut snapshots = Vec::with_capacity(chosen.len());
     for source in chosen {
-        snapshots.push(sources::snapshot(
+        let how = sources::SnapshotHow { logical };
+        snapshots.push(sources::snapshot_with(
             source,
             &scratch,
+            how,
             progress,
             &mut warnings,
         )?);

@@ -21,6 +21,9 @@ pub struct BackupRequest {
     pub kind: BackupKind,
     pub name: Option<String>,
     pub description: Option<String>,
+    /// PITR postgres sources get a logical dump (`pg_dump`) instead of a base backup: what
+    /// a selective restore (some tables or schemas) needs.
+    pub logical: bool,
 }
 
 impl BackupRequest {
@@ -30,6 +33,7 @@ impl BackupRequest {
             kind,
             name: None,
             description: None,
+            logical: false,
         }
     }
 }
@@ -100,6 +104,12 @@ pub fn record_backup(app: &App, request: &BackupRequest, by: &Requester) -> Resu
                 latest
             }
         };
+        if parent.is_some() && !request.logical && chosen.iter().any(|s| s.pitr().is_some()) {
+            notes.push(
+                "PITR sources are backed up whole as a base backup in an incremental backup too \
+                 (their WAL carries the changes between base backups)",
+            );
+        }
         let mut new = match &parent {
             Some(p) => NewBackup::incremental(&name, &p.id, &request.scope, &names),
             None => NewBackup::full(&name, &request.scope, &names),
@@ -120,6 +130,7 @@ pub fn record_backup(app: &App, request: &BackupRequest, by: &Requester) -> Resu
             sources: names.clone(),
             notes: notes.iter().map(|n| n.to_string()).collect(),
             schedule_id: by.schedule_id().map(str::to_string),
+            logical: request.logical,
         })?
         .with_backup(&record.id);
         if let Some(user) = by.username() {

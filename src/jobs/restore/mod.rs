@@ -298,7 +298,10 @@ fn restore_into_place(
     // hold what was replaced) and the journal stay, for recovery to finish the rollback.
     let mut settled = true;
     let result = (|| {
-        let files = extract_into_staging(app, plan, run, &StageClock::default())?;
+        let files = match &request.prepared_dumps {
+            Some(folder) => take_prepared(placements, folder)?,
+            None => extract_into_staging(app, plan, run, &StageClock::default())?,
+        };
         crate::faults::point("restore:extracted");
         for p in placements
             .iter()
@@ -408,6 +411,33 @@ fn restore_into_place(
             ))
         })
     }
+}
+
+/// A point-in-time restore's dumps (`<folder>/<source>/`) become the database placements'
+/// staging folders, as extracting a backup's dumps would have made them; the number of files.
+fn take_prepared(placements: &[Placement], folder: &Path) -> Result<u64> {
+    let mut files = 0;
+    for p in placements {
+        let from = folder.join(&p.source.name);
+        if p.database.is_none() || !from.is_dir() {
+            return Err(Error::Refused(format!(
+                "source `{}` has no prepared dumps in {}",
+                p.source.name,
+                folder.display()
+            )));
+        }
+        if let Some(parent) = p.staging.parent() {
+            fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+        }
+        fs::rename(&from, &p.staging)
+            .ctx(|| format!("moving {} to {}", from.display(), p.staging.display()))?;
+        files += fs::read_dir(&p.staging)
+            .ctx(|| format!("listing {}", p.staging.display()))?
+            .count() as u64;
+    }
+    // Emptied: gone now, so a restore killed from here on leaves only what recovery settles.
+    let _ = fs::remove_dir(folder);
+    Ok(files)
 }
 
 /// `folder` and those of its ancestors that do not exist yet, deepest first.

@@ -47,6 +47,10 @@ pub struct RestoreRequest {
     /// A drill: file sources go into `target` (a scratch folder), database sources into
     /// scratch staging places ([`DatabaseTarget::Scratch`]); nothing is ever switched in.
     pub scratch: bool,
+    /// A point-in-time restore (`jobs/pitr/point`): dumps of the recovered copy wait in
+    /// `<folder>/<source>/` and are loaded instead of the backup's own files (its base
+    /// backup, which a plain restore refuses).
+    pub prepared_dumps: Option<PathBuf>,
 }
 
 impl RestoreRequest {
@@ -59,6 +63,7 @@ impl RestoreRequest {
             selection: self.selection.clone(),
             merge: self.merge,
             allow_plain: self.allow_plain,
+            prepared_dumps: self.prepared_dumps.clone(),
         }
     }
 
@@ -77,6 +82,7 @@ impl RestoreRequest {
             remote: false,
             allow_plain: params.allow_plain,
             scratch: false,
+            prepared_dumps: params.prepared_dumps,
         }
     }
 
@@ -142,6 +148,7 @@ pub(crate) fn check_restore(app: &App, request: &RestoreRequest) -> Result<Resto
     let (manifest, manifest_sha256) = load_manifest_with_digest(&mut conn, &backup.id)?;
     drop(conn);
     let chosen = choose_sources(&manifest, request)?;
+    refuse_base_backups(&manifest, &chosen, request)?;
     // Before anything is recorded, locked or created: source names become lock files and
     // staging folder names, entry paths become files (the extractor checks again).
     let chosen_names: Vec<&str> = chosen.iter().map(|s| s.name.as_str()).collect();
@@ -207,6 +214,32 @@ impl Placement {
                 .staging
                 .join(self.target.file_name().unwrap_or_default()),
         }
+    }
+}
+
+/// A base backup (a PITR source's data directory) is restored through a temporary server
+/// (`jobs/pitr/point`), which hands its dumps over in `prepared_dumps`; on its own it has
+/// no dump to load.
+fn refuse_base_backups(
+    manifest: &Manifest,
+    chosen: &[SourceEntry],
+    request: &RestoreRequest,
+) -> Result<()> {
+    if request.prepared_dumps.is_some() {
+        return Ok(());
+    }
+    match chosen.iter().find(|s| s.base_backup.is_some()) {
+        Some(source) => Err(Error::Refused(format!(
+            "backup {} holds a base backup of source `{name}` (its data directory, for \
+             point-in-time recovery), not a dump: restore it with `coffer restore --source \
+             {name} --to-backup {id} --data-dir DIR` (or --to-time / --to-lsn / --to-latest), \
+             or take a logical backup (`coffer backup --sources {name} --logical`) for \
+             selective restores",
+            manifest.backup_id,
+            name = source.name,
+            id = manifest.backup_id,
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -2,17 +2,20 @@
 //! custom-format dumps per database, restored with `pg_restore -j` into a staging database
 //! that is validated and then switched in by renames.
 
+pub mod basebackup;
 mod check;
 mod copy_progress;
 mod creation;
 mod dump;
 mod facts;
 mod held;
+pub mod lsn;
 mod names;
 mod now;
 mod program;
 mod properties;
 mod recover;
+pub mod recovery_server;
 mod sql;
 mod stage;
 mod switch;

@@ -130,6 +130,7 @@ pub async fn restore(
         // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
         allow_plain: false,
         scratch: false,
+        prepared_dumps: None,
     };
     let by = Requester::Api(user.username().to_string());
     let task = state

@@ -181,6 +181,7 @@ pub(super) fn request_of(backup_id: &str, choice: Choice) -> RestoreRequest {
         // Taking unencrypted archives is the command line's `--allow-plain`, never a form's.
         allow_plain: false,
         scratch: false,
+        prepared_dumps: None,
     }
 }
 

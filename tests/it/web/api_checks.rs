@@ -179,6 +179,7 @@ fn a_database_source_still_takes_a_database_name_as_target() {
             origin: "postgres://127.0.0.1:5432/postgres".into(),
             snapshot_at: None,
             facts: None,
+            base_backup: None,
         });
         coffer::db::Manifest::store(&mut conn, &id, &manifest.to_json()).unwrap();
         drop(conn);

@@ -87,6 +87,26 @@ impl Backup {
             .optional()?)
     }
 
+    /// Successful backups whose sources include `source`, newest first (the candidates
+    /// for a PITR source's base backup).
+    pub fn list_succeeded_of_source(
+        conn: &mut DbConnection,
+        source: &str,
+    ) -> Result<Vec<Backup>, DbError> {
+        // A wider match (LIKE's `_` is any character) is narrowed below by the parsed list.
+        let quoted = format!("%\"{source}\"%");
+        let candidates: Vec<Backup> = backup_records::table
+            .filter(dsl::status.eq(Status::Succeeded.as_str()))
+            .filter(dsl::sources.like(quoted))
+            .order((dsl::created_at.desc(), dsl::id.desc()))
+            .select(Backup::as_select())
+            .load(conn)?;
+        Ok(candidates
+            .into_iter()
+            .filter(|b| b.sources().is_ok_and(|s| s.iter().any(|n| n == source)))
+            .collect())
+    }
+
     /// Every backup of exactly this scope text, newest first: what a retention policy of
     /// that scope judges.
     pub fn list_with_scope(conn: &mut DbConnection, scope: &str) -> Result<Vec<Backup>, DbError> {

@@ -1,0 +1,5 @@
+//! PostgreSQL point-in-time recovery (`pitr = true` sources): base backups (`base`) and
+//! restoring one, with WAL replayed on a temporary server, to a point (`point`).
+
+pub mod base;
+pub mod point;
