@@ -2,8 +2,8 @@
 
 mod helpers;
 
-mod audit_chain;
 mod append_only;
+mod audit_chain;
 mod changing_sources;
 mod cleanup;
 mod config_errors;
