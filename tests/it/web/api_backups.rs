@@ -85,9 +85,10 @@ fn a_script_downloads_a_backup_as_the_console_does() {
         assert!(error.contains("only successful backups"), "{error}");
         console.run_pending_jobs();
 
+        // A viewer's token cannot hold the `restore` scope a download needs.
         let (status, error) = refusal(send(&console, &viewer, "GET", &path, None));
         assert_eq!(status, 403);
-        assert!(error.contains("operator"), "{error}");
+        assert!(error.contains("`restore` scope"), "{error}");
         let (status, _) = refusal(send(
             &console,
             &operator,
