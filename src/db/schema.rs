@@ -211,6 +211,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pitr_wal_segments (source, name, partial) {
+        source -> Text,
+        name -> Text,
+        partial -> Bool,
+        timeline -> BigInt,
+        start_lsn -> Nullable<BigInt>,
+        size_bytes -> BigInt,
+        stored_bytes -> BigInt,
+        sha256 -> Text,
+        key_id -> Nullable<Text>,
+        storage_key -> Text,
+        stored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pitr_wal_streamers (source) {
+        source -> Text,
+        owner -> Text,
+        renewed_at -> Timestamp,
+        streaming -> Bool,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(backup_manifests -> backup_records (backup_id));
 diesel::joinable!(backup_copies -> backup_records (backup_id));
 diesel::joinable!(drill_sources -> drills (task_id));
@@ -233,4 +259,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     drills,
     drill_sources,
     restore_reports,
+    pitr_wal_segments,
+    pitr_wal_streamers,
 );

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod drill;
 pub mod export;
 pub mod export_part; // one file or folder of a backup (the console's file browser)
+pub mod pitr; // point-in-time recovery of PostgreSQL sources: the WAL archive
 pub mod restore;
 pub mod verify;
 

@@ -25,6 +25,7 @@ mod multi_worker;
 mod mysql_source;
 mod nginx_proxy;
 mod notify;
+mod pitr_wal;
 mod planted_storage;
 mod postgres_creation;
 mod postgres_kills;

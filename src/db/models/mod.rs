@@ -24,6 +24,8 @@ mod session;
 mod task;
 mod user;
 mod verify_due;
+mod wal_segment;
+mod wal_streamer;
 
 pub use api_token::ApiToken;
 pub use backup::{
@@ -42,6 +44,8 @@ pub use schedule::{NewSchedule, Schedule, ScheduleChanges};
 pub use session::{Session, MAX_SESSION_AGE};
 pub use task::{NewTask, Task, TaskFilter, TaskProgress};
 pub use user::{NewUser, User, UserChanges};
+pub use wal_segment::WalSegment;
+pub use wal_streamer::WalStreamer;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use std::str::FromStr;

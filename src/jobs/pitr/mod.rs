@@ -1,0 +1,3 @@
+//! Point-in-time recovery of PostgreSQL sources (`pitr = true`).
+
+pub mod wal;
