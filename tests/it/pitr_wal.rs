@@ -33,12 +33,55 @@ fn pitr_env(backend: &Backend, server: &PrivatePostgres, replica: bool) -> TestE
     )
 }
 
-fn start_worker(env: &TestEnv) -> Child {
-    env.command(&["worker"])
-        .env("COFFER_LOG", "info")
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("coffer worker starts")
+/// A `coffer worker` process, killed if the test ends (or fails) without stopping it.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Worker {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Worker {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+fn start_worker(env: &TestEnv) -> Worker {
+    Worker(
+        env.command(&["worker"])
+            .env("COFFER_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("coffer worker starts"),
+    )
+}
+
+/// Waits until `pg_receivewal` streams from the slot: WAL written before the slot existed
+/// is not the archive's.
+fn wait_streaming(server: &PrivatePostgres) {
+    let active = || {
+        server.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'coffer_shop' AND active",
+        ) == "1"
+    };
+    assert!(
+        within(Duration::from_secs(30), active),
+        "pg_receivewal never streamed"
+    );
 }
 
 fn kill_hard(child: &mut Child) {
@@ -102,6 +145,15 @@ fn assert_identical_to_server(server: &PrivatePostgres, dir: &Path, last: &str) 
     compared
 }
 
+/// The value of `metric{source="shop"}` in `/metrics` as rendered now.
+fn shop_metric(app: &coffer::app::App, metric: &str) -> Option<f64> {
+    let text = coffer::web::metrics::render(app).unwrap();
+    let prefix = format!("{metric}{{source=\"shop\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|value| value.parse().unwrap())
+}
+
 fn first_segment(env: &TestEnv) -> String {
     let app = env.app();
     let rows = WalSegment::list(&mut app.conn().unwrap(), "shop").unwrap();
@@ -117,6 +169,7 @@ fn streaming_stores_finished_segments_byte_for_byte() {
     let server = PrivatePostgres::start_for_replication();
     let env = pitr_env(&Backend::Sqlite, &server, false);
     let mut worker = start_worker(&env);
+    wait_streaming(&server);
     let mut last = String::new();
     for round in 0..2 {
         last = write_and_switch(&server, round);
@@ -133,12 +186,16 @@ fn streaming_stores_finished_segments_byte_for_byte() {
     assert!(fetched.gaps.is_empty(), "{:?}", fetched.gaps);
     assert!(fetched.segments >= 2, "{fetched:?}");
     assert!(assert_identical_to_server(&server, out.path(), &last) >= 2);
+    assert_eq!(shop_metric(&app, "coffer_wal_streaming"), Some(1.0));
+    let lag = shop_metric(&app, "coffer_wal_archive_lag_seconds").expect("a lag");
+    assert!((0.0..30.0).contains(&lag), "{lag}");
     stop_cleanly(&mut worker);
     let lease = WalStreamer::find(&mut app.conn().unwrap(), "shop").unwrap();
     assert!(
         lease.is_none(),
         "a clean stop gives the lease up: {lease:?}"
     );
+    assert_eq!(shop_metric(&app, "coffer_wal_streaming"), Some(0.0));
 }
 
 #[test]
@@ -146,6 +203,7 @@ fn a_commit_reaches_storage_within_the_flush_interval_without_a_segment_switch()
     let server = PrivatePostgres::start_for_replication();
     let env = pitr_env(&Backend::Sqlite, &server, false);
     let mut worker = start_worker(&env);
+    wait_streaming(&server);
     // Streaming runs once a first segment went through.
     let first = write_and_switch(&server, 0);
     wait_stored(&env, &first);
@@ -185,6 +243,7 @@ fn wal_written_while_coffer_is_down_is_archived_without_a_gap() {
     let server = PrivatePostgres::start_for_replication();
     let env = pitr_env(&Backend::Sqlite, &server, false);
     let mut worker = start_worker(&env);
+    wait_streaming(&server);
     let first = write_and_switch(&server, 0);
     wait_stored(&env, &first);
     kill_hard(&mut worker);
@@ -268,6 +327,7 @@ fn a_tampered_segment_is_read_from_a_good_replica_or_refused_by_name() {
     let server = PrivatePostgres::start_for_replication();
     let env = pitr_env(&Backend::Sqlite, &server, true);
     let mut worker = start_worker(&env);
+    wait_streaming(&server);
     let name = write_and_switch(&server, 0);
     wait_stored(&env, &name);
     stop_cleanly(&mut worker);
