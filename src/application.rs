@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::jobs::pitr::wal::WalStreamers;
 use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
 use crate::jobs::run::live::LiveProgress;
 use crate::jobs::run::reaper::run_reaper;
@@ -24,6 +25,8 @@ pub struct Application {
     live: LiveProgress,
     control: WorkerControl,
     workers: Option<JoinHandle<Result<()>>>,
+    /// The WAL streamers of PITR sources (with the background loops).
+    wal: Option<WalStreamers>,
 }
 
 /// What runs beside the console.
@@ -80,6 +83,8 @@ impl Application {
             tokio::spawn(run_scheduler(app.clone(), queue.clone()));
             tokio::spawn(crate::monitor::run_monitor(app.clone(), queue.clone()));
         }
+        // One streamer per PITR source across all processes (each waits for its lease).
+        let wal = loops.background.then(|| WalStreamers::start(app.clone()));
         let mut state = WebState::new(app, queue.clone(), live.clone());
         if let Some(health) = health {
             state = state.with_workers(health);
@@ -94,6 +99,7 @@ impl Application {
             live,
             control,
             workers,
+            wal,
         })
     }
 
@@ -129,6 +135,7 @@ impl Application {
             console,
             control,
             workers,
+            wal,
             ..
         } = self;
         let handle = console.handle();
@@ -146,6 +153,12 @@ impl Application {
             source: e,
         });
         control.stop();
+        if let Some(wal) = wal {
+            // pg_receivewal flushes and exits; what it received is stored first.
+            if let Err(e) = tokio::task::spawn_blocking(move || wal.stop()).await {
+                tracing::error!("stopping the WAL streamers failed: {e}");
+            }
+        }
         if let Some(pool) = workers {
             match pool.await {
                 Ok(Err(e)) => tracing::error!("the worker pool stopped with an error: {e}"),

@@ -62,14 +62,6 @@ pub fn run(app: &App, args: PointArgs) -> Result<()> {
             newest_base_backup(app, &source, &limit)?
         }
     };
-    if target.needs_wal() && args.wal_dir.is_none() {
-        return Err(Error::Invalid(format!(
-            "recovering to {} replays WAL after the base backup; fetching it from Coffer's \
-             storage is not available in this version: give a folder of WAL files with \
-             --wal-dir DIR",
-            target.describe()
-        )));
-    }
     let destination =
         match (&args.data_dir, &args.target) {
             (Some(_), Some(_)) => return Err(Error::Invalid(

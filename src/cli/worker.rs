@@ -10,6 +10,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::app::App;
 use crate::error::{Error, IoContext, Result};
+use crate::jobs::pitr::wal::WalStreamers;
 use crate::jobs::queue::{supervise_workers, JobQueue, PoolHealth, WorkerControl};
 use crate::jobs::run::live::LiveProgress;
 use crate::jobs::run::reaper::run_reaper;
@@ -56,7 +57,14 @@ pub fn run(app: App, _args: Args) -> Result<()> {
         );
         // A pool that fails (a full disk, the database restarting) is started again.
         let health = PoolHealth::new(app.settings.workers.heartbeat_timeout());
-        supervise_workers(app, queue, LiveProgress::new(), control, health).await?;
+        // One streamer per PITR source across all processes (each waits for its lease).
+        let wal = WalStreamers::start(app.clone());
+        let pool = supervise_workers(app, queue, LiveProgress::new(), control, health).await;
+        // pg_receivewal flushes and exits; what it received is stored first.
+        if let Err(e) = tokio::task::spawn_blocking(move || wal.stop()).await {
+            tracing::error!("stopping the WAL streamers failed: {e}");
+        }
+        pool?;
         Ok::<(), Error>(())
     })
 }

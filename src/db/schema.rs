@@ -245,11 +245,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    pitr_wal_segments (source, name, partial) {
+        source -> Text,
+        name -> Text,
+        partial -> Bool,
+        timeline -> BigInt,
+        start_lsn -> Nullable<BigInt>,
+        size_bytes -> BigInt,
+        stored_bytes -> BigInt,
+        sha256 -> Text,
+        key_id -> Nullable<Text>,
+        storage_key -> Text,
+        stored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     recovery_codes (code_hash) {
         code_hash -> Text,
         user_id -> Text,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pitr_wal_streamers (source) {
+        source -> Text,
+        owner -> Text,
+        renewed_at -> Timestamp,
+        streaming -> Bool,
+        error -> Nullable<Text>,
     }
 }
 
@@ -280,4 +306,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     restore_reports,
     totp_secrets,
     recovery_codes,
+    pitr_wal_segments,
+    pitr_wal_streamers,
 );

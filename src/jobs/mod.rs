@@ -13,7 +13,7 @@ pub mod catalog;
 pub mod drill;
 pub mod export;
 pub mod export_part; // one file or folder of a backup (the console's file browser)
-pub mod pitr; // PostgreSQL point-in-time recovery: base backups, restore to a point
+pub mod pitr; // PostgreSQL point-in-time recovery: the WAL archive, base backups, restore to a point
 pub mod restore;
 pub mod verify;
 

@@ -18,6 +18,7 @@ mod working_name;
 pub use database::{DatabaseTarget, Selection, StagedRestore};
 pub use directory::{real_root, Filters};
 pub use hook::{run_hook, HookPoint, HookRan};
+pub use postgres::wal_receiver::WalReceiver;
 pub use server::ServerAddress;
 pub use sqlite::{
     facts as sqlite_facts, facts_now as sqlite_facts_now, integrity_check as sqlite_integrity_check,

@@ -28,6 +28,7 @@ mod mysql_source;
 mod nginx_proxy;
 mod notify;
 mod pitr_point;
+mod pitr_wal;
 mod planted_storage;
 mod postgres_creation;
 mod postgres_kills;

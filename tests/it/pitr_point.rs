@@ -640,3 +640,82 @@ fn a_restore_killed_after_switching_the_original_is_rolled_back_whole() {
     assert_eq!(rows(&t.pg, "shop"), "1,2", "rolled back to the original");
     t.assert_nothing_left();
 }
+
+/// The whole of PITR through Coffer: `coffer worker` streams the WAL into storage, and a
+/// restore to a time or to the latest point fetches it from there (no `--wal-dir`), every
+/// segment checked before the temporary server replays it.
+#[test]
+fn a_restore_replays_the_wal_coffer_streamed_into_its_storage() {
+    let t = Pitr::new();
+    let worker = t
+        .env
+        .command(&["worker"])
+        .env("TMPDIR", t.tmp())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("coffer worker starts");
+    let mut worker = KillOnDrop(worker);
+    let streaming = || {
+        t.pg.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'coffer_shop_db' AND active",
+        ) == "1"
+    };
+    assert!(within(Duration::from_secs(30), streaming), "never streamed");
+
+    t.base_backup();
+    t.insert(1, "A");
+    let between = t.server_now();
+    std::thread::sleep(Duration::from_millis(1100));
+    t.insert(2, "B");
+    let last = t
+        .pg
+        .psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+    let stored = || {
+        let app = t.env.app();
+        let mut conn = app.conn().unwrap();
+        coffer::db::WalSegment::find(&mut conn, "shop_db", &last, false)
+            .unwrap()
+            .is_some()
+    };
+    assert!(within(Duration::from_secs(60), stored), "{last} not stored");
+    worker.0.kill().unwrap();
+    worker.0.wait().unwrap();
+
+    t.ok(&[
+        "restore",
+        "--source",
+        "shop_db",
+        "--to-time",
+        &between,
+        "--target",
+        "shop_at_a",
+        "--yes",
+    ]);
+    assert_eq!(rows(&t.pg, "shop_at_a"), "1");
+    t.ok(&[
+        "restore",
+        "--source",
+        "shop_db",
+        "--to-latest",
+        "--target",
+        "shop_latest",
+        "--yes",
+    ]);
+    assert_eq!(rows(&t.pg, "shop_latest"), "1,2");
+    assert_eq!(rows(&t.pg, "shop"), "1,2", "the original is untouched");
+    t.assert_nothing_left();
+}
+
+/// A child process killed when the test ends, also when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}

@@ -9,11 +9,24 @@ use std::process::Command;
 pub struct PrivatePostgres {
     dir: tempfile::TempDir,
     pub port: u16,
+    /// `name=value` server settings given with `-c` at every start.
+    settings: Vec<String>,
 }
 
 impl PrivatePostgres {
     pub fn start() -> PrivatePostgres {
-        let server = PrivatePostgres::init();
+        Self::start_with(&[])
+    }
+
+    /// A server ready for WAL streaming: `wal_level=replica`, `max_wal_senders=4` (initdb's
+    /// pg_hba.conf already trusts replication connections from 127.0.0.1).
+    pub fn start_for_replication() -> PrivatePostgres {
+        Self::start_with(&["wal_level=replica", "max_wal_senders=4"])
+    }
+
+    /// A server started with these `name=value` settings (`-c`), at every start.
+    pub fn start_with(settings: &[&str]) -> PrivatePostgres {
+        let server = PrivatePostgres::init(settings);
         server.start_again();
         server
     }
@@ -22,7 +35,7 @@ impl PrivatePostgres {
     /// <wal_archive>/%f'`), with `wal_level = replica` and WAL senders for `pg_basebackup`:
     /// a real WAL folder for point-in-time recovery without a streamer.
     pub fn start_archiving() -> PrivatePostgres {
-        let server = PrivatePostgres::init();
+        let server = PrivatePostgres::init(&[]);
         let archive = server.wal_archive();
         std::fs::create_dir(&archive).unwrap();
         let (uid, gid) = postgres_user();
@@ -59,7 +72,7 @@ impl PrivatePostgres {
         }
     }
 
-    fn init() -> PrivatePostgres {
+    fn init(settings: &[&str]) -> PrivatePostgres {
         let dir = tempfile::tempdir().unwrap();
         let (uid, gid) = postgres_user();
         chown(dir.path(), Some(uid), Some(gid)).unwrap();
@@ -68,7 +81,11 @@ impl PrivatePostgres {
             .local_addr()
             .unwrap()
             .port();
-        let server = PrivatePostgres { dir, port };
+        let server = PrivatePostgres {
+            dir,
+            port,
+            settings: settings.iter().map(|s| s.to_string()).collect(),
+        };
         server.as_postgres(&[
             "initdb",
             "--pgdata",
@@ -125,16 +142,20 @@ impl PrivatePostgres {
     }
 
     pub fn start_again(&self) {
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,
             self.dir.path().display()
         );
+        for setting in &self.settings {
+            options.push_str(&format!(" -c {setting}"));
+        }
         let log = self.dir.path().join("postgres.log").display().to_string();
         self.pg_ctl(&["start", "-o", &options, "-l", &log]);
     }
 
-    fn data(&self) -> PathBuf {
+    /// The server's data folder (its `pg_wal` holds the segments it wrote).
+    pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 

@@ -26,6 +26,8 @@ mod session;
 mod task;
 mod user;
 mod verify_due;
+mod wal_segment;
+mod wal_streamer;
 
 pub use api_token::{ApiToken, TokenCheck, TOKEN_OPERATION};
 
@@ -47,6 +49,8 @@ pub use second_factor::{RecoveryCode, TotpRow};
 pub use session::{Session, MAX_SESSION_AGE};
 pub use task::{NewTask, Task, TaskFilter, TaskProgress};
 pub use user::{NewUser, User, UserChanges};
+pub use wal_segment::WalSegment;
+pub use wal_streamer::WalStreamer;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use std::str::FromStr;

@@ -2,11 +2,13 @@
 //! a `pg_dump` older than the server cannot dump it (and says so less plainly).
 
 use super::sql::Pg;
+use crate::config::PitrSettings;
 use crate::error::{Error, Result};
 use crate::sources::tool;
 
 /// Reachable, authenticated, which server, which client tools, and whether they fit.
-pub fn check(pg: &Pg, databases: &[String]) -> Result<Vec<String>> {
+/// With `pitr`, also what WAL streaming needs (`replication_check.rs`).
+pub fn check(pg: &Pg, databases: &[String], pitr: Option<&PitrSettings>) -> Result<Vec<String>> {
     let mut found = Vec::new();
     let mut server_major = 0;
     for database in databases {
@@ -31,6 +33,14 @@ pub fn check(pg: &Pg, databases: &[String]) -> Result<Vec<String>> {
         let major = client_major(program)?;
         require_fit(program, major, server_major)?;
         found.push(format!("{program} {major} fits server {server_major}"));
+    }
+    if let (Some(pitr), Some(database)) = (pitr, databases.first()) {
+        found.extend(super::replication_check::check(
+            pg,
+            database,
+            pitr,
+            server_major,
+        )?);
     }
     Ok(found)
 }

@@ -16,10 +16,12 @@ mod program;
 mod properties;
 mod recover;
 pub mod recovery_server;
+mod replication_check;
 mod sql;
 mod stage;
 mod switch;
 mod toc;
+pub mod wal_receiver;
 
 use crate::config::{SourceConfig, SourceSpec};
 use crate::error::Result;
@@ -76,7 +78,7 @@ impl DatabaseKind for Postgres {
     }
 
     fn check(&self, source: &SourceConfig, server: &ServerAddress) -> Result<Vec<String>> {
-        check::check(&connection(server), source.databases())
+        check::check(&connection(server), source.databases(), source.pitr())
     }
 
     fn recover(&self, recovery: &Recovery) -> Result<Vec<String>> {

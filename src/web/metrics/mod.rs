@@ -9,6 +9,7 @@
 
 mod drills;
 mod exposition;
+mod wal;
 
 use actix_web::{web, HttpResponse};
 
@@ -188,6 +189,7 @@ pub fn render(app: &App) -> Result<String> {
     }
 
     drills::render(&mut e, conn, &app.settings, now)?;
+    wal::render(&mut e, conn, &app.settings, now)?;
 
     let stall_before = now - chrono::Duration::minutes(app.settings.monitor.stall_minutes.into());
     e.family("coffer_tasks_running", "gauge", "Tasks running now.");

@@ -18,6 +18,7 @@
 //! removed on every way out, errors included (and a killed Coffer takes the server along:
 //! it is started with the parent-death signal).
 
+mod archived_wal;
 pub mod target;
 mod window;
 
@@ -47,6 +48,7 @@ use crate::sources::postgres::recovery_server::{
     can_read_folder, copy_from, give_to, server_programs, server_user, RecoveryPlan, RecoveryServer,
 };
 use crate::sources::tool::ToolRun;
+use archived_wal::ArchivedWal;
 
 /// How long the temporary server may show no progress (no log line, no replayed WAL)
 /// before the restore gives up on it.
@@ -73,8 +75,9 @@ pub struct PointRequest<'a> {
     pub source: &'a str,
     /// The base backup to start from.
     pub backup_id: &'a str,
-    /// WAL files (`000000010000000000000003` …) to replay after the base backup; `None`
-    /// only for [`RecoveryTarget::Backup`], which needs none.
+    /// WAL files (`000000010000000000000003` …) to replay after the base backup; `None`:
+    /// fetched from Coffer's WAL archive of the source (none for
+    /// [`RecoveryTarget::Backup`]).
     pub wal_dir: Option<&'a Path>,
     pub target: RecoveryTarget,
     pub destination: Destination,
@@ -114,11 +117,6 @@ pub fn restore_to_point(
                 dir.display()
             )));
         }
-    } else if request.target.needs_wal() {
-        return Err(Error::Invalid(format!(
-            "recovering to {} needs WAL after the base backup: give the folder holding it",
-            request.target.describe()
-        )));
     }
     if let Destination::Databases { target, confirmed } = &request.destination {
         let configured = app.settings.source(request.source);
@@ -138,9 +136,22 @@ pub fn restore_to_point(
         }
     }
     let programs = server_programs(facts.server_major)?;
+    let user = server_user()?;
+    // The WAL after the base backup comes from Coffer's own archive, unless a folder of WAL
+    // files was given (`--wal-dir`); recovering to the backup's end needs none.
+    let archived = match (request.wal_dir, request.target.needs_wal()) {
+        (None, true) => Some(ArchivedWal::fetch(app, request.source, facts, user)?),
+        _ => None,
+    };
+    let wal_dir = request.wal_dir.or(archived.as_ref().map(ArchivedWal::path));
+    let request = &PointRequest {
+        wal_dir,
+        target: request.target.clone(),
+        destination: request.destination.clone(),
+        ..*request
+    };
     let window = window::window(facts, request.wal_dir, &programs)?;
     window.check(&request.target)?;
-    let user = server_user()?;
     if let Some(dir) = request.wal_dir {
         if !can_read_folder(user, dir) {
             return Err(Error::Refused(format!(

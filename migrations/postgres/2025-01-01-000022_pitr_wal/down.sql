@@ -1,0 +1,2 @@
+DROP TABLE pitr_wal_streamers;
+DROP TABLE pitr_wal_segments;
