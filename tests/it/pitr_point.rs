@@ -105,6 +105,42 @@ impl Pitr {
         self.pg.wal_archive().display().to_string()
     }
 
+    /// A `coffer worker` streaming this source's WAL, once its slot is active.
+    fn stream(&self) -> KillOnDrop {
+        let worker = self
+            .env
+            .command(&["worker"])
+            .env("TMPDIR", self.tmp())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("coffer worker starts");
+        let worker = KillOnDrop(worker);
+        let streaming = || {
+            self.pg.psql(
+                "postgres",
+                "SELECT count(*) FROM pg_replication_slots \
+                 WHERE slot_name = 'coffer_shop_db' AND active",
+            ) == "1"
+        };
+        assert!(within(Duration::from_secs(30), streaming), "never streamed");
+        worker
+    }
+
+    /// Ends the current WAL segment and waits until the streamer stored it.
+    fn switch_and_wait_stored(&self) {
+        let last = self
+            .pg
+            .psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        let app = self.env.app();
+        let stored = || {
+            coffer::db::WalSegment::find(&mut app.conn().unwrap(), "shop_db", &last, false)
+                .unwrap()
+                .is_some()
+        };
+        assert!(within(Duration::from_secs(60), stored), "{last} not stored");
+    }
+
     /// Nothing of a recovery is left: no scratch folder, no temporary server.
     fn assert_nothing_left(&self) {
         let tmp: Vec<_> = std::fs::read_dir(self.tmp()).unwrap().flatten().collect();
@@ -649,38 +685,13 @@ fn a_restore_killed_after_switching_the_original_is_rolled_back_whole() {
 #[test]
 fn a_restore_replays_the_wal_coffer_streamed_into_its_storage() {
     let t = Pitr::new();
-    let worker = t
-        .env
-        .command(&["worker"])
-        .env("TMPDIR", t.tmp())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("coffer worker starts");
-    let mut worker = KillOnDrop(worker);
-    let streaming = || {
-        t.pg.psql(
-            "postgres",
-            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'coffer_shop_db' AND active",
-        ) == "1"
-    };
-    assert!(within(Duration::from_secs(30), streaming), "never streamed");
-
+    let mut worker = t.stream();
     t.base_backup();
     t.insert(1, "A");
     let between = t.server_now();
     std::thread::sleep(Duration::from_millis(1100));
     t.insert(2, "B");
-    let last =
-        t.pg.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-    let stored = || {
-        let app = t.env.app();
-        let mut conn = app.conn().unwrap();
-        coffer::db::WalSegment::find(&mut conn, "shop_db", &last, false)
-            .unwrap()
-            .is_some()
-    };
-    assert!(within(Duration::from_secs(60), stored), "{last} not stored");
+    t.switch_and_wait_stored();
     worker.0.kill().unwrap();
     worker.0.wait().unwrap();
 
@@ -706,6 +717,78 @@ fn a_restore_replays_the_wal_coffer_streamed_into_its_storage() {
     ]);
     assert_eq!(rows(&t.pg, "shop_latest"), "1,2");
     assert_eq!(rows(&t.pg, "shop"), "1,2", "the original is untouched");
+    t.assert_nothing_left();
+}
+
+/// WAL retention: deleting the oldest base backup prunes the archived WAL only it needed
+/// (catalogue rows and storage objects), keeps everything from the next base backup's start
+/// on, and that one still recovers to the latest point.
+#[test]
+fn deleting_the_oldest_base_backup_prunes_only_the_wal_it_alone_needed() {
+    let t = Pitr::new();
+    let mut worker = t.stream();
+    t.base_backup();
+    t.insert(1, "A");
+    t.switch_and_wait_stored();
+    let second = t.base_backup();
+    t.insert(2, "B");
+    t.switch_and_wait_stored();
+    worker.0.kill().unwrap();
+    worker.0.wait().unwrap();
+
+    let app = t.env.app();
+    let start = coffer::jobs::pitr::base::base_backup(&app, &second, "shop_db")
+        .unwrap()
+        .facts
+        .start_segment;
+    let segments = || -> Vec<String> {
+        coffer::db::WalSegment::list(&mut app.conn().unwrap(), "shop_db")
+            .unwrap()
+            .into_iter()
+            .filter(|s| !s.partial && !s.name.ends_with(".history"))
+            .map(|s| s.name)
+            .collect()
+    };
+    let before = segments();
+    let older: Vec<String> = before.iter().filter(|n| **n < start).cloned().collect();
+    assert!(
+        !older.is_empty(),
+        "WAL before {start} was archived: {before:?}"
+    );
+
+    t.ok(&[
+        "cleanup",
+        "--scope",
+        "sources:shop_db",
+        "--keep-last",
+        "1",
+        "--confirm",
+    ]);
+    let kept: Vec<String> = before.iter().filter(|n| **n >= start).cloned().collect();
+    assert_eq!(
+        segments(),
+        kept,
+        "only what the second base backup needs stays"
+    );
+    for name in &older {
+        let key = coffer::jobs::pitr::wal::object_key("shop_db", name, false, true);
+        assert!(!t.env.path("backups").join(&key).exists(), "{key} left");
+    }
+    for name in &kept {
+        let key = coffer::jobs::pitr::wal::object_key("shop_db", name, false, true);
+        assert!(t.env.path("backups").join(&key).exists(), "{key} gone");
+    }
+
+    t.ok(&[
+        "restore",
+        "--source",
+        "shop_db",
+        "--to-latest",
+        "--target",
+        "shop_latest",
+        "--yes",
+    ]);
+    assert_eq!(rows(&t.pg, "shop_latest"), "1,2");
     t.assert_nothing_left();
 }
 

@@ -57,9 +57,28 @@ pub fn delete_backup(
         entry = entry.by(by);
     }
     app.audit(entry);
+    prune_wal_of(app, backup);
     // A deletion destroys data: its record goes on signed record in storage at once.
     crate::jobs::audit_chain::publish_after(app, "a delete");
     Ok(Deletion::Deleted)
+}
+
+/// The archived WAL of the backup's PITR sources that no kept base backup needs any more. A
+/// failure is logged: the backup is gone either way, and the next deletion prunes again.
+fn prune_wal_of(app: &App, backup: &Backup) {
+    for source in backup.sources().unwrap_or_default() {
+        if app
+            .settings
+            .source(&source)
+            .and_then(|s| s.pitr())
+            .is_none()
+        {
+            continue;
+        }
+        if let Err(e) = crate::jobs::pitr::wal::prune_wal(app, &source) {
+            tracing::error!("pruning the archived WAL of source `{source}` failed: {e}");
+        }
+    }
 }
 
 /// Removes the archive and its manifest from every storage target and says how that went,

@@ -16,11 +16,13 @@
 mod fetch;
 mod lease;
 mod names;
+mod prune;
 mod spool;
 mod store;
 mod streamer;
 
 pub use fetch::{archived_window, fetch_wal, read_verified, FetchedWal};
 pub use names::WalName;
+pub use prune::prune_wal;
 pub use store::object_key;
 pub use streamer::{is_streaming, WalStreamers};
