@@ -204,9 +204,22 @@ struct Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if let Err(e) = remove_tree(&self.root) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::error!("cannot remove {}: {e}", self.root.display());
+        // A server killed from outside leaves its child processes (startup, checkpointer)
+        // writing into the data directory until they notice the postmaster is gone: a
+        // removal racing them finds a folder that is not empty yet, so try for a while.
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match remove_tree(&self.root) {
+                Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    tracing::debug!("removing {} again: {e}", self.root.display());
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => {
+                    tracing::error!("cannot remove {}: {e}", self.root.display());
+                    return;
+                }
             }
         }
     }
