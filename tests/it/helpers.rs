@@ -302,3 +302,29 @@ pub fn within(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> boo
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A child process (a `coffer worker`, say) killed when the test ends, also when it fails,
+/// unless the test stopped it first.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}

@@ -692,8 +692,8 @@ fn a_restore_replays_the_wal_coffer_streamed_into_its_storage() {
     std::thread::sleep(Duration::from_millis(1100));
     t.insert(2, "B");
     t.switch_and_wait_stored();
-    worker.0.kill().unwrap();
-    worker.0.wait().unwrap();
+    worker.kill().unwrap();
+    worker.wait().unwrap();
 
     t.ok(&[
         "restore",
@@ -733,8 +733,8 @@ fn deleting_the_oldest_base_backup_prunes_only_the_wal_it_alone_needed() {
     let second = t.base_backup();
     t.insert(2, "B");
     t.switch_and_wait_stored();
-    worker.0.kill().unwrap();
-    worker.0.wait().unwrap();
+    worker.kill().unwrap();
+    worker.wait().unwrap();
 
     let app = t.env.app();
     let start = coffer::jobs::pitr::base::base_backup(&app, &second, "shop_db")
@@ -790,16 +790,4 @@ fn deleting_the_oldest_base_backup_prunes_only_the_wal_it_alone_needed() {
     ]);
     assert_eq!(rows(&t.pg, "shop_latest"), "1,2");
     t.assert_nothing_left();
-}
-
-/// A child process killed when the test ends, also when it fails.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }

@@ -34,32 +34,8 @@ fn pitr_env(backend: &Backend, server: &PrivatePostgres, replica: bool) -> TestE
 }
 
 /// A `coffer worker` process, killed if the test ends (or fails) without stopping it.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-impl std::ops::Deref for Worker {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Worker {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-fn start_worker(env: &TestEnv) -> Worker {
-    Worker(
+fn start_worker(env: &TestEnv) -> KillOnDrop {
+    KillOnDrop(
         env.command(&["worker"])
             .env("COFFER_LOG", "info")
             .stdout(Stdio::null())

@@ -11,7 +11,9 @@ use crate::engine::extract::remove_tree;
 use crate::engine::manifest::BaseBackupFacts;
 use crate::error::{Error, IoContext, Result};
 use crate::jobs::pitr::wal::fetch_wal;
-use crate::sources::postgres::recovery_server::{can_read_folder, give_to};
+use crate::sources::postgres::recovery_server::give_to;
+
+use super::server_reachable_tmp;
 
 pub struct ArchivedWal {
     dir: PathBuf,
@@ -26,14 +28,8 @@ impl ArchivedWal {
         facts: &BaseBackupFacts,
         user: Option<(u32, u32)>,
     ) -> Result<ArchivedWal> {
-        let tmp = app.settings.data_dir.join("tmp");
-        fs::create_dir_all(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
         let tag = &uuid::Uuid::new_v4().simple().to_string()[..12];
-        let parent = if can_read_folder(user, &tmp) {
-            tmp
-        } else {
-            std::env::temp_dir()
-        };
+        let parent = server_reachable_tmp(app, user)?.unwrap_or_else(std::env::temp_dir);
         let dir = parent.join(format!(".coffer-pitr-wal-{tag}"));
         fs::create_dir(&dir).ctx(|| format!("creating {}", dir.display()))?;
         let archived = ArchivedWal { dir };

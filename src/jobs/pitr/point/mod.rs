@@ -383,6 +383,14 @@ fn into_data_dir(
     Ok(())
 }
 
+/// Coffer's own scratch folder (`<data_dir>/tmp`, created) when the temporary server's user
+/// can reach it, else `None`: the caller uses the system's temporary folder instead.
+fn server_reachable_tmp(app: &App, user: Option<(u32, u32)>) -> Result<Option<PathBuf>> {
+    let tmp = app.settings.data_dir.join("tmp");
+    fs::create_dir_all(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    Ok(can_read_folder(user, &tmp).then_some(tmp))
+}
+
 fn into_databases(
     app: &App,
     base: &BaseBackup,
@@ -392,13 +400,10 @@ fn into_databases(
     (by, display): (&Requester, Option<Display>),
 ) -> Result<RestoreOutcome> {
     let tmp = app.settings.data_dir.join("tmp");
-    fs::create_dir_all(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
     let tag = &uuid::Uuid::new_v4().simple().to_string()[..12];
-    // The server must reach its data directory: Coffer's data folder when it can.
-    let root = if can_read_folder(user, &tmp) {
-        tmp.join(format!(".coffer-pitr-{tag}"))
-    } else {
-        std::env::temp_dir().join(format!("coffer-pitr-{tag}"))
+    let root = match server_reachable_tmp(app, user)? {
+        Some(tmp) => tmp.join(format!(".coffer-pitr-{tag}")),
+        None => std::env::temp_dir().join(format!("coffer-pitr-{tag}")),
     };
     let dumps = tmp.join(format!(".coffer-pitr-dumps-{tag}"));
     let result = (|| {
