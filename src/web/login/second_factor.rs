@@ -159,22 +159,12 @@ pub(crate) async fn throttled_check(
     let addr = client_addr(req, &state.app.settings.web.trusted_proxies);
     let shown_addr = shown(addr);
     let subjects = [user_subject(&name), addr_subject(addr)];
-    let locked = state
+    let verdict = state
         .db({
             let subjects = subjects.clone();
-            move |conn| throttle::locked_minutes(conn, &subjects)
+            move |conn| throttle::attempt(conn, &subjects)
         })
         .await?;
-    // Counted before the code is checked, as passwords are.
-    let verdict = match locked {
-        Some(minutes) => Verdict::Locked { minutes },
-        None => {
-            let [user_key, addr_key] = subjects.clone();
-            state
-                .db(move |conn| throttle::count_attempt(conn, &user_key, &addr_key))
-                .await?
-        }
-    };
     let last_try = match verdict {
         Verdict::Locked { minutes } => {
             let message = format!(

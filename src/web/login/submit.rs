@@ -93,22 +93,12 @@ pub async fn submit(
         |name| format!("`{name}`"),
     );
 
-    let locked = state
+    let verdict = state
         .db({
             let subjects = subjects.clone();
-            move |conn| throttle::locked_minutes(conn, &subjects)
+            move |conn| throttle::attempt(conn, &subjects)
         })
         .await?;
-    // Counted before the password is checked, so a burst cannot outrun the count.
-    let verdict = match locked {
-        Some(minutes) => Verdict::Locked { minutes },
-        None => {
-            let [user_key, addr_key] = subjects.clone();
-            state
-                .db(move |conn| throttle::count_attempt(conn, &user_key, &addr_key))
-                .await?
-        }
-    };
     let last_try = match verdict {
         Verdict::Locked { minutes } => {
             audit(

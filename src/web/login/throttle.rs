@@ -73,6 +73,16 @@ pub fn locked_minutes(
     Ok(longest)
 }
 
+/// One sign-in attempt (a password or a second-factor code) for `subjects` — the user
+/// name's and the address's: refused while either is locked, else counted before its
+/// secret is checked, so a burst cannot outrun the count.
+pub fn attempt(conn: &mut DbConnection, subjects: &[String; 2]) -> Result<Verdict, DbError> {
+    match locked_minutes(conn, subjects)? {
+        Some(minutes) => Ok(Verdict::Locked { minutes }),
+        None => count_attempt(conn, &subjects[0], &subjects[1]),
+    }
+}
+
 /// Counts the attempt for the user name and the address, and says whether it may go on.
 /// Going over a limit locks that subject; after the lock one more try is allowed before
 /// the next lock, until the count is forgotten.
