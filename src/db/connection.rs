@@ -111,3 +111,23 @@ pub(crate) fn apply_sqlite_pragmas(conn: &mut SqliteConnection) -> QueryResult<(
          PRAGMA synchronous = NORMAL;",
     )
 }
+
+/// `INSERT … ON CONFLICT DO NOTHING` of `$row` into `$table` on a [`DbConnection`], written
+/// out per backend (diesel's multi-backend connection has no ON CONFLICT clause): the rows
+/// inserted, 0 when the key was there already.
+macro_rules! insert_or_nothing {
+    ($conn:expr, $table:expr, $row:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table)
+                .values($row)
+                .on_conflict_do_nothing()
+                .execute(c),
+            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table)
+                .values($row)
+                .on_conflict_do_nothing()
+                .execute(c),
+        }
+    }};
+}
+pub(crate) use insert_or_nothing;

@@ -23,6 +23,7 @@ mod url;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use connection::insert_or_nothing;
 pub use connection::{write_transaction, Db, DbConnection};
 pub use error::DbError;
 pub use migrate::{

@@ -31,19 +31,7 @@ impl MonitorAlert {
             subject: subject.to_string(),
             raised_at: at,
         };
-        // Written out per backend: diesel's multi-backend type has no ON CONFLICT clause.
-        macro_rules! insert {
-            ($conn:expr) => {
-                diesel::insert_into(monitor_alerts::table)
-                    .values(&row)
-                    .on_conflict_do_nothing()
-                    .execute($conn)
-            };
-        }
-        let inserted = match conn {
-            DbConnection::Sqlite(c) => insert!(c)?,
-            DbConnection::Pg(c) => insert!(c)?,
-        };
+        let inserted = crate::db::insert_or_nothing!(conn, monitor_alerts::table, &row)?;
         Ok(inserted == 1)
     }
 

@@ -57,19 +57,7 @@ impl WalStreamer {
             streaming: false,
             error: None,
         };
-        // Written out per backend: diesel's multi-backend type has no ON CONFLICT clause.
-        macro_rules! insert {
-            ($conn:expr) => {
-                diesel::insert_into(lease::table)
-                    .values(&row)
-                    .on_conflict_do_nothing()
-                    .execute($conn)
-            };
-        }
-        let inserted = match conn {
-            DbConnection::Sqlite(c) => insert!(c)?,
-            DbConnection::Pg(c) => insert!(c)?,
-        };
+        let inserted = crate::db::insert_or_nothing!(conn, lease::table, &row)?;
         Ok(inserted == 1)
     }
 
